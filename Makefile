@@ -1,0 +1,56 @@
+# The two commands the README gives:
+#   make dev    run the product locally (local stack on moto + Telnyx simulator; no AWS, no Docker)
+#   make test   everything CI checks: lint, types, template lint, sam build, all test scopes
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv/bin
+TOOLS := .venv-tools/bin
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+# sam build finds python3.12 through pyenv when the default python is another version.
+export PYENV_VERSION ?= 3.11.7:3.12.1
+
+.PHONY: help setup lint typecheck template-lint build unit integration e2e test dev bench clean
+
+help:
+	@echo "make dev    - run the local stack (moto + Telnyx simulator)"
+	@echo "make test   - lint, typecheck, template lint, sam build, unit + integration + e2e tests"
+	@echo "make bench  - print the benchmark numbers"
+
+setup:
+	@bash scripts/bootstrap.sh
+
+lint: setup
+	$(VENV)/ruff check .
+	$(VENV)/ruff format --check .
+
+typecheck: setup
+	$(VENV)/mypy
+
+template-lint: setup
+	$(TOOLS)/cfn-lint template.yaml
+	$(TOOLS)/sam validate --lint --template-file template.yaml
+
+build: setup
+	$(TOOLS)/sam build --cached --parallel --template-file template.yaml
+
+unit: setup
+	$(VENV)/pytest tests/unit -q
+
+integration: setup
+	$(VENV)/pytest tests/integration -q
+
+e2e: build
+	$(VENV)/pytest tests/e2e -q
+
+test: lint typecheck template-lint build
+	$(VENV)/pytest -q -n 2 --dist loadfile
+
+dev: build
+	$(TOOLS)/python -m local.run
+
+bench: setup
+	$(VENV)/python bench/intake.py
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

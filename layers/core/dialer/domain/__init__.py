@@ -1,0 +1,1 @@
+"""Pure domain: enums, state machines, policies. No AWS, no I/O."""

@@ -1,0 +1,1 @@
+"""Use cases the handlers call: one function per thing a handler does."""

@@ -1,0 +1,56 @@
+"""Runtime settings: one pydantic model behind a cached getter.
+
+Read from the environment the template sets (never at import time). Secrets are not settings:
+they are read from SSM/Secrets Manager by the adapters. Tests call ``get_settings.cache_clear()``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseModel):
+    """Everything a function needs to know about its deployment."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stage: str = "dev"
+    table_name: str = Field(min_length=1)
+    events_queue_url: str = ""
+    payload_bucket: str = ""
+    # SSM path under which each tenant's configuration lives: {prefix}/tenants/{tenant}/...
+    param_prefix: str = "/telnyx-ai-dialer/dev"
+    # Largest body Telnyx may send us; bigger is a 413.
+    max_webhook_bytes: int = 5 * MIB
+    # Largest body carried inline in an SQS message; bigger goes to S3 (claim check). Kept under
+    # the classic 256 KiB SQS limit (with room for the envelope), so it holds on every SQS stand-in.
+    sqs_inline_max_bytes: int = 200 * 1024
+    receipt_ttl_days: int = 7
+    config_cache_seconds: int = 300
+    unknown_tenant_cache_seconds: int = 60
+
+
+_ENV = {
+    "stage": "STAGE",
+    "table_name": "TABLE_NAME",
+    "events_queue_url": "EVENTS_QUEUE_URL",
+    "payload_bucket": "PAYLOAD_BUCKET",
+    "param_prefix": "PARAM_PREFIX",
+    "max_webhook_bytes": "MAX_WEBHOOK_BYTES",
+    "sqs_inline_max_bytes": "SQS_INLINE_MAX_BYTES",
+    "receipt_ttl_days": "RECEIPT_TTL_DAYS",
+    "config_cache_seconds": "CONFIG_CACHE_SECONDS",
+    "unknown_tenant_cache_seconds": "UNKNOWN_TENANT_CACHE_SECONDS",
+}
+
+
+@cache
+def get_settings() -> Settings:
+    """Build the settings from the environment once per process."""
+    values = {field: os.environ[env] for field, env in _ENV.items() if os.environ.get(env)}
+    return Settings.model_validate(values)
