@@ -34,13 +34,15 @@ def mask_phone(value: str | None) -> str:
 
 def scrub_phones(text: str) -> str:
     """Mask every phone-number-looking run of 8–15 digits in ``text``."""
-    return _PHONE.sub(lambda m: ("+" if m.group(0).startswith("+") else "") + "*" * len(m.group(1)) + m.group(2), text)
+    return _PHONE.sub(
+        lambda m: ("+" if m.group(0).startswith("+") else "") + "*" * len(m.group(1)) + m.group(2), text
+    )
 
 
 class MaskingFormatter(LambdaPowertoolsFormatter):
     """Powertools JSON formatter that masks phone numbers in the serialised record."""
 
-    def serialize(self, log: dict[str, Any]) -> str:  # noqa: D102 - Powertools hook
+    def serialize(self, log: dict[str, Any]) -> str:
         return scrub_phones(super().serialize(log))
 
 

@@ -1,0 +1,79 @@
+"""SQS consumer: applies each verified webhook exactly once (partial batch failures, then DLQ).
+
+One bad record never fails its batch-mates: Powertools' BatchProcessor reports only the failed
+message ids, SQS redelivers those after the visibility timeout and parks them in the DLQ after
+``maxReceiveCount``. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from dialer.observability import get_logger, get_metrics, get_tracer
+from dialer.services.processing import EventProcessor
+
+logger = get_logger()
+metrics = get_metrics()
+tracer = get_tracer()
+
+
+class LoggingBatchProcessor(BatchProcessor):
+    """BatchProcessor that says which record failed and why (it will be retried, then DLQ'd)."""
+
+    def failure_handler(self, record: Any, exception: Any) -> Any:
+        exc_type, exc_value, _ = exception
+        logger.warning(
+            "event processing failed; SQS will redeliver it",
+            message_id=getattr(record, "message_id", None),
+            error_type=getattr(exc_type, "__name__", str(exc_type)),
+            error=str(exc_value),
+        )
+        metrics.add_metric(name="EventFailed", unit="Count", value=1)
+        return super().failure_handler(record, exception)
+
+
+processor = LoggingBatchProcessor(event_type=EventType.SQS)
+
+
+@cache
+def event_processor() -> EventProcessor:
+    """The processing service, wired once per execution environment."""
+    from dialer.adapters.blobs import S3PayloadStore
+    from dialer.adapters.calls_table import CallsTable
+    from dialer.settings import get_settings
+
+    settings = get_settings()
+    return EventProcessor(
+        calls=CallsTable(settings.table_name, receipt_ttl_days=settings.receipt_ttl_days),
+        payloads=S3PayloadStore(settings.payload_bucket),
+    )
+
+
+@tracer.capture_method(capture_response=False)
+def record_handler(record: SQSRecord) -> None:
+    """Process one message; any exception marks only this record as failed."""
+    processed = event_processor().process(record.body)
+    logger.info(
+        "event processed",
+        event_id=processed.event_id,
+        event_type=processed.event_type,
+        call_control_id=processed.call_control_id,
+        result=processed.result.value,
+        receive_count=record.attributes.approximate_receive_count,
+    )
+    metrics.add_metric(name=f"Event{processed.result.value.capitalize()}", unit="Count", value=1)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """SQS batch entry point (the template sets ReportBatchItemFailures)."""
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

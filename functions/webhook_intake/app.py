@@ -1,0 +1,119 @@
+"""POST /webhooks/telnyx/{tenant_id}: verify a Telnyx webhook and make it durable in SQS.
+
+Thin by design: the checks and the enqueue live in ``dialer.services.intake``; this module only
+maps the API Gateway event in and the domain errors out. Telnyx retries any non-2xx, so only a
+dependency failure answers 5xx; a request that can never succeed answers 4xx.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from dialer.errors import BadRequest, PayloadTooLarge, TemporarilyUnavailable, Unauthorized
+from dialer.observability import get_logger, get_metrics, get_tracer
+from dialer.services.intake import InboundWebhook, WebhookIntake
+
+logger = get_logger()
+metrics = get_metrics()
+tracer = get_tracer()
+app = APIGatewayRestResolver()
+
+
+@cache
+def intake() -> WebhookIntake:
+    """The intake service, wired once per execution environment (not at import time)."""
+    from dialer.adapters.blobs import S3PayloadStore
+    from dialer.adapters.queue import SqsQueue
+    from dialer.adapters.tenant_config import SsmTenantConfig
+    from dialer.settings import get_settings
+
+    settings = get_settings()
+    return WebhookIntake(
+        tenant_keys=SsmTenantConfig(
+            settings.param_prefix,
+            max_age=settings.config_cache_seconds,
+            miss_ttl=settings.unknown_tenant_cache_seconds,
+        ),
+        queue=SqsQueue(settings.events_queue_url),
+        payloads=S3PayloadStore(settings.payload_bucket),
+        max_body_bytes=settings.max_webhook_bytes,
+        inline_max_bytes=settings.sqs_inline_max_bytes,
+    )
+
+
+def _error(status: int, code: str, message: str) -> Response[dict[str, str]]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body={"error": code, "message": message},
+    )
+
+
+@app.exception_handler(Unauthorized)
+def _unauthorized(exc: Unauthorized) -> Response[dict[str, str]]:
+    logger.warning("webhook rejected", reason=exc.reason)
+    metrics.add_metric(name="WebhookRejected", unit="Count", value=1)
+    return _error(401, "unauthorized", "signature could not be verified")
+
+
+@app.exception_handler(BadRequest)
+def _bad_request(exc: BadRequest) -> Response[dict[str, str]]:
+    logger.warning("webhook body unparseable", reason=str(exc))
+    metrics.add_metric(name="WebhookRejected", unit="Count", value=1)
+    return _error(400, "bad_request", str(exc))
+
+
+@app.exception_handler(PayloadTooLarge)
+def _too_large(exc: PayloadTooLarge) -> Response[dict[str, str]]:
+    logger.warning("webhook body too large", reason=str(exc))
+    metrics.add_metric(name="WebhookRejected", unit="Count", value=1)
+    return _error(413, "payload_too_large", str(exc))
+
+
+@app.exception_handler(TemporarilyUnavailable)
+def _unavailable(exc: TemporarilyUnavailable) -> Response[dict[str, str]]:
+    # A stack trace is useful here: this is our fault or AWS's, and Telnyx will retry.
+    logger.exception("webhook not made durable")
+    metrics.add_metric(name="WebhookIntakeFailed", unit="Count", value=1)
+    return _error(503, "unavailable", "try again")
+
+
+@app.post("/webhooks/telnyx/<tenant_id>")
+def receive(tenant_id: str) -> Response[dict[str, Any]]:
+    """Verify and enqueue one Telnyx webhook."""
+    event = app.current_event
+    raw = event.decoded_body or ""
+    raw_body = raw.encode("utf-8") if isinstance(raw, str) else raw
+    accepted = intake().accept(
+        InboundWebhook(
+            tenant_id=tenant_id,
+            raw_body=raw_body,
+            headers=event.headers or {},
+            content_type=event.headers.get("content-type") if event.headers else None,
+        )
+    )
+    logger.info(
+        "webhook accepted",
+        event_id=accepted.event_id,
+        event_type=accepted.event_type,
+        claim_checked=accepted.claim_checked,
+    )
+    metrics.add_metric(name="WebhookAccepted", unit="Count", value=1)
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body={"status": "accepted", "event_id": accepted.event_id},
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """API Gateway (REST, proxy) entry point."""
+    return app.resolve(event, context)

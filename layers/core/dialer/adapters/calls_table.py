@@ -1,0 +1,245 @@
+"""DynamoDB adapter for call records and webhook receipts.
+
+Exactly-once application: the receipt of an event and the call record it changes are written in
+ONE transaction. The receipt put is conditional on the receipt not existing, and the call put
+is conditional on the version we read (optimistic concurrency). So there is no moment at which
+the receipt exists but the effect does not: a crash anywhere before the commit leaves neither,
+and the SQS redelivery applies both. A duplicate finds the receipt and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dialer import keys
+from dialer.adapters import aws
+from dialer.domain.calls import CallFacts, Fact, FactKind, identity_of, merge_facts, summarize
+from dialer.errors import ConcurrentUpdate, TemporarilyUnavailable
+
+MAX_ATTEMPTS = 5
+
+
+class ApplyResult(StrEnum):
+    """What applying one event did."""
+
+    APPLIED = "applied"  # the call record changed (or was created) and the receipt was written
+    RECORDED = "recorded"  # no call effect in this slice; the receipt records that it arrived
+    DUPLICATE = "duplicate"  # a receipt already existed: nothing changed
+
+
+@dataclass(frozen=True, slots=True)
+class EventReceipt:
+    """What we keep about an event we have applied (for dedupe and audit; expires by TTL)."""
+
+    tenant_id: str
+    event_id: str
+    event_type: str
+    call_control_id: str | None
+    occurred_at: str
+    attempt: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """A call as stored: its facts plus the summary derived from them."""
+
+    tenant_id: str
+    call_control_id: str
+    facts: dict[FactKind, Fact]
+    version: int
+
+
+class CallsTable:
+    """Call records and receipts in the single table."""
+
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        receipt_ttl_days: int = 7,
+        client: Any = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.table_name = table_name
+        self.receipt_ttl = timedelta(days=receipt_ttl_days)
+        self._client = client
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._ser: Any = None
+        self._de: Any = None
+
+    @property
+    def client(self) -> Any:
+        """The boto3 DynamoDB client, built on first use."""
+        if self._client is None:
+            self._client = aws.client("dynamodb")
+        return self._client
+
+    # --- serialisation ---------------------------------------------------------------------
+    def _to_ddb(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        if self._ser is None:
+            from boto3.dynamodb.types import TypeSerializer
+
+            self._ser = TypeSerializer()
+        return {k: self._ser.serialize(v) for k, v in item.items() if v is not None}
+
+    def _from_ddb(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        if self._de is None:
+            from boto3.dynamodb.types import TypeDeserializer
+
+            self._de = TypeDeserializer()
+        return {k: self._de.deserialize(v) for k, v in item.items()}
+
+    # --- reads -----------------------------------------------------------------------------
+    def get_call(self, tenant_id: str, call_control_id: str) -> CallRecord | None:
+        """Read a call record (strongly consistent), or None."""
+        item = self._get(keys.call_key(tenant_id, call_control_id))
+        if item is None:
+            return None
+        facts = {FactKind(k): Fact.from_item(k, v) for k, v in (item.get("facts") or {}).items()}
+        return CallRecord(tenant_id, call_control_id, facts, int(item.get("version") or 0))
+
+    def get_call_item(self, tenant_id: str, call_control_id: str) -> dict[str, Any] | None:
+        """The raw stored call item (for APIs and tests)."""
+        return self._get(keys.call_key(tenant_id, call_control_id))
+
+    def receipt_exists(self, tenant_id: str, event_id: str) -> bool:
+        """True if the event was already applied."""
+        return self._get(keys.receipt_key(tenant_id, event_id)) is not None
+
+    def _get(self, key: Mapping[str, str]) -> dict[str, Any] | None:
+        try:
+            response = self.client.get_item(
+                TableName=self.table_name, Key=self._to_ddb(key), ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise TemporarilyUnavailable("could not read from the state table") from exc
+        item = response.get("Item")
+        return self._from_ddb(item) if item else None
+
+    # --- writes ----------------------------------------------------------------------------
+    def apply_event(self, receipt: EventReceipt, facts: list[Fact]) -> ApplyResult:
+        """Apply an event's facts to its call and write its receipt, atomically and at most once.
+
+        Events without facts (or without a call) only get a receipt. Losing an optimistic-
+        concurrency race re-reads and re-merges; after ``MAX_ATTEMPTS`` losses the message is
+        left for SQS to redeliver (``ConcurrentUpdate``).
+        """
+        receipt_put = self._receipt_put(receipt)
+        if not facts or not receipt.call_control_id:
+            try:
+                self.client.put_item(**receipt_put)
+            except ClientError as exc:
+                if _error_code(exc) == "ConditionalCheckFailedException":
+                    return ApplyResult.DUPLICATE
+                raise TemporarilyUnavailable("could not write the event receipt") from exc
+            except BotoCoreError as exc:
+                raise TemporarilyUnavailable("could not write the event receipt") from exc
+            return ApplyResult.RECORDED
+
+        for _ in range(MAX_ATTEMPTS):
+            if self.receipt_exists(receipt.tenant_id, receipt.event_id):
+                return ApplyResult.DUPLICATE
+            current = self.get_call(receipt.tenant_id, receipt.call_control_id)
+            call_update = self._call_update(receipt.tenant_id, receipt.call_control_id, current, facts)
+            try:
+                self.client.transact_write_items(
+                    TransactItems=[{"Put": receipt_put}, {"Update": call_update}]
+                )
+            except ClientError as exc:
+                if _error_code(exc) != "TransactionCanceledException":
+                    raise TemporarilyUnavailable("could not apply the event") from exc
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                if reasons and reasons[0] == "ConditionalCheckFailed":
+                    return ApplyResult.DUPLICATE  # a concurrent delivery of the same event won
+                if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                    continue  # another event of this call won the race: re-read and re-merge
+                raise TemporarilyUnavailable("could not apply the event") from exc
+            except BotoCoreError as exc:
+                raise TemporarilyUnavailable("could not apply the event") from exc
+            return ApplyResult.APPLIED
+        raise ConcurrentUpdate(f"call record kept changing while applying event {receipt.event_id}")
+
+    def _receipt_put(self, receipt: EventReceipt) -> dict[str, Any]:
+        now = self._clock()
+        item = {
+            **keys.receipt_key(receipt.tenant_id, receipt.event_id),
+            "entity": "receipt",
+            "tenant_id": receipt.tenant_id,
+            "event_id": receipt.event_id,
+            "event_type": receipt.event_type,
+            "call_control_id": receipt.call_control_id,
+            "occurred_at": receipt.occurred_at or None,
+            "attempt": receipt.attempt,
+            "applied_at": _iso(now),
+            "expires_at": int((now + self.receipt_ttl).timestamp()),
+        }
+        return {
+            "TableName": self.table_name,
+            "Item": self._to_ddb(item),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+
+    def _call_update(
+        self, tenant_id: str, call_control_id: str, current: CallRecord | None, facts: list[Fact]
+    ) -> dict[str, Any]:
+        """An UpdateItem that SETs only the attributes this module owns.
+
+        Other writers (the dialer's attempt link, later conversation and cost data) keep their
+        attributes; the version condition makes the read-merge-write safe against a concurrent
+        event of the same call.
+        """
+        base: CallFacts = current.facts if current else {}
+        merged = merge_facts(base, facts)
+        summary = summarize(merged)
+        now = _iso(self._clock())
+        fields: dict[str, Any] = {
+            "entity": "call",
+            "tenant_id": tenant_id,
+            "call_control_id": call_control_id,
+            **identity_of(merged),
+            "state": summary.state.value,
+            "outcome": summary.outcome.value if summary.outcome else None,
+            "answered_at": summary.answered_at,
+            "ended_at": summary.ended_at,
+            "duration_s": summary.duration_s,
+            "amd": summary.amd.value if summary.amd else None,
+            "hangup_cause": summary.hangup_cause,
+            "facts": {kind.value: fact.to_item() for kind, fact in merged.items()},
+            "version": (current.version if current else 0) + 1,
+            "updated_at": now,
+        }
+        fields = {k: v for k, v in fields.items() if v is not None}
+        names = {f"#a{i}": name for i, name in enumerate(fields)}
+        values = {f":a{i}": value for i, value in enumerate(fields.values())}
+        sets = [f"#a{i} = :a{i}" for i in range(len(fields))]
+        sets.append("#created = if_not_exists(#created, :now)")
+        names["#created"] = "created_at"
+        values[":now"] = now
+        names["#version"] = "version"
+        if current is None or current.version == 0:  # no record yet, or one another writer created
+            condition = "attribute_not_exists(#version)"
+        else:
+            condition = "#version = :expected"
+            values[":expected"] = current.version
+        return {
+            "TableName": self.table_name,
+            "Key": self._to_ddb(keys.call_key(tenant_id, call_control_id)),
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": self._to_ddb(values),
+        }
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,139 @@
+"""Webhook intake: verify, parse just enough, make durable. Nothing is acknowledged before SQS has it.
+
+Order of checks, each failing closed with nothing enqueued:
+size (413) → tenant known (401, same answer as a bad signature: no tenant oracle) →
+signature and timestamp skew (401) → parseable (400) → durable in SQS, via S3 when large (else 5xx,
+so Telnyx retries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Protocol
+
+from dialer.adapters.tenant_config import is_valid_tenant_id
+from dialer.domain.webhook_message import WebhookMessage
+from dialer.errors import BadRequest, PayloadTooLarge, Unauthorized
+from telnyx_client.signature import SignatureError, load_public_key, verify
+from telnyx_client.webhooks import WebhookParseError, parse_webhook
+
+
+class TenantKeys(Protocol):
+    """Where a tenant's webhook public key comes from."""
+
+    def webhook_public_key(self, tenant_id: str) -> str | None:
+        """The base64 Ed25519 public key, or None for an unknown tenant."""
+        ...
+
+
+class Queue(Protocol):
+    """A durable queue."""
+
+    def send(self, body: str, attributes: dict[str, str] | None = None) -> str:
+        """Send; return the message id; raise TemporarilyUnavailable on failure."""
+        ...
+
+
+class PayloadStore(Protocol):
+    """Blob storage for bodies too large for the queue."""
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        """Store; raise TemporarilyUnavailable on failure."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class InboundWebhook:
+    """A webhook request as the route received it."""
+
+    tenant_id: str
+    raw_body: bytes
+    headers: Mapping[str, str]
+    content_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedWebhook:
+    """The webhook is durable; Telnyx may be told 200."""
+
+    event_id: str
+    event_type: str
+    message_id: str
+    claim_checked: bool
+
+
+@lru_cache(maxsize=256)
+def _verify_key(public_key_b64: str):  # type: ignore[no-untyped-def] # nacl has no type hints
+    return load_public_key(public_key_b64)
+
+
+class WebhookIntake:
+    """Accepts signed Telnyx webhooks for any tenant of this deployment."""
+
+    def __init__(
+        self,
+        *,
+        tenant_keys: TenantKeys,
+        queue: Queue,
+        payloads: PayloadStore,
+        max_body_bytes: int,
+        inline_max_bytes: int,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.tenant_keys = tenant_keys
+        self.queue = queue
+        self.payloads = payloads
+        self.max_body_bytes = max_body_bytes
+        self.inline_max_bytes = inline_max_bytes
+        self._clock = clock
+
+    def accept(self, inbound: InboundWebhook) -> AcceptedWebhook:
+        """Verify and enqueue one webhook; raise a typed error (and enqueue nothing) otherwise."""
+        if len(inbound.raw_body) > self.max_body_bytes:
+            raise PayloadTooLarge(f"body is over {self.max_body_bytes} bytes")
+        public_key = (
+            self.tenant_keys.webhook_public_key(inbound.tenant_id)
+            if is_valid_tenant_id(inbound.tenant_id)
+            else None
+        )
+        if public_key is None:
+            raise Unauthorized("signature could not be verified", reason="unknown_tenant")
+        now = self._clock() if self._clock else None
+        try:
+            signed = verify(inbound.raw_body, inbound.headers, _verify_key(public_key), now=now)
+        except SignatureError as exc:
+            raise Unauthorized("signature could not be verified", reason=exc.reason.value) from exc
+        try:
+            parsed = parse_webhook(inbound.raw_body, inbound.content_type)
+        except WebhookParseError as exc:
+            raise BadRequest(str(exc)) from exc
+
+        content_type = inbound.content_type or "application/json"
+        received = datetime.now(UTC)
+        body_text = inbound.raw_body.decode("utf-8")  # parse_webhook proved it is UTF-8
+        message = WebhookMessage(
+            tenant_id=inbound.tenant_id,
+            event_id=parsed.event_id,
+            event_type=parsed.event_type,
+            content_type=content_type,
+            received_at=received.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            signed_at=signed.value,
+            body=body_text,
+            body_bytes=len(inbound.raw_body),
+        )
+        claim_checked = len(inbound.raw_body) > self.inline_max_bytes
+        if claim_checked:
+            key = f"webhooks/{inbound.tenant_id}/{received:%Y/%m/%d}/{_safe(parsed.event_id)}-{signed.value}"
+            self.payloads.put(key, inbound.raw_body, content_type)
+            message = replace(message, body=None, body_key=key)
+        message_id = self.queue.send(
+            message.to_json(), {"tenant_id": inbound.tenant_id, "event_type": parsed.event_type[:256]}
+        )
+        return AcceptedWebhook(parsed.event_id, parsed.event_type, message_id, claim_checked)
+
+
+def _safe(event_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in event_id)[:128]

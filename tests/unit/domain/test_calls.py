@@ -1,0 +1,220 @@
+"""The call state machine: outcome mapping, and order/duplication independence (hypothesis)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+import pytest
+from dialer.domain.calls import (
+    CallSummary,
+    Fact,
+    FactKind,
+    classify_outcome,
+    facts_from_event,
+    merge_facts,
+    summarize,
+)
+from dialer.domain.outcomes import AmdCategory, CallOutcome, CallState, amd_category
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from telnyx_client.webhooks import parse_webhook
+
+from tests.support.signing import fixture_paths, load_fixture
+
+T0 = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+
+
+def event(event_type: str, seconds: float, event_id: str | None = None, **payload: str) -> list[Fact]:
+    """Facts from a synthetic Call Control event at T0 + seconds."""
+    return facts_from_event(event_type, event_id or f"{event_type}@{seconds}", T0 + timedelta(seconds=seconds), payload)
+
+
+def texml(seconds: float, **fields: str) -> list[Fact]:
+    parsed = parse_webhook(urlencode({"CallSid": "v3:t", **fields}).encode(), "application/x-www-form-urlencoded")
+    return facts_from_event(parsed.event_type, parsed.event_id, T0 + timedelta(seconds=seconds), parsed.payload)
+
+
+def play(*events: list[Fact]) -> CallSummary:
+    facts: dict = {}
+    for facts_of_event in events:
+        facts = merge_facts(facts, facts_of_event)
+    return summarize(facts)
+
+
+# --- scenarios: (events in delivery order, expected outcome) ---------------------------------
+SCENARIOS = {
+    "human": (
+        [
+            event("call.initiated", 0),
+            event("call.answered", 8),
+            event("call.machine.premium.detection.ended", 10, result="human_residence"),
+            event("call.conversation.created", 11),
+            event("call.hangup", 124, hangup_cause="normal_clearing", sip_hangup_cause="200"),
+            event("call.conversation.ended", 125),
+        ],
+        CallOutcome.ANSWERED_HUMAN,
+    ),
+    "voicemail": (
+        [
+            event("call.initiated", 0),
+            event("call.answered", 6),
+            event("call.machine.premium.detection.ended", 9, result="machine"),
+            event("call.machine.premium.greeting.ended", 20, result="beep_detected"),
+            event("call.hangup", 35, hangup_cause="normal_clearing"),
+        ],
+        CallOutcome.VOICEMAIL,
+    ),
+    "busy": ([event("call.initiated", 0), event("call.hangup", 4, hangup_cause="user_busy", sip_hangup_cause="486")], CallOutcome.BUSY),
+    "no_answer": ([event("call.initiated", 0), event("call.hangup", 30, hangup_cause="timeout")], CallOutcome.NO_ANSWER),
+    "invalid": ([event("call.initiated", 0), event("call.hangup", 1, hangup_cause="not_found", sip_hangup_cause="404")], CallOutcome.INVALID_NUMBER),
+    "canceled": ([event("call.initiated", 0), event("call.hangup", 3, hangup_cause="originator_cancel")], CallOutcome.CANCELED),
+    "rejected": ([event("call.initiated", 0), event("call.hangup", 1, hangup_cause="call_rejected", sip_hangup_cause="403")], CallOutcome.FAILED),
+    "texml_human": (
+        [
+            texml(0, CallStatus="initiated", SequenceNumber="1"),
+            texml(2, CallStatus="ringing", SequenceNumber="2"),
+            texml(9, CallStatus="in-progress", SequenceNumber="3"),
+            texml(10, AnsweredBy="human"),
+            texml(60, CallStatus="completed", CallDuration="51", SequenceNumber="4"),
+        ],
+        CallOutcome.ANSWERED_HUMAN,
+    ),
+    "texml_busy": ([texml(0, CallStatus="initiated"), texml(3, CallStatus="busy")], CallOutcome.BUSY),
+    "texml_voicemail": (
+        [texml(0, CallStatus="initiated"), texml(8, CallStatus="in-progress"), texml(9, AnsweredBy="machine_end_beep"),
+         texml(40, CallStatus="completed", CallDuration="31")],
+        CallOutcome.VOICEMAIL,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_scenario_outcomes(name):
+    events, expected = SCENARIOS[name]
+    summary = play(*events)
+    assert summary.state is CallState.ENDED
+    assert summary.outcome is expected
+
+
+def test_human_call_duration_is_answer_to_hangup():
+    summary = play(*SCENARIOS["human"][0])
+    assert summary.duration_s == 116
+    assert summary.answered_at == "2026-11-24T15:00:08.000000Z"
+    assert summary.amd is AmdCategory.HUMAN
+
+
+def test_states_before_the_end():
+    assert play(event("call.initiated", 0)).state is CallState.INITIATED
+    assert play(texml(0, CallStatus="ringing")).state is CallState.RINGING
+    assert play(event("call.initiated", 0), event("call.answered", 5)).state is CallState.ANSWERED
+    assert play(event("call.initiated", 0)).outcome is None
+
+
+def test_late_answer_never_reopens_a_hung_up_call():
+    hung_up = play(event("call.initiated", 0), event("call.hangup", 9, hangup_cause="normal_clearing"))
+    assert hung_up.state is CallState.ENDED
+    late = play(event("call.initiated", 0), event("call.hangup", 9, hangup_cause="normal_clearing"), event("call.answered", 5))
+    assert late.state is CallState.ENDED
+
+
+def test_premium_amd_wins_over_standard_whatever_the_order():
+    premium = event("call.machine.premium.detection.ended", 5, result="human_business")
+    standard = event("call.machine.detection.ended", 9, result="machine")
+    assert play(premium, standard).amd is AmdCategory.HUMAN
+    assert play(standard, premium).amd is AmdCategory.HUMAN
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"answered": True, "amd": AmdCategory.MACHINE}, CallOutcome.VOICEMAIL),
+        ({"answered": True, "amd": AmdCategory.FAX}, CallOutcome.FAILED),
+        ({"answered": True, "amd": AmdCategory.UNDECIDED, "duration_s": 30}, CallOutcome.ANSWERED_HUMAN),
+        ({"answered": True, "amd": AmdCategory.UNDECIDED, "duration_s": 1}, CallOutcome.UNKNOWN),
+        ({"answered": True, "amd": None, "duration_s": None}, CallOutcome.ANSWERED_HUMAN),
+        ({"answered": False, "hangup_cause": "no_answer"}, CallOutcome.NO_ANSWER),
+        ({"answered": False, "hangup_cause": "normal_clearing"}, CallOutcome.NO_ANSWER),
+        ({"answered": False, "hangup_cause": "unspecified", "sip_cause": "486"}, CallOutcome.BUSY),
+        ({"answered": False, "hangup_cause": "unspecified", "sip_cause": "484"}, CallOutcome.INVALID_NUMBER),
+        ({"answered": False, "hangup_cause": "unspecified", "sip_cause": "480"}, CallOutcome.NO_ANSWER),
+        ({"answered": False, "hangup_cause": "unspecified"}, CallOutcome.FAILED),
+        ({"answered": False, "hangup_cause": "time_limit"}, CallOutcome.NO_ANSWER),
+        ({"answered": False, "hangup_cause": "something_new"}, CallOutcome.UNKNOWN),
+        ({"answered": False, "texml_status": "failed", "sip_cause": "404"}, CallOutcome.INVALID_NUMBER),
+        ({"answered": False, "texml_status": "failed"}, CallOutcome.FAILED),
+        ({"answered": False, "texml_status": "canceled"}, CallOutcome.CANCELED),
+        ({"answered": False, "texml_status": "completed"}, CallOutcome.NO_ANSWER),
+    ],
+)
+def test_classify_outcome(kwargs, expected):
+    args = {"answered": False, "amd": None, "duration_s": None, "hangup_cause": None, "sip_cause": None, "texml_status": None}
+    assert classify_outcome(**{**args, **kwargs}) is expected
+
+
+@pytest.mark.parametrize(
+    ("result", "category"),
+    [("human_residence", AmdCategory.HUMAN), ("machine_end_silence", AmdCategory.MACHINE), ("fax_detected", AmdCategory.FAX),
+     ("silence", AmdCategory.UNDECIDED), ("brand_new_value", AmdCategory.UNDECIDED), ("", None), (None, None)],
+)
+def test_amd_category(result, category):
+    assert amd_category(result) is category
+
+
+def test_all_shared_fixtures_make_one_answered_human_call():
+    """The shared fixtures are one call (with a busy hangup variant earlier): the richest facts win."""
+    facts: dict = {}
+    for path in fixture_paths():
+        parsed = parse_webhook(path.read_bytes(), "application/json")
+        facts = merge_facts(facts, facts_from_event(parsed.event_type, parsed.event_id, parsed.occurred_at, parsed.payload))
+    summary = summarize(facts)
+    assert summary.state is CallState.ENDED
+    assert summary.outcome is CallOutcome.ANSWERED_HUMAN
+    assert summary.hangup_cause == "normal_clearing"
+    assert summary.duration_s == 116
+
+
+def test_fact_storage_round_trip():
+    (fact,) = facts_from_event(
+        "call.hangup", "e1", T0, json.loads(json.dumps(load_fixture("call.hangup")["data"]["payload"]))
+    )
+    assert Fact.from_item(fact.kind.value, fact.to_item()) == fact
+    assert fact.kind is FactKind.HANGUP
+
+
+# --- properties --------------------------------------------------------------------------
+
+@st.composite
+def deliveries(draw):
+    """A scenario, then its events permuted and some of them duplicated (Telnyx retries)."""
+    name = draw(st.sampled_from(sorted(SCENARIOS)))
+    events = SCENARIOS[name][0]
+    order = draw(st.permutations(range(len(events))))
+    duplicates = draw(st.lists(st.integers(0, len(events) - 1), max_size=len(events) * 2))
+    delivered = [events[i] for i in order] + [events[i] for i in duplicates]
+    shuffled = draw(st.permutations(delivered))
+    return name, list(shuffled)
+
+
+@settings(max_examples=300, deadline=None)
+@given(deliveries())
+def test_any_order_and_duplication_gives_the_in_order_result(case):
+    name, delivered = case
+    in_order = play(*SCENARIOS[name][0])
+    assert play(*delivered) == in_order
+
+
+@settings(max_examples=200, deadline=None)
+@given(deliveries())
+def test_state_never_moves_backwards(case):
+    from dialer.domain.outcomes import STATE_RANK
+
+    _, delivered = case
+    facts: dict = {}
+    rank = -1
+    for facts_of_event in delivered:
+        facts = merge_facts(facts, facts_of_event)
+        now = STATE_RANK[summarize(facts).state]
+        assert now >= rank
+        rank = now
