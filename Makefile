@@ -41,10 +41,13 @@ integration: setup
 	$(VENV)/pytest tests/integration -q
 
 e2e: build
-	$(VENV)/pytest tests/e2e -q
+	$(VENV)/pytest tests/packaging tests/e2e -q
 
+# Two runs: in-process tests (moto's mock_aws patches botocore process-wide) never share a
+# process with tests that talk to real servers (packaging smoke test, local stack).
 test: lint typecheck template-lint build
-	$(VENV)/pytest -q -n 2 --dist loadfile
+	$(VENV)/pytest tests/unit tests/integration -q -n 2 --dist loadfile
+	$(VENV)/pytest tests/packaging tests/e2e -q
 
 dev: build
 	$(TOOLS)/python -m local.run

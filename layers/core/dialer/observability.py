@@ -17,8 +17,10 @@ from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 SERVICE = "telnyx-ai-dialer"
 METRICS_NAMESPACE = "TelnyxAiDialer"
 
-# +E.164 (8–15 digits after +), and bare NANP 10/11-digit runs that look like numbers.
-_PHONE = re.compile(r"(?<![\w])\+?(\d{4,11})(\d{4})(?!\d)")
+# Numbers with a plus (E.164, 8-15 digits), and bare NANP numbers (10 digits, or 11 with a
+# leading 1) standing alone: not digit runs inside ids, ARNs (12-digit account ids) or UUIDs.
+_PLUS_NUMBER = re.compile(r"\+(\d{4,11})(\d{4})(?!\d)")
+_BARE_NUMBER = re.compile(r"(?<![\w\-+.:/])(1?\d{6})(\d{4})(?![\w\-.:/])")
 
 
 def mask_phone(value: str | None) -> str:
@@ -33,10 +35,9 @@ def mask_phone(value: str | None) -> str:
 
 
 def scrub_phones(text: str) -> str:
-    """Mask every phone-number-looking run of 8–15 digits in ``text``."""
-    return _PHONE.sub(
-        lambda m: ("+" if m.group(0).startswith("+") else "") + "*" * len(m.group(1)) + m.group(2), text
-    )
+    """Mask every phone number in ``text`` to its last four digits."""
+    text = _PLUS_NUMBER.sub(lambda m: "+" + "*" * len(m.group(1)) + m.group(2), text)
+    return _BARE_NUMBER.sub(lambda m: "*" * len(m.group(1)) + m.group(2), text)
 
 
 class MaskingFormatter(LambdaPowertoolsFormatter):

@@ -1,0 +1,50 @@
+"""The sample events `sam local invoke -e` uses are the ones the tests run, through the real handlers."""
+
+from __future__ import annotations
+
+import json
+
+from dialer.adapters.calls_table import CallsTable
+
+from scripts.sign_event import TEST_SEED, resign
+from tests.support.aws import LambdaContextStub, drain, seed_tenant
+from tests.support.signing import REPO
+
+EVENTS = REPO / "events"
+CONTEXT = LambdaContextStub()
+
+
+def load(path: str) -> dict:
+    return json.loads((EVENTS / path).read_text())
+
+
+def test_checked_in_intake_event_is_stale_until_resigned(intake_handler, aws, moto_stack, signer):
+    seed_tenant(aws["ssm"], "default", signer.public_key_b64)
+    event = load("webhook_intake/call_hangup.json")
+    assert intake_handler.lambda_handler(event, CONTEXT)["statusCode"] == 401
+    assert intake_handler.lambda_handler(resign(event, TEST_SEED), CONTEXT)["statusCode"] == 200
+    assert len(drain(aws["sqs"], moto_stack.events_queue_url)) == 1
+
+
+def test_texml_sample_is_accepted_when_signed(intake_handler, aws, moto_stack, signer):
+    seed_tenant(aws["ssm"], "default", signer.public_key_b64)
+    event = resign(load("webhook_intake/texml_status_completed.json"), TEST_SEED)
+    assert intake_handler.lambda_handler(event, CONTEXT)["statusCode"] == 200
+
+
+def test_unsigned_sample_is_401(intake_handler, aws, moto_stack, signer):
+    seed_tenant(aws["ssm"], "default", signer.public_key_b64)
+    assert intake_handler.lambda_handler(load("webhook_intake/unsigned.json"), CONTEXT)["statusCode"] == 401
+    assert drain(aws["sqs"], moto_stack.events_queue_url) == []
+
+
+def test_processor_samples(processor_handler, aws, moto_stack):
+    assert processor_handler.lambda_handler(load("event_processor/call_lifecycle.json"), CONTEXT) == {
+        "batchItemFailures": []
+    }
+    item = CallsTable(moto_stack.table_name, client=aws["dynamodb"]).get_call_item(
+        "default", "v3:TEST-fake-call-control-id-0000000000000000000001"
+    )
+    assert (item["state"], item["outcome"]) == ("ended", "answered_human")
+    result = processor_handler.lambda_handler(load("event_processor/batch_with_poison.json"), CONTEXT)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "msg-poison"}]}
