@@ -52,8 +52,9 @@ test: lint typecheck template-lint build
 dev: build
 	$(TOOLS)/python -m local.run
 
-bench: setup
+bench: build
 	$(VENV)/python bench/intake.py
+	$(VENV)/python bench/client.py
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

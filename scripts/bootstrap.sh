@@ -3,7 +3,7 @@
 #   .venv                  runtime + test deps (python3.12, the Lambda runtime's version)
 #   .venv-tools            SAM CLI, cfn-lint, moto server (they pin boto3/pydantic back)
 #   .local/lambda-runtime  awslambdaric + boto3: Lambda's /var/runtime for the local stack
-#   .prism                 Stoplight Prism (npm, pinned by its lock file) for conformance tests
+#   node_modules           Stoplight Prism (npm, pinned by package-lock.json) for conformance tests
 # Each is rebuilt only when its requirements file changed (a hash stamp inside it).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -62,9 +62,9 @@ TEXML_CALLBACK = "texml.callback"
 
 def is_form_encoded(content_type: str | None) -> bool:
     """True for ``application/x-www-form-urlencoded`` (with or without a charset)."""
-    return bool(content_type) and content_type.split(";", 1)[0].strip().lower() == (
-        "application/x-www-form-urlencoded"
-    )
+    if not content_type:
+        return False
+    return content_type.split(";", 1)[0].strip().lower() == "application/x-www-form-urlencoded"
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -110,8 +110,10 @@ def _parse_json(raw_body: bytes) -> ParsedWebhook:
         payload = data.get("payload")
         payload = payload if isinstance(payload, dict) else {}
         event_id = data.get("id")
-        meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else {}
-        attempt = meta.get("attempt") if isinstance(meta.get("attempt"), int) else None
+        meta = doc.get("meta")
+        attempt = (
+            meta.get("attempt") if isinstance(meta, dict) and isinstance(meta.get("attempt"), int) else None
+        )
         return ParsedWebhook(
             event_id=str(event_id) if event_id not in (None, "") else _digest("body", raw_body),
             event_type=str(data.get("event_type") or "unknown"),

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import FakeClock, ok
+from telnyx_fakes import FakeClock, ok
 
 from telnyx_client.api.calls import ALREADY_ENDED
 from telnyx_client.errors import (
