@@ -43,7 +43,7 @@ def scrub_phones(text: str) -> str:
 class MaskingFormatter(LambdaPowertoolsFormatter):
     """Powertools JSON formatter that masks phone numbers in the serialised record."""
 
-    def serialize(self, log: dict[str, Any]) -> str:
+    def serialize(self, log: Any) -> str:  # Powertools passes a dict or a PowertoolsLogRecord
         return scrub_phones(super().serialize(log))
 
 

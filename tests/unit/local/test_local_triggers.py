@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from local.sandbox import InvokeResult, _classify
+from local.sandbox import InvokeResult, classify_rie_answer
 from local.triggers import failed_ids, rate_seconds, sqs_records
 
 IDS = {"m1", "m2", "m3"}
@@ -86,4 +86,4 @@ def test_rate_expressions(expression, seconds):
     ],
 )
 def test_rie_answers_are_classified(status, body, error):
-    assert _classify(status, body).error_type == error
+    assert classify_rie_answer(status, body).error_type == error
