@@ -27,9 +27,15 @@ def make_sim(receiver: WebhookReceiver) -> Iterator[Callable[..., Simulator]]:
     started: list[Simulator] = []
 
     def make(**changes: Any) -> Simulator:
-        accounts = changes.pop("accounts", None) or (AccountConfig(api_key="KEY_A", webhook_url=receiver.url + "/a"),)
-        config = SimulatorConfig(accounts=accounts, time_scale=changes.pop("time_scale", FAST),
-                                 retry_delays_s=changes.pop("retry_delays_s", (1.0, 2.0, 4.0)), **changes)
+        accounts = changes.pop("accounts", None) or (
+            AccountConfig(api_key="KEY_A", webhook_url=receiver.url + "/a"),
+        )
+        config = SimulatorConfig(
+            accounts=accounts,
+            time_scale=changes.pop("time_scale", FAST),
+            retry_delays_s=changes.pop("retry_delays_s", (1.0, 2.0, 4.0)),
+            **changes,
+        )
         sim = Simulator(config).start()
         receiver.public_keys.extend(sim.public_key_for(a.api_key) for a in accounts)
         started.append(sim)

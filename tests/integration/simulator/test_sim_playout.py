@@ -13,8 +13,15 @@ from local.simulator.testing import CLIENT_STATE, dial_body, events_for, types_o
 
 HUMAN, VOICEMAIL, NO_ANSWER, BUSY = "+15550001001", "+15550001002", "+15550001003", "+15550001004"
 INVALID, FAILED, START_FAILED = "+15550001005", "+15550001006", "+15550001007"
-FORCED = {HUMAN: "human", VOICEMAIL: "voicemail", NO_ANSWER: "no_answer", BUSY: "busy", INVALID: "invalid_number",
-          FAILED: "failed", START_FAILED: "start_failed"}
+FORCED = {
+    HUMAN: "human",
+    VOICEMAIL: "voicemail",
+    NO_ANSWER: "no_answer",
+    BUSY: "busy",
+    INVALID: "invalid_number",
+    FAILED: "failed",
+    START_FAILED: "start_failed",
+}
 
 
 @pytest.fixture
@@ -29,7 +36,12 @@ def client(forced: Simulator):
 
 
 def _assistant(client: httpx.Client, **extra) -> str:
-    body = {"name": "Lead qualifier", "instructions": "You are Ava.", "greeting": "Hi {{first_name}}!", **extra}
+    body = {
+        "name": "Lead qualifier",
+        "instructions": "You are Ava.",
+        "greeting": "Hi {{first_name}}!",
+        **extra,
+    }
     return client.post("/ai/assistants", json=body).json()["id"]
 
 
@@ -44,12 +56,24 @@ def test_human_with_assistant_and_premium_amd_plays_the_full_conversation(client
     # GIVEN an assistant and a number forced to answer as a person
     assistant_id = _assistant(client)
     # WHEN we dial it with the assistant and premium AMD
-    events = _play(client, forced, receiver, HUMAN, answering_machine_detection="premium",
-                   assistant={"id": assistant_id, "dynamic_variables": {"first_name": "Ann"}})
+    events = _play(
+        client,
+        forced,
+        receiver,
+        HUMAN,
+        answering_machine_detection="premium",
+        assistant={"id": assistant_id, "dynamic_variables": {"first_name": "Ann"}},
+    )
     # THEN the documented sequence arrives, signed, with our client_state echoed
     assert types_of(events) == [
-        "call.initiated", "call.answered", "call.machine.premium.detection.ended", "call.conversation.created",
-        "call.hangup", "call.conversation.ended", "call.cost", "call.conversation_insights.generated",
+        "call.initiated",
+        "call.answered",
+        "call.machine.premium.detection.ended",
+        "call.conversation.created",
+        "call.hangup",
+        "call.conversation.ended",
+        "call.cost",
+        "call.conversation_insights.generated",
     ]
     assert all(r.verified for r in receiver.items())
     assert {e["data"]["payload"]["client_state"] for e in events} == {CLIENT_STATE}
@@ -58,8 +82,10 @@ def test_human_with_assistant_and_premium_amd_plays_the_full_conversation(client
     assert by_type["call.hangup"]["data"]["payload"]["hangup_cause"] == "normal_clearing"
     ended = by_type["call.conversation.ended"]["data"]
     assert ended["payload"]["messages"][0]["content"] == "Hi Ann!"
-    assert ended["payload"]["conversation_id"] == by_type["call.conversation.created"]["data"]["payload"][
-        "conversation_id"]
+    assert (
+        ended["payload"]["conversation_id"]
+        == by_type["call.conversation.created"]["data"]["payload"]["conversation_id"]
+    )
     assert "created_at" in ended
     assert all(e["meta"] == {"attempt": 1, "delivered_to": receiver.url + "/a"} for e in events)
     occurred = [e["data"]["occurred_at"] for e in events]
@@ -67,10 +93,22 @@ def test_human_with_assistant_and_premium_amd_plays_the_full_conversation(client
 
 
 def test_voicemail_with_premium_amd(client, forced, receiver):
-    events = _play(client, forced, receiver, VOICEMAIL, answering_machine_detection="premium",
-                   assistant={"id": _assistant(client)})
-    assert types_of(events) == ["call.initiated", "call.answered", "call.machine.premium.detection.ended",
-                                "call.machine.premium.greeting.ended", "call.hangup", "call.cost"]
+    events = _play(
+        client,
+        forced,
+        receiver,
+        VOICEMAIL,
+        answering_machine_detection="premium",
+        assistant={"id": _assistant(client)},
+    )
+    assert types_of(events) == [
+        "call.initiated",
+        "call.answered",
+        "call.machine.premium.detection.ended",
+        "call.machine.premium.greeting.ended",
+        "call.hangup",
+        "call.cost",
+    ]
     assert events[2]["data"]["payload"]["result"] == "machine"
 
 
@@ -94,13 +132,20 @@ def test_unanswered_outcomes_end_with_the_right_hangup(client, forced, receiver,
 
 def test_conversation_start_failure(client, forced, receiver):
     events = _play(client, forced, receiver, START_FAILED, assistant={"id": _assistant(client)})
-    assert types_of(events) == ["call.initiated", "call.answered", "call.conversation.start_failed", "call.hangup",
-                                "call.cost"]
+    assert types_of(events) == [
+        "call.initiated",
+        "call.answered",
+        "call.conversation.start_failed",
+        "call.hangup",
+        "call.cost",
+    ]
     assert events[2]["data"]["payload"]["reason"] == "service_error"
 
 
 def test_unknown_assistant_id_fails_the_conversation_start(client, forced, receiver):
-    events = _play(client, forced, receiver, HUMAN, assistant={"id": "assistant-00000000-0000-4000-8000-0000000000ff"})
+    events = _play(
+        client, forced, receiver, HUMAN, assistant={"id": "assistant-00000000-0000-4000-8000-0000000000ff"}
+    )
     assert "call.conversation.start_failed" in types_of(events)
     failed = next(e for e in events if e["data"]["event_type"] == "call.conversation.start_failed")
     assert failed["data"]["payload"]["reason"] == "invalid_request"
@@ -131,12 +176,16 @@ def test_actions_on_a_live_call(client, forced, receiver):
             break
         forced.wait_idle(0.02)
     assistant_id = _assistant(client)
-    started = client.post(f"/calls/{ccid}/actions/ai_assistant_start",
-                          json={"assistant": {"id": assistant_id}, "command_id": "start-1"})
+    started = client.post(
+        f"/calls/{ccid}/actions/ai_assistant_start",
+        json={"assistant": {"id": assistant_id}, "command_id": "start-1"},
+    )
     assert started.status_code == 200
     assert started.json()["data"]["result"] == "ok"
-    again = client.post(f"/calls/{ccid}/actions/ai_assistant_start",
-                        json={"assistant": {"id": assistant_id}, "command_id": "start-1"})
+    again = client.post(
+        f"/calls/{ccid}/actions/ai_assistant_start",
+        json={"assistant": {"id": assistant_id}, "command_id": "start-1"},
+    )
     assert again.json() == started.json()  # same command_id: same answer, nothing new
     forced.wait_idle(0.1)
     twice = client.post(f"/calls/{ccid}/actions/ai_assistant_start", json={"assistant": {"id": assistant_id}})
@@ -167,15 +216,21 @@ def test_hangup_while_ringing_is_originator_cancel(client, forced, receiver):
 
 def test_dynamic_variables_webhook_is_called_and_answer_used(client, forced, receiver):
     # GIVEN an assistant whose init webhook answers with variables and conversation metadata
-    answer = {"dynamic_variables": {"first_name": "Hook", "lead_id": "L1"},
-              "conversation": {"metadata": {"lead_id": "L1", "campaign_id": "C1"}}}
+    answer = {
+        "dynamic_variables": {"first_name": "Hook", "lead_id": "L1"},
+        "conversation": {"metadata": {"lead_id": "L1", "campaign_id": "C1"}},
+    }
     init_server = WebhookReceiver([forced.public_key_b64], respond=lambda item: (200, answer)).start()
     try:
-        assistant_id = _assistant(client, dynamic_variables_webhook_url=init_server.url + "/init",
-                                  dynamic_variables={"first_name": "there"})
+        assistant_id = _assistant(
+            client,
+            dynamic_variables_webhook_url=init_server.url + "/init",
+            dynamic_variables={"first_name": "there"},
+        )
         # WHEN we dial with the assistant and no API variables
         ccid = client.post("/calls", json=dial_body(HUMAN, assistant={"id": assistant_id})).json()["data"][
-            "call_control_id"]
+            "call_control_id"
+        ]
         assert forced.wait_idle(10)
         init = init_server.items()
     finally:
@@ -187,7 +242,9 @@ def test_dynamic_variables_webhook_is_called_and_answer_used(client, forced, rec
     assert payload["call_control_id"] == ccid
     assert payload["telnyx_end_user_target"] == HUMAN
     assert payload["assistant_id"] == assistant_id
-    ended = next(e for e in events_for(receiver, ccid) if e["data"]["event_type"] == "call.conversation.ended")
+    ended = next(
+        e for e in events_for(receiver, ccid) if e["data"]["event_type"] == "call.conversation.ended"
+    )
     assert ended["data"]["payload"]["messages"][0]["content"] == "Hi Hook!"
     found = client.get("/ai/conversations", params={"metadata->lead_id": "eq.L1"}).json()["data"]
     assert [c["metadata"]["call_control_id"] for c in found] == [ccid]
@@ -199,13 +256,16 @@ def test_api_variables_win_over_the_init_webhook(client, forced, receiver):
     init_server = WebhookReceiver([forced.public_key_b64], respond=lambda item: (200, answer)).start()
     try:
         assistant_id = _assistant(client, dynamic_variables_webhook_url=init_server.url + "/init")
-        ccid = client.post("/calls", json=dial_body(
-            HUMAN, assistant={"id": assistant_id, "dynamic_variables": {"first_name": "Api"}})).json()["data"][
-            "call_control_id"]
+        ccid = client.post(
+            "/calls",
+            json=dial_body(HUMAN, assistant={"id": assistant_id, "dynamic_variables": {"first_name": "Api"}}),
+        ).json()["data"]["call_control_id"]
         assert forced.wait_idle(10)
     finally:
         init_server.stop()
-    ended = next(e for e in events_for(receiver, ccid) if e["data"]["event_type"] == "call.conversation.ended")
+    ended = next(
+        e for e in events_for(receiver, ccid) if e["data"]["event_type"] == "call.conversation.ended"
+    )
     assert ended["data"]["payload"]["messages"][0]["content"] == "Hi Api!"
 
 
@@ -214,13 +274,22 @@ def test_texml_ai_call_sends_form_callbacks(client, forced, receiver):
     assistant = client.post("/ai/assistants", json={"name": "n", "instructions": "i"}).json()
     app_id = assistant["telephony_settings"]["default_texml_app_id"]
     # WHEN we start a TeXML AI call with every status event and async premium AMD
-    response = client.post(f"/texml/ai_calls/{app_id}", json={
-        "From": "+15550000100", "To": HUMAN, "AIAssistantId": assistant["id"],
-        "AIAssistantDynamicVariables": {"first_name": "Ann"}, "MachineDetection": "Enable", "AsyncAmd": True,
-        "DetectionMode": "Premium", "StatusCallback": receiver.url + "/status",
-        "AsyncAmdStatusCallback": receiver.url + "/amd", "ConversationCallback": receiver.url + "/conv",
-        "StatusCallbackEvent": "initiated ringing answered completed",
-    })
+    response = client.post(
+        f"/texml/ai_calls/{app_id}",
+        json={
+            "From": "+15550000100",
+            "To": HUMAN,
+            "AIAssistantId": assistant["id"],
+            "AIAssistantDynamicVariables": {"first_name": "Ann"},
+            "MachineDetection": "Enable",
+            "AsyncAmd": True,
+            "DetectionMode": "Premium",
+            "StatusCallback": receiver.url + "/status",
+            "AsyncAmdStatusCallback": receiver.url + "/amd",
+            "ConversationCallback": receiver.url + "/conv",
+            "StatusCallbackEvent": "initiated ringing answered completed",
+        },
+    )
     # THEN the answer is not wrapped, and form callbacks arrive in order, signed over the raw body
     assert response.status_code == 200
     body = response.json()
@@ -231,22 +300,37 @@ def test_texml_ai_call_sends_form_callbacks(client, forced, receiver):
     assert all(r.verified and r.is_form for r in items)
     forms = [dict(parse_qsl(r.body.decode())) for r in items]
     assert [f.get("CallStatus", "amd:" + f.get("AnsweredBy", "")) for f in forms] == [
-        "initiated", "ringing", "in-progress", "amd:human", "completed"]
+        "initiated",
+        "ringing",
+        "in-progress",
+        "amd:human",
+        "completed",
+    ]
     assert {f["CallSid"] for f in forms} == {body["call_sid"]}
     assert [int(f["SequenceNumber"]) for f in forms] == sorted(int(f["SequenceNumber"]) for f in forms)
     completed = forms[-1]
     assert completed["CallbackSource"] == "call-progress-events"
     assert int(completed["CallDuration"]) > 0
     conversation = [r.json()["data"]["event_type"] for r in receiver.items() if r.path == "/conv"]
-    assert conversation == ["call.conversation.created", "call.conversation.ended",
-                            "call.conversation_insights.generated"]
+    assert conversation == [
+        "call.conversation.created",
+        "call.conversation.ended",
+        "call.conversation_insights.generated",
+    ]
 
 
 def test_texml_default_status_events_is_completed_only(client, forced, receiver):
     assistant = client.post("/ai/assistants", json={"name": "n", "instructions": "i"}).json()
     app_id = assistant["telephony_settings"]["default_texml_app_id"]
-    client.post(f"/texml/ai_calls/{app_id}", json={"From": "+15550000100", "To": BUSY, "AIAssistantId": assistant["id"],
-                                                   "StatusCallback": receiver.url + "/status"})
+    client.post(
+        f"/texml/ai_calls/{app_id}",
+        json={
+            "From": "+15550000100",
+            "To": BUSY,
+            "AIAssistantId": assistant["id"],
+            "StatusCallback": receiver.url + "/status",
+        },
+    )
     assert forced.wait_idle(10)
     forms = [dict(parse_qsl(r.body.decode())) for r in receiver.items() if r.path == "/status"]
     assert [f["CallStatus"] for f in forms] == ["busy"]
@@ -254,11 +338,17 @@ def test_texml_default_status_events_is_completed_only(client, forced, receiver)
 
 def test_scheduled_event_places_the_call_and_records_the_outcome(client, forced, receiver):
     assistant_id = _assistant(client)
-    created = client.post(f"/ai/assistants/{assistant_id}/scheduled_events", json={
-        "telnyx_conversation_channel": "phone_call", "telnyx_agent_target": "+15550000100",
-        "telnyx_end_user_target": BUSY, "scheduled_at_fixed_datetime": "2020-01-01T00:00:00Z",
-        "max_retries_client_errors": 1, "retry_interval_secs": 60,
-    })
+    created = client.post(
+        f"/ai/assistants/{assistant_id}/scheduled_events",
+        json={
+            "telnyx_conversation_channel": "phone_call",
+            "telnyx_agent_target": "+15550000100",
+            "telnyx_end_user_target": BUSY,
+            "scheduled_at_fixed_datetime": "2020-01-01T00:00:00Z",
+            "max_retries_client_errors": 1,
+            "retry_interval_secs": 60,
+        },
+    )
     assert created.status_code == 201
     event_id = created.json()["scheduled_event_id"]
     assert forced.wait_idle(10)

@@ -1,0 +1,249 @@
+"""What the simulator emits checked by peers nobody on the team wrote.
+
+* every event type validates with the ``telnyx`` SDK's pydantic models and passes the SDK's
+  signed ``webhooks.unwrap`` (WIRE §10.2);
+* events and REST answers validate against the Telnyx OpenAPI spec's JSON Schemas;
+* the SDK client itself talks to the simulator and parses what it gets.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from pydantic import BaseModel
+
+from local.simulator.testing import dial_body
+
+telnyx = pytest.importorskip("telnyx")
+jsonschema = pytest.importorskip("jsonschema")
+referencing = pytest.importorskip("referencing")
+
+SPEC = Path("/work/shared/telnyx/openapi.yml")
+SCENARIOS = {
+    "+15550006001": "human",
+    "+15550006002": "voicemail",
+    "+15550006003": "start_failed",
+    "+15550006004": "busy",
+    "+15550006005": "no_answer",
+    "+15550006006": "invalid_number",
+    "+15550006007": "failed",
+    "+15550006008": "voicemail",
+}
+EXPECTED_TYPES = {
+    "call.initiated",
+    "call.answered",
+    "call.hangup",
+    "call.cost",
+    "call.conversation.created",
+    "call.conversation.ended",
+    "call.conversation.start_failed",
+    "call.conversation_insights.generated",
+    "call.machine.premium.detection.ended",
+    "call.machine.premium.greeting.ended",
+    "call.machine.detection.ended",
+    "call.machine.greeting.ended",
+}
+# Keys the SDK models do not declare but real traffic carries (WIRE §7.1).
+UNDOCUMENTED = {
+    "$.meta",
+    "$.data.payload.calling_party_type",
+    "$.data.payload.from_sip_uri",
+    "$.data.payload.to_sip_uri",
+    "$.data.payload.codec",
+    "$.data.payload.sampling_rate",
+}
+
+
+def _model_name(event_type: str) -> str:
+    words = event_type.replace("_", ".").split(".")
+    return "".join(w.capitalize() for w in words) + "WebhookEvent"
+
+
+def _undeclared(model: BaseModel, path: str = "$") -> set[str]:
+    """Keys the model accepted without declaring them (extra="allow"), recursively."""
+    found = {f"{path}.{k}" for k in (model.model_extra or {})}
+    for name in type(model).model_fields:
+        value = getattr(model, name, None)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, BaseModel):
+                found |= _undeclared(item, f"{path}.{name}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    if not SPEC.exists():
+        pytest.skip("shared Telnyx spec not available")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with SPEC.open() as handle:
+        return yaml.load(handle, Loader=loader)  # noqa: S506 - SafeLoader family
+
+
+@pytest.fixture(scope="module")
+def validator(spec):
+    resource = referencing.Resource.from_contents(
+        spec, default_specification=referencing.jsonschema.DRAFT202012
+    )
+    registry = referencing.Registry().with_resource("urn:telnyx", resource)
+
+    def validate(instance: Any, pointer: str) -> None:
+        schema = {"$ref": f"urn:telnyx#{pointer}"}
+        jsonschema.Draft202012Validator(schema, registry=registry).validate(instance)
+
+    return validate
+
+
+@pytest.fixture
+def played(make_sim, receiver):
+    """Every event type the simulator emits, from one run (Call Control)."""
+    sim = make_sim(number_scenarios=SCENARIOS)
+    with httpx.Client(base_url=sim.base_url, headers={"Authorization": f"Bearer {sim.api_key}"}) as api:
+        aid = api.post("/ai/assistants", json={"name": "A", "instructions": "i", "greeting": "Hi"}).json()[
+            "id"
+        ]
+        for to in SCENARIOS:
+            amd = "detect_beep" if to == "+15550006008" else "premium"
+            api.post("/calls", json=dial_body(to, assistant={"id": aid}, answering_machine_detection=amd))
+    assert sim.wait_idle(10)
+    return sim, receiver.items()
+
+
+def test_every_event_type_validates_with_the_sdk_models_and_unwraps(played):
+    sim, items = played
+    seen = set()
+    client = telnyx.Telnyx(api_key="KEY_A", base_url=sim.base_url, max_retries=0)
+    for item in items:
+        doc = json.loads(item.body)
+        event_type = doc["data"]["event_type"]
+        seen.add(event_type)
+        model = getattr(telnyx.types, _model_name(event_type))
+        parsed = model.model_validate(doc)
+        assert parsed.data.event_type == event_type
+        assert _undeclared(parsed) <= UNDOCUMENTED, event_type
+        unwrapped = client.webhooks.unwrap(item.body.decode(), headers=item.headers, key=sim.public_key_b64)
+        assert type(unwrapped).__name__ == _model_name(event_type)
+    assert seen == EXPECTED_TYPES
+
+
+def test_documented_events_validate_against_the_spec_schemas(played, spec, validator):
+    _, items = played
+    checked = 0
+    for item in items:
+        doc = json.loads(item.body)
+        name = _model_name(doc["data"]["event_type"]).replace("WebhookEvent", "Event")
+        if name in spec["components"]["schemas"]:
+            validator(doc, f"/components/schemas/{name}")
+            checked += 1
+    assert checked >= 6
+
+
+def test_rest_answers_validate_against_the_spec(api, sim, spec, validator):
+    def check(response: httpx.Response, path: str, method: str, status: str) -> None:
+        assert response.status_code == int(status), response.text
+        documented = spec["paths"][path][method]["responses"][status]
+        if "$ref" in documented:  # a shared response (e.g. the 422 of Call Control)
+            pointer = documented["$ref"].split("#", 1)[1]
+        else:
+            pointer = "/paths/" + path.replace("~", "~0").replace("/", "~1") + f"/{method}/responses/{status}"
+        validator(response.json(), pointer + "/content/application~1json/schema")
+
+    assistant = api.post("/ai/assistants", json={"name": "A", "instructions": "i"})
+    check(assistant, "/ai/assistants", "post", "200")
+    aid = assistant.json()["id"]
+    check(api.get("/ai/assistants"), "/ai/assistants", "get", "200")
+    check(
+        api.post(
+            f"/ai/assistants/{aid}/scheduled_events",
+            json={
+                "telnyx_conversation_channel": "phone_call",
+                "telnyx_agent_target": "+15550000100",
+                "telnyx_end_user_target": "+15550000200",
+                "scheduled_at_fixed_datetime": "2099-01-01T00:00:00Z",
+            },
+        ),
+        "/ai/assistants/{assistant_id}/scheduled_events",
+        "post",
+        "201",
+    )
+    check(
+        api.get(f"/ai/assistants/{aid}/scheduled_events"),
+        "/ai/assistants/{assistant_id}/scheduled_events",
+        "get",
+        "200",
+    )
+    dialled = api.post("/calls", json=dial_body("+15550006101"))
+    check(dialled, "/calls", "post", "200")
+    ccid = dialled.json()["data"]["call_control_id"]
+    check(api.get(f"/calls/{ccid}"), "/calls/{call_control_id}", "get", "200")
+    check(api.post("/calls", json={"to": "+15550006101"}), "/calls", "post", "422")
+    app_id = assistant.json()["telephony_settings"]["default_texml_app_id"]
+    check(
+        api.post(
+            f"/texml/ai_calls/{app_id}",
+            json={"From": "+15550000100", "To": "+15550006102", "AIAssistantId": aid},
+        ),
+        "/texml/ai_calls/{connection_id}",
+        "post",
+        "200",
+    )
+    check(api.get("/ai/conversations"), "/ai/conversations", "get", "200")
+    check(
+        api.post("/ai/conversations/insights", json={"name": "n", "instructions": "i"}),
+        "/ai/conversations/insights",
+        "post",
+        "200",
+    )
+    check(
+        api.post("/ai/conversations/insight-groups", json={"name": "g"}),
+        "/ai/conversations/insight-groups",
+        "post",
+        "200",
+    )
+    check(api.get("/phone_numbers"), "/phone_numbers", "get", "200")
+    check(api.post("/ai/assistants", json={"name": "x"}), "/ai/assistants", "post", "422")
+
+
+def test_the_sdk_client_works_against_the_simulator(sim):
+    # GIVEN the official SDK pointed at the simulator (no retries: we want to see every answer)
+    client = telnyx.Telnyx(api_key=sim.api_key, base_url=sim.base_url, max_retries=0)
+    # WHEN it drives the main flows, THEN its response models parse what we return
+    assistant = client.ai.assistants.create(
+        name="SDK", instructions="Be brief.", model="moonshotai/Kimi-K2.6"
+    )
+    assert assistant.id.startswith("assistant-")
+    event = client.ai.assistants.scheduled_events.create(
+        assistant.id,
+        telnyx_conversation_channel="phone_call",
+        telnyx_agent_target="+15550000100",
+        telnyx_end_user_target="+15550000200",
+        scheduled_at_fixed_datetime="2099-01-01T00:00:00Z",
+    )
+    assert event.scheduled_event_id
+    dialled = client.calls.dial(
+        connection_id="1",
+        to="+15550006201",
+        from_="+15550000100",
+        assistant={"id": assistant.id},
+        command_id="sdk-1",
+    )
+    assert dialled.data.call_control_id.startswith("v3:")
+    status = client.calls.retrieve_status(dialled.data.call_control_id)
+    assert status.data.is_alive is True
+    texml = client.texml.initiate_ai_call(
+        assistant.telephony_settings.default_texml_app_id,
+        ai_assistant_id=assistant.id,
+        from_="+15550000100",
+        to="+15550006202",
+    )
+    assert texml.call_sid.startswith("v3:")
+    assert client.calls.actions.hangup(dialled.data.call_control_id).data.result == "ok"
+    assert isinstance(client.ai.conversations.list().data, list)
+    with pytest.raises(telnyx.UnprocessableEntityError):
+        client.calls.dial(connection_id="1", to="not-a-number", from_="+15550000100")
+    with pytest.raises(telnyx.AuthenticationError):
+        telnyx.Telnyx(api_key="wrong", base_url=sim.base_url, max_retries=0).ai.assistants.list()
