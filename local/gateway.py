@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
+from local.authorizers import Authorizer
 from local.sandbox import InvokeResult
 from local.template import ACCOUNT_ID, Resolver
 
@@ -65,7 +66,7 @@ class Route:
     stage: str
     binary_types: list[str] = field(default_factory=list)
     mock: dict[str, Any] | None = None
-    security: list[Any] | None = None  # the operation's authorizers, for a later gateway step
+    authorizer: Authorizer | None = None  # the Lambda authorizer the operation's `security` names
     pattern: re.Pattern[str] = field(init=False)
     names: list[str] = field(init=False)
 
@@ -105,6 +106,18 @@ def routes_from_template(
             "BinaryMediaTypes", []
         )
         binary = [t.replace("~1", "/") for t in resolver.resolve(binary)]
+        schemes = (
+            (body.get("components") or {}).get("securitySchemes") or body.get("securityDefinitions") or {}
+        )
+        authorizers = {
+            name: found
+            for name, scheme in schemes.items()
+            if (
+                found := Authorizer.from_scheme(
+                    name, scheme, resolver.resolve, functions_by_arn, resolver.region
+                )
+            )
+        }
         for resource, operations in (body.get("paths") or {}).items():
             for key, operation in operations.items():
                 method = "ANY" if key == "x-amazon-apigateway-any-method" else key.upper()
@@ -128,10 +141,19 @@ def routes_from_template(
                         stages.get(api_id, "Prod"),
                         binary,
                         mock,
-                        operation.get("security"),
+                        _route_authorizer(operation.get("security"), authorizers),
                     )
                 )
     return sorted(routes, key=lambda r: r.specificity)
+
+
+def _route_authorizer(security: list[Any] | None, authorizers: dict[str, Authorizer]) -> Authorizer | None:
+    """The authorizer an operation names (SAM writes ``[{"NONE": []}]`` for an open route)."""
+    for requirement in security or []:
+        for name in requirement:
+            if name in authorizers:
+                return authorizers[name]
+    return None
 
 
 def match(routes: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]] | None:
@@ -315,6 +337,12 @@ class Gateway(ThreadingHTTPServer):
             return mock_response(route)
         assert route.function is not None
         event = build_event(route, params, method, unquote(path), query, headers, body, source_ip)
+        if route.authorizer is not None:
+            method_arn = route.authorizer.method_arn(route.api_id.lower(), route.stage, method, unquote(path))
+            decision = route.authorizer.authorize(event, method_arn, self.stack.invoke)
+            if isinstance(decision, tuple):
+                return decision
+            event["requestContext"]["authorizer"] = decision
         result = self.stack.invoke(route.function, json.dumps(event).encode())
         if result.failed:
             log.warning(

@@ -257,3 +257,42 @@ def test_product_stack_starts_and_routes_webhooks(local_stack):
     # AND an unsigned webhook reaches the intake function (its answer, not the gateway's 403/502)
     response = httpx.post(f"{local_stack.api_url}/webhooks/telnyx/default", json={"data": {}}, timeout=60)
     assert response.status_code not in (403, 502)
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        ({"Authorization": "unauthorized"}, 401),
+        ({"Authorization": "deny"}, 403),
+        ({"Authorization": "crash"}, 500),
+    ],
+)
+def test_token_authorizer_refusals(api, headers, status):
+    assert api.get("/secret", headers=headers).status_code == status
+
+
+def test_token_authorizer_context_reaches_the_function(api):
+    response = api.get("/secret", headers={"Authorization": "allow-acme"})
+    assert response.status_code == 200
+    authorizer = response.json()["event"]["requestContext"]["authorizer"]
+    assert authorizer["tenant_id"] == "acme"
+    assert authorizer["principalId"] == "user-1"
+    assert response.json()["event"]["requestContext"]["authorizer"]["n"] == 1
+
+
+def test_request_authorizer_results_are_cached_per_identity(stack, api):
+    table = stack.boto3_client("dynamodb")
+    name = stack.resources["ItemsTable"]
+
+    def calls() -> int:
+        items = table.scan(TableName=name)["Items"]
+        return sum(1 for i in items if i["pk"]["S"] == "authorizer-call")
+
+    before = calls()
+    for _ in range(3):
+        assert api.get("/cached", headers={"X-Api-Key": "allow-cache"}).status_code == 200
+    assert calls() == before + 1  # one invocation, then the cached policy
+    assert api.get("/cached", headers={"X-Api-Key": "allow-other"}).status_code == 200
+    assert calls() == before + 2
+    assert api.get("/cached").status_code == 401
