@@ -29,3 +29,46 @@ class TemporarilyUnavailable(DialerError):
 
 class ConcurrentUpdate(DialerError):
     """Optimistic concurrency lost too many times in a row; the message is retried later."""
+
+
+class NotFound(DialerError):
+    """The resource does not exist for this tenant (also what another tenant's id looks like)."""
+
+
+class Conflict(DialerError):
+    """The request contradicts the current state (e.g. a number already assigned elsewhere)."""
+
+
+class InvalidInput(DialerError):
+    """Input that passed the schema failed a deeper check; ``errors`` name the fields (422).
+
+    Each entry is ``{"loc": [...], "msg": "...", "type": "..."}``, the shape of every 422 we send.
+    """
+
+    def __init__(self, message: str, errors: list[dict[str, object]]) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+class UpstreamRejected(DialerError):
+    """Telnyx refused the tenant's API key (401/403 upstream): a 502, the tenant must fix it."""
+
+
+class UpstreamRateLimited(DialerError):
+    """Telnyx answered 429: a 503 with ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class UpstreamTimeout(DialerError):
+    """Telnyx did not answer in time (or the connection failed): a 504."""
+
+
+class UpstreamFailed(DialerError):
+    """Telnyx failed (5xx or an unexpected answer): a 502."""
+
+
+class TenantNotConfigured(DialerError):
+    """The tenant has no Telnyx API key stored yet (bootstrap ``set-secrets``): a 409."""

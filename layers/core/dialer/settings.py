@@ -33,6 +33,22 @@ class Settings(BaseModel):
     receipt_ttl_days: int = 7
     config_cache_seconds: int = 300
     unknown_tenant_cache_seconds: int = 60
+    # --- management API (issue 5) ---
+    # Where the tenant's Telnyx API lives (the local stack points this at the simulator).
+    telnyx_base_url: str = "https://api.telnyx.com/v2"
+    telnyx_timeout_seconds: float = 8.0
+    # This deployment's public base URL (stage included); empty = derived from the request.
+    public_api_url: str = ""
+    # Telnyx waits this long for the dynamic-variables webhook (1-10000; Telnyx's default is 1500).
+    dynamic_variables_timeout_ms: int = 3000
+    # API keys: a key's last_used_at is written at most once per this many seconds.
+    api_key_touch_seconds: int = 60
+    # Optional JWT mode: on when jwt_issuer is set. Keys from jwt_jwks_url, else an HS256 secret
+    # in SSM at {param_prefix}/auth/jwt_hs256_secret.
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    jwt_jwks_url: str = ""
+    jwt_tenant_claim: str = "tenant_id"
 
 
 _ENV = {
@@ -46,6 +62,15 @@ _ENV = {
     "receipt_ttl_days": "RECEIPT_TTL_DAYS",
     "config_cache_seconds": "CONFIG_CACHE_SECONDS",
     "unknown_tenant_cache_seconds": "UNKNOWN_TENANT_CACHE_SECONDS",
+    "telnyx_base_url": "TELNYX_BASE_URL",
+    "telnyx_timeout_seconds": "TELNYX_TIMEOUT_SECONDS",
+    "public_api_url": "PUBLIC_API_URL",
+    "dynamic_variables_timeout_ms": "DYNAMIC_VARIABLES_TIMEOUT_MS",
+    "api_key_touch_seconds": "API_KEY_TOUCH_SECONDS",
+    "jwt_issuer": "JWT_ISSUER",
+    "jwt_audience": "JWT_AUDIENCE",
+    "jwt_jwks_url": "JWT_JWKS_URL",
+    "jwt_tenant_claim": "JWT_TENANT_CLAIM",
 }
 
 

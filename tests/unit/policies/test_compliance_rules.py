@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from dialer.policies.compliance import (
     CampaignPolicy,
     ConsentRecord,
@@ -21,7 +22,9 @@ WEDNESDAY_NOON = datetime(2026, 1, 14, 12, 0, tzinfo=NY)
 GRANTED = datetime(2025, 12, 1, tzinfo=UTC)
 WRITTEN = ConsentRecord(type=ConsentType.EXPRESS_WRITTEN, source="web_form", granted_at=GRANTED)
 STRICT = CampaignPolicy()  # requires written consent and a fresh scrub; law-only window
-OPEN = CampaignPolicy(window_start=time(0, 0), window_end=time(23, 59), requires_consent=False, requires_scrub=False)
+OPEN = CampaignPolicy(
+    window_start=time(0, 0), window_end=time(23, 59), requires_consent=False, requires_scrub=False
+)
 
 
 def lead(**overrides) -> LeadFacts:
@@ -116,7 +119,10 @@ def test_a_scrub_going_stale_before_the_window_opens_means_never():
     # Scrubbed 31 days before tonight 22:00: by tomorrow 08:00 it is stale.
     tonight = WEDNESDAY_NOON.replace(hour=22)
     soon_stale = lead(dnc_scrubbed_at=tonight - timedelta(days=31))
-    assert evaluate(soon_stale, STRICT, tonight).reasons == ("outside_window:federal", "outside_window:campaign")
+    assert evaluate(soon_stale, STRICT, tonight).reasons == (
+        "outside_window:federal",
+        "outside_window:campaign",
+    )
     assert next_legal_time(soon_stale, STRICT, tonight) is None
 
 
@@ -183,16 +189,20 @@ def test_address_and_area_code_states_both_apply():
 def test_florida_area_code_presumes_residence_for_a_new_yorker():
     # A New York address with a Florida number: FL's 20:00 end and 3-per-24h cap apply.
     lead_fl = lead(address_state="NY", area_code_state="FL")
-    assert evaluate(lead_fl, STRICT, WEDNESDAY_NOON.replace(hour=20, minute=30)).reasons == ("outside_window:FL",)
-    calls = tuple(WEDNESDAY_NOON - timedelta(hours=h) for h in (1, 5, 20))
-    assert evaluate(lead(address_state="NY", area_code_state="FL", recent_calls=calls), STRICT, WEDNESDAY_NOON).reasons == (
-        "cap_24h:FL",
+    assert evaluate(lead_fl, STRICT, WEDNESDAY_NOON.replace(hour=20, minute=30)).reasons == (
+        "outside_window:FL",
     )
+    calls = tuple(WEDNESDAY_NOON - timedelta(hours=h) for h in (1, 5, 20))
+    assert evaluate(
+        lead(address_state="NY", area_code_state="FL", recent_calls=calls), STRICT, WEDNESDAY_NOON
+    ).reasons == ("cap_24h:FL",)
 
 
 def test_same_state_twice_is_reported_once():
     both = lead(address_state="FL", area_code_state="fl")
-    assert evaluate(both, STRICT, WEDNESDAY_NOON.replace(hour=20, minute=30)).reasons == ("outside_window:FL",)
+    assert evaluate(both, STRICT, WEDNESDAY_NOON.replace(hour=20, minute=30)).reasons == (
+        "outside_window:FL",
+    )
 
 
 # --- Zones ----------------------------------------------------------------------------------
@@ -219,7 +229,9 @@ def test_campaign_fallback_zone_is_used_when_the_operator_named_one():
     assert decision.eligible
     assert decision.zone == "America/Los_Angeles"
     assert "outside_window:federal" in evaluate(nowhere, campaign, WEDNESDAY_NOON.replace(hour=9)).reasons
-    assert next_legal_time(nowhere, campaign, WEDNESDAY_NOON.replace(hour=9)) == WEDNESDAY_NOON.replace(hour=11)
+    assert next_legal_time(nowhere, campaign, WEDNESDAY_NOON.replace(hour=9)) == WEDNESDAY_NOON.replace(
+        hour=11
+    )
     # The lead's own zone, when known, wins over the fallback.
     assert evaluate(lead(), campaign, WEDNESDAY_NOON).zone == "America/New_York"
 
@@ -228,7 +240,10 @@ def test_windows_are_evaluated_in_the_lead_zone_not_the_callers():
     hawaii = lead(zone="Pacific/Honolulu", address_state="HI", area_code_state="HI")
     # 12:00 in New York is 07:00 in Honolulu (January: UTC-10 vs UTC-5).
     # (STRICT's own window is the legal 08:00-21:00, so it reports too.)
-    assert evaluate(hawaii, STRICT, WEDNESDAY_NOON).reasons == ("outside_window:federal", "outside_window:campaign")
+    assert evaluate(hawaii, STRICT, WEDNESDAY_NOON).reasons == (
+        "outside_window:federal",
+        "outside_window:campaign",
+    )
     assert next_legal_time(hawaii, STRICT, WEDNESDAY_NOON) == WEDNESDAY_NOON + timedelta(hours=1)
 
 
@@ -243,7 +258,9 @@ def test_state_cap_is_a_rolling_24_hours_across_campaigns():
     # Frees exactly 24 h after the oldest of the three.
     assert next_legal_time(florida, STRICT, at) == calls[0] + timedelta(hours=24)
     # Two calls are fine; a call 24 h ago or more no longer counts.
-    assert evaluate(lead(address_state="FL", area_code_state="FL", recent_calls=calls[1:]), STRICT, at).eligible
+    assert evaluate(
+        lead(address_state="FL", area_code_state="FL", recent_calls=calls[1:]), STRICT, at
+    ).eligible
     old = (at - timedelta(hours=24), *calls[1:])
     assert evaluate(lead(address_state="FL", area_code_state="FL", recent_calls=old), STRICT, at).eligible
 
@@ -288,8 +305,12 @@ def test_daily_cap_uses_the_lead_zone_day_boundary():
 
 
 def test_campaign_window_intersects_the_legal_one():
-    weekdays_10_to_18 = CampaignPolicy(window_days=frozenset(range(5)), window_start=time(10), window_end=time(18))
-    assert evaluate(lead(), weekdays_10_to_18, WEDNESDAY_NOON.replace(hour=9)).reasons == ("outside_window:campaign",)
+    weekdays_10_to_18 = CampaignPolicy(
+        window_days=frozenset(range(5)), window_start=time(10), window_end=time(18)
+    )
+    assert evaluate(lead(), weekdays_10_to_18, WEDNESDAY_NOON.replace(hour=9)).reasons == (
+        "outside_window:campaign",
+    )
     saturday = datetime(2026, 1, 17, 12, tzinfo=NY)
     assert evaluate(lead(), weekdays_10_to_18, saturday).reasons == ("outside_window:campaign",)
     assert next_legal_time(lead(), weekdays_10_to_18, saturday) == datetime(2026, 1, 19, 10, tzinfo=NY)

@@ -10,6 +10,7 @@ import calendar
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+
 from dialer.policies.compliance import CampaignPolicy, LeadFacts, evaluate, next_legal_time
 
 # zone: (standard offset, daylight offset) in hours
@@ -22,7 +23,9 @@ OFFSETS = {
     "Pacific/Honolulu": (-10, -10),  # no DST
 }
 YEARS = (2025, 2026, 2027, 2028)
-OPEN = CampaignPolicy(window_start=time(0, 0), window_end=time(23, 59), requires_consent=False, requires_scrub=False)
+OPEN = CampaignPolicy(
+    window_start=time(0, 0), window_end=time(23, 59), requires_consent=False, requires_scrub=False
+)
 
 
 def nth_sunday(year: int, month: int, n: int) -> date:
@@ -67,8 +70,9 @@ def test_federal_window_edges_around_transitions(zone, day):
     assert evaluate(lead, OPEN, opens - timedelta(minutes=1)).reasons == ("outside_window:federal",)
     assert evaluate(lead, OPEN, closes - timedelta(minutes=1)).eligible
     assert evaluate(lead, OPEN, closes).reasons == ("outside_window:federal",)
-    # From the small hours (across the 02:00 transition itself) the next legal time is 08:00 local.
-    assert next_legal_time(lead, OPEN, utc_of(zone, day, 0, 30) if not in_dst(day) else opens - timedelta(hours=7)) == opens
+    # From the small hours, 7 real hours earlier (across the 02:00 transition itself on transition
+    # days), the next legal time is 08:00 local.
+    assert next_legal_time(lead, OPEN, opens - timedelta(hours=7)) == opens
     # From after 21:00 the day before, it is 08:00 on this day.
     assert next_legal_time(lead, OPEN, utc_of(zone, day - timedelta(days=1), 21, 30)) == opens
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dialer.domain.location import (
     STATE_ZONES,
     LocationIssue,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import phonenumbers
 import pytest
+
 from dialer.domain.phones import (
     InvalidPhoneNumber,
     PhoneRejection,
@@ -14,7 +15,7 @@ from dialer.domain.phones import (
     phone_facts,
     state_from_description,
 )
-from dialer.errors import BadRequest
+from dialer.errors import InvalidInput
 
 
 @pytest.mark.parametrize(
@@ -52,7 +53,9 @@ def test_invalid_numbers_are_rejected_with_a_stable_reason(raw, reason):
     with pytest.raises(InvalidPhoneNumber) as caught:
         normalize_phone(raw)
     assert caught.value.reason is reason
-    assert isinstance(caught.value, BadRequest)
+    assert isinstance(caught.value, InvalidInput)
+    assert caught.value.errors[0]["loc"] == ["phone"]
+    assert caught.value.errors[0]["type"] == f"phone_{reason.value}"
     # The raw number (personal data) never appears in the message.
     assert raw.strip() == "" or raw.strip() not in str(caught.value)
 

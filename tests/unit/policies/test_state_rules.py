@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from dialer.policies.compliance import (
     CampaignPolicy,
     LeadFacts,
@@ -56,7 +57,9 @@ ZONE = {
 WEDNESDAY, SATURDAY, SUNDAY = date(2026, 1, 14), date(2026, 1, 17), date(2026, 1, 18)  # no holidays
 FEDERAL = (8 * 60, 21 * 60)
 # Wide open campaign: only the law limits it.
-OPEN = CampaignPolicy(window_start=time(0, 0), window_end=time(23, 59), requires_consent=False, requires_scrub=False)
+OPEN = CampaignPolicy(
+    window_start=time(0, 0), window_end=time(23, 59), requires_consent=False, requires_scrub=False
+)
 
 
 def lead_in(state: str, **overrides) -> LeadFacts:
@@ -165,9 +168,13 @@ def test_holiday_bans(state, day, name):
     assert resume.astimezone(ZoneInfo(ZONE[state])).date() > day
 
 
-@pytest.mark.parametrize(("state", "day"), [("FL", date(2026, 7, 3)), ("MS", date(2026, 12, 25)), ("NY", date(2026, 12, 25))])
+@pytest.mark.parametrize(
+    ("state", "day"), [("FL", date(2026, 7, 3)), ("MS", date(2026, 12, 25)), ("NY", date(2026, 12, 25))]
+)
 def test_states_without_holiday_bans_call_on_holidays(state, day):
-    lead = LeadFacts(phone="+12025550123", zone="America/New_York", address_state=state, area_code_state=state)
+    lead = LeadFacts(
+        phone="+12025550123", zone="America/New_York", address_state=state, area_code_state=state
+    )
     assert evaluate(lead, OPEN, local(day, "12:00", "America/New_York")).eligible
 
 
@@ -192,7 +199,9 @@ def test_louisiana_state_of_emergency_is_an_input():
     assert blocked.reasons == ("emergency:LA",)
     assert next_legal_time(lead, OPEN, at, emergencies=frozenset({"LA"})) is None
     # Only states whose rule forbids calls during an emergency are affected.
-    assert evaluate(lead_in("FL"), OPEN, local(WEDNESDAY, "12:00", "America/New_York"), emergencies=frozenset({"FL"})).eligible
+    assert evaluate(
+        lead_in("FL"), OPEN, local(WEDNESDAY, "12:00", "America/New_York"), emergencies=frozenset({"FL"})
+    ).eligible
 
 
 def test_caps_per_state():
