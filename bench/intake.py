@@ -20,7 +20,9 @@ BUILD = REPO / ".aws-sam" / "build"
 COLD_RUNS = 9
 WARM_EVENTS = 500
 
-IMPORT_PROBE = "import time; t = time.perf_counter(); import {module}; print((time.perf_counter() - t) * 1000)"
+IMPORT_PROBE = (
+    "import time; t = time.perf_counter(); import {module}; print((time.perf_counter() - t) * 1000)"
+)
 
 
 def cold_import_ms(module: str, pythonpath: list[Path], *, isolated: bool, cwd: Path) -> float:
@@ -29,12 +31,22 @@ def cold_import_ms(module: str, pythonpath: list[Path], *, isolated: bool, cwd: 
     # -s: no user site. The stdlib `site` still loads, as the Lambda runtime has loaded it (and
     # json, typing, collections …) before it imports a handler.
     flags = ["-s"] if isolated else []
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": os.pathsep.join(map(str, pythonpath)),
-           "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_REGION": "us-east-1"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": os.pathsep.join(map(str, pythonpath)),
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        "AWS_REGION": "us-east-1",
+    }
     samples = []
     for _ in range(COLD_RUNS):
-        out = subprocess.run([python, *flags, "-c", IMPORT_PROBE.format(module=module)], capture_output=True,
-                             text=True, env=env, cwd=cwd, check=True)
+        out = subprocess.run(
+            [python, *flags, "-c", IMPORT_PROBE.format(module=module)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=cwd,
+            check=True,
+        )
         samples.append(float(out.stdout.strip().splitlines()[-1]))
     return statistics.median(samples)
 
@@ -50,17 +62,25 @@ def handler_paths(function: str, build_name: str) -> tuple[list[Path], bool, Pat
 
 def bench_cold() -> None:
     sdk = cold_import_ms("telnyx", [], isolated=False, cwd=REPO)
-    print(f"# cold imports: median of {COLD_RUNS} fresh interpreters each; handlers from "
-          f"{'.aws-sam/build (isolated, as in Lambda)' if BUILD.exists() else 'source (no build found)'}")
+    print(
+        f"# cold imports: median of {COLD_RUNS} fresh interpreters each; handlers from "
+        f"{'.aws-sam/build (isolated, as in Lambda)' if BUILD.exists() else 'source (no build found)'}"
+    )
     print(f"sdk.cold_import {sdk:.1f} ms")
-    for function, build_name in (("webhook_intake", "WebhookIntakeFunction"),
-                                 ("event_processor", "EventProcessorFunction")):
+    for function, build_name in (
+        ("webhook_intake", "WebhookIntakeFunction"),
+        ("event_processor", "EventProcessorFunction"),
+    ):
         paths, isolated, cwd = handler_paths(function, build_name)
         ms = cold_import_ms("app", paths, isolated=isolated, cwd=cwd)
         print(f"{function}.cold_import {ms:.1f} ms")
         print(f"{function}.cold_import_vs_sdk {ms / sdk:.2f} ratio")
-    client = cold_import_ms("telnyx_client.signature, telnyx_client.webhooks", [REPO / "layers" / "telnyx_client"],
-                            isolated=False, cwd=REPO)
+    client = cold_import_ms(
+        "telnyx_client.signature, telnyx_client.webhooks",
+        [REPO / "layers" / "telnyx_client"],
+        isolated=False,
+        cwd=REPO,
+    )
     print(f"telnyx_client.webhook_modules.cold_import {client:.1f} ms")
 
 
@@ -69,13 +89,20 @@ def bench_warm() -> None:
     from moto import mock_aws
 
     sys.path[:0] = [str(REPO / "layers" / "telnyx_client"), str(REPO / "layers" / "core"), str(REPO)]
-    from tests.support.aws import LambdaContextStub, aws_env_defaults, function_environment, provision, seed_tenant
+    from tests.support.aws import (
+        LambdaContextStub,
+        aws_env_defaults,
+        function_environment,
+        provision,
+        seed_tenant,
+    )
     from tests.support.signing import api_gateway_event, load_fixture, new_signer
 
     aws_env_defaults()
     # Logs and EMF metrics are still produced (as in Lambda) but written to memory, not the console.
     import contextlib
     import io
+
     with mock_aws():
         stack = provision(lambda service: boto3.client(service, region_name="us-east-1"))
         os.environ.update(function_environment(stack))
@@ -101,13 +128,17 @@ def bench_warm() -> None:
                 times.append((time.perf_counter() - start) * 1000)
                 assert response["statusCode"] == 200, response
         sqs = boto3.client("sqs")
-        depth = int(sqs.get_queue_attributes(QueueUrl=stack.events_queue_url,
-                                             AttributeNames=["ApproximateNumberOfMessages"])
-                    ["Attributes"]["ApproximateNumberOfMessages"])
+        depth = int(
+            sqs.get_queue_attributes(
+                QueueUrl=stack.events_queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]["ApproximateNumberOfMessages"]
+        )
         assert depth == WARM_EVENTS + 20
         times.sort()
-        print(f"# warm: {WARM_EVENTS} signed call.hangup webhooks ({len(raw)} bytes) through lambda_handler, "
-              "SSM/SQS on in-process moto (moto's own cost included)")
+        print(
+            f"# warm: {WARM_EVENTS} signed call.hangup webhooks ({len(raw)} bytes) through lambda_handler, "
+            "SSM/SQS on in-process moto (moto's own cost included)"
+        )
         print(f"intake.warm_p50 {statistics.median(times):.2f} ms")
         print(f"intake.warm_p95 {times[int(len(times) * 0.95)]:.2f} ms")
         print(f"intake.warm_mean {statistics.fmean(times):.2f} ms")

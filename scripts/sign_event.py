@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from nacl.signing import SigningKey
+
 from telnyx_client.signature import sign
 
 TEST_SEED = bytes([7]) * 32  # the published test key: never use it for a real tenant
@@ -38,7 +39,9 @@ def resign(event: dict, seed: bytes, timestamp: int | None = None) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("event", type=Path)
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--seed-file", type=Path)
@@ -46,7 +49,11 @@ def main() -> int:
     parser.add_argument("--timestamp", type=int, default=None)
     args = parser.parse_args()
 
-    seed = TEST_SEED if args.test_key else base64.b64decode(json.loads(args.seed_file.read_text())["signing_seed"])
+    seed = (
+        TEST_SEED
+        if args.test_key
+        else base64.b64decode(json.loads(args.seed_file.read_text())["signing_seed"])
+    )
     event = resign(json.loads(args.event.read_text()), seed, args.timestamp)
     json.dump(event, sys.stdout, indent=2)
     sys.stdout.write("\n")

@@ -38,7 +38,9 @@ def webhook_url(local_stack, tenant: str = TENANT) -> str:
 
 def get(ddb, pk: str, sk: str) -> dict[str, Any] | None:
     client, table = ddb
-    return client.get_item(TableName=table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True).get("Item")
+    return client.get_item(TableName=table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True).get(
+        "Item"
+    )
 
 
 def wait_for(predicate, timeout: float = 90.0, interval: float = 0.25):
@@ -56,7 +58,9 @@ def tenant_receipts(ddb, tenant: str) -> list[dict[str, Any]]:
     items, kwargs = [], {"TableName": table}
     while True:
         page = client.scan(**kwargs)
-        items += [i for i in page["Items"] if i["sk"]["S"] == "RECEIPT" and i["pk"]["S"].startswith(f"T#{tenant}#")]
+        items += [
+            i for i in page["Items"] if i["sk"]["S"] == "RECEIPT" and i["pk"]["S"].startswith(f"T#{tenant}#")
+        ]
         if "LastEvaluatedKey" not in page:
             return items
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -86,14 +90,22 @@ def test_every_fixture_three_times_shuffled_is_applied_once(local_stack, signer,
     assert int(call["duration_s"]["N"]) == 116
     # AND each call event changed the record exactly once (the version counts applications)
     call_events = [r for r in receipts if r.get("call_control_id", {}).get("S") == CALL]
-    lifecycle = {"call.initiated", "call.answered", "call.hangup", "call.machine.detection.ended",
-                 "call.machine.premium.detection.ended", "call.machine.premium.greeting.ended"}
+    lifecycle = {
+        "call.initiated",
+        "call.answered",
+        "call.hangup",
+        "call.machine.detection.ended",
+        "call.machine.premium.detection.ended",
+        "call.machine.premium.greeting.ended",
+    }
     applied = [r for r in call_events if r["event_type"]["S"] in lifecycle]
     assert int(call["version"]["N"]) == len(applied)
     # AND nothing was parked in the dead-letter queue
     sqs = local_stack.boto3_client("sqs")
-    dlq = sqs.get_queue_attributes(QueueUrl=local_stack.resources["EventsDeadLetterQueue"],
-                                   AttributeNames=["ApproximateNumberOfMessages"])
+    dlq = sqs.get_queue_attributes(
+        QueueUrl=local_stack.resources["EventsDeadLetterQueue"],
+        AttributeNames=["ApproximateNumberOfMessages"],
+    )
     assert dlq["Attributes"]["ApproximateNumberOfMessages"] == "0"
 
 
@@ -111,7 +123,9 @@ def test_one_mib_body_becomes_a_call_record(local_stack, signer, ddb):
     hangup_raw = json.dumps(hangup).encode()
     # WHEN both are posted
     for body in (raw, hangup_raw):
-        response = httpx.post(webhook_url(local_stack), content=body, headers=signer.headers(body), timeout=60)
+        response = httpx.post(
+            webhook_url(local_stack), content=body, headers=signer.headers(body), timeout=60
+        )
         assert response.status_code == 200, response.text
     # THEN the large one went through the claim check and was applied, and the call exists
     receipt = wait_for(lambda: get(ddb, f"T#{TENANT}#EVENT#e2e-big-1", "RECEIPT"))
@@ -146,8 +160,15 @@ def test_unverifiable_webhooks_get_401_and_leave_no_trace(local_stack, signer, d
 def test_texml_form_callback_end_to_end(local_stack, signer, ddb):
     from urllib.parse import urlencode
 
-    raw = urlencode({"CallSid": "v3:e2e-texml-1", "CallStatus": "busy", "From": "+15550000100",
-                     "To": "+15550000200", "Timestamp": "2026-11-24 15:00:05.000000Z"}).encode()
+    raw = urlencode(
+        {
+            "CallSid": "v3:e2e-texml-1",
+            "CallStatus": "busy",
+            "From": "+15550000100",
+            "To": "+15550000200",
+            "Timestamp": "2026-11-24 15:00:05.000000Z",
+        }
+    ).encode()
     headers = signer.headers(raw, content_type="application/x-www-form-urlencoded")
     assert httpx.post(webhook_url(local_stack), content=raw, headers=headers, timeout=30).status_code == 200
     call = wait_for(lambda: get(ddb, f"T#{TENANT}#CALL#v3:e2e-texml-1", "CALL"))

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+
 from dialer.adapters.calls_table import ApplyResult, CallsTable, EventReceipt
 from dialer.domain.calls import facts_from_event
 from dialer.domain.webhook_message import WebhookMessage
 from dialer.services.processing import EventProcessor
-
 from tests.integration.conftest import TENANT
 from tests.support.aws import LambdaContextStub, drain, sqs_event
 from tests.support.signing import fixture_paths, load_fixture
@@ -23,9 +23,16 @@ CALL = "v3:TEST-fake-call-control-id-0000000000000000000001"
 
 def message_for(doc: dict[str, Any], *, tenant: str = TENANT) -> dict[str, str]:
     raw = json.dumps(doc)
-    msg = WebhookMessage(tenant_id=tenant, event_id=doc["data"]["id"], event_type=doc["data"]["event_type"],
-                         content_type="application/json", received_at="2026-11-24T15:00:00.000000Z",
-                         signed_at=0, body=raw, body_bytes=len(raw))
+    msg = WebhookMessage(
+        tenant_id=tenant,
+        event_id=doc["data"]["id"],
+        event_type=doc["data"]["event_type"],
+        content_type="application/json",
+        received_at="2026-11-24T15:00:00.000000Z",
+        signed_at=0,
+        body=raw,
+        body_bytes=len(raw),
+    )
     return {"Body": msg.to_json()}
 
 
@@ -43,7 +50,11 @@ def call_item(aws, moto_stack, call_control_id: str, tenant: str = TENANT) -> di
 
 def receipts_for(aws, moto_stack, call_control_id: str) -> list[dict]:
     items = aws["dynamodb"].scan(TableName=moto_stack.table_name)["Items"]
-    return [i for i in items if i["sk"]["S"] == "RECEIPT" and i.get("call_control_id", {}).get("S") == call_control_id]
+    return [
+        i
+        for i in items
+        if i["sk"]["S"] == "RECEIPT" and i.get("call_control_id", {}).get("S") == call_control_id
+    ]
 
 
 def run(handler, messages: list[dict[str, str]]) -> dict:
@@ -66,13 +77,18 @@ def test_a_full_call_ends_answered_human(processor_handler, aws, moto_stack):
 def test_duplicates_and_shuffles_apply_once(processor_handler, aws, moto_stack):
     # GIVEN each event of a call delivered three times in a shuffled order
     call = "v3:dup-call-1"
-    names = ["call.initiated", "call.answered", "call.machine.premium.detection.ended", "call.hangup--user_busy"]
+    names = [
+        "call.initiated",
+        "call.answered",
+        "call.machine.premium.detection.ended",
+        "call.hangup--user_busy",
+    ]
     docs = [with_call(load_fixture(n), call) for n in names]
     delivered = [message_for(d) for d in docs] * 3
     random.Random(4).shuffle(delivered)
     # WHEN processed in batches of 10, as SQS would
     for start in range(0, len(delivered), 10):
-        assert run(processor_handler, delivered[start:start + 10]) == {"batchItemFailures": []}
+        assert run(processor_handler, delivered[start : start + 10]) == {"batchItemFailures": []}
     # THEN one receipt per event, and the same state as in-order single delivery
     assert len(receipts_for(aws, moto_stack, call)) == len(docs)
     item = call_item(aws, moto_stack, call)
@@ -83,8 +99,10 @@ def test_duplicates_and_shuffles_apply_once(processor_handler, aws, moto_stack):
 def test_events_without_a_call_effect_are_recorded(processor_handler, aws, moto_stack):
     doc = {"data": {"id": "evt-unknown-1", "event_type": "call.brand_new", "payload": {}}}
     assert run(processor_handler, [message_for(doc)]) == {"batchItemFailures": []}
-    got = aws["dynamodb"].get_item(TableName=moto_stack.table_name,
-                                   Key={"pk": {"S": f"T#{TENANT}#EVENT#evt-unknown-1"}, "sk": {"S": "RECEIPT"}})
+    got = aws["dynamodb"].get_item(
+        TableName=moto_stack.table_name,
+        Key={"pk": {"S": f"T#{TENANT}#EVENT#evt-unknown-1"}, "sk": {"S": "RECEIPT"}},
+    )
     assert got["Item"]["event_type"]["S"] == "call.brand_new"
     assert int(got["Item"]["expires_at"]["N"]) > 0
 
@@ -94,9 +112,16 @@ def test_claim_checked_body_is_read_back_from_s3(processor_handler, aws, moto_st
     doc = with_call(load_fixture("call.hangup"), call)
     raw = json.dumps(doc).encode()
     aws["s3"].put_object(Bucket=moto_stack.bucket, Key="webhooks/acme/x/big-1", Body=raw)
-    msg = WebhookMessage(tenant_id=TENANT, event_id=doc["data"]["id"], event_type="call.hangup",
-                         content_type="application/json", received_at="", signed_at=0,
-                         body_key="webhooks/acme/x/big-1", body_bytes=len(raw))
+    msg = WebhookMessage(
+        tenant_id=TENANT,
+        event_id=doc["data"]["id"],
+        event_type="call.hangup",
+        content_type="application/json",
+        received_at="",
+        signed_at=0,
+        body_key="webhooks/acme/x/big-1",
+        body_bytes=len(raw),
+    )
     assert run(processor_handler, [{"Body": msg.to_json()}]) == {"batchItemFailures": []}
     assert call_item(aws, moto_stack, call)["state"] == "ended"
 
@@ -105,9 +130,18 @@ def test_one_bad_record_never_fails_its_batch_mates(processor_handler, aws, moto
     call = "v3:batch-1"
     good = [message_for(with_call(load_fixture(n), call)) for n in ("call.initiated", "call.answered")]
     poison = {"Body": "this is not a webhook message", "MessageId": "poison"}
-    missing = {"Body": WebhookMessage(tenant_id=TENANT, event_id="gone", event_type="call.hangup",
-                                      content_type="application/json", received_at="", signed_at=0,
-                                      body_key="webhooks/none/missing").to_json(), "MessageId": "missing-blob"}
+    missing = {
+        "Body": WebhookMessage(
+            tenant_id=TENANT,
+            event_id="gone",
+            event_type="call.hangup",
+            content_type="application/json",
+            received_at="",
+            signed_at=0,
+            body_key="webhooks/none/missing",
+        ).to_json(),
+        "MessageId": "missing-blob",
+    }
     event = sqs_event([good[0], poison, missing, good[1]])
     result = processor_handler.lambda_handler(event, CONTEXT)
     failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
@@ -191,10 +225,15 @@ def test_concurrent_events_of_one_call_both_apply(aws, moto_stack):
 def test_other_writers_attributes_survive(processor_handler, aws, moto_stack):
     # GIVEN the dialer created the call record with its own attributes before any event
     call = "v3:dialer-made-1"
-    aws["dynamodb"].put_item(TableName=moto_stack.table_name, Item={
-        "pk": {"S": f"T#{TENANT}#CALL#{call}"}, "sk": {"S": "CALL"}, "lead_id": {"S": "lead-1"}})
+    aws["dynamodb"].put_item(
+        TableName=moto_stack.table_name,
+        Item={"pk": {"S": f"T#{TENANT}#CALL#{call}"}, "sk": {"S": "CALL"}, "lead_id": {"S": "lead-1"}},
+    )
     # WHEN events arrive
-    run(processor_handler, [message_for(with_call(load_fixture(n), call)) for n in ("call.initiated", "call.hangup")])
+    run(
+        processor_handler,
+        [message_for(with_call(load_fixture(n), call)) for n in ("call.initiated", "call.hangup")],
+    )
     # THEN our attributes are added and the dialer's kept
     item = call_item(aws, moto_stack, call)
     assert item["lead_id"] == "lead-1"
@@ -202,7 +241,9 @@ def test_other_writers_attributes_survive(processor_handler, aws, moto_stack):
 
 
 def test_dlq_is_wired_in_the_template(aws, moto_stack):
-    attrs = aws["sqs"].get_queue_attributes(QueueUrl=moto_stack.events_queue_url, AttributeNames=["All"])["Attributes"]
+    attrs = aws["sqs"].get_queue_attributes(QueueUrl=moto_stack.events_queue_url, AttributeNames=["All"])[
+        "Attributes"
+    ]
     redrive = json.loads(attrs["RedrivePolicy"])
     assert redrive["deadLetterTargetArn"].endswith("EventsDeadLetterQueue")
     assert int(redrive["maxReceiveCount"]) == 5

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from dialer.adapters.calls_table import CallsTable
-
 from scripts.sign_event import TEST_SEED, resign
 from tests.support.aws import LambdaContextStub, drain, seed_tenant
 from tests.support.signing import REPO

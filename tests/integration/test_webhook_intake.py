@@ -16,8 +16,12 @@ from tests.support.signing import api_gateway_event, fixture_paths, load_fixture
 CONTEXT = LambdaContextStub()
 
 
-def post(handler, raw: bytes, headers: dict[str, str], *, tenant: str = TENANT, base64_body: bool = False) -> dict:
-    response = handler.lambda_handler(api_gateway_event(tenant, raw, headers, base64_body=base64_body), CONTEXT)
+def post(
+    handler, raw: bytes, headers: dict[str, str], *, tenant: str = TENANT, base64_body: bool = False
+) -> dict:
+    response = handler.lambda_handler(
+        api_gateway_event(tenant, raw, headers, base64_body=base64_body), CONTEXT
+    )
     response["json"] = json.loads(response["body"]) if response.get("body") else None
     return response
 
@@ -50,9 +54,18 @@ def test_base64_encoded_body_is_handled(intake_handler, aws, moto_stack, signer)
 
 
 def test_texml_form_callback_is_accepted(intake_handler, aws, moto_stack, signer):
-    raw = urlencode({"CallSid": "v3:texml-1", "CallStatus": "completed", "CallDuration": "12",
-                     "From": "+15550000100", "To": "+15550000200"}).encode()
-    response = post(intake_handler, raw, signer.headers(raw, content_type="application/x-www-form-urlencoded"))
+    raw = urlencode(
+        {
+            "CallSid": "v3:texml-1",
+            "CallStatus": "completed",
+            "CallDuration": "12",
+            "From": "+15550000100",
+            "To": "+15550000200",
+        }
+    ).encode()
+    response = post(
+        intake_handler, raw, signer.headers(raw, content_type="application/x-www-form-urlencoded")
+    )
     assert response["statusCode"] == 200
     (message,) = queued(aws, moto_stack)
     assert message["event_type"] == "texml.status"
@@ -81,8 +94,18 @@ def _rejections(signer):
     }
 
 
-@pytest.mark.parametrize("case", ["unsigned", "tampered", "stale", "from the future", "wrong key", "unknown tenant",
-                                  "malformed tenant id"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "unsigned",
+        "tampered",
+        "stale",
+        "from the future",
+        "wrong key",
+        "unknown tenant",
+        "malformed tenant id",
+    ],
+)
 def test_unverifiable_requests_get_401_and_leave_no_trace(intake_handler, aws, moto_stack, signer, case):
     raw, headers, tenant = _rejections(signer)[case]
     response = post(intake_handler, raw, headers, tenant=tenant)
@@ -101,7 +124,11 @@ def test_signed_but_unparseable_body_is_400(intake_handler, aws, moto_stack, sig
 
 
 def test_body_over_5_mib_is_413(intake_handler, aws, moto_stack, signer):
-    raw = b'{"data":{"id":"big","event_type":"call.conversation.ended","payload":{"x":"' + b"a" * (5 * 1024 * 1024) + b'"}}}'
+    raw = (
+        b'{"data":{"id":"big","event_type":"call.conversation.ended","payload":{"x":"'
+        + b"a" * (5 * 1024 * 1024)
+        + b'"}}}'
+    )
     response = post(intake_handler, raw, signer.headers(raw))
     assert response["statusCode"] == 413
     assert queued(aws, moto_stack) == []
@@ -119,7 +146,8 @@ def test_large_body_goes_to_s3_and_the_message_points_at_it(intake_handler, aws,
     # THEN it is accepted, stored in S3, and the message carries the pointer
     assert response["statusCode"] == 200
     (message,) = queued(aws, moto_stack)
-    assert "body" not in message and message["body_bytes"] == len(raw)
+    assert "body" not in message
+    assert message["body_bytes"] == len(raw)
     stored = aws["s3"].get_object(Bucket=moto_stack.bucket, Key=message["body_key"])["Body"].read()
     assert stored == raw
 

@@ -101,7 +101,10 @@ def test_built_functions_run_with_only_their_packaged_dependencies(moto_server):
     assert invoke("EventProcessorFunction", batch, env) == {"batchItemFailures": []}
     item = client("dynamodb").get_item(
         TableName=stack.table_name,
-        Key={"pk": {"S": "T#default#CALL#v3:TEST-fake-call-control-id-0000000000000000000001"}, "sk": {"S": "CALL"}},
+        Key={
+            "pk": {"S": "T#default#CALL#v3:TEST-fake-call-control-id-0000000000000000000001"},
+            "sk": {"S": "CALL"},
+        },
     )["Item"]
     assert item["outcome"]["S"] == "answered_human"
 
@@ -109,6 +112,13 @@ def test_built_functions_run_with_only_their_packaged_dependencies(moto_server):
 def test_build_output_has_no_dev_only_packages():
     """The official SDK and test tools must never ship (cold start, size, attack surface)."""
     for layer in LAYERS:
-        names = {p.name.split("-")[0].lower() for p in (BUILD / layer / "python").iterdir()} if (BUILD / layer).exists() else set()
-        assert not names & {"telnyx", "moto", "pytest", "hypothesis"}, (layer, names & {"telnyx", "moto", "pytest"})
+        names = (
+            {p.name.split("-")[0].lower() for p in (BUILD / layer / "python").iterdir()}
+            if (BUILD / layer).exists()
+            else set()
+        )
+        assert not names & {"telnyx", "moto", "pytest", "hypothesis"}, (
+            layer,
+            names & {"telnyx", "moto", "pytest"},
+        )
     assert Path(BUILD / "TelnyxClientLayer" / "python" / "telnyx_client" / "signature.py").exists()

@@ -6,7 +6,6 @@ CloudFormation properties, so tests and infrastructure cannot drift apart.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -101,8 +100,9 @@ def drain(sqs: Any, queue_url: str, max_messages: int = 100) -> list[dict[str, A
     """Receive (and delete) everything currently in a queue."""
     messages: list[dict[str, Any]] = []
     while len(messages) < max_messages:
-        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
-                                  AttributeNames=["All"]).get("Messages", [])
+        got = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], AttributeNames=["All"]
+        ).get("Messages", [])
         if not got:
             break
         for m in got:
@@ -111,29 +111,42 @@ def drain(sqs: Any, queue_url: str, max_messages: int = 100) -> list[dict[str, A
     return messages
 
 
-def sqs_event(messages: list[dict[str, Any]], queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:events") -> dict[str, Any]:
+def sqs_event(
+    messages: list[dict[str, Any]], queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:events"
+) -> dict[str, Any]:
     """The Lambda SQS event for received messages (or raw bodies as dicts with 'Body')."""
     records = []
     for i, m in enumerate(messages):
-        records.append({
-            "messageId": m.get("MessageId", f"m{i}"),
-            "receiptHandle": m.get("ReceiptHandle", f"rh{i}"),
-            "body": m["Body"],
-            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "x",
-                           "ApproximateFirstReceiveTimestamp": "0"},
-            "messageAttributes": {},
-            "md5OfBody": "",
-            "eventSource": "aws:sqs",
-            "eventSourceARN": queue_arn,
-            "awsRegion": REGION,
-        })
+        records.append(
+            {
+                "messageId": m.get("MessageId", f"m{i}"),
+                "receiptHandle": m.get("ReceiptHandle", f"rh{i}"),
+                "body": m["Body"],
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "0",
+                    "SenderId": "x",
+                    "ApproximateFirstReceiveTimestamp": "0",
+                },
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+        )
     return {"Records": records}
 
 
 def aws_env_defaults() -> None:
     """Dummy credentials so nothing can ever reach a real account."""
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }.items():
         os.environ[key] = value
     os.environ.pop("AWS_ENDPOINT_URL", None)
     os.environ.pop("AWS_PROFILE", None)
@@ -150,4 +163,3 @@ class LambdaContextStub:
     @staticmethod
     def get_remaining_time_in_millis() -> int:
         return 10_000
-

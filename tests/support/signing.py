@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from nacl.signing import SigningKey
+
 from telnyx_client.signature import sign
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,7 +38,9 @@ class WebhookSigner:
     def public_key_b64(self) -> str:
         return base64.b64encode(bytes(self.signing_key.verify_key)).decode()
 
-    def headers(self, raw: bytes, *, timestamp: int | None = None, content_type: str = "application/json") -> dict[str, str]:
+    def headers(
+        self, raw: bytes, *, timestamp: int | None = None, content_type: str = "application/json"
+    ) -> dict[str, str]:
         """Headers Telnyx would send with ``raw``."""
         return {**sign(raw, self.signing_key, timestamp=timestamp), "content-type": content_type}
 

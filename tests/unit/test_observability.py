@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from dialer.observability import get_logger, mask_phone, scrub_phones
 
 
@@ -12,13 +13,22 @@ from dialer.observability import get_logger, mask_phone, scrub_phones
     ("text", "expected"),
     [
         ("+15550000200", "+*******0200"),
-        ('{"to": "+15550000200", "from": "+442071838750"}', '{"to": "+*******0200", "from": "+********8750"}'),
+        (
+            '{"to": "+15550000200", "from": "+442071838750"}',
+            '{"to": "+*******0200", "from": "+********8750"}',
+        ),
         ("call 5550000200 now", "call ******0200 now"),
         ("call 15550000200 now", "call *******0200 now"),
-        ("arn:aws:lambda:us-east-1:123456789012:function:x", "arn:aws:lambda:us-east-1:123456789012:function:x"),
+        (
+            "arn:aws:lambda:us-east-1:123456789012:function:x",
+            "arn:aws:lambda:us-east-1:123456789012:function:x",
+        ),
         ("00000000-0000-4000-8000-0000000e0009", "00000000-0000-4000-8000-0000000e0009"),
         ("2026-11-24T15:02:04.900000Z", "2026-11-24T15:02:04.900000Z"),
-        ("v3:TEST-fake-call-control-id-0000000000000000000001", "v3:TEST-fake-call-control-id-0000000000000000000001"),
+        (
+            "v3:TEST-fake-call-control-id-0000000000000000000001",
+            "v3:TEST-fake-call-control-id-0000000000000000000001",
+        ),
         ("epoch 1795542068545", "epoch 1795542068545"),
     ],
 )
@@ -26,8 +36,10 @@ def test_scrub_phones(text, expected):
     assert scrub_phones(text) == expected
 
 
-@pytest.mark.parametrize(("value", "masked"), [("+15550000200", "+*******0200"), ("5550000200", "******0200"),
-                                               ("", ""), (None, ""), ("12", "**")])
+@pytest.mark.parametrize(
+    ("value", "masked"),
+    [("+15550000200", "+*******0200"), ("5550000200", "******0200"), ("", ""), (None, ""), ("12", "**")],
+)
 def test_mask_phone(value, masked):
     assert mask_phone(value) == masked
 

@@ -7,6 +7,9 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from dialer.domain.calls import (
     CallSummary,
     Fact,
@@ -17,10 +20,7 @@ from dialer.domain.calls import (
     summarize,
 )
 from dialer.domain.outcomes import AmdCategory, CallOutcome, CallState, amd_category
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from telnyx_client.webhooks import parse_webhook
-
 from tests.support.signing import fixture_paths, load_fixture
 
 T0 = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
@@ -28,12 +28,18 @@ T0 = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 
 def event(event_type: str, seconds: float, event_id: str | None = None, **payload: str) -> list[Fact]:
     """Facts from a synthetic Call Control event at T0 + seconds."""
-    return facts_from_event(event_type, event_id or f"{event_type}@{seconds}", T0 + timedelta(seconds=seconds), payload)
+    return facts_from_event(
+        event_type, event_id or f"{event_type}@{seconds}", T0 + timedelta(seconds=seconds), payload
+    )
 
 
 def texml(seconds: float, **fields: str) -> list[Fact]:
-    parsed = parse_webhook(urlencode({"CallSid": "v3:t", **fields}).encode(), "application/x-www-form-urlencoded")
-    return facts_from_event(parsed.event_type, parsed.event_id, T0 + timedelta(seconds=seconds), parsed.payload)
+    parsed = parse_webhook(
+        urlencode({"CallSid": "v3:t", **fields}).encode(), "application/x-www-form-urlencoded"
+    )
+    return facts_from_event(
+        parsed.event_type, parsed.event_id, T0 + timedelta(seconds=seconds), parsed.payload
+    )
 
 
 def play(*events: list[Fact]) -> CallSummary:
@@ -66,11 +72,35 @@ SCENARIOS = {
         ],
         CallOutcome.VOICEMAIL,
     ),
-    "busy": ([event("call.initiated", 0), event("call.hangup", 4, hangup_cause="user_busy", sip_hangup_cause="486")], CallOutcome.BUSY),
-    "no_answer": ([event("call.initiated", 0), event("call.hangup", 30, hangup_cause="timeout")], CallOutcome.NO_ANSWER),
-    "invalid": ([event("call.initiated", 0), event("call.hangup", 1, hangup_cause="not_found", sip_hangup_cause="404")], CallOutcome.INVALID_NUMBER),
-    "canceled": ([event("call.initiated", 0), event("call.hangup", 3, hangup_cause="originator_cancel")], CallOutcome.CANCELED),
-    "rejected": ([event("call.initiated", 0), event("call.hangup", 1, hangup_cause="call_rejected", sip_hangup_cause="403")], CallOutcome.FAILED),
+    "busy": (
+        [
+            event("call.initiated", 0),
+            event("call.hangup", 4, hangup_cause="user_busy", sip_hangup_cause="486"),
+        ],
+        CallOutcome.BUSY,
+    ),
+    "no_answer": (
+        [event("call.initiated", 0), event("call.hangup", 30, hangup_cause="timeout")],
+        CallOutcome.NO_ANSWER,
+    ),
+    "invalid": (
+        [
+            event("call.initiated", 0),
+            event("call.hangup", 1, hangup_cause="not_found", sip_hangup_cause="404"),
+        ],
+        CallOutcome.INVALID_NUMBER,
+    ),
+    "canceled": (
+        [event("call.initiated", 0), event("call.hangup", 3, hangup_cause="originator_cancel")],
+        CallOutcome.CANCELED,
+    ),
+    "rejected": (
+        [
+            event("call.initiated", 0),
+            event("call.hangup", 1, hangup_cause="call_rejected", sip_hangup_cause="403"),
+        ],
+        CallOutcome.FAILED,
+    ),
     "texml_human": (
         [
             texml(0, CallStatus="initiated", SequenceNumber="1"),
@@ -83,8 +113,12 @@ SCENARIOS = {
     ),
     "texml_busy": ([texml(0, CallStatus="initiated"), texml(3, CallStatus="busy")], CallOutcome.BUSY),
     "texml_voicemail": (
-        [texml(0, CallStatus="initiated"), texml(8, CallStatus="in-progress"), texml(9, AnsweredBy="machine_end_beep"),
-         texml(40, CallStatus="completed", CallDuration="31")],
+        [
+            texml(0, CallStatus="initiated"),
+            texml(8, CallStatus="in-progress"),
+            texml(9, AnsweredBy="machine_end_beep"),
+            texml(40, CallStatus="completed", CallDuration="31"),
+        ],
         CallOutcome.VOICEMAIL,
     ),
 }
@@ -115,7 +149,11 @@ def test_states_before_the_end():
 def test_late_answer_never_reopens_a_hung_up_call():
     hung_up = play(event("call.initiated", 0), event("call.hangup", 9, hangup_cause="normal_clearing"))
     assert hung_up.state is CallState.ENDED
-    late = play(event("call.initiated", 0), event("call.hangup", 9, hangup_cause="normal_clearing"), event("call.answered", 5))
+    late = play(
+        event("call.initiated", 0),
+        event("call.hangup", 9, hangup_cause="normal_clearing"),
+        event("call.answered", 5),
+    )
     assert late.state is CallState.ENDED
 
 
@@ -149,14 +187,28 @@ def test_premium_amd_wins_over_standard_whatever_the_order():
     ],
 )
 def test_classify_outcome(kwargs, expected):
-    args = {"answered": False, "amd": None, "duration_s": None, "hangup_cause": None, "sip_cause": None, "texml_status": None}
+    args = {
+        "answered": False,
+        "amd": None,
+        "duration_s": None,
+        "hangup_cause": None,
+        "sip_cause": None,
+        "texml_status": None,
+    }
     assert classify_outcome(**{**args, **kwargs}) is expected
 
 
 @pytest.mark.parametrize(
     ("result", "category"),
-    [("human_residence", AmdCategory.HUMAN), ("machine_end_silence", AmdCategory.MACHINE), ("fax_detected", AmdCategory.FAX),
-     ("silence", AmdCategory.UNDECIDED), ("brand_new_value", AmdCategory.UNDECIDED), ("", None), (None, None)],
+    [
+        ("human_residence", AmdCategory.HUMAN),
+        ("machine_end_silence", AmdCategory.MACHINE),
+        ("fax_detected", AmdCategory.FAX),
+        ("silence", AmdCategory.UNDECIDED),
+        ("brand_new_value", AmdCategory.UNDECIDED),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_amd_category(result, category):
     assert amd_category(result) is category
@@ -167,7 +219,9 @@ def test_all_shared_fixtures_make_one_answered_human_call():
     facts: dict = {}
     for path in fixture_paths():
         parsed = parse_webhook(path.read_bytes(), "application/json")
-        facts = merge_facts(facts, facts_from_event(parsed.event_type, parsed.event_id, parsed.occurred_at, parsed.payload))
+        facts = merge_facts(
+            facts, facts_from_event(parsed.event_type, parsed.event_id, parsed.occurred_at, parsed.payload)
+        )
     summary = summarize(facts)
     assert summary.state is CallState.ENDED
     assert summary.outcome is CallOutcome.ANSWERED_HUMAN
@@ -184,6 +238,7 @@ def test_fact_storage_round_trip():
 
 
 # --- properties --------------------------------------------------------------------------
+
 
 @st.composite
 def deliveries(draw):

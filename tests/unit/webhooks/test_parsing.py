@@ -6,6 +6,7 @@ import json
 from urllib.parse import urlencode
 
 import pytest
+
 from telnyx_client.webhooks import (
     TEXML_AMD,
     TEXML_STATUS,
@@ -14,7 +15,6 @@ from telnyx_client.webhooks import (
     parse_timestamp,
     parse_webhook,
 )
-
 from tests.support.signing import fixture_paths, load_fixture
 
 FORM = "application/x-www-form-urlencoded"
@@ -42,7 +42,9 @@ def test_undocumented_fields_variant_with_null_client_state():
 
 
 def test_unknown_event_type_is_parsed_not_refused():
-    body = json.dumps({"data": {"id": "x1", "event_type": "call.something.new", "payload": {"a": 1}}}).encode()
+    body = json.dumps(
+        {"data": {"id": "x1", "event_type": "call.something.new", "payload": {"a": 1}}}
+    ).encode()
     parsed = parse_webhook(body, "application/json")
     assert (parsed.event_id, parsed.event_type) == ("x1", "call.something.new")
 
@@ -58,7 +60,10 @@ def test_top_level_insight_group_webhook_gets_a_content_id():
 
 def test_content_type_with_charset_is_still_json_or_form():
     body = urlencode({"CallSid": "v3:abc", "CallStatus": "completed"}).encode()
-    assert parse_webhook(body, "application/x-www-form-urlencoded; charset=utf-8").format is WebhookFormat.TEXML_FORM
+    assert (
+        parse_webhook(body, "application/x-www-form-urlencoded; charset=utf-8").format
+        is WebhookFormat.TEXML_FORM
+    )
 
 
 def test_texml_status_callback():
@@ -76,7 +81,8 @@ def test_texml_status_callback():
     assert parsed.format is WebhookFormat.TEXML_FORM
     assert parsed.event_type == TEXML_STATUS
     assert parsed.call_control_id == "v3:texml-call-1"
-    assert parsed.occurred_at is not None and parsed.occurred_at.year == 2026
+    assert parsed.occurred_at is not None
+    assert parsed.occurred_at.year == 2026
     assert parsed.event_id.startswith("texml-")
     # Field order on the wire does not change the identity of a callback.
     reordered = urlencode(dict(reversed(list(fields.items())))).encode()
