@@ -53,8 +53,10 @@ dev: build
 	$(TOOLS)/python -m local.run
 
 bench: build
-	$(VENV)/python bench/intake.py
-	$(VENV)/python bench/client.py
+	PYTHONPATH=layers/telnyx_client:layers/core:. $(VENV)/python bench/intake.py
+	PYTHONPATH=layers/telnyx_client:layers/core:. $(VENV)/python bench/client.py
+	PYTHONPATH=layers/telnyx_client:layers/core:. $(VENV)/python bench/policy.py
+	PYTHONPATH=layers/telnyx_client:layers/core:. $(VENV)/python bench/simulator_scenario.py
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -70,7 +70,6 @@ def cold_ms(body: str) -> float:
 
 def per_call_us() -> tuple[float, float]:
     """(client µs/call, bare httpx µs/call) for a canned GET /calls/{id}."""
-    sys.path.insert(0, str(LAYER))
     import httpx
 
     from telnyx_client.client import TelnyxClient

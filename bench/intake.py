@@ -2,7 +2,7 @@
 per-event cost of webhook_intake (verify + enqueue) against in-process moto.
 
 Prints one figure per line, `name value unit`. Inputs are stated in the lines that start with
-`#`. Run: `.venv/bin/python bench/intake.py` (after `make build`, to measure the built artifacts).
+`#`. Run with `make bench` (it builds first, and puts the layers on PYTHONPATH as Lambda does).
 """
 
 from __future__ import annotations
@@ -88,7 +88,6 @@ def bench_warm() -> None:
     import boto3
     from moto import mock_aws
 
-    sys.path[:0] = [str(REPO / "layers" / "telnyx_client"), str(REPO / "layers" / "core"), str(REPO)]
     from tests.support.aws import (
         LambdaContextStub,
         aws_env_defaults,

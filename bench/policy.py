@@ -10,34 +10,19 @@ recent calls that trip the 24 h and daily caps; 200 instants, 70% within two day
 from __future__ import annotations
 
 import random
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as wall_time
-from pathlib import Path
 
-try:
-    from dialer.policies.compliance import (
-        CampaignPolicy,
-        ConsentRecord,
-        ConsentType,
-        LeadFacts,
-        evaluate,
-        next_legal_time,
-        rule_book,
-    )
-except ModuleNotFoundError:  # run as a script from the checkout: the layer dir is the import root,
-    # as /opt/python is in Lambda and as pytest's pythonpath sets it
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "core"))
-    from dialer.policies.compliance import (
-        CampaignPolicy,
-        ConsentRecord,
-        ConsentType,
-        LeadFacts,
-        evaluate,
-        next_legal_time,
-        rule_book,
-    )
+from dialer.policies.compliance import (
+    CampaignPolicy,
+    ConsentRecord,
+    ConsentType,
+    LeadFacts,
+    evaluate,
+    next_legal_time,
+    rule_book,
+)
 
 POPULATION = 10_000
 INSTANTS = 200
