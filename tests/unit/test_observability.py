@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 
 import pytest
+from aws_lambda_powertools import Logger
 
-from dialer.observability import get_logger, mask_phone, scrub_phones
+from dialer.observability import MaskingFormatter, get_logger, mask_phone, scrub_phones
 
 
 @pytest.mark.parametrize(
@@ -44,10 +47,19 @@ def test_mask_phone(value, masked):
     assert mask_phone(value) == masked
 
 
-def test_logger_masks_numbers_in_messages_and_keys(capsys):
-    logger = get_logger()
+def test_logger_masks_numbers_in_messages_and_keys():
+    # GIVEN the shared logger's formatter, writing to a buffer we can read
+    stream = io.StringIO()
+    logger = Logger(
+        service="test-masking",
+        logger_formatter=get_logger().registered_formatter,
+        logger_handler=logging.StreamHandler(stream),
+    )
+    # WHEN numbers appear in the message, a key and a nested value
     logger.info("dialing +15550000200", to="+15550000200", lead={"phone": "+15551234567"})
-    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    # THEN none of them is written in full
+    line = json.loads(stream.getvalue().strip().splitlines()[-1])
     assert line["message"] == "dialing +*******0200"
     assert line["to"] == "+*******0200"
     assert line["lead"]["phone"] == "+*******4567"
+    assert isinstance(get_logger().registered_formatter, MaskingFormatter)
