@@ -1,0 +1,154 @@
+"""Pure rules for assistants managed through this deployment: defaults, merges, diffs.
+
+Works on the wire dicts Telnyx sends and receives, so it needs no client and no AWS.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+# Tools this deployment serves at POST /tools/{tenant_id}/{tool} (assistant_tools).
+DEPLOYMENT_TOOLS: dict[str, dict[str, Any]] = {
+    "opt_out": {
+        "description": "Call this when the person asks not to be called again. Their number is added to "
+        "the do-not-call list at once.",
+        "body_parameters": {"type": "object", "properties": {}, "required": []},
+    },
+    "schedule_callback": {
+        "description": "Call this when the person asks to be called back later. Pass the time in their "
+        "words or as an ISO 8601 date-time.",
+        "body_parameters": {
+            "type": "object",
+            "properties": {"when": {"type": "string", "description": "When to call back."}},
+            "required": ["when"],
+        },
+    },
+    "set_disposition": {
+        "description": "Call this once the outcome of the conversation is clear.",
+        "body_parameters": {
+            "type": "object",
+            "properties": {
+                "disposition": {
+                    "type": "string",
+                    "enum": [
+                        "interested",
+                        "not_interested",
+                        "callback_requested",
+                        "appointment_set",
+                        "dnc",
+                        "wrong_number",
+                    ],
+                },
+                "notes": {"type": "string"},
+            },
+            "required": ["disposition"],
+        },
+    },
+}
+TOOL_SECRET_HEADER = "X-Tool-Secret"  # noqa: S105 - a header name
+# Top-level fields whose value is an object: a PATCH merges into them instead of replacing them.
+MERGED_BLOCKS = (
+    "voice_settings",
+    "transcription",
+    "telephony_settings",
+    "messaging_settings",
+    "insight_settings",
+    "privacy_settings",
+    "interruption_settings",
+    "external_llm",
+    "fallback_config",
+    "observability_settings",
+    "post_conversation_settings",
+    "widget_settings",
+    "dynamic_variables",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentDefaults:
+    """What makes an assistant work with this deployment, for one tenant."""
+
+    base_url: str
+    tenant_id: str
+    dynamic_variables_timeout_ms: int
+    tool_secret: str | None
+
+    @property
+    def dynamic_variables_url(self) -> str:
+        """The tenant's ``assistant.initialization`` webhook."""
+        return f"{self.base_url.rstrip('/')}/webhooks/telnyx/{self.tenant_id}/init"
+
+    def tool_url(self, tool: str) -> str:
+        """The URL of one of this deployment's tools for the tenant."""
+        return f"{self.base_url.rstrip('/')}/tools/{self.tenant_id}/{tool}"
+
+
+def apply_create_defaults(
+    body: dict[str, Any], defaults: DeploymentDefaults, *, deployment_tools: bool
+) -> dict[str, Any]:
+    """A create body with this deployment's defaults filled in where the caller left them out."""
+    out = copy.deepcopy(body)
+    out.setdefault("dynamic_variables_webhook_url", defaults.dynamic_variables_url)
+    out.setdefault("dynamic_variables_webhook_timeout_ms", defaults.dynamic_variables_timeout_ms)
+    out.setdefault("enabled_features", ["telephony"])
+    privacy = dict(out.get("privacy_settings") or {})
+    privacy.setdefault("data_retention", True)  # insights need retained conversations
+    out["privacy_settings"] = privacy
+    if deployment_tools:
+        tools = list(out.get("tools") or [])
+        present = {(t.get("webhook") or {}).get("name") for t in tools if t.get("type") == "webhook"}
+        tools.extend(deployment_tool(name, defaults) for name in DEPLOYMENT_TOOLS if name not in present)
+        out["tools"] = tools
+    return out
+
+
+def deployment_tool(name: str, defaults: DeploymentDefaults) -> dict[str, Any]:
+    """The webhook tool definition of one of this deployment's tools."""
+    spec = DEPLOYMENT_TOOLS[name]
+    webhook: dict[str, Any] = {
+        "name": name,
+        "description": spec["description"],
+        "url": defaults.tool_url(name),
+        "method": "POST",
+        "timeout_ms": 5000,
+        "body_parameters": spec["body_parameters"],
+    }
+    if defaults.tool_secret:
+        webhook["headers"] = [{"name": TOOL_SECRET_HEADER, "value": defaults.tool_secret}]
+    return {"type": "webhook", "webhook": webhook}
+
+
+def deep_merge(base: Any, patch: Any) -> Any:
+    """``patch`` merged into ``base``: objects merge key by key, anything else is replaced."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        merged = dict(base)
+        for key, value in patch.items():
+            merged[key] = deep_merge(base.get(key), value)
+        return merged
+    return copy.deepcopy(patch)
+
+
+def merged_changes(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """The top-level fields a PATCH changes, each with its full new value.
+
+    Settings objects are merged into what Telnyx has now, so keys the caller did not send keep
+    their values even if Telnyx replaces the whole object on update. Fields whose new value equals
+    the current one are left out: Telnyx is sent only what changes.
+    """
+    changes: dict[str, Any] = {}
+    for key, value in patch.items():
+        new = (
+            deep_merge(current.get(key), value) if key in MERGED_BLOCKS and isinstance(value, dict) else value
+        )
+        if new != current.get(key):
+            changes[key] = new
+    return changes
+
+
+def texml_app_id_of(assistant: dict[str, Any]) -> str | None:
+    """The assistant's auto-created TeXML application id, if Telnyx reported one."""
+    telephony = assistant.get("telephony_settings") or {}
+    value = telephony.get("default_texml_app_id") if isinstance(telephony, dict) else None
+    return str(value) if value else None

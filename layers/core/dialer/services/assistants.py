@@ -1,0 +1,285 @@
+"""Managing a tenant's Telnyx AI assistants, with a mirror record per assistant.
+
+Reads: the list is served from the mirror (fast, tenant-scoped, as fresh as the last write or
+sync); a single assistant, its versions and every write go to Telnyx and refresh the mirror. An
+assistant that is not in the tenant's mirror does not exist for the API (404), which is also
+what another tenant's id looks like.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from dialer.adapters.dynamo import decode_cursor, encode_cursor
+from dialer.adapters.management_table import AssistantMirror, ManagementTable
+from dialer.domain.assistants import (
+    DeploymentDefaults,
+    apply_create_defaults,
+    merged_changes,
+    texml_app_id_of,
+)
+from dialer.errors import InvalidInput, NotFound
+from dialer.services.api_models import (
+    AssistantCreateRequest,
+    AssistantListResponse,
+    AssistantPatchRequest,
+    AssistantResponse,
+    AssistantVersionListResponse,
+    AssistantVersionResponse,
+    SyncResponse,
+)
+from dialer.services.telnyx_accounts import telnyx_errors
+from telnyx_client.models.assistants import CreateAssistantRequest, UpdateAssistantRequest
+
+if TYPE_CHECKING:
+    from telnyx_client.client import TelnyxClient
+    from telnyx_client.models.assistants import Assistant
+
+
+class AssistantsService:
+    """Assistant operations for one tenant."""
+
+    def __init__(
+        self,
+        tenant_id: str,
+        telnyx: Callable[[], TelnyxClient],
+        table: ManagementTable,
+        defaults: Callable[[], DeploymentDefaults],
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.tenant_id = tenant_id
+        self._telnyx = telnyx
+        self.table = table
+        self._defaults = defaults
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    @property
+    def telnyx(self) -> TelnyxClient:
+        """The tenant's Telnyx client (built, and its key read, on first use)."""
+        return self._telnyx()
+
+    # --- reads -----------------------------------------------------------------------------------
+    def list(self, *, limit: int, cursor: str | None, include_deleted: bool) -> AssistantListResponse:
+        """A page of the tenant's assistants from the mirror."""
+        after = decode_cursor(cursor)
+        mirrors, next_after = self.table.list_mirrors(self.tenant_id, limit=limit, after=after)
+        data = [_view(m, "mirror") for m in mirrors if include_deleted or not m.deleted_upstream]
+        return AssistantListResponse(data=data, next_cursor=encode_cursor(next_after))
+
+    def get(self, assistant_id: str) -> AssistantResponse:
+        """One assistant, fresh from Telnyx (the mirror is refreshed on the way)."""
+        mirror = self._mirror(assistant_id)
+        assistant = self._retrieve(mirror)
+        return _view(self._record(assistant, mirror), "telnyx")
+
+    def versions(self, assistant_id: str) -> AssistantVersionListResponse:
+        """The versions Telnyx keeps of an assistant."""
+        self._mirror(assistant_id)
+        with telnyx_errors("assistant"):
+            versions = self.telnyx.assistants.versions.list(assistant_id)
+        return AssistantVersionListResponse(data=[_version(v) for v in versions])
+
+    # --- writes ----------------------------------------------------------------------------------
+    def create(self, request: AssistantCreateRequest) -> AssistantResponse:
+        """Create an assistant on Telnyx with this deployment's defaults, and mirror it."""
+        body = request.model_dump(
+            mode="json", by_alias=True, exclude_unset=True, exclude={"deployment_tools"}
+        )
+        body = apply_create_defaults(body, self._defaults(), deployment_tools=request.deployment_tools)
+        wire = _validated(CreateAssistantRequest, body)
+        with telnyx_errors("assistant"):
+            assistant = self.telnyx.assistants.create(wire)
+        return _view(self._record(assistant, None), "telnyx")
+
+    def update(self, assistant_id: str, patch: AssistantPatchRequest) -> AssistantResponse:
+        """Change only the fields in ``patch``: settings objects are merged into Telnyx's current
+        ones and only fields whose value changes are sent (POST upstream; WIRE §0.1)."""
+        mirror = self._mirror(assistant_id)
+        current = self._retrieve(mirror).model_dump(mode="json", exclude_none=False)
+        requested = patch.model_dump(
+            mode="json", by_alias=True, exclude_unset=True, exclude={"promote_to_main"}
+        )
+        changes = merged_changes(current, requested)
+        if not changes:
+            return _view(self._record_dict(current, mirror), "telnyx")
+        wire = _validated_update(changes, requested)
+        with telnyx_errors("assistant"):
+            updated = self.telnyx.assistants.update(assistant_id, wire, promote_to_main=patch.promote_to_main)
+        if not patch.promote_to_main:
+            # A staged version: the main assistant (and so the mirror) is unchanged.
+            return _view(self._record_dict(current, mirror), "telnyx")
+        return _view(self._record(updated, mirror), "telnyx")
+
+    def delete(self, assistant_id: str) -> None:
+        """Delete on Telnyx (already gone there is fine) and forget the mirror."""
+        self._mirror(assistant_id)
+        try:
+            with telnyx_errors("assistant"):
+                self.telnyx.assistants.delete(assistant_id)
+        except NotFound:
+            pass
+        self.table.delete_mirror(self.tenant_id, assistant_id)
+
+    def clone(self, assistant_id: str) -> AssistantResponse:
+        """Clone on Telnyx (telephony and messaging settings are not copied) and mirror the clone."""
+        self._mirror(assistant_id)
+        with telnyx_errors("assistant"):
+            clone = self.telnyx.assistants.clone(assistant_id)
+        return _view(self._record(clone, None), "telnyx")
+
+    def promote(self, assistant_id: str, version_id: str) -> AssistantResponse:
+        """Make a version the main one."""
+        mirror = self._mirror(assistant_id)
+        with telnyx_errors("assistant version"):
+            promoted = self.telnyx.assistants.versions.promote(assistant_id, version_id)
+        return _view(self._record(promoted, mirror), "telnyx")
+
+    def sync(self) -> SyncResponse:
+        """Pull every assistant of the tenant's Telnyx account into the mirror; mark the ones gone upstream."""
+        with telnyx_errors("assistant list"):
+            upstream = self.telnyx.assistants.list()
+        known = {m.assistant_id: m for m in self.table.all_mirrors(self.tenant_id)}
+        created = updated = 0
+        seen: set[str] = set()
+        for assistant in upstream:
+            if not assistant.id:
+                continue
+            seen.add(assistant.id)
+            previous = known.get(assistant.id)
+            self._record(assistant, previous)
+            if previous is None:
+                created += 1
+            else:
+                updated += 1
+        marked = 0
+        for assistant_id, mirror in known.items():
+            if assistant_id not in seen and not mirror.deleted_upstream:
+                self._mark_deleted(mirror)
+                marked += 1
+        return SyncResponse(total_upstream=len(seen), created=created, updated=updated, marked_deleted=marked)
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def mirror(self, assistant_id: str) -> AssistantMirror:
+        """The tenant's mirror of an assistant; NotFound if the tenant has none."""
+        return self._mirror(assistant_id)
+
+    def _mirror(self, assistant_id: str) -> AssistantMirror:
+        mirror = self.table.get_mirror(self.tenant_id, assistant_id)
+        if mirror is None or mirror.deleted_upstream:
+            raise NotFound("assistant not found")
+        return mirror
+
+    def _retrieve(self, mirror: AssistantMirror) -> Assistant:
+        try:
+            with telnyx_errors("assistant"):
+                return self.telnyx.assistants.retrieve(mirror.assistant_id)
+        except NotFound:
+            self._mark_deleted(mirror)
+            raise
+
+    def _mark_deleted(self, mirror: AssistantMirror) -> None:
+        self.table.put_mirror(
+            AssistantMirror(**{**_fields(mirror), "deleted_upstream": True, "synced_at": self._now()})
+        )
+
+    def _record(self, assistant: Assistant, previous: AssistantMirror | None) -> AssistantMirror:
+        return self._record_dict(assistant.model_dump(mode="json", exclude_none=True), previous)
+
+    def _record_dict(self, settings: dict[str, Any], previous: AssistantMirror | None) -> AssistantMirror:
+        now = self._now()
+        settings = {k: v for k, v in settings.items() if v is not None}
+        mirror = AssistantMirror(
+            tenant_id=self.tenant_id,
+            assistant_id=str(settings.get("id") or (previous.assistant_id if previous else "")),
+            name=settings.get("name"),
+            version_id=settings.get("version_id"),
+            version_name=settings.get("version_name"),
+            texml_app_id=texml_app_id_of(settings),
+            synced_at=now,
+            created_at=previous.created_at if previous else now,
+            settings=settings,
+        )
+        self.table.put_mirror(mirror)
+        return mirror
+
+    def _now(self) -> str:
+        return self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _validated[M: BaseModel](model: type[M], body: dict[str, Any]) -> M:
+    """``body`` as the client's strict model; a failure is a 422 naming the field."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        errors: list[dict[str, object]] = [
+            {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+        ]
+        raise InvalidInput("the assistant settings are not valid", errors=errors) from exc
+
+
+def _validated_update(changes: dict[str, Any], requested: dict[str, Any]) -> UpdateAssistantRequest:
+    """Validate merged changes; keys that only Telnyx knows (newer than our models) and the caller
+    did not send are dropped rather than blamed on the caller."""
+    for _ in range(5):
+        try:
+            return UpdateAssistantRequest.model_validate(changes)
+        except ValidationError as exc:
+            upstream_only = [
+                e["loc"]
+                for e in exc.errors()
+                if e["type"] == "extra_forbidden" and not _present(requested, e["loc"])
+            ]
+            if len(upstream_only) != len(exc.errors()):
+                return _validated(UpdateAssistantRequest, changes)  # raises with the caller's fields named
+            for loc in upstream_only:
+                _remove(changes, loc)
+    return _validated(UpdateAssistantRequest, changes)
+
+
+def _present(doc: Any, loc: tuple[Any, ...]) -> bool:
+    for part in loc:
+        if (isinstance(doc, dict) and part in doc) or (
+            isinstance(doc, list) and isinstance(part, int) and part < len(doc)
+        ):
+            doc = doc[part]
+        else:
+            return False
+    return True
+
+
+def _remove(doc: Any, loc: tuple[Any, ...]) -> None:
+    for part in loc[:-1]:
+        doc = doc[part]
+    del doc[loc[-1]]
+
+
+def _fields(mirror: AssistantMirror) -> dict[str, Any]:
+    return {name: getattr(mirror, name) for name in AssistantMirror.__slots__}
+
+
+def _view(mirror: AssistantMirror, source: str) -> AssistantResponse:
+    return AssistantResponse(
+        id=mirror.assistant_id,
+        name=mirror.name,
+        version_id=mirror.version_id,
+        version_name=mirror.version_name,
+        texml_app_id=mirror.texml_app_id,
+        synced_at=mirror.synced_at,
+        deleted_upstream=mirror.deleted_upstream,
+        source="telnyx" if source == "telnyx" else "mirror",
+        settings=mirror.settings,
+    )
+
+
+def _version(assistant: Assistant) -> AssistantVersionResponse:
+    settings = assistant.model_dump(mode="json", exclude_none=True)
+    return AssistantVersionResponse(
+        version_id=assistant.version_id,
+        version_name=assistant.version_name,
+        version_created_at=assistant.version_created_at,
+        settings=settings,
+    )

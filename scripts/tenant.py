@@ -1,0 +1,152 @@
+"""Bootstrap and administer tenants: create a tenant, issue/revoke API keys, store its Telnyx secrets.
+
+Against a deployed stack (reads the StateTableName and TenantParameterPath outputs)::
+
+    python scripts/tenant.py --stack-name telnyx-ai-dialer bootstrap acme --telnyx-api-key-file key.txt
+
+Against the local stack (moto) or any explicit table::
+
+    AWS_ENDPOINT_URL=http://127.0.0.1:5000 python scripts/tenant.py \\
+        --table <StateTable> --param-prefix /telnyx-ai-dialer/local bootstrap acme --telnyx-api-key KEY...
+
+The API key is printed once (stdout, last line: ``api_key=...``); only its hash is stored. Secrets are
+read from ``--*-file`` or the environment (TELNYX_API_KEY, TELNYX_PUBLIC_KEY) rather than the command
+line where possible, so they stay out of shell history. Run with the layers on the path:
+``PYTHONPATH=layers/telnyx_client:layers/core:. .venv/bin/python scripts/tenant.py ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _stack_outputs(stack_name: str) -> dict[str, str]:
+    import boto3
+
+    stacks = boto3.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
+    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+
+
+def _admin(args: argparse.Namespace) -> Any:
+    import boto3
+
+    from dialer.adapters.secrets import TenantSecrets
+    from dialer.adapters.tenants_table import TenantsTable
+    from dialer.services.tenants import TenantAdmin
+
+    table, prefix = args.table, args.param_prefix
+    if args.stack_name:
+        outputs = _stack_outputs(args.stack_name)
+        table = table or outputs["StateTableName"]
+        prefix = prefix or outputs["TenantParameterPath"].rstrip("/").removesuffix("/tenants")
+    if not table or not prefix:
+        raise SystemExit("give --stack-name, or --table and --param-prefix")
+    return TenantAdmin(
+        TenantsTable(table, client=boto3.client("dynamodb")),
+        TenantSecrets(prefix, client=boto3.client("ssm")),
+    )
+
+
+def _secret(value: str | None, file: Path | None, env: str) -> str | None:
+    if file is not None:
+        return file.read_text().strip()
+    return value or os.environ.get(env) or None
+
+
+def _set_secrets(admin: Any, args: argparse.Namespace) -> list[str]:
+    return list(
+        admin.set_secrets(
+            args.tenant_id,
+            telnyx_api_key=_secret(args.telnyx_api_key, args.telnyx_api_key_file, "TELNYX_API_KEY"),
+            webhook_public_key=_secret(args.webhook_public_key, None, "TELNYX_PUBLIC_KEY"),
+            tool_secret=_secret(None, args.tool_secret_file, "TOOL_SECRET"),
+            generate_tool_secret=True,
+        )
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The CLI."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--stack-name", help="deployed stack whose outputs name the table and SSM path")
+    parser.add_argument("--table", help="the StateTable name (overrides the stack output)")
+    parser.add_argument("--param-prefix", help="PARAM_PREFIX, e.g. /telnyx-ai-dialer/dev")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def secrets_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--telnyx-api-key", help="prefer --telnyx-api-key-file or $TELNYX_API_KEY")
+        p.add_argument("--telnyx-api-key-file", type=Path)
+        p.add_argument(
+            "--webhook-public-key", help="base64 Ed25519 key from the Telnyx portal ($TELNYX_PUBLIC_KEY)"
+        )
+        p.add_argument("--tool-secret-file", type=Path, help="default: generated once")
+
+    p = sub.add_parser("bootstrap", help="create a tenant, its first API key and store its secrets")
+    p.add_argument("tenant_id")
+    p.add_argument("--name")
+    p.add_argument("--key-name", default="bootstrap")
+    secrets_args(p)
+    p = sub.add_parser("create-tenant")
+    p.add_argument("tenant_id")
+    p.add_argument("--name")
+    p = sub.add_parser("create-api-key")
+    p.add_argument("tenant_id")
+    p.add_argument("--key-name", default="cli")
+    p = sub.add_parser("list-api-keys")
+    p.add_argument("tenant_id")
+    p = sub.add_parser("revoke-api-key")
+    p.add_argument("tenant_id")
+    p.add_argument("key_id")
+    p = sub.add_parser("set-secrets")
+    p.add_argument("tenant_id")
+    secrets_args(p)
+    args = parser.parse_args(argv)
+
+    from dialer.errors import DialerError
+
+    admin = _admin(args)
+    try:
+        if args.command in ("bootstrap", "create-tenant"):
+            tenant = admin.create_tenant(args.tenant_id, args.name)
+            print(f"tenant {tenant.tenant_id} created")
+        if args.command == "bootstrap":
+            for name in _set_secrets(admin, args):
+                print(f"stored {name}")
+        if args.command == "set-secrets":
+            for name in _set_secrets(admin, args):
+                print(f"stored {name}")
+        if args.command in ("bootstrap", "create-api-key"):
+            issued = admin.issue_api_key(args.tenant_id, args.key_name)
+            print(f"key_id={issued.record.key_id} (shown once, store it now)")
+            print(f"api_key={issued.plaintext}")
+        if args.command == "list-api-keys":
+            for key in admin.list_api_keys(args.tenant_id):
+                print(
+                    json.dumps(
+                        {
+                            "key_id": key.key_id,
+                            "name": key.name,
+                            "created_at": key.created_at,
+                            "revoked_at": key.revoked_at,
+                            "last_used_at": key.last_used_at,
+                        }
+                    )
+                )
+        if args.command == "revoke-api-key":
+            admin.revoke_api_key(args.tenant_id, args.key_id)
+            print(f"revoked {args.key_id}")
+    except DialerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

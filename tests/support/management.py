@@ -1,0 +1,183 @@
+"""Drive the management API in-process, as API Gateway would: TOKEN authorizer first, then the
+function with the authorizer's context. Used by the integration tests (moto + the Telnyx simulator)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlencode
+
+from tests.support.aws import LambdaContextStub
+
+METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/test/GET/assistants"
+
+
+@dataclass
+class ApiResponse:
+    """What the client sees."""
+
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+    def json(self) -> Any:
+        """The parsed body."""
+        return self.body
+
+
+def rest_event(
+    method: str,
+    path: str,
+    resource: str,
+    params: dict[str, str],
+    *,
+    body: Any = None,
+    query: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    authorizer: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A REST API (v1 proxy) event."""
+    raw = None if body is None else (body if isinstance(body, str) else json.dumps(body))
+    hdrs = {
+        "content-type": "application/json",
+        "host": "abc123.execute-api.us-east-1.amazonaws.com",
+        **(headers or {}),
+    }
+    context: dict[str, Any] = {
+        "resourcePath": resource,
+        "httpMethod": method,
+        "path": f"/test{path}",
+        "stage": "test",
+        "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+        "requestId": "req",
+        "requestTimeEpoch": int(time.time() * 1000),
+        "identity": {"sourceIp": "127.0.0.1"},
+    }
+    if authorizer is not None:
+        context["authorizer"] = authorizer
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": hdrs,
+        "multiValueHeaders": {k: [v] for k, v in hdrs.items()},
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
+        "pathParameters": params or None,
+        "stageVariables": None,
+        "requestContext": context,
+        "body": raw,
+        "isBase64Encoded": False,
+    }
+
+
+_RESOURCES = [
+    "/tenants/me/api-keys/{key_id}",
+    "/tenants/me/api-keys",
+    "/tenants/me",
+    "/assistants/{assistant_id}/versions/{version_id}/promote",
+    "/assistants/{assistant_id}/versions",
+    "/assistants/{assistant_id}/clone",
+    "/assistants/sync",
+    "/assistants/{assistant_id}",
+    "/assistants",
+    "/numbers/{number_id}/assignment",
+    "/numbers",
+    "/caller-ids/{caller_id_id}",
+    "/caller-ids",
+    "/docs",
+]
+
+
+def resource_of(path: str) -> tuple[str, dict[str, str]]:
+    """The API Gateway resource and path parameters matching ``path`` (static segments win)."""
+    parts = path.strip("/").split("/")
+    for resource in _RESOURCES:
+        rparts = resource.strip("/").split("/")
+        if len(rparts) != len(parts):
+            continue
+        params: dict[str, str] = {}
+        for r, p in zip(rparts, parts, strict=True):
+            if r.startswith("{"):
+                params[r.strip("{}")] = p
+            elif r != p:
+                break
+        else:
+            return resource, params
+    raise LookupError(path)
+
+
+class InProcessApi:
+    """The authorizer and the assistants_api handler, called like API Gateway calls them."""
+
+    def __init__(self, authorizer: ModuleType, api: ModuleType) -> None:
+        self.authorizer = authorizer
+        self.api = api
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None,
+        body: Any = None,
+        query: dict[str, str] | None = None,
+    ) -> ApiResponse:
+        """One request; 401 as API Gateway answers it when the authorizer denies."""
+        path, _, qs = path.partition("?")
+        if qs:
+            query = {**dict(p.split("=", 1) for p in qs.split("&")), **(query or {})}
+        resource, params = resource_of(path)
+        authorizer_context = None
+        if resource != "/docs":
+            if token is None:
+                return ApiResponse(401, {}, {"message": "Unauthorized"})
+            try:
+                answer = self.authorizer.lambda_handler(
+                    {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": METHOD_ARN},
+                    LambdaContextStub(),
+                )
+            except self.authorizer.AuthorizerDenied:
+                return ApiResponse(401, {}, {"message": "Unauthorized"})
+            authorizer_context = {**answer["context"], "principalId": answer["principalId"]}
+        event = rest_event(
+            method, path, resource, params, body=body, query=query, authorizer=authorizer_context
+        )
+        out = self.api.lambda_handler(event, LambdaContextStub())
+        text = out.get("body") or ""
+        try:
+            parsed = json.loads(text) if text else None
+        except ValueError:
+            parsed = text
+        headers = {k.lower(): v for k, v in (out.get("headers") or {}).items()}
+        for k, values in (out.get("multiValueHeaders") or {}).items():
+            headers[k.lower()] = values[-1]
+        return ApiResponse(out["statusCode"], headers, parsed)
+
+    def get(self, path: str, token: str | None, **kw: Any) -> ApiResponse:
+        """GET."""
+        return self.request("GET", path, token=token, **kw)
+
+    def post(self, path: str, token: str | None, body: Any = None, **kw: Any) -> ApiResponse:
+        """POST."""
+        return self.request("POST", path, token=token, body=body if body is not None else {}, **kw)
+
+    def patch(self, path: str, token: str | None, body: Any, **kw: Any) -> ApiResponse:
+        """PATCH."""
+        return self.request("PATCH", path, token=token, body=body, **kw)
+
+    def put(self, path: str, token: str | None, body: Any, **kw: Any) -> ApiResponse:
+        """PUT."""
+        return self.request("PUT", path, token=token, body=body, **kw)
+
+    def delete(self, path: str, token: str | None, **kw: Any) -> ApiResponse:
+        """DELETE."""
+        return self.request("DELETE", path, token=token, **kw)
+
+
+def query_string(query: dict[str, str]) -> str:
+    """``?a=b`` (empty when there is nothing)."""
+    return f"?{urlencode(query)}" if query else ""
