@@ -9,7 +9,7 @@ and the SQS redelivery applies both. A duplicate finds the receipt and changes n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -18,7 +18,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dialer import keys
-from dialer.adapters import aws
+from dialer.adapters.dynamo import DynamoItems
 from dialer.domain.calls import CallFacts, Fact, FactKind, identity_of, merge_facts, summarize
 from dialer.errors import ConcurrentUpdate, TemporarilyUnavailable
 
@@ -66,39 +66,15 @@ class CallsTable:
         client: Any = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
+        self.items = DynamoItems(table_name, client=client)
         self.table_name = table_name
         self.receipt_ttl = timedelta(days=receipt_ttl_days)
-        self._client = client
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._ser: Any = None
-        self._de: Any = None
-
-    @property
-    def client(self) -> Any:
-        """The boto3 DynamoDB client, built on first use."""
-        if self._client is None:
-            self._client = aws.client("dynamodb")
-        return self._client
-
-    # --- serialisation ---------------------------------------------------------------------
-    def _to_ddb(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        if self._ser is None:
-            from boto3.dynamodb.types import TypeSerializer
-
-            self._ser = TypeSerializer()
-        return {k: self._ser.serialize(v) for k, v in item.items() if v is not None}
-
-    def _from_ddb(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        if self._de is None:
-            from boto3.dynamodb.types import TypeDeserializer
-
-            self._de = TypeDeserializer()
-        return {k: self._de.deserialize(v) for k, v in item.items()}
 
     # --- reads -----------------------------------------------------------------------------
     def get_call(self, tenant_id: str, call_control_id: str) -> CallRecord | None:
         """Read a call record (strongly consistent), or None."""
-        item = self._get(keys.call_key(tenant_id, call_control_id))
+        item = self.items.get(keys.call_key(tenant_id, call_control_id))
         if item is None:
             return None
         facts = {FactKind(k): Fact.from_item(k, v) for k, v in (item.get("facts") or {}).items()}
@@ -106,21 +82,11 @@ class CallsTable:
 
     def get_call_item(self, tenant_id: str, call_control_id: str) -> dict[str, Any] | None:
         """The raw stored call item (for APIs and tests)."""
-        return self._get(keys.call_key(tenant_id, call_control_id))
+        return self.items.get(keys.call_key(tenant_id, call_control_id))
 
     def receipt_exists(self, tenant_id: str, event_id: str) -> bool:
         """True if the event was already applied."""
-        return self._get(keys.receipt_key(tenant_id, event_id)) is not None
-
-    def _get(self, key: Mapping[str, str]) -> dict[str, Any] | None:
-        try:
-            response = self.client.get_item(
-                TableName=self.table_name, Key=self._to_ddb(key), ConsistentRead=True
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise TemporarilyUnavailable("could not read from the state table") from exc
-        item = response.get("Item")
-        return self._from_ddb(item) if item else None
+        return self.items.get(keys.receipt_key(tenant_id, event_id)) is not None
 
     # --- writes ----------------------------------------------------------------------------
     def apply_event(self, receipt: EventReceipt, facts: list[Fact]) -> ApplyResult:
@@ -130,25 +96,23 @@ class CallsTable:
         concurrency race re-reads and re-merges; after ``MAX_ATTEMPTS`` losses the message is
         left for SQS to redeliver (``ConcurrentUpdate``).
         """
-        receipt_put = self._receipt_put(receipt)
+        receipt_item = self._receipt_item(receipt)
         if not facts or not receipt.call_control_id:
-            try:
-                self.client.put_item(**receipt_put)
-            except ClientError as exc:
-                if _error_code(exc) == "ConditionalCheckFailedException":
-                    return ApplyResult.DUPLICATE
-                raise TemporarilyUnavailable("could not write the event receipt") from exc
-            except BotoCoreError as exc:
-                raise TemporarilyUnavailable("could not write the event receipt") from exc
-            return ApplyResult.RECORDED
+            recorded = self.items.put(receipt_item, condition="attribute_not_exists(pk)")
+            return ApplyResult.RECORDED if recorded else ApplyResult.DUPLICATE
 
+        receipt_put = {
+            "TableName": self.table_name,
+            "Item": self.items.to_ddb(receipt_item),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
         for _ in range(MAX_ATTEMPTS):
             if self.receipt_exists(receipt.tenant_id, receipt.event_id):
                 return ApplyResult.DUPLICATE
             current = self.get_call(receipt.tenant_id, receipt.call_control_id)
             call_update = self._call_update(receipt.tenant_id, receipt.call_control_id, current, facts)
             try:
-                self.client.transact_write_items(
+                self.items.client.transact_write_items(
                     TransactItems=[{"Put": receipt_put}, {"Update": call_update}]
                 )
             except ClientError as exc:
@@ -165,9 +129,9 @@ class CallsTable:
             return ApplyResult.APPLIED
         raise ConcurrentUpdate(f"call record kept changing while applying event {receipt.event_id}")
 
-    def _receipt_put(self, receipt: EventReceipt) -> dict[str, Any]:
+    def _receipt_item(self, receipt: EventReceipt) -> dict[str, Any]:
         now = self._clock()
-        item = {
+        return {
             **keys.receipt_key(receipt.tenant_id, receipt.event_id),
             "entity": "receipt",
             "tenant_id": receipt.tenant_id,
@@ -178,11 +142,6 @@ class CallsTable:
             "attempt": receipt.attempt,
             "applied_at": _iso(now),
             "expires_at": int((now + self.receipt_ttl).timestamp()),
-        }
-        return {
-            "TableName": self.table_name,
-            "Item": self._to_ddb(item),
-            "ConditionExpression": "attribute_not_exists(pk)",
         }
 
     def _call_update(
@@ -229,11 +188,11 @@ class CallsTable:
             values[":expected"] = current.version
         return {
             "TableName": self.table_name,
-            "Key": self._to_ddb(keys.call_key(tenant_id, call_control_id)),
+            "Key": self.items.to_ddb(keys.call_key(tenant_id, call_control_id)),
             "UpdateExpression": "SET " + ", ".join(sets),
             "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": self._to_ddb(values),
+            "ExpressionAttributeValues": self.items.to_ddb(values),
         }
 
 
