@@ -10,7 +10,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # sam build finds python3.12 through pyenv when the default python is another version.
 export PYENV_VERSION ?= 3.11.7:3.12.1
 
-.PHONY: help setup lint typecheck template-lint build unit integration e2e test dev bench clean
+.PHONY: help setup lint typecheck template-lint build unit integration e2e test dev bench clean openapi tenant
 
 help:
 	@echo "make dev    - run the local stack (moto + Telnyx simulator)"
@@ -50,7 +50,16 @@ test: lint typecheck template-lint build
 	$(VENV)/pytest tests/packaging tests/e2e -q
 
 dev: build
-	$(TOOLS)/python -m local.run
+	$(TOOLS)/python -m local.dev
+
+openapi: setup
+	PYTHONPATH=layers/telnyx_client:layers/core:. $(VENV)/python scripts/openapi.py
+
+# make tenant T=acme STACK=telnyx-ai-dialer-dev   (deployed stack; Telnyx key from $$TELNYX_API_KEY)
+# make tenant T=acme TABLE=... PREFIX=/telnyx-ai-dialer/local AWS_ENDPOINT_URL=http://127.0.0.1:5055
+tenant: setup
+	PYTHONPATH=layers/telnyx_client:layers/core:. $(VENV)/python scripts/tenant.py \
+	  $(if $(STACK),--stack-name $(STACK),--table $(TABLE) --param-prefix $(PREFIX)) bootstrap $(T)
 
 bench: build
 	PYTHONPATH=layers/telnyx_client:layers/core:. $(VENV)/python bench/intake.py
