@@ -17,14 +17,9 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from local.simulator import AccountConfig, Simulator, SimulatorConfig
+from tests.support.conformance import assert_operation_conforms
 
 pytestmark = pytest.mark.e2e
 STAGE = "local"
@@ -138,18 +133,4 @@ def test_schemathesis(stack: Any, api_key: str, label: str) -> None:
     schema = schemathesis.openapi.from_path(DOCUMENT_PATH)
     schema.config.update(base_url=stack.api_url)
     operation = schema.find_operation_by_label(label)
-    checks = [status_code_conformance, content_type_conformance, response_schema_conformance]
-
-    @given(case=operation.as_strategy())
-    @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-    def run(case: Any) -> None:
-        response = case.call(headers={"Authorization": f"Bearer {api_key}"})
-        assert response.status_code < 500, (
-            case.method,
-            case.formatted_path,
-            response.status_code,
-            response.text,
-        )
-        case.validate_response(response, checks=checks)
-
-    run()
+    assert_operation_conforms(operation, api_key, max_examples=20)

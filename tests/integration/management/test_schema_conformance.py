@@ -11,14 +11,9 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from tests.integration.management.conftest import Tenant
+from tests.support.conformance import assert_operation_conforms
 from tests.support.management import InProcessApi
 from tests.support.signing import REPO
 
@@ -84,18 +79,4 @@ OPERATIONS = [
 def test_management_api_conforms(wsgi_schema: Any, alpha: Tenant, label: str) -> None:
     # The pytest plugin of schemathesis 4.32 does not run on pytest 9, so drive hypothesis directly.
     operation = wsgi_schema.find_operation_by_label(label)
-    checks = [status_code_conformance, content_type_conformance, response_schema_conformance]
-
-    @given(case=operation.as_strategy())
-    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-    def run(case: Any) -> None:
-        response = case.call(headers={"Authorization": f"Bearer {alpha.api_key}"})
-        assert response.status_code < 500, (
-            case.method,
-            case.formatted_path,
-            response.status_code,
-            response.text,
-        )
-        case.validate_response(response, checks=checks)
-
-    run()
+    assert_operation_conforms(operation, alpha.api_key, max_examples=25)
