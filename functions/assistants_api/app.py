@@ -71,7 +71,7 @@ VERSION = "1.0.0"
 SECURITY_SCHEMES: dict[str, Any] = {
     "bearer": HTTPBearer(description="An API key (tdk_...) or, in JWT mode, a JWT from your login provider.")
 }
-SECURITY = [{"bearer": []}]
+SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 app.enable_swagger(
     path="/docs", title=TITLE, version=VERSION, security_schemes=SECURITY_SCHEMES, security=SECURITY
 )
