@@ -17,8 +17,19 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from dialer.adapters.secrets import TenantSecrets
+from dialer.adapters.tenants_table import TenantsTable
+from dialer.services.tenants import TenantAdmin
 from scripts.sign_event import TEST_SEED, resign
-from tests.support.aws import REGION, aws_env_defaults, drain, function_environment, provision, seed_tenant
+from tests.support.aws import (
+    PARAM_PREFIX,
+    REGION,
+    aws_env_defaults,
+    drain,
+    function_environment,
+    provision,
+    seed_tenant,
+)
 from tests.support.signing import REPO, new_signer
 
 BUILD = REPO / ".aws-sam" / "build"
@@ -71,34 +82,42 @@ def invoke(function: str, event: dict, env: dict[str, str]) -> dict:
 
 
 def test_built_functions_run_with_only_their_packaged_dependencies(moto_server):
-    # GIVEN the template's resources on a moto server and a tenant key in SSM
+    # GIVEN the template's resources on a moto server, a tenant key in SSM and a bootstrapped tenant
     def client(service: str):
         return boto3.client(service, region_name=REGION, endpoint_url=moto_server)
 
     stack = provision(client)
     signer = new_signer()
     seed_tenant(client("ssm"), "default", signer.public_key_b64)
-    env = {
-        **function_environment(stack),
+    admin = TenantAdmin(
+        TenantsTable(stack.table_name, client=client("dynamodb")),
+        TenantSecrets(PARAM_PREFIX, client=client("ssm")),
+    )
+    admin.create_tenant("default", "Packaging smoke test")
+    api_key = admin.issue_api_key("default", "smoke").plaintext
+    aws = {
         "AWS_ENDPOINT_URL": moto_server,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
     }
+
+    def env(function: str) -> dict[str, str]:
+        return {**function_environment(stack, function), **aws}
+
     events = REPO / "events"
 
     # WHEN the built intake gets the sample webhook, signed now
     sample = resign(json.loads((events / "webhook_intake/call_hangup.json").read_text()), TEST_SEED)
-    response = invoke("WebhookIntakeFunction", sample, env)
-
+    response = invoke("WebhookIntakeFunction", sample, env("WebhookIntakeFunction"))
     # THEN it answers 200 and the event is in the queue
     assert response["statusCode"] == 200, response
     assert len(drain(client("sqs"), stack.events_queue_url)) == 1
 
     # AND the built processor applies the sample batch
     batch = json.loads((events / "event_processor/call_lifecycle.json").read_text())
-    assert invoke("EventProcessorFunction", batch, env) == {"batchItemFailures": []}
+    assert invoke("EventProcessorFunction", batch, env("EventProcessorFunction")) == {"batchItemFailures": []}
     item = client("dynamodb").get_item(
         TableName=stack.table_name,
         Key={
@@ -107,6 +126,22 @@ def test_built_functions_run_with_only_their_packaged_dependencies(moto_server):
         },
     )["Item"]
     assert item["outcome"]["S"] == "answered_human"
+
+    # AND the built authorizer allows the tenant's API key (and names the tenant)
+    token_event = json.loads((events / "authorizer/api_key.json").read_text())
+    token_event["authorizationToken"] = f"Bearer {api_key}"
+    policy = invoke("AuthorizerFunction", token_event, env("AuthorizerFunction"))
+    assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    assert policy["context"]["tenant_id"] == "default"
+
+    # AND the built management API answers for that tenant
+    me = invoke(
+        "AssistantsApiFunction",
+        json.loads((events / "assistants_api/get_tenant_me.json").read_text()),
+        env("AssistantsApiFunction"),
+    )
+    assert me["statusCode"] == 200, me
+    assert json.loads(me["body"])["tenant_id"] == "default"
 
 
 def test_build_output_has_no_dev_only_packages():

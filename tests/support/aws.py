@@ -7,7 +7,7 @@ CloudFormation properties, so tests and infrastructure cannot drift apart.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -49,41 +49,54 @@ def load_template() -> dict[str, Any]:
 
 @dataclass
 class MotoStack:
-    """Physical names of the template's data resources in moto."""
+    """Physical names of the template's data resources in moto, and the functions' environment."""
 
     table_name: str
     events_queue_url: str
     dlq_url: str
     bucket: str
+    physical: dict[str, str] = field(default_factory=dict)
+    environments: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def provision(client_factory: Any) -> MotoStack:
-    """Create the template's tables, queues and bucket with ``client_factory(service)``."""
+    """Create the template's tables, queues and buckets with ``client_factory(service)``, and resolve
+    each function's environment (Globals + its own variables) against them, as CloudFormation would."""
     cfn = load_template()
     params = {name: spec.get("Default") for name, spec in cfn["Parameters"].items()}
     params["Stage"] = STAGE
     resolver = Resolver(cfn, params, REGION, "it")
     physical = Provisioner(resolver, client_factory).provision(cfn["Resources"])
+    global_env = (
+        ((cfn.get("Globals") or {}).get("Function") or {}).get("Environment", {}).get("Variables", {})
+    )
+    environments = {
+        logical_id: {
+            name: str(value)
+            for name, value in resolver.resolve(
+                {**global_env, **(resource["Properties"].get("Environment") or {}).get("Variables", {})}
+            ).items()
+        }
+        for logical_id, resource in cfn["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
     return MotoStack(
         table_name=physical["StateTable"],
         events_queue_url=physical["EventsQueue"],
         dlq_url=physical["EventsDeadLetterQueue"],
         bucket=physical["PayloadBucket"],
+        physical=physical,
+        environments=environments,
     )
 
 
-def function_environment(stack: MotoStack) -> dict[str, str]:
-    """The environment the template gives the functions, pointed at the moto resources."""
-    return {
-        "STAGE": STAGE,
-        "TABLE_NAME": stack.table_name,
-        "EVENTS_QUEUE_URL": stack.events_queue_url,
-        "PAYLOAD_BUCKET": stack.bucket,
-        "PARAM_PREFIX": PARAM_PREFIX,
-        "POWERTOOLS_SERVICE_NAME": "telnyx-ai-dialer",
-        "POWERTOOLS_METRICS_NAMESPACE": "TelnyxAiDialer",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
+def function_environment(stack: MotoStack, *functions: str) -> dict[str, str]:
+    """The environment template.yaml gives ``functions`` (default: all of them, merged), without
+    X-Ray (no daemon in tests)."""
+    merged: dict[str, str] = {}
+    for name in functions or tuple(stack.environments):
+        merged.update(stack.environments[name])
+    return {**merged, "POWERTOOLS_TRACE_DISABLED": "true"}
 
 
 def seed_tenant(ssm: Any, tenant_id: str, public_key_b64: str) -> None:
