@@ -157,6 +157,12 @@ class Provisioner:
         except ClientError as exc:
             if _code(exc) != "BucketAlreadyOwnedByYou":
                 raise
+        notifications = bucket_notifications(props.get("NotificationConfiguration") or {})
+        if notifications:
+            # The queues exist already: the bucket references them, so they were created first.
+            self.client("s3").put_bucket_notification_configuration(
+                Bucket=name, NotificationConfiguration=notifications
+            )
         self.resolver.register(
             lid,
             name,
@@ -173,6 +179,27 @@ class Provisioner:
         )
         self.resolver.register(lid, name, Type=props.get("Type", "String"), Value=str(props["Value"]))
         return name
+
+
+def bucket_notifications(spec: dict[str, Any]) -> dict[str, Any]:
+    """A bucket's CloudFormation ``NotificationConfiguration`` as the S3 API takes it.
+
+    Only queue notifications are applied (the local stack delivers them through its SQS pumps);
+    topic and Lambda notifications are logged and skipped.
+    """
+    for kind in ("TopicConfigurations", "LambdaConfigurations"):
+        if spec.get(kind):
+            log.warning("bucket %s are not supported locally; skipped", kind)
+    out = []
+    for entry in spec.get("QueueConfigurations") or []:
+        config: dict[str, Any] = {"QueueArn": entry["Queue"], "Events": [entry["Event"]]}
+        rules = ((entry.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []
+        if rules:
+            config["Filter"] = {
+                "Key": {"FilterRules": [{"Name": r["Name"], "Value": r["Value"]} for r in rules]}
+            }
+        out.append(config)
+    return {"QueueConfigurations": out} if out else {}
 
 
 def _code(exc: ClientError) -> str:

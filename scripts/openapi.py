@@ -19,8 +19,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 DOCUMENT = REPO / "docs" / "openapi.json"
-# Every function whose resolver serves part of the management API (campaigns_api joins later).
-MANAGEMENT_FUNCTIONS = ["assistants_api"]
+# Every function whose resolver serves part of the management API.
+MANAGEMENT_FUNCTIONS = ["assistants_api", "campaigns_api"]
 
 
 def build() -> dict[str, Any]:
@@ -34,7 +34,8 @@ def build() -> dict[str, Any]:
                 version=module.VERSION,
                 security_schemes=module.SECURITY_SCHEMES,
                 security=module.SECURITY,
-                description="Manage Telnyx AI assistants, numbers and caller IDs of your tenant. Authenticate "
+                description="Manage Telnyx AI assistants, numbers, caller IDs, campaigns, leads (JSON and CSV "
+                "imports), consent and the do-not-call list of your tenant. Authenticate "
                 "with `Authorization: Bearer <API key>` (or a JWT in JWT mode).",
             )
         )

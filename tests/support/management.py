@@ -89,7 +89,30 @@ _RESOURCES = [
     "/caller-ids/{caller_id_id}",
     "/caller-ids",
     "/docs",
+    # campaigns_api (issue 6)
+    "/campaigns/{campaign_id}/imports/{import_id}",
+    "/campaigns/{campaign_id}/imports",
+    "/campaigns/{campaign_id}/status",
+    "/campaigns/{campaign_id}/leads",
+    "/campaigns/{campaign_id}",
+    "/campaigns",
+    "/leads/{lead_id}/eligibility",
+    "/leads/{lead_id}/consent",
+    "/leads/{lead_id}",
+    "/leads",
+    "/dnc/bulk",
+    "/dnc/remove",
+    "/dnc/check",
+    "/dnc/audit",
+    "/dnc",
 ]
+#: Paths served by campaigns_api; everything else by assistants_api.
+CAMPAIGNS_API_PREFIXES = ("/campaigns", "/leads", "/dnc")
+
+
+def served_by_campaigns_api(path: str) -> bool:
+    """True when ``path`` (a resource or a concrete path) belongs to campaigns_api."""
+    return path.startswith(CAMPAIGNS_API_PREFIXES)
 
 
 def resource_of(path: str) -> tuple[str, dict[str, str]]:
@@ -111,11 +134,13 @@ def resource_of(path: str) -> tuple[str, dict[str, str]]:
 
 
 class InProcessApi:
-    """The authorizer and the assistants_api handler, called like API Gateway calls them."""
+    """The authorizer and the API handlers (assistants_api, and campaigns_api for its paths),
+    called like API Gateway calls them."""
 
-    def __init__(self, authorizer: ModuleType, api: ModuleType) -> None:
+    def __init__(self, authorizer: ModuleType, api: ModuleType, campaigns: ModuleType | None = None) -> None:
         self.authorizer = authorizer
         self.api = api
+        self.campaigns = campaigns
 
     def request(
         self,
@@ -146,7 +171,8 @@ class InProcessApi:
         event = rest_event(
             method, path, resource, params, body=body, query=query, authorizer=authorizer_context
         )
-        out = self.api.lambda_handler(event, LambdaContextStub())
+        handler = self._campaigns_api() if served_by_campaigns_api(resource) else self.api
+        out = handler.lambda_handler(event, LambdaContextStub())
         text = out.get("body") or ""
         try:
             parsed = json.loads(text) if text else None
@@ -156,6 +182,13 @@ class InProcessApi:
         for k, values in (out.get("multiValueHeaders") or {}).items():
             headers[k.lower()] = values[-1]
         return ApiResponse(out["statusCode"], headers, parsed)
+
+    def _campaigns_api(self) -> ModuleType:
+        if self.campaigns is None:
+            import importlib
+
+            self.campaigns = importlib.import_module("functions.campaigns_api.app")
+        return self.campaigns
 
     def get(self, path: str, token: str | None, **kw: Any) -> ApiResponse:
         """GET."""

@@ -72,3 +72,7 @@ class UpstreamFailed(DialerError):
 
 class TenantNotConfigured(DialerError):
     """The tenant has no Telnyx API key stored yet (bootstrap ``set-secrets``): a 409."""
+
+
+class IllegalTransition(Conflict):
+    """A campaign lifecycle move that is not allowed from the current status (a 409)."""

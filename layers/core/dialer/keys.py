@@ -65,3 +65,92 @@ def caller_id_key(tenant_id: str, caller_id_id: str) -> dict[str, str]:
 def caller_ids_index(tenant_id: str, caller_id_id: str = "") -> dict[str, str]:
     """gsi1 keys listing a tenant's caller-ID pool."""
     return {"gsi1pk": f"T#{tenant_id}#CALLERIDS", "gsi1sk": caller_id_id}
+
+
+# --- campaigns, leads, imports, DNC and contact history (issue 6) -----------------------------
+# A lead's id is derived from (campaign, E.164): the same person imported twice into a campaign
+# (a duplicate row, a re-import, a JSON batch) lands on the same item and merges.
+
+
+def campaign_key(tenant_id: str, campaign_id: str) -> dict[str, str]:
+    """A campaign record."""
+    return {"pk": f"T#{tenant_id}#CAMPAIGN#{campaign_id}", "sk": "CAMPAIGN"}
+
+
+def campaigns_index(tenant_id: str, campaign_id: str = "") -> dict[str, str]:
+    """gsi1 keys listing a tenant's campaigns (ids are time-ordered, so oldest first)."""
+    return {"gsi1pk": f"T#{tenant_id}#CAMPAIGNS", "gsi1sk": campaign_id}
+
+
+def lead_id_for(campaign_id: str, e164: str) -> str:
+    """The deterministic id of the lead for this phone number in this campaign."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{campaign_id}|{e164}".encode()).hexdigest()
+    return f"ld_{digest[:26]}"
+
+
+def lead_key(tenant_id: str, lead_id: str) -> dict[str, str]:
+    """A lead record (one per campaign and phone number)."""
+    return {"pk": f"T#{tenant_id}#LEAD#{lead_id}", "sk": "LEAD"}
+
+
+def leads_by_phone_index(
+    tenant_id: str, e164: str, campaign_id: str = "", lead_id: str = ""
+) -> dict[str, str]:
+    """gsi1 keys finding a tenant's leads by phone number, across campaigns."""
+    return {
+        "gsi1pk": f"T#{tenant_id}#PHONE#{e164}",
+        "gsi1sk": f"LEAD#{campaign_id}#{lead_id}" if lead_id else "",
+    }
+
+
+def campaign_leads_index(tenant_id: str, campaign_id: str, lead_id: str = "") -> dict[str, str]:
+    """gsi2 keys paging the leads of a campaign by lead id."""
+    return {"gsi2pk": f"T#{tenant_id}#CAMPAIGN#{campaign_id}#LEADS", "gsi2sk": lead_id}
+
+
+def import_key(tenant_id: str, import_id: str) -> dict[str, str]:
+    """A CSV import's record (status, checkpoint, counters)."""
+    return {"pk": f"T#{tenant_id}#IMPORT#{import_id}", "sk": "IMPORT"}
+
+
+def import_error_key(tenant_id: str, import_id: str, line: int) -> dict[str, str]:
+    """One rejected row of an import, in the import's partition, ordered by line."""
+    return {"pk": f"T#{tenant_id}#IMPORT#{import_id}", "sk": f"ERR#{line:010d}"}
+
+
+def import_object_key(tenant_id: str, campaign_id: str, import_id: str) -> str:
+    """The S3 key a CSV import is uploaded to (the bucket notification parses it back)."""
+    return f"imports/{tenant_id}/{campaign_id}/{import_id}.csv"
+
+
+def parse_import_object_key(key: str) -> tuple[str, str, str] | None:
+    """(tenant, campaign, import) from an S3 key made by :func:`import_object_key`, else None."""
+    parts = key.split("/")
+    if len(parts) != 4 or parts[0] != "imports" or not parts[3].endswith(".csv"):
+        return None
+    tenant_id, campaign_id, import_id = parts[1], parts[2], parts[3].removesuffix(".csv")
+    if not (tenant_id and campaign_id and import_id):
+        return None
+    return tenant_id, campaign_id, import_id
+
+
+def dnc_key(tenant_id: str, e164: str) -> dict[str, str]:
+    """A number on a tenant's internal do-not-call list."""
+    return {"pk": f"T#{tenant_id}#DNC#{e164}", "sk": "DNC"}
+
+
+def dnc_index(tenant_id: str, e164: str = "") -> dict[str, str]:
+    """gsi1 keys listing a tenant's DNC entries by number."""
+    return {"gsi1pk": f"T#{tenant_id}#DNCLIST", "gsi1sk": e164}
+
+
+def dnc_audit_key(tenant_id: str, e164: str, at: str, audit_id: str) -> dict[str, str]:
+    """One append-only audit item of a DNC change, beside the entry it changes (newest last)."""
+    return {"pk": f"T#{tenant_id}#DNC#{e164}", "sk": f"AUDIT#{at}#{audit_id}"}
+
+
+def contact_key(tenant_id: str, e164: str, at: str, call_id: str) -> dict[str, str]:
+    """One call to a person (phone number), across campaigns: the frequency caps count these."""
+    return {"pk": f"T#{tenant_id}#CONTACT#{e164}", "sk": f"CALL#{at}#{call_id}"}

@@ -49,6 +49,21 @@ class Settings(BaseModel):
     jwt_audience: str = ""
     jwt_jwks_url: str = ""
     jwt_tenant_claim: str = "tenant_id"
+    # --- campaigns, leads and imports (issue 6) ---
+    # Region national-format phone numbers are read in ("(212) 555-0123" in "US").
+    default_region: str = "US"
+    # Bucket CSV imports are uploaded to, the queue that drives the import function, and limits.
+    import_bucket: str = ""
+    import_queue_url: str = ""
+    import_upload_url_seconds: int = 3600
+    import_max_bytes: int = 200 * MIB
+    # Rows written per chunk (BatchWriteItem 25 at a time) between checkpoints.
+    import_chunk_rows: int = 1000
+    # Stop taking new chunks when less than this is left of the invocation; a continuation
+    # message picks up from the checkpoint.
+    import_reserve_ms: int = 15000
+    # Contact history items (per-person calls, for frequency caps) expire after this many days.
+    contact_history_days: int = 35
 
 
 _ENV = {
@@ -71,6 +86,14 @@ _ENV = {
     "jwt_audience": "JWT_AUDIENCE",
     "jwt_jwks_url": "JWT_JWKS_URL",
     "jwt_tenant_claim": "JWT_TENANT_CLAIM",
+    "default_region": "DEFAULT_PHONE_REGION",
+    "import_bucket": "IMPORT_BUCKET",
+    "import_queue_url": "IMPORT_QUEUE_URL",
+    "import_upload_url_seconds": "IMPORT_UPLOAD_URL_SECONDS",
+    "import_max_bytes": "IMPORT_MAX_BYTES",
+    "import_chunk_rows": "IMPORT_CHUNK_ROWS",
+    "import_reserve_ms": "IMPORT_RESERVE_MS",
+    "contact_history_days": "CONTACT_HISTORY_DAYS",
 }
 
 

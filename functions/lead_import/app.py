@@ -1,0 +1,105 @@
+"""SQS consumer: runs CSV lead imports in checkpointed chunks.
+
+Messages are S3 ``ObjectCreated`` notifications of the import bucket (S3's ``s3:TestEvent`` is
+skipped) and our own continuation messages. Each import advances until the invocation's time runs
+low, then sends a continuation and returns; a failure returns the message to SQS (and after
+``maxReceiveCount``, the DLQ), and the next delivery resumes at the checkpoint. One bad record
+never fails its batch-mates.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from dialer.observability import get_logger, get_metrics, get_tracer
+from dialer.services.imports import ImportProcessor, ImportRef, refs_from_message
+
+logger = get_logger()
+metrics = get_metrics()
+tracer = get_tracer()
+
+
+class LoggingBatchProcessor(BatchProcessor):
+    """BatchProcessor that says which record failed and why (it will be retried, then DLQ'd)."""
+
+    def failure_handler(self, record: Any, exception: Any) -> Any:
+        exc_type, exc_value, _ = exception
+        logger.warning(
+            "import message failed; SQS will redeliver it",
+            message_id=getattr(record, "message_id", None),
+            error_type=getattr(exc_type, "__name__", str(exc_type)),
+            error=str(exc_value),
+        )
+        metrics.add_metric(name="ImportMessageFailed", unit="Count", value=1)
+        return super().failure_handler(record, exception)
+
+
+processor = LoggingBatchProcessor(event_type=EventType.SQS)
+
+
+@cache
+def import_processor() -> ImportProcessor:
+    """The import service, wired once per execution environment."""
+    from dialer.adapters.campaigns_table import CampaignsTable
+    from dialer.adapters.import_files import ImportFiles
+    from dialer.adapters.management_table import ManagementTable
+    from dialer.adapters.queue import SqsQueue
+    from dialer.services.campaigns import CampaignsService
+    from dialer.services.imports import continuation_message
+    from dialer.services.leads import LeadsService
+    from dialer.settings import get_settings
+
+    settings = get_settings()
+    table = CampaignsTable(settings.table_name)
+    management = ManagementTable(settings.table_name)
+    queue = SqsQueue(settings.import_queue_url)
+
+    def leads_for(tenant_id: str) -> LeadsService:
+        campaigns = CampaignsService(tenant_id, table, management)
+        return LeadsService(tenant_id, table, campaigns, default_region=settings.default_region)
+
+    def continue_later(ref: ImportRef) -> None:
+        queue.send(continuation_message(ref))
+
+    return ImportProcessor(
+        table,
+        ImportFiles(settings.import_bucket),
+        leads_for,
+        continue_later,
+        default_region=settings.default_region,
+        chunk_rows=settings.import_chunk_rows,
+        max_bytes=settings.import_max_bytes,
+        reserve_ms=settings.import_reserve_ms,
+    )
+
+
+@tracer.capture_method(capture_response=False)
+def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    """Advance the imports one message is about; any exception fails only this record.
+
+    Powertools passes ``lambda_context`` (the parameter name matters): the time budget comes
+    from it."""
+    refs = refs_from_message(record.body)
+    if not refs:
+        logger.info("message skipped (S3 test event or not an import)", message_id=record.message_id)
+        return
+    for ref in refs:
+        outcome = import_processor().run(ref, lambda_context.get_remaining_time_in_millis)
+        logger.info("import advanced", import_id=ref.import_id, outcome=outcome)
+        metrics.add_metric(name=f"Import{outcome.capitalize()}", unit="Count", value=1)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """SQS batch entry point (the template sets ReportBatchItemFailures)."""
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,445 @@
+"""CSV lead imports: a presigned upload, then chunked, checkpointed processing.
+
+1. ``POST /campaigns/{id}/imports`` stores an import record (``pending``) and answers a presigned
+   PUT URL for ``imports/{tenant}/{campaign}/{import}.csv`` in the import bucket.
+2. The bucket notifies the import queue; the import function (:class:`ImportProcessor`) reads the
+   file from the checkpointed byte offset (S3 GetObject with Range), normalises rows in chunks,
+   upserts them (:meth:`dialer.services.leads.LeadsService.upsert`: duplicates merge by phone),
+   stores rejected rows with their line and reason, and moves the checkpoint (offset, line,
+   counters) with a conditional write, so a duplicated message can never count a chunk twice.
+3. When the invocation's time runs low it sends itself a continuation message; the next one
+   resumes at the checkpoint. Status: pending → processing → completed | failed.
+
+Every data row ends up imported, merged or rejected: ``rows = imported + merged + rejected``.
+Blank lines are not rows. A quoted field may span lines; error lines are where the row starts
+(the header is line 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote_plus
+
+from dialer import keys
+from dialer.adapters.campaigns_table import CampaignsTable, ImportRecord, RowError
+from dialer.adapters.dynamo import decode_cursor, encode_cursor
+from dialer.adapters.import_files import ImportFiles
+from dialer.domain.campaigns import OPEN_STATUSES
+from dialer.domain.leads import LeadFields, LeadRejected, RejectReason, normalize_lead, split_tags
+from dialer.errors import NotFound
+from dialer.observability import get_logger
+from dialer.services.campaign_models import (
+    ImportCreatedResponse,
+    ImportProgress,
+    ImportResponse,
+    RowErrorResponse,
+)
+from dialer.services.campaigns import new_id
+from dialer.services.leads import IncomingLead, LeadsService
+
+logger = get_logger()
+
+#: CSV header names (lower case, spaces and dashes as underscores) → lead field.
+HEADER_ALIASES: dict[str, str] = {
+    alias: name
+    for name, aliases in {
+        "phone": ("phone", "phone_number", "phonenumber", "mobile", "mobile_phone", "cell", "telephone"),
+        "first_name": ("first_name", "firstname", "first", "given_name"),
+        "last_name": ("last_name", "lastname", "last", "surname", "family_name"),
+        "email": ("email", "email_address", "e_mail"),
+        "company": ("company", "company_name", "organization", "business"),
+        "address": ("address", "address1", "address_1", "street", "street_address", "address_line_1"),
+        "city": ("city", "town"),
+        "state": ("state", "province", "st"),
+        "zip": ("zip", "zip_code", "zipcode", "postal_code", "postcode"),
+        "time_zone": ("time_zone", "timezone", "tz"),
+        "tags": ("tags", "tag"),
+        "consent_type": ("consent_type", "consent"),
+        "consent_source": ("consent_source",),
+        "consent_granted_at": ("consent_granted_at", "consent_at", "consent_date", "consent_timestamp"),
+        "consent_revoked_at": ("consent_revoked_at", "consent_revoked"),
+        "dnc_scrubbed_at": ("dnc_scrubbed_at", "dnc_scrub_date", "scrubbed_at", "national_dnc_scrubbed_at"),
+    }.items()
+    for alias in aliases
+}
+TERMINAL = frozenset({"completed", "failed"})
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRef:
+    """Which import a queue message is about."""
+
+    tenant_id: str
+    campaign_id: str
+    import_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One CSV record as bytes: where it starts (line) and how many physical lines it spans."""
+
+    data: bytes
+    line: int
+    lines: int
+
+
+class ImportsService:
+    """The API side of imports, for one tenant."""
+
+    def __init__(
+        self,
+        tenant_id: str,
+        table: CampaignsTable,
+        leads: LeadsService,
+        files: ImportFiles,
+        *,
+        url_seconds: int,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.table = table
+        self.leads = leads
+        self.files = files
+        self.url_seconds = url_seconds
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def create(self, campaign_id: str, filename: str | None) -> ImportCreatedResponse:
+        """A pending import and the presigned URL to PUT the CSV to."""
+        self.leads.open_campaign(campaign_id)
+        import_id = new_id("imp")
+        object_key = keys.import_object_key(self.tenant_id, campaign_id, import_id)
+        now = self._clock().isoformat(timespec="milliseconds")
+        record = ImportRecord(
+            tenant_id=self.tenant_id,
+            campaign_id=campaign_id,
+            import_id=import_id,
+            status="pending",
+            object_key=object_key,
+            created_at=now,
+            updated_at=now,
+            filename=filename,
+        )
+        self.table.create_import(record)
+        url = self.files.upload_url(object_key, expires_in=self.url_seconds)
+        return ImportCreatedResponse(
+            import_id=import_id,
+            campaign_id=campaign_id,
+            status="pending",
+            upload_url=url,
+            expires_in=self.url_seconds,
+        )
+
+    def get(
+        self, campaign_id: str, import_id: str, *, errors_limit: int, errors_cursor: str | None
+    ) -> ImportResponse:
+        """Status, progress and a page of rejected rows."""
+        record = self.table.get_import(self.tenant_id, import_id)
+        if record is None or record.campaign_id != campaign_id:
+            raise NotFound(f"import {import_id} not found")
+        errors, after = self.table.row_errors(
+            self.tenant_id, import_id, limit=errors_limit, after=decode_cursor(errors_cursor)
+        )
+        return import_view(record, errors, encode_cursor(after))
+
+
+def import_view(record: ImportRecord, errors: list[RowError], next_cursor: str | None) -> ImportResponse:
+    """The API's view of an import."""
+    return ImportResponse(
+        import_id=record.import_id,
+        campaign_id=record.campaign_id,
+        status=record.status,
+        filename=record.filename,
+        created_at=record.created_at,
+        started_at=record.started_at,
+        finished_at=record.finished_at,
+        failure=record.failure,
+        progress=ImportProgress(
+            bytes_read=record.offset,
+            total_bytes=record.object_size,
+            rows=record.rows,
+            imported=record.imported,
+            merged=record.merged,
+            rejected=record.rejected,
+        ),
+        errors=[
+            RowErrorResponse(line=e.line, reason=e.reason, field=e.field, message=e.message) for e in errors
+        ],
+        next_errors_cursor=next_cursor,
+    )
+
+
+# --- messages -----------------------------------------------------------------------------------
+def continuation_message(ref: ImportRef) -> str:
+    """The body of the message that resumes an import at its checkpoint."""
+    return json.dumps(
+        {
+            "type": "import.continue",
+            "tenant_id": ref.tenant_id,
+            "campaign_id": ref.campaign_id,
+            "import_id": ref.import_id,
+        }
+    )
+
+
+def refs_from_message(body: str) -> list[ImportRef]:
+    """The imports a queue message is about: S3 ``ObjectCreated`` records for import keys, or a
+    continuation. S3's ``s3:TestEvent`` and other keys give nothing. Raises ValueError for a body
+    that is not JSON."""
+    doc = json.loads(body)
+    if not isinstance(doc, dict):
+        raise ValueError("message is not a JSON object")
+    if doc.get("type") == "import.continue":
+        return [ImportRef(str(doc["tenant_id"]), str(doc["campaign_id"]), str(doc["import_id"]))]
+    refs = []
+    for record in doc.get("Records") or []:
+        if not str(record.get("eventName", "")).startswith("ObjectCreated"):
+            continue
+        key = unquote_plus(str(((record.get("s3") or {}).get("object") or {}).get("key", "")))
+        parsed = keys.parse_import_object_key(key)
+        if parsed is not None:
+            refs.append(ImportRef(*parsed))
+    return refs
+
+
+# --- processing ---------------------------------------------------------------------------------
+class ImportProcessor:
+    """Runs imports in chunks within an invocation's time budget."""
+
+    def __init__(
+        self,
+        table: CampaignsTable,
+        files: ImportFiles,
+        leads_for: Callable[[str], LeadsService],
+        continue_later: Callable[[ImportRef], None],
+        *,
+        default_region: str = "US",
+        chunk_rows: int = 1000,
+        max_bytes: int = 200 * 1024 * 1024,
+        reserve_ms: int = 15000,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.table = table
+        self.files = files
+        self.leads_for = leads_for
+        self.continue_later = continue_later
+        self.default_region = default_region
+        self.chunk_rows = chunk_rows
+        self.max_bytes = max_bytes
+        self.reserve_ms = reserve_ms
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def run(self, ref: ImportRef, remaining_ms: Callable[[], int]) -> str:
+        """Advance one import as far as time allows. Returns ``done``, ``continued`` (a
+        continuation was sent), ``ignored`` (unknown import) or ``superseded`` (another worker
+        moved the checkpoint first)."""
+        record = self.table.get_import(ref.tenant_id, ref.import_id)
+        expected_key = keys.import_object_key(ref.tenant_id, ref.campaign_id, ref.import_id)
+        if record is None or record.campaign_id != ref.campaign_id or record.object_key != expected_key:
+            logger.warning("import message for an unknown import ignored", import_id=ref.import_id)
+            return "ignored"
+        if record.status in TERMINAL:
+            return "done"
+        if record.status == "pending":
+            if not self._start(record):
+                return "done"
+            record = self.table.get_import(ref.tenant_id, ref.import_id) or record
+            if record.status != "processing":
+                return "done"
+        return self._process(record, remaining_ms)
+
+    def _start(self, record: ImportRecord) -> bool:
+        campaign = self.table.get_campaign(record.tenant_id, record.campaign_id)
+        try:
+            size = self.files.size(record.object_key)
+        except NotFound:
+            self._fail(record, "the uploaded file is missing")
+            return False
+        if campaign is None or campaign.status not in OPEN_STATUSES:
+            self._fail(record, "the campaign takes no more leads")
+            return False
+        if size > self.max_bytes:
+            self._fail(record, f"file is larger than {self.max_bytes} bytes")
+            return False
+        self.table.start_import(record.tenant_id, record.import_id, size=size, at=self._now())
+        return True
+
+    def _process(self, record: ImportRecord, remaining_ms: Callable[[], int]) -> str:
+        ref = ImportRef(record.tenant_id, record.campaign_id, record.import_id)
+        leads = self.leads_for(record.tenant_id)
+        offset, line, header = record.offset, record.line, list(record.header)
+        size = record.object_size or 0
+        if offset >= size:
+            return self._finish(record, offset, line, header)
+        stream = records(self.files.read_from(record.object_key, offset), first_line=line + 1)
+        while True:
+            chunk: list[RawRecord] = []
+            consumed = 0
+            for raw in stream:
+                chunk.append(raw)
+                consumed += len(raw.data)
+                if len(chunk) >= self.chunk_rows:
+                    break
+            at_end = offset + consumed >= size or len(chunk) < self.chunk_rows
+            if not header and chunk:
+                header_record = chunk.pop(0)
+                header = parse_header(header_record.data)
+                if "phone" not in header:
+                    self._fail(record, "the CSV has no phone column (phone, phone_number, mobile...)")
+                    return "done"
+            counts, errors = self._rows(leads, record, header, chunk)
+            self.table.put_row_errors(record.tenant_id, record.import_id, errors)
+            last_line = chunk[-1].line + chunk[-1].lines - 1 if chunk else line
+            new_line = max(line, last_line)
+            if not self.table.checkpoint_import(
+                record.tenant_id,
+                record.import_id,
+                from_offset=offset,
+                to_offset=offset + consumed,
+                line=new_line,
+                header=header,
+                counts=counts,
+                at=self._now(),
+                finished=at_end,
+            ):
+                logger.info("import checkpoint moved by another worker", import_id=record.import_id)
+                return "superseded"
+            offset, line = offset + consumed, new_line
+            if at_end:
+                logger.info("import completed", import_id=record.import_id, lines=line)
+                return "done"
+            if remaining_ms() < self.reserve_ms:
+                self.continue_later(ref)
+                return "continued"
+
+    def _rows(
+        self, leads: LeadsService, record: ImportRecord, header: list[str], chunk: list[RawRecord]
+    ) -> tuple[dict[str, int], list[RowError]]:
+        errors: list[RowError] = []
+        incoming: list[IncomingLead] = []
+        rows = 0
+        for raw in chunk:
+            try:
+                text = raw.data.decode("utf-8")
+            except UnicodeDecodeError:
+                rows += 1
+                errors.append(
+                    RowError(raw.line, RejectReason.INVALID_ENCODING.value, None, "row is not UTF-8")
+                )
+                continue
+            if not text.strip():
+                continue  # a blank line is not a row
+            rows += 1
+            try:
+                values = next(csv.reader([text.rstrip("\r\n")]))
+            except (csv.Error, StopIteration):
+                errors.append(RowError(raw.line, RejectReason.MALFORMED_ROW.value, None, "not a CSV row"))
+                continue
+            if len(values) != len(header):
+                errors.append(
+                    RowError(
+                        raw.line,
+                        RejectReason.MALFORMED_ROW.value,
+                        None,
+                        f"expected {len(header)} columns, got {len(values)}",
+                    )
+                )
+                continue
+            try:
+                lead = normalize_lead(row_fields(header, values), default_region=self.default_region)
+            except LeadRejected as exc:
+                errors.append(RowError(raw.line, exc.reason.value, exc.field, exc.message))
+                continue
+            incoming.append(IncomingLead(raw.line, lead))
+        result = leads.upsert(record.campaign_id, incoming, source=f"import:{record.import_id}")
+        counts = {
+            "rows": rows,
+            "imported": len(result.created),
+            "merged": len(result.merged),
+            "rejected": len(errors),
+        }
+        return counts, errors
+
+    def _finish(self, record: ImportRecord, offset: int, line: int, header: list[str]) -> str:
+        self.table.checkpoint_import(
+            record.tenant_id,
+            record.import_id,
+            from_offset=offset,
+            to_offset=offset,
+            line=line,
+            header=header,
+            counts={},
+            at=self._now(),
+            finished=True,
+        )
+        return "done"
+
+    def _fail(self, record: ImportRecord, reason: str) -> None:
+        logger.info("import failed", import_id=record.import_id, reason=reason)
+        self.table.fail_import(record.tenant_id, record.import_id, reason=reason, at=self._now())
+
+    def _now(self) -> str:
+        return self._clock().isoformat(timespec="milliseconds")
+
+
+def parse_header(data: bytes) -> list[str]:
+    """Column names of the header record, mapped to lead fields where known (others: custom)."""
+    text = data.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
+    names = next(csv.reader([text]), [])
+    out = []
+    for name in names:
+        plain = name.strip()
+        canonical = plain.lower().replace(" ", "_").replace("-", "_")
+        if canonical in HEADER_ALIASES:
+            out.append(HEADER_ALIASES[canonical])
+        else:
+            out.append("custom:" + plain.removeprefix("custom.").removeprefix("custom_"))
+    return out
+
+
+def row_fields(header: list[str], values: list[str]) -> LeadFields:
+    """A CSV row as the normaliser's fields (unknown columns become custom fields)."""
+    known: dict[str, Any] = {}
+    custom: dict[str, str] = {}
+    for name, value in zip(header, values, strict=True):
+        if name.startswith("custom:"):
+            if value:
+                custom[name[7:]] = value
+        elif name == "tags":
+            known["tags"] = split_tags(value)
+        else:
+            known[name] = value
+    return LeadFields(**known, custom_fields=custom)
+
+
+def records(chunks: Iterator[bytes], *, first_line: int) -> Iterator[RawRecord]:
+    """Split a byte stream into CSV records (a quoted field may hold newlines), keeping each
+    record's exact bytes (so offsets stay exact; a UTF-8 BOM stays in the header's bytes and
+    :func:`parse_header` drops it) and the line it starts on."""
+    buffer = b""
+    pending = b""
+    pending_lines = 0
+    line = first_line
+    for chunk in chunks:
+        buffer += chunk
+        start = 0
+        while True:
+            newline = buffer.find(b"\n", start)
+            if newline < 0:
+                break
+            piece = buffer[start : newline + 1]
+            start = newline + 1
+            pending += piece
+            pending_lines += 1
+            if pending.count(b'"') % 2 == 0:
+                yield RawRecord(pending, line, pending_lines)
+                line += pending_lines
+                pending, pending_lines = b"", 0
+        buffer = buffer[start:]
+    pending += buffer
+    if pending:
+        yield RawRecord(pending, line, pending_lines + 1)
