@@ -43,10 +43,12 @@ integration: setup
 e2e: build
 	$(VENV)/pytest tests/packaging tests/e2e -q
 
-# Two runs: in-process tests (moto's mock_aws patches botocore process-wide) never share a
-# process with tests that talk to real servers (packaging smoke test, local stack).
+# Three runs: in-process tests (moto's mock_aws patches botocore process-wide) never share a
+# process with tests that talk to real servers (packaging smoke test, local stack), and the
+# 100k-row import gets a moto world of its own (a big table slows every later moto call).
 test: lint typecheck template-lint build
 	$(VENV)/pytest tests/unit tests/integration -q -n 2 --dist loadfile
+	$(VENV)/pytest tests/scale -q
 	$(VENV)/pytest tests/packaging tests/e2e -q
 
 dev: build

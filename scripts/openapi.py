@@ -25,15 +25,17 @@ MANAGEMENT_FUNCTIONS = ["assistants_api", "campaigns_api"]
 
 def build() -> dict[str, Any]:
     """The merged document of every management function's resolver."""
+    from dialer import http_api
+
     merged: dict[str, Any] | None = None
     for function in MANAGEMENT_FUNCTIONS:
         module = importlib.import_module(f"functions.{function}.app")
         doc = json.loads(
             module.app.get_openapi_json_schema(
-                title=module.TITLE,
-                version=module.VERSION,
-                security_schemes=module.SECURITY_SCHEMES,
-                security=module.SECURITY,
+                title=http_api.TITLE,
+                version=http_api.VERSION,
+                security_schemes=http_api.SECURITY_SCHEMES,
+                security=http_api.SECURITY,
                 description="Manage Telnyx AI assistants, numbers, caller IDs, campaigns, leads (JSON and CSV "
                 "imports), consent and the do-not-call list of your tenant. Authenticate "
                 "with `Authorization: Bearer <API key>` (or a JWT in JWT mode).",

@@ -11,23 +11,22 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dialer.errors import (
-    Conflict,
-    InvalidInput,
-    NotFound,
-    TemporarilyUnavailable,
-    TenantNotConfigured,
-    UpstreamFailed,
-    UpstreamRateLimited,
-    UpstreamRejected,
-    UpstreamTimeout,
+from dialer.http_api import (
+    SECURITY,
+    SECURITY_SCHEMES,
+    TITLE,
+    UPSTREAM,
+    VERSION,
+    Cursor,
+    Limit,
+    register_error_handlers,
+    responses,
+    tenant_of,
 )
 from dialer.observability import get_logger, get_metrics, get_tracer
 from dialer.services.api_models import (
@@ -45,8 +44,6 @@ from dialer.services.api_models import (
     CallerIdListResponse,
     CallerIdPatchRequest,
     CallerIdResponse,
-    ErrorResponse,
-    GatewayErrorResponse,
     NumberAssignRequest,
     NumberListResponse,
     NumberResponse,
@@ -65,50 +62,13 @@ logger = get_logger()
 metrics = get_metrics()
 tracer = get_tracer()
 app = APIGatewayRestResolver(enable_validation=True)
+register_error_handlers(app, logger)
 
-TITLE = "Telnyx AI dialer management API"
-VERSION = "1.0.0"
-SECURITY_SCHEMES: dict[str, Any] = {
-    "bearer": HTTPBearer(description="An API key (tdk_...) or, in JWT mode, a JWT from your login provider.")
-}
-SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 app.enable_swagger(
     path="/docs", title=TITLE, version=VERSION, security_schemes=SECURITY_SCHEMES, security=SECURITY
 )
 
 IdPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=128)]
-Limit = Annotated[int, Query(ge=1, le=100, description="Page size.")]
-Cursor = Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page.")]
-
-
-def _responses(status: int, model: type[Any] | None, *codes: int) -> dict[int, Any]:
-    """OpenAPI responses of a route: its success, the errors it can answer, and the gateway's 401."""
-    descriptions = {
-        404: "Not found for this tenant.",
-        409: "Conflicts with the current state.",
-        502: "Telnyx rejected this tenant's API key, or failed.",
-        503: "Telnyx is rate limiting (see Retry-After), or a dependency is unavailable.",
-        504: "Telnyx did not answer in time.",
-    }
-    responses: dict[int, Any] = {
-        401: {
-            "description": "No or invalid credentials.",
-            "content": {"application/json": {"model": GatewayErrorResponse}},
-        }
-    }
-    if model is None:
-        responses[status] = {"description": "Done."}
-    else:
-        responses[status] = {"description": "Success.", "content": {"application/json": {"model": model}}}
-    for code in codes:
-        responses[code] = {
-            "description": descriptions[code],
-            "content": {"application/json": {"model": ErrorResponse}},
-        }
-    return responses
-
-
-UPSTREAM = (409, 502, 503, 504)
 
 
 # --- wiring (once per execution environment, never at import time) -------------------------------
@@ -153,19 +113,6 @@ def _admin() -> TenantAdmin:
     return TenantAdmin(TenantsTable(get_settings().table_name), _secrets())
 
 
-def _tenant() -> str:
-    """The tenant the authorizer resolved; no authorizer context means no access."""
-    authorizer = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
-    tenant_id = authorizer.get("tenant_id") if isinstance(authorizer, dict) else None
-    if not tenant_id:
-        raise _Unauthenticated
-    return str(tenant_id)
-
-
-class _Unauthenticated(Exception):
-    """The request reached the function without an authorizer context."""
-
-
 def _base_url() -> str:
     """This deployment's public URL (setting, else the API Gateway domain and stage of the request)."""
     from dialer.settings import get_settings
@@ -186,7 +133,7 @@ def _assistants() -> AssistantsService:
     from dialer.services.assistants import AssistantsService
     from dialer.settings import get_settings
 
-    tenant_id = _tenant()
+    tenant_id = tenant_of(app)
     base_url = _base_url()
 
     def defaults() -> DeploymentDefaults:
@@ -207,95 +154,11 @@ def _numbers() -> NumbersService:
     return NumbersService(assistants.tenant_id, assistants._telnyx, _table(), assistants)
 
 
-# --- errors: the one mapping of domain exceptions to HTTP ---------------------------------------------
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response[Any]:
-    return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body=ErrorResponse(error=code, message=message).model_dump(),
-        headers=headers,
-    )
-
-
-def _unprocessable(errors: list[dict[str, Any]]) -> Response[Any]:
-    return Response(status_code=422, content_type=content_types.APPLICATION_JSON, body={"detail": errors})
-
-
-@app.exception_handler(RequestValidationError)
-def _invalid_request(exc: RequestValidationError) -> Response[Any]:
-    errors = [{"loc": list(e["loc"]), "msg": str(e.get("msg", "")), "type": e["type"]} for e in exc.errors()]
-    logger.info("request rejected", status=422, fields=[".".join(map(str, e["loc"])) for e in errors])
-    return _unprocessable(errors)
-
-
-@app.exception_handler(InvalidInput)
-def _invalid_input(exc: InvalidInput) -> Response[Any]:
-    logger.info("request rejected", status=422, reason=str(exc))
-    return _unprocessable([dict(e) for e in exc.errors])
-
-
-@app.exception_handler(_Unauthenticated)
-def _unauthenticated(exc: _Unauthenticated) -> Response[Any]:
-    logger.warning("request without authorizer context")
-    return Response(
-        status_code=401, content_type=content_types.APPLICATION_JSON, body={"message": "Unauthorized"}
-    )
-
-
-@app.exception_handler(NotFound)
-def _not_found(exc: NotFound) -> Response[Any]:
-    logger.info("not found", reason=str(exc))
-    return _error(404, "not_found", str(exc))
-
-
-@app.exception_handler(Conflict)
-def _conflict(exc: Conflict) -> Response[Any]:
-    logger.info("conflict", reason=str(exc))
-    return _error(409, "conflict", str(exc))
-
-
-@app.exception_handler(TenantNotConfigured)
-def _not_configured(exc: TenantNotConfigured) -> Response[Any]:
-    logger.warning("tenant has no Telnyx API key")
-    return _error(409, "telnyx_not_configured", str(exc))
-
-
-@app.exception_handler(UpstreamRejected)
-def _upstream_rejected(exc: UpstreamRejected) -> Response[Any]:
-    logger.warning("Telnyx rejected the tenant's API key")
-    return _error(502, "telnyx_auth", str(exc))
-
-
-@app.exception_handler(UpstreamRateLimited)
-def _upstream_limited(exc: UpstreamRateLimited) -> Response[Any]:
-    retry_after = str(max(1, round(exc.retry_after))) if exc.retry_after else "1"
-    logger.warning("Telnyx rate limited the tenant", retry_after=retry_after)
-    return _error(503, "telnyx_rate_limited", str(exc), {"Retry-After": retry_after})
-
-
-@app.exception_handler(UpstreamTimeout)
-def _upstream_timeout(exc: UpstreamTimeout) -> Response[Any]:
-    logger.warning("Telnyx timed out")
-    return _error(504, "telnyx_timeout", str(exc))
-
-
-@app.exception_handler(UpstreamFailed)
-def _upstream_failed(exc: UpstreamFailed) -> Response[Any]:
-    logger.warning("Telnyx failed", reason=str(exc))
-    return _error(502, "telnyx_failed", str(exc))
-
-
-@app.exception_handler(TemporarilyUnavailable)
-def _unavailable(exc: TemporarilyUnavailable) -> Response[Any]:
-    logger.exception("dependency unavailable")  # ours or AWS's: the stack trace matters
-    return _error(503, "unavailable", "try again", {"Retry-After": "1"})
-
-
 # --- tenant and API keys ------------------------------------------------------------------------------
-@app.get("/tenants/me", tags=["tenant"], responses=_responses(200, TenantResponse))
+@app.get("/tenants/me", tags=["tenant"], responses=responses(200, TenantResponse))
 def get_me() -> TenantResponse:
     """The calling tenant."""
-    tenant = _admin().get_tenant(_tenant())
+    tenant = _admin().get_tenant(tenant_of(app))
     authorizer = app.current_event.raw_event["requestContext"]["authorizer"]
     configured = _secrets().telnyx_api_key(tenant.tenant_id) is not None
     return TenantResponse(
@@ -307,28 +170,28 @@ def get_me() -> TenantResponse:
     )
 
 
-@app.get("/tenants/me/api-keys", tags=["tenant"], responses=_responses(200, ApiKeyListResponse))
+@app.get("/tenants/me/api-keys", tags=["tenant"], responses=responses(200, ApiKeyListResponse))
 def list_api_keys() -> ApiKeyListResponse:
     """The tenant's API keys (never their secrets)."""
-    return ApiKeyListResponse(data=[_key(r) for r in _admin().list_api_keys(_tenant())])
+    return ApiKeyListResponse(data=[_key(r) for r in _admin().list_api_keys(tenant_of(app))])
 
 
 @app.post(
-    "/tenants/me/api-keys", tags=["tenant"], status_code=201, responses=_responses(201, ApiKeyCreatedResponse)
+    "/tenants/me/api-keys", tags=["tenant"], status_code=201, responses=responses(201, ApiKeyCreatedResponse)
 )
 def create_api_key(request: Annotated[ApiKeyCreateRequest, Body()]) -> ApiKeyCreatedResponse:
     """A new API key; ``api_key`` is shown in this answer only."""
-    issued = _admin().issue_api_key(_tenant(), request.name)
+    issued = _admin().issue_api_key(tenant_of(app), request.name)
     logger.info("API key issued", key_id=issued.record.key_id)
     return ApiKeyCreatedResponse(**_key(issued.record).model_dump(), api_key=issued.plaintext)
 
 
 @app.delete(
-    "/tenants/me/api-keys/<key_id>", tags=["tenant"], status_code=204, responses=_responses(204, None, 404)
+    "/tenants/me/api-keys/<key_id>", tags=["tenant"], status_code=204, responses=responses(204, None, 404)
 )
 def revoke_api_key(key_id: IdPath) -> Response[None]:
     """Revoke a key (cached authorizations may last up to the authorizer's TTL)."""
-    _admin().revoke_api_key(_tenant(), key_id)
+    _admin().revoke_api_key(tenant_of(app), key_id)
     logger.info("API key revoked", key_id=key_id)
     return Response(status_code=204)
 
@@ -348,7 +211,7 @@ def _key(record: Any) -> ApiKeyResponse:
     "/assistants",
     tags=["assistants"],
     status_code=201,
-    responses=_responses(201, AssistantResponse, *UPSTREAM),
+    responses=responses(201, AssistantResponse, *UPSTREAM),
 )
 def create_assistant(request: Annotated[AssistantCreateRequest, Body()]) -> AssistantResponse:
     """Create an assistant on Telnyx with this deployment's defaults, and mirror it."""
@@ -357,7 +220,7 @@ def create_assistant(request: Annotated[AssistantCreateRequest, Body()]) -> Assi
     return created
 
 
-@app.get("/assistants", tags=["assistants"], responses=_responses(200, AssistantListResponse))
+@app.get("/assistants", tags=["assistants"], responses=responses(200, AssistantListResponse))
 def list_assistants(
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -367,7 +230,7 @@ def list_assistants(
     return _assistants().list(limit=limit, cursor=cursor, include_deleted=include_deleted)
 
 
-@app.post("/assistants/sync", tags=["assistants"], responses=_responses(200, SyncResponse, *UPSTREAM))
+@app.post("/assistants/sync", tags=["assistants"], responses=responses(200, SyncResponse, *UPSTREAM))
 def sync_assistants() -> SyncResponse:
     """Pull every assistant of the tenant's Telnyx account into the mirror; mark ones deleted upstream."""
     return _assistants().sync()
@@ -376,7 +239,7 @@ def sync_assistants() -> SyncResponse:
 @app.get(
     "/assistants/<assistant_id>",
     tags=["assistants"],
-    responses=_responses(200, AssistantResponse, 404, *UPSTREAM),
+    responses=responses(200, AssistantResponse, 404, *UPSTREAM),
 )
 def get_assistant(assistant_id: IdPath) -> AssistantResponse:
     """One assistant, fresh from Telnyx."""
@@ -386,7 +249,7 @@ def get_assistant(assistant_id: IdPath) -> AssistantResponse:
 @app.patch(
     "/assistants/<assistant_id>",
     tags=["assistants"],
-    responses=_responses(200, AssistantResponse, 404, *UPSTREAM),
+    responses=responses(200, AssistantResponse, 404, *UPSTREAM),
 )
 def update_assistant(
     assistant_id: IdPath, patch: Annotated[AssistantPatchRequest, Body()]
@@ -399,7 +262,7 @@ def update_assistant(
     "/assistants/<assistant_id>",
     tags=["assistants"],
     status_code=204,
-    responses=_responses(204, None, 404, *UPSTREAM),
+    responses=responses(204, None, 404, *UPSTREAM),
 )
 def delete_assistant(assistant_id: IdPath) -> Response[None]:
     """Delete an assistant on Telnyx and here."""
@@ -411,7 +274,7 @@ def delete_assistant(assistant_id: IdPath) -> Response[None]:
     "/assistants/<assistant_id>/clone",
     tags=["assistants"],
     status_code=201,
-    responses=_responses(201, AssistantResponse, 404, *UPSTREAM),
+    responses=responses(201, AssistantResponse, 404, *UPSTREAM),
 )
 def clone_assistant(assistant_id: IdPath) -> AssistantResponse:
     """Clone an assistant (Telnyx does not copy telephony and messaging settings)."""
@@ -421,7 +284,7 @@ def clone_assistant(assistant_id: IdPath) -> AssistantResponse:
 @app.get(
     "/assistants/<assistant_id>/versions",
     tags=["assistants"],
-    responses=_responses(200, AssistantVersionListResponse, 404, *UPSTREAM),
+    responses=responses(200, AssistantVersionListResponse, 404, *UPSTREAM),
 )
 def list_versions(assistant_id: IdPath) -> AssistantVersionListResponse:
     """The versions of an assistant."""
@@ -431,7 +294,7 @@ def list_versions(assistant_id: IdPath) -> AssistantVersionListResponse:
 @app.post(
     "/assistants/<assistant_id>/versions/<version_id>/promote",
     tags=["assistants"],
-    responses=_responses(200, AssistantResponse, 404, *UPSTREAM),
+    responses=responses(200, AssistantResponse, 404, *UPSTREAM),
 )
 def promote_version(assistant_id: IdPath, version_id: IdPath) -> AssistantResponse:
     """Make a version the main one."""
@@ -439,7 +302,7 @@ def promote_version(assistant_id: IdPath, version_id: IdPath) -> AssistantRespon
 
 
 # --- numbers and caller IDs ------------------------------------------------------------------------------
-@app.get("/numbers", tags=["numbers"], responses=_responses(200, NumberListResponse, *UPSTREAM))
+@app.get("/numbers", tags=["numbers"], responses=responses(200, NumberListResponse, *UPSTREAM))
 def list_numbers() -> NumberListResponse:
     """The tenant's Telnyx numbers and the assistant each is assigned to."""
     return _numbers().list_numbers()
@@ -448,7 +311,7 @@ def list_numbers() -> NumberListResponse:
 @app.put(
     "/numbers/<number_id>/assignment",
     tags=["numbers"],
-    responses=_responses(200, NumberResponse, 404, *UPSTREAM),
+    responses=responses(200, NumberResponse, 404, *UPSTREAM),
 )
 def assign_number(number_id: IdPath, request: Annotated[NumberAssignRequest, Body()]) -> NumberResponse:
     """Point a number at an assistant's TeXML app (409 if it is assigned or routed elsewhere)."""
@@ -459,7 +322,7 @@ def assign_number(number_id: IdPath, request: Annotated[NumberAssignRequest, Bod
     "/numbers/<number_id>/assignment",
     tags=["numbers"],
     status_code=204,
-    responses=_responses(204, None, 404, *UPSTREAM),
+    responses=responses(204, None, 404, *UPSTREAM),
 )
 def unassign_number(number_id: IdPath) -> Response[None]:
     """Detach a number from its assistant."""
@@ -467,25 +330,25 @@ def unassign_number(number_id: IdPath) -> Response[None]:
     return Response(status_code=204)
 
 
-@app.post("/caller-ids", tags=["numbers"], status_code=201, responses=_responses(201, CallerIdResponse))
+@app.post("/caller-ids", tags=["numbers"], status_code=201, responses=responses(201, CallerIdResponse))
 def create_caller_id(request: Annotated[CallerIdCreateRequest, Body()]) -> CallerIdResponse:
     """Add a caller ID (with a daily cap) to the pool campaigns dial from."""
     return _caller_ids().create_caller_id(request)
 
 
-@app.get("/caller-ids", tags=["numbers"], responses=_responses(200, CallerIdListResponse))
+@app.get("/caller-ids", tags=["numbers"], responses=responses(200, CallerIdListResponse))
 def list_caller_ids(limit: Limit = 50, cursor: Cursor = None) -> CallerIdListResponse:
     """The caller-ID pool."""
     return _caller_ids().list_caller_ids(limit=limit, cursor=cursor)
 
 
-@app.get("/caller-ids/<caller_id_id>", tags=["numbers"], responses=_responses(200, CallerIdResponse, 404))
+@app.get("/caller-ids/<caller_id_id>", tags=["numbers"], responses=responses(200, CallerIdResponse, 404))
 def get_caller_id(caller_id_id: IdPath) -> CallerIdResponse:
     """One caller ID."""
     return _caller_ids().get_caller_id(caller_id_id)
 
 
-@app.patch("/caller-ids/<caller_id_id>", tags=["numbers"], responses=_responses(200, CallerIdResponse, 404))
+@app.patch("/caller-ids/<caller_id_id>", tags=["numbers"], responses=responses(200, CallerIdResponse, 404))
 def update_caller_id(
     caller_id_id: IdPath, request: Annotated[CallerIdPatchRequest, Body()]
 ) -> CallerIdResponse:
@@ -494,7 +357,7 @@ def update_caller_id(
 
 
 @app.delete(
-    "/caller-ids/<caller_id_id>", tags=["numbers"], status_code=204, responses=_responses(204, None, 404)
+    "/caller-ids/<caller_id_id>", tags=["numbers"], status_code=204, responses=responses(204, None, 404)
 )
 def delete_caller_id(caller_id_id: IdPath) -> Response[None]:
     """Remove a caller ID from the pool."""
@@ -506,7 +369,7 @@ def _caller_ids() -> NumbersService:
     """Caller IDs need no Telnyx client: the service is built without touching the tenant's key."""
     from dialer.services.numbers import NumbersService
 
-    tenant_id = _tenant()
+    tenant_id = tenant_of(app)
     return NumbersService(tenant_id, lambda: _accounts().client_for(tenant_id), _table(), _assistants())
 
 

@@ -13,15 +13,20 @@ from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dialer.errors import ConcurrentUpdate, Conflict, InvalidInput, NotFound, TemporarilyUnavailable
+from dialer.http_api import (
+    Cursor,
+    Limit,
+    authorizer_context,
+    register_error_handlers,
+    responses,
+    tenant_of,
+)
 from dialer.observability import get_logger, get_metrics, get_tracer
-from dialer.services.api_models import ID_PATTERN, ErrorResponse, GatewayErrorResponse
+from dialer.services.api_models import ID_PATTERN
 from dialer.services.campaign_models import (
     CampaignCreateRequest,
     CampaignListResponse,
@@ -62,43 +67,10 @@ logger = get_logger()
 metrics = get_metrics()
 tracer = get_tracer()
 app = APIGatewayRestResolver(enable_validation=True)
-
-TITLE = "Telnyx AI dialer management API"
-VERSION = "1.0.0"
-SECURITY_SCHEMES: dict[str, Any] = {
-    "bearer": HTTPBearer(description="An API key (tdk_...) or, in JWT mode, a JWT from your login provider.")
-}
-SECURITY = [{"bearer": []}]
+register_error_handlers(app, logger)
 
 IdPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=128)]
-Limit = Annotated[int, Query(ge=1, le=100, description="Page size.")]
-Cursor = Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page.")]
 PhoneQuery = Annotated[str, Query(min_length=1, max_length=64, description="Any format; URL-encode the +.")]
-
-
-def _responses(status: int, model: type[Any] | None, *codes: int) -> dict[int, Any]:
-    """OpenAPI responses of a route: its success, the errors it can answer, and the gateway's 401."""
-    descriptions = {
-        404: "Not found for this tenant.",
-        409: "Conflicts with the current state.",
-        503: "A dependency is unavailable; retry.",
-    }
-    responses: dict[int, Any] = {
-        401: {
-            "description": "No or invalid credentials.",
-            "content": {"application/json": {"model": GatewayErrorResponse}},
-        }
-    }
-    if model is None:
-        responses[status] = {"description": "Done."}
-    else:
-        responses[status] = {"description": "Success.", "content": {"application/json": {"model": model}}}
-    for code in codes:
-        responses[code] = {
-            "description": descriptions[code],
-            "content": {"application/json": {"model": ErrorResponse}},
-        }
-    return responses
 
 
 # --- wiring (once per execution environment, never at import time) -------------------------------
@@ -145,27 +117,10 @@ def _files() -> ImportFiles:
     return ImportFiles(get_settings().import_bucket)
 
 
-def _authorizer() -> dict[str, Any]:
-    authorizer = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
-    return authorizer if isinstance(authorizer, dict) else {}
-
-
-def _tenant() -> str:
-    """The tenant the authorizer resolved; no authorizer context means no access."""
-    tenant_id = _authorizer().get("tenant_id")
-    if not tenant_id:
-        raise _Unauthenticated
-    return str(tenant_id)
-
-
-class _Unauthenticated(Exception):
-    """The request reached the function without an authorizer context."""
-
-
 def _campaigns() -> CampaignsService:
     from dialer.services.campaigns import CampaignsService
 
-    return CampaignsService(_tenant(), _campaigns_table(), _management())
+    return CampaignsService(tenant_of(app), _campaigns_table(), _management())
 
 
 def _leads() -> LeadsService:
@@ -196,8 +151,8 @@ def _dnc() -> DncService:
     from dialer.services.dnc import DncService
     from dialer.settings import get_settings
 
-    tenant_id = _tenant()
-    authorizer = _authorizer()
+    tenant_id = tenant_of(app)
+    authorizer = authorizer_context(app)
     actor = f"{authorizer.get('auth_method') or 'api_key'}:{authorizer.get('principalId') or 'unknown'}"
     return DncService(tenant_id, _dnc_table(), actor=actor, default_region=get_settings().default_region)
 
@@ -205,70 +160,11 @@ def _dnc() -> DncService:
 def _eligibility() -> EligibilityService:
     from dialer.services.eligibility import EligibilityService
 
-    return EligibilityService(_tenant(), _campaigns_table(), _dnc_table(), _history())
+    return EligibilityService(tenant_of(app), _campaigns_table(), _dnc_table(), _history())
 
 
-# --- errors: the one mapping of domain exceptions to HTTP ---------------------------------------------
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response[Any]:
-    return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body=ErrorResponse(error=code, message=message).model_dump(),
-        headers=headers,
-    )
-
-
-def _unprocessable(errors: list[dict[str, Any]]) -> Response[Any]:
-    return Response(status_code=422, content_type=content_types.APPLICATION_JSON, body={"detail": errors})
-
-
-@app.exception_handler(RequestValidationError)
-def _invalid_request(exc: RequestValidationError) -> Response[Any]:
-    errors = [{"loc": list(e["loc"]), "msg": str(e.get("msg", "")), "type": e["type"]} for e in exc.errors()]
-    logger.info("request rejected", status=422, fields=[".".join(map(str, e["loc"])) for e in errors])
-    return _unprocessable(errors)
-
-
-@app.exception_handler(InvalidInput)
-def _invalid_input(exc: InvalidInput) -> Response[Any]:
-    logger.info("request rejected", status=422, reason=str(exc))
-    return _unprocessable([dict(e) for e in exc.errors])
-
-
-@app.exception_handler(_Unauthenticated)
-def _unauthenticated(exc: _Unauthenticated) -> Response[Any]:
-    logger.warning("request without authorizer context")
-    return Response(
-        status_code=401, content_type=content_types.APPLICATION_JSON, body={"message": "Unauthorized"}
-    )
-
-
-@app.exception_handler(NotFound)
-def _not_found(exc: NotFound) -> Response[Any]:
-    logger.info("not found", reason=str(exc))
-    return _error(404, "not_found", str(exc))
-
-
-@app.exception_handler(Conflict)
-def _conflict(exc: Conflict) -> Response[Any]:
-    logger.info("conflict", reason=str(exc))
-    return _error(409, "conflict", str(exc))
-
-
-@app.exception_handler(ConcurrentUpdate)
-def _concurrent(exc: ConcurrentUpdate) -> Response[Any]:
-    logger.warning("concurrent update", reason=str(exc))
-    return _error(503, "busy", str(exc), {"Retry-After": "1"})
-
-
-@app.exception_handler(TemporarilyUnavailable)
-def _unavailable(exc: TemporarilyUnavailable) -> Response[Any]:
-    logger.exception("dependency unavailable")  # ours or AWS's: the stack trace matters
-    return _error(503, "unavailable", "try again", {"Retry-After": "1"})
-
-
-# --- campaigns -------------------------------------------------------------------------------------------
-@app.post("/campaigns", tags=["campaigns"], status_code=201, responses=_responses(201, CampaignResponse))
+# --- campaigns -----------------------------------------------------------------------------------------
+@app.post("/campaigns", tags=["campaigns"], status_code=201, responses=responses(201, CampaignResponse))
 def create_campaign(request: Annotated[CampaignCreateRequest, Body()]) -> CampaignResponse:
     """Create a campaign (as a draft)."""
     created = _campaigns().create(request)
@@ -276,20 +172,20 @@ def create_campaign(request: Annotated[CampaignCreateRequest, Body()]) -> Campai
     return created
 
 
-@app.get("/campaigns", tags=["campaigns"], responses=_responses(200, CampaignListResponse))
+@app.get("/campaigns", tags=["campaigns"], responses=responses(200, CampaignListResponse))
 def list_campaigns(limit: Limit = 50, cursor: Cursor = None) -> CampaignListResponse:
     """The tenant's campaigns, oldest first."""
     return _campaigns().list(limit=limit, cursor=cursor)
 
 
-@app.get("/campaigns/<campaign_id>", tags=["campaigns"], responses=_responses(200, CampaignResponse, 404))
+@app.get("/campaigns/<campaign_id>", tags=["campaigns"], responses=responses(200, CampaignResponse, 404))
 def get_campaign(campaign_id: IdPath) -> CampaignResponse:
     """One campaign."""
     return _campaigns().get(campaign_id)
 
 
 @app.patch(
-    "/campaigns/<campaign_id>", tags=["campaigns"], responses=_responses(200, CampaignResponse, 404, 409)
+    "/campaigns/<campaign_id>", tags=["campaigns"], responses=responses(200, CampaignResponse, 404, 409)
 )
 def update_campaign(campaign_id: IdPath, patch: Annotated[CampaignPatchRequest, Body()]) -> CampaignResponse:
     """Change a campaign (not once it is completed or canceled)."""
@@ -297,7 +193,7 @@ def update_campaign(campaign_id: IdPath, patch: Annotated[CampaignPatchRequest, 
 
 
 @app.delete(
-    "/campaigns/<campaign_id>", tags=["campaigns"], status_code=204, responses=_responses(204, None, 404, 409)
+    "/campaigns/<campaign_id>", tags=["campaigns"], status_code=204, responses=responses(204, None, 404, 409)
 )
 def delete_campaign(campaign_id: IdPath) -> Response[None]:
     """Delete a draft without leads (cancel any other campaign)."""
@@ -308,7 +204,7 @@ def delete_campaign(campaign_id: IdPath) -> Response[None]:
 @app.post(
     "/campaigns/<campaign_id>/status",
     tags=["campaigns"],
-    responses=_responses(200, CampaignResponse, 404, 409),
+    responses=responses(200, CampaignResponse, 404, 409),
 )
 def move_campaign(campaign_id: IdPath, request: Annotated[CampaignStatusRequest, Body()]) -> CampaignResponse:
     """Move a campaign: draft → active ⇄ paused → completed | canceled (409 for any other move;
@@ -324,7 +220,7 @@ def move_campaign(campaign_id: IdPath, request: Annotated[CampaignStatusRequest,
 @app.post(
     "/campaigns/<campaign_id>/leads",
     tags=["leads"],
-    responses=_responses(200, LeadBatchResponse, 404, 409),
+    responses=responses(200, LeadBatchResponse, 404, 409),
 )
 def add_leads(campaign_id: IdPath, request: Annotated[LeadBatchRequest, Body()]) -> LeadBatchResponse:
     """Add up to 1,000 leads; a phone number already in the campaign merges into its lead, and
@@ -334,25 +230,25 @@ def add_leads(campaign_id: IdPath, request: Annotated[LeadBatchRequest, Body()])
     return result
 
 
-@app.get("/campaigns/<campaign_id>/leads", tags=["leads"], responses=_responses(200, LeadListResponse, 404))
+@app.get("/campaigns/<campaign_id>/leads", tags=["leads"], responses=responses(200, LeadListResponse, 404))
 def list_leads(campaign_id: IdPath, limit: Limit = 50, cursor: Cursor = None) -> LeadListResponse:
     """A page of a campaign's leads."""
     return _leads().list(campaign_id, limit=limit, cursor=cursor)
 
 
-@app.get("/leads", tags=["leads"], responses=_responses(200, LeadListResponse))
+@app.get("/leads", tags=["leads"], responses=responses(200, LeadListResponse))
 def search_leads(phone: PhoneQuery) -> LeadListResponse:
     """The tenant's leads with this phone number, across campaigns."""
     return _leads().search(phone)
 
 
-@app.get("/leads/<lead_id>", tags=["leads"], responses=_responses(200, LeadResponse, 404))
+@app.get("/leads/<lead_id>", tags=["leads"], responses=responses(200, LeadResponse, 404))
 def get_lead(lead_id: IdPath) -> LeadResponse:
     """One lead."""
     return _leads().get(lead_id)
 
 
-@app.get("/leads/<lead_id>/eligibility", tags=["leads"], responses=_responses(200, EligibilityResponse, 404))
+@app.get("/leads/<lead_id>/eligibility", tags=["leads"], responses=responses(200, EligibilityResponse, 404))
 def lead_eligibility(
     lead_id: IdPath,
     at: Annotated[datetime | None, Query(description="Instant to evaluate (ISO 8601); default now.")] = None,
@@ -362,7 +258,7 @@ def lead_eligibility(
     return _eligibility().check(lead_id, _aware(at))
 
 
-@app.put("/leads/<lead_id>/consent", tags=["leads"], responses=_responses(200, LeadResponse, 404))
+@app.put("/leads/<lead_id>/consent", tags=["leads"], responses=responses(200, LeadResponse, 404))
 def set_consent(lead_id: IdPath, request: Annotated[ConsentInput, Body()]) -> LeadResponse:
     """Set the lead's consent record (type, source, granted_at; revoked_at records a revocation)."""
     return _leads().set_consent(lead_id, request)
@@ -381,7 +277,7 @@ def _aware(at: datetime | None) -> datetime | None:
     "/campaigns/<campaign_id>/imports",
     tags=["imports"],
     status_code=201,
-    responses=_responses(201, ImportCreatedResponse, 404, 409),
+    responses=responses(201, ImportCreatedResponse, 404, 409),
 )
 def create_import(
     campaign_id: IdPath, request: Annotated[ImportCreateRequest, Body()]
@@ -394,7 +290,7 @@ def create_import(
 @app.get(
     "/campaigns/<campaign_id>/imports/<import_id>",
     tags=["imports"],
-    responses=_responses(200, ImportResponse, 404),
+    responses=responses(200, ImportResponse, 404),
 )
 def get_import(
     campaign_id: IdPath,
@@ -407,14 +303,14 @@ def get_import(
 
 
 # --- DNC -----------------------------------------------------------------------------------------------
-@app.get("/dnc", tags=["dnc"], responses=_responses(200, DncListResponse))
+@app.get("/dnc", tags=["dnc"], responses=responses(200, DncListResponse))
 def list_dnc(limit: Limit = 50, cursor: Cursor = None) -> DncListResponse:
     """The tenant's internal do-not-call list."""
     return _dnc().entries(limit=limit, cursor=cursor)
 
 
 _DNC_ADD_RESPONSES = {
-    **_responses(201, DncEntryResponse),
+    **responses(201, DncEntryResponse),
     200: {
         "description": "Already on the list.",
         "content": {"application/json": {"model": DncEntryResponse}},
@@ -433,26 +329,26 @@ def add_dnc(request: Annotated[DncAddRequest, Body()]) -> Response[Any]:
     )
 
 
-@app.post("/dnc/bulk", tags=["dnc"], responses=_responses(200, DncBulkResponse))
+@app.post("/dnc/bulk", tags=["dnc"], responses=responses(200, DncBulkResponse))
 def add_dnc_bulk(request: Annotated[DncBulkRequest, Body()]) -> DncBulkResponse:
     """Put up to 1,000 numbers on the list; invalid numbers are reported by index. Audited."""
     return _dnc().add_many(request.phones, reason=request.reason, source=request.source)
 
 
-@app.post("/dnc/remove", tags=["dnc"], status_code=204, responses=_responses(204, None, 404))
+@app.post("/dnc/remove", tags=["dnc"], status_code=204, responses=responses(204, None, 404))
 def remove_dnc(request: Annotated[DncRemoveRequest, Body()]) -> Response[None]:
     """Take a number off the list; the reason is required and audited."""
     _dnc().remove(request.phone, reason=request.reason)
     return Response(status_code=204)
 
 
-@app.get("/dnc/check", tags=["dnc"], responses=_responses(200, DncCheckResponse))
+@app.get("/dnc/check", tags=["dnc"], responses=responses(200, DncCheckResponse))
 def check_dnc(phone: PhoneQuery) -> DncCheckResponse:
     """Is this number on the list?"""
     return _dnc().check(phone)
 
 
-@app.get("/dnc/audit", tags=["dnc"], responses=_responses(200, DncAuditListResponse))
+@app.get("/dnc/audit", tags=["dnc"], responses=responses(200, DncAuditListResponse))
 def dnc_audit(phone: PhoneQuery, limit: Limit = 50, cursor: Cursor = None) -> DncAuditListResponse:
     """Every change to a number's DNC state, newest first."""
     return _dnc().audit(phone, limit=limit, cursor=cursor)

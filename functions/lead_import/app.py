@@ -12,35 +12,23 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dialer.observability import get_logger, get_metrics, get_tracer
 from dialer.services.imports import ImportProcessor, ImportRef, refs_from_message
+from dialer.sqs_batch import ReportingBatchProcessor
 
 logger = get_logger()
 metrics = get_metrics()
 tracer = get_tracer()
 
 
-class LoggingBatchProcessor(BatchProcessor):
-    """BatchProcessor that says which record failed and why (it will be retried, then DLQ'd)."""
-
-    def failure_handler(self, record: Any, exception: Any) -> Any:
-        exc_type, exc_value, _ = exception
-        logger.warning(
-            "import message failed; SQS will redeliver it",
-            message_id=getattr(record, "message_id", None),
-            error_type=getattr(exc_type, "__name__", str(exc_type)),
-            error=str(exc_value),
-        )
-        metrics.add_metric(name="ImportMessageFailed", unit="Count", value=1)
-        return super().failure_handler(record, exception)
-
-
-processor = LoggingBatchProcessor(event_type=EventType.SQS)
+processor = ReportingBatchProcessor(
+    failure_message="import message failed; SQS will redeliver it", failure_metric="ImportMessageFailed"
+)
 
 
 @cache
