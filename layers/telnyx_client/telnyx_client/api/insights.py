@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
 
 from telnyx_client.api._base import DeadlineArg, SubAPI, as_request, seg
+from telnyx_client.models._base import RequestModel
 from telnyx_client.models.insights import (
     CreateInsightGroupRequest,
     CreateInsightTemplateRequest,
@@ -22,27 +25,25 @@ from telnyx_client.pagination import iterate_pages, page_params
 MAX_INSIGHT_PAGE_SIZE = 99
 
 
-class InsightTemplatesAPI(SubAPI):
-    """Insight templates (what to extract from each conversation)."""
+class _InsightCollection[Req: RequestModel, Item: BaseModel, Envelope: BaseModel, Page: BaseModel](SubAPI):
+    """Create, list and iterate one insight resource; templates and groups differ only in path and models."""
+
+    path: ClassVar[str]
+    request_model: type[Req]
+    item_model: type[Item]
+    envelope_model: type[Envelope]
+    page_model: type[Page]
 
     def create(
-        self,
-        request: CreateInsightTemplateRequest | Mapping[str, Any],
-        *,
-        timeout: float | None = None,
-        deadline: DeadlineArg = None,
-    ) -> InsightTemplate:
-        """``POST /ai/conversations/insights`` (never retried)."""
-        body = as_request(CreateInsightTemplateRequest, request).to_wire()
+        self, request: Req | Mapping[str, Any], *, timeout: float | None = None, deadline: DeadlineArg = None
+    ) -> Item:
+        """``POST {path}`` (never retried: a create has no idempotency key)."""
+        body = as_request(self.request_model, request).to_wire()
         data = self._core.request_json(
-            "POST",
-            "/ai/conversations/insights",
-            retry_safe=False,
-            json_body=body,
-            timeout=timeout,
-            deadline=deadline,
+            "POST", self.path, retry_safe=False, json_body=body, timeout=timeout, deadline=deadline
         )
-        return InsightTemplateEnvelope.model_validate(data or {}).data or InsightTemplate()
+        item = getattr(self.envelope_model.model_validate(data or {}), "data", None)
+        return item if item is not None else self.item_model()
 
     def list(
         self,
@@ -51,17 +52,17 @@ class InsightTemplatesAPI(SubAPI):
         page_size: int | None = None,
         timeout: float | None = None,
         deadline: DeadlineArg = None,
-    ) -> InsightTemplatePage:
-        """``GET /ai/conversations/insights``: one page."""
+    ) -> Page:
+        """``GET {path}``: one page."""
         data = self._core.request_json(
             "GET",
-            "/ai/conversations/insights",
+            self.path,
             retry_safe=True,
             params=page_params(page_number, page_size),
             timeout=timeout,
             deadline=deadline,
         )
-        return InsightTemplatePage.model_validate(data)
+        return self.page_model.model_validate(data)
 
     def iter_all(
         self,
@@ -69,65 +70,38 @@ class InsightTemplatesAPI(SubAPI):
         page_size: int = MAX_INSIGHT_PAGE_SIZE,
         timeout: float | None = None,
         deadline: DeadlineArg = None,
-    ) -> Iterator[InsightTemplate]:
-        """Every insight template (lazily)."""
+    ) -> Iterator[Item]:
+        """Every item (lazily)."""
         return iterate_pages(
-            lambda n: self.list(page_number=n, page_size=page_size, timeout=timeout, deadline=deadline)
+            lambda n: self.list(page_number=n, page_size=page_size, timeout=timeout, deadline=deadline)  # type: ignore[arg-type, return-value]
         )
 
 
-class InsightGroupsAPI(SubAPI):
-    """Insight groups (the unit an assistant's ``insight_settings.insight_group_id`` points at)."""
+class InsightTemplatesAPI(
+    _InsightCollection[
+        CreateInsightTemplateRequest, InsightTemplate, InsightTemplateEnvelope, InsightTemplatePage
+    ]
+):
+    """Insight templates (what to extract from each conversation): ``/ai/conversations/insights``."""
 
-    def create(
-        self,
-        request: CreateInsightGroupRequest | Mapping[str, Any],
-        *,
-        timeout: float | None = None,
-        deadline: DeadlineArg = None,
-    ) -> InsightGroup:
-        """``POST /ai/conversations/insight-groups`` (never retried)."""
-        body = as_request(CreateInsightGroupRequest, request).to_wire()
-        data = self._core.request_json(
-            "POST",
-            "/ai/conversations/insight-groups",
-            retry_safe=False,
-            json_body=body,
-            timeout=timeout,
-            deadline=deadline,
-        )
-        return InsightGroupEnvelope.model_validate(data or {}).data or InsightGroup()
+    path = "/ai/conversations/insights"
+    request_model = CreateInsightTemplateRequest
+    item_model = InsightTemplate
+    envelope_model = InsightTemplateEnvelope
+    page_model = InsightTemplatePage
 
-    def list(
-        self,
-        *,
-        page_number: int | None = None,
-        page_size: int | None = None,
-        timeout: float | None = None,
-        deadline: DeadlineArg = None,
-    ) -> InsightGroupPage:
-        """``GET /ai/conversations/insight-groups``: one page."""
-        data = self._core.request_json(
-            "GET",
-            "/ai/conversations/insight-groups",
-            retry_safe=True,
-            params=page_params(page_number, page_size),
-            timeout=timeout,
-            deadline=deadline,
-        )
-        return InsightGroupPage.model_validate(data)
 
-    def iter_all(
-        self,
-        *,
-        page_size: int = MAX_INSIGHT_PAGE_SIZE,
-        timeout: float | None = None,
-        deadline: DeadlineArg = None,
-    ) -> Iterator[InsightGroup]:
-        """Every insight group (lazily)."""
-        return iterate_pages(
-            lambda n: self.list(page_number=n, page_size=page_size, timeout=timeout, deadline=deadline)
-        )
+class InsightGroupsAPI(
+    _InsightCollection[CreateInsightGroupRequest, InsightGroup, InsightGroupEnvelope, InsightGroupPage]
+):
+    """Insight groups (what an assistant's ``insight_settings.insight_group_id`` points at):
+    ``/ai/conversations/insight-groups``."""
+
+    path = "/ai/conversations/insight-groups"
+    request_model = CreateInsightGroupRequest
+    item_model = InsightGroup
+    envelope_model = InsightGroupEnvelope
+    page_model = InsightGroupPage
 
     def assign(
         self, group_id: str, insight_id: str, *, timeout: float | None = None, deadline: DeadlineArg = None
