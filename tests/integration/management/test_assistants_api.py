@@ -292,3 +292,31 @@ def test_caller_id_pool(api: InProcessApi, alpha: Tenant) -> None:
     assert api.post("/caller-ids", alpha.api_key, {"phone_number": "555"}).status == 422
     assert api.delete(f"/caller-ids/{cid}", alpha.api_key).status == 204
     assert api.get(f"/caller-ids/{cid}", alpha.api_key).status == 404
+
+
+def test_patch_keeps_settings_only_telnyx_knows(
+    api: InProcessApi, alpha: Tenant, telnyx_sim: Simulator
+) -> None:
+    # GIVEN an assistant whose transcription block carries a key newer than the published spec
+    # (set in the Telnyx portal), which our strict models do not know
+    created = api.post(
+        "/assistants", alpha.api_key, {**MINIMAL_ASSISTANT, "transcription": {"model": "deepgram/flux"}}
+    )
+    assert created.status == 201, created.body
+    assistant_id = created.body["id"]
+    account = telnyx_sim.account(alpha.telnyx_key)
+    with account.lock:
+        account.assistants[assistant_id]["transcription"] = {
+            "model": "deepgram/flux",
+            "language": "en",
+            "fallback_models": ["deepgram/nova-3"],
+        }
+    # WHEN the caller changes one field of that block
+    patched = api.patch(f"/assistants/{assistant_id}", alpha.api_key, {"transcription": {"language": "es"}})
+    # THEN that field changes upstream and the unknown one is sent back unchanged, not dropped
+    assert patched.status == 200, patched.body
+    assert _upstream(telnyx_sim, alpha, assistant_id)["transcription"] == {
+        "model": "deepgram/flux",
+        "language": "es",
+        "fallback_models": ["deepgram/nova-3"],
+    }

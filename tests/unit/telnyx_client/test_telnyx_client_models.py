@@ -185,3 +185,23 @@ def test_deadline_on_an_injected_clock() -> None:
     assert deadline.remaining() == 1.0
     now[0] = 11.5
     assert deadline.expired()
+
+
+def test_echoed_upstream_keys_go_only_into_objects_the_body_sends():
+    from telnyx_client.models.assistants import UpdateAssistantRequest
+
+    request = UpdateAssistantRequest.model_validate(
+        {"transcription": {"model": "deepgram/flux", "language": "es"}}
+    )
+    wire = request.echo_upstream(
+        {
+            "transcription": {"fallback_models": ["deepgram/nova-3"], "language": "en"},
+            "voice_settings": {"new_knob": 1},  # not in the body: must not appear as a partial block
+        }
+    ).to_wire()
+    assert wire == {
+        "transcription": {"model": "deepgram/flux", "language": "es", "fallback_models": ["deepgram/nova-3"]}
+    }
+    # strictness is unchanged: the caller still cannot send an unknown key
+    with pytest.raises(ValidationError):
+        UpdateAssistantRequest.model_validate({"transcription": {"langauge": "es"}})

@@ -222,21 +222,23 @@ def _validated[M: BaseModel](model: type[M], body: dict[str, Any]) -> M:
 
 
 def _validated_update(changes: dict[str, Any], requested: dict[str, Any]) -> UpdateAssistantRequest:
-    """Validate merged changes; keys that only Telnyx knows (newer than our models) and the caller
-    did not send are dropped rather than blamed on the caller."""
+    """Validate merged changes. Keys that only Telnyx knows (newer than our models) and the caller
+    did not send are not blamed on the caller: they are set aside, then echoed back unchanged, so
+    re-sending a settings block never drops a setting Telnyx has."""
+    upstream_only: dict[str, Any] = {}
     for _ in range(5):
         try:
-            return UpdateAssistantRequest.model_validate(changes)
+            return UpdateAssistantRequest.model_validate(changes).echo_upstream(upstream_only)
         except ValidationError as exc:
-            upstream_only = [
+            unknown = [
                 e["loc"]
                 for e in exc.errors()
                 if e["type"] == "extra_forbidden" and not _present(requested, e["loc"])
             ]
-            if len(upstream_only) != len(exc.errors()):
+            if len(unknown) != len(exc.errors()):
                 return _validated(UpdateAssistantRequest, changes)  # raises with the caller's fields named
-            for loc in upstream_only:
-                _remove(changes, loc)
+            for loc in unknown:
+                _set(upstream_only, loc, _remove(changes, loc))
     return _validated(UpdateAssistantRequest, changes)
 
 
@@ -251,10 +253,16 @@ def _present(doc: Any, loc: tuple[Any, ...]) -> bool:
     return True
 
 
-def _remove(doc: Any, loc: tuple[Any, ...]) -> None:
+def _remove(doc: Any, loc: tuple[Any, ...]) -> Any:
     for part in loc[:-1]:
         doc = doc[part]
-    del doc[loc[-1]]
+    return doc.pop(loc[-1])
+
+
+def _set(doc: dict[str, Any], loc: tuple[Any, ...], value: Any) -> None:
+    for part in loc[:-1]:
+        doc = doc.setdefault(str(part), {})
+    doc[str(loc[-1])] = value
 
 
 def _fields(mirror: AssistantMirror) -> dict[str, Any]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 
 class RequestModel(BaseModel):
@@ -14,10 +15,34 @@ class RequestModel(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True, defer_build=True)
+    _echoed: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def echo_upstream(self, values: Mapping[str, Any]) -> Self:
+        """Send back, unchanged, nested keys that Telnyx itself returned but these models do not
+        know (Telnyx is newer than its published spec). They are merged only into objects this
+        body already sends, so re-sending a settings block never drops a setting Telnyx has.
+        This is the one way past ``extra="forbid"``, and only for values that came from Telnyx."""
+        self._echoed = dict(values)
+        return self
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON body: wire names (aliases), only the fields that were set (PATCH-like semantics)."""
-        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        body = self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        return _merge_into_present(body, self._echoed) if self._echoed else body
+
+
+def _merge_into_present(body: dict[str, Any], echoed: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` with ``echoed`` keys added inside the objects ``body`` has (body's values win)."""
+    for key, value in echoed.items():
+        if key not in body:
+            continue
+        if isinstance(value, Mapping) and isinstance(body[key], dict):
+            for inner_key, inner in value.items():
+                if inner_key not in body[key]:
+                    body[key][inner_key] = inner
+                elif isinstance(inner, Mapping) and isinstance(body[key][inner_key], dict):
+                    _merge_into_present(body[key], {inner_key: inner})
+    return body
 
 
 class TaggedRequestModel(RequestModel):
