@@ -5,7 +5,8 @@ AI assistants (+ versions, scheduled events), Call Control dial and actions, TeX
 conversations and insights, phone numbers; per-account API keys, limits (30 dials/s, 150 per
 5 s, channel limit), ``command_id`` de-duplication, fault injection, and Telnyx-like webhook
 delivery (Ed25519-signed, retried, optionally duplicated, reordered and delayed). Wire facts come
-from ``shared/telnyx/WIRE.md`` and the fixtures in ``shared/telnyx/events``.
+from the team's wire notes (WIRE.md, cited by section), Telnyx's spec and the example events in
+``tests/fixtures/telnyx``.
 
 Run it::
 

@@ -12,14 +12,13 @@ from typing import Any
 from nacl.signing import SigningKey
 
 from telnyx_client.signature import sign
+from tests.support.telnyx_fixtures import EVENTS_DIR
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(__import__("os").environ.get("TELNYX_SHARED_DIR", REPO.parent / "shared"))
-EVENTS_DIR = SHARED / "telnyx" / "events"
 
 
 def fixture_paths() -> list[Path]:
-    """Every Telnyx webhook example in shared/ (the init *response* is ours, not a webhook)."""
+    """Every Telnyx webhook example (tests/fixtures/telnyx/events; the init *response* is ours, not a webhook)."""
     return sorted(p for p in EVENTS_DIR.glob("*.json") if not p.name.endswith(".response.json"))
 
 

@@ -1,8 +1,8 @@
 """Prism (Telnyx's own OpenAPI spec as a mock server) and the parsed spec, for the conformance suite.
 
-* The spec is found through ``TELNYX_OPENAPI_SPEC`` (default ``<repo>/../shared/telnyx/openapi.yml``,
-  where CI clones ``shared/`` beside the repository). Parsing its 4 MB of YAML takes ~2 s, so the
-  parsed form is cached as JSON in pytest's cache directory, keyed by the file's hash.
+* The spec is the repository's subset of Telnyx's spec, ``tests/fixtures/telnyx/openapi.yml``
+  (``TELNYX_OPENAPI_SPEC`` may name another copy, e.g. the whole spec). Its parsed form is cached
+  as JSON in pytest's cache directory, keyed by the file's hash.
 * Prism comes from ``node_modules/.bin/prism`` (``package.json`` pins it; ``npm ci`` installs it).
   If it is missing the tests FAIL rather than skip: a conformance suite that silently skips is
   worse than none.
@@ -12,10 +12,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-import os
 import socket
 import subprocess
 import time
@@ -25,48 +21,20 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from prism_recorder import Recorder
 
 from telnyx_client.client import TelnyxClient
+from tests.support.telnyx_fixtures import load_openapi_spec, openapi_spec_path
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 PRISM_BIN = REPO_ROOT / "node_modules" / ".bin" / "prism"
 PRISM_START_TIMEOUT_S = 60.0
 
 
-def spec_path() -> Path:
-    """Where the Telnyx OpenAPI spec is (env ``TELNYX_OPENAPI_SPEC`` or ``../shared`` beside the repo)."""
-    configured = os.environ.get("TELNYX_OPENAPI_SPEC")
-    return (
-        Path(configured) if configured else (REPO_ROOT.parent / "shared" / "telnyx" / "openapi.yml").resolve()
-    )
-
-
 @pytest.fixture(scope="session")
-def openapi_spec_path() -> Path:
-    """The spec file; fails loudly when it is not where CI puts it."""
-    path = spec_path()
-    if not path.is_file():
-        pytest.fail(f"Telnyx OpenAPI spec not found at {path}; set TELNYX_OPENAPI_SPEC")
-    return path
-
-
-@pytest.fixture(scope="session")
-def openapi_spec(openapi_spec_path: Path, pytestconfig: pytest.Config) -> dict[str, Any]:
+def openapi_spec(pytestconfig: pytest.Config) -> dict[str, Any]:
     """The parsed spec (cached as JSON under .pytest_cache, keyed by the spec's sha256)."""
-    raw = openapi_spec_path.read_bytes()
-    digest = hashlib.sha256(raw).hexdigest()[:16]
-    cache_file = pytestconfig.cache.mkdir("telnyx-openapi") / f"spec-{digest}.json"
-    if cache_file.is_file():
-        with contextlib.suppress(ValueError, OSError):
-            return json.loads(cache_file.read_bytes())
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    spec = yaml.load(raw, Loader=loader)  # noqa: S506 - SafeLoader/CSafeLoader only
-    tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(spec, default=str))
-    tmp.replace(cache_file)
-    return spec
+    return load_openapi_spec(pytestconfig.cache.mkdir("telnyx-openapi"))
 
 
 def _free_port() -> int:
@@ -76,7 +44,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def prism_url(openapi_spec_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def prism_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start Prism on a free port for the session; yield its base URL (no ``/v2``)."""
     if not PRISM_BIN.exists():
         pytest.fail(
@@ -87,7 +55,7 @@ def prism_url(openapi_spec_path: Path, tmp_path_factory: pytest.TempPathFactory)
     log_path = tmp_path_factory.mktemp("prism") / "prism.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [str(PRISM_BIN), "mock", str(openapi_spec_path), "-h", "127.0.0.1", "-p", str(port)],
+            [str(PRISM_BIN), "mock", str(openapi_spec_path()), "-h", "127.0.0.1", "-p", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=REPO_ROOT,

@@ -9,21 +9,19 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 from pydantic import BaseModel
 
 from local.simulator.testing import dial_body
+from tests.support.telnyx_fixtures import load_openapi_spec
 
 telnyx = pytest.importorskip("telnyx")
 jsonschema = pytest.importorskip("jsonschema")
 referencing = pytest.importorskip("referencing")
 
-SPEC = Path("/work/shared/telnyx/openapi.yml")
 SCENARIOS = {
     "+15550006001": "human",
     "+15550006002": "voicemail",
@@ -76,12 +74,8 @@ def _undeclared(model: BaseModel, path: str = "$") -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def spec() -> dict[str, Any]:
-    if not SPEC.exists():
-        pytest.skip("shared Telnyx spec not available")
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with SPEC.open() as handle:
-        return yaml.load(handle, Loader=loader)  # noqa: S506 - SafeLoader family
+def spec(pytestconfig: pytest.Config) -> dict[str, Any]:
+    return load_openapi_spec(pytestconfig.cache.mkdir("telnyx-openapi"))
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Pydantic models of the Telnyx wire, keyed to the July 2026 spec (``shared/telnyx/openapi.yml``).
+"""Pydantic models of the Telnyx wire, keyed to the July 2026 spec (subset: ``tests/fixtures/telnyx/openapi.yml``).
 
 Request models are strict (``extra="forbid"``): a misspelled field raises before anything is sent.
 Response models tolerate unknown keys and nulls, because the live API is ahead of the spec.
