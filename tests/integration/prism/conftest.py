@@ -28,8 +28,8 @@ from tests.support.telnyx_fixtures import load_openapi_spec, openapi_spec_path
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 PRISM_BIN = REPO_ROOT / "node_modules" / ".bin" / "prism"
-# Prism resolves the spec and lists every operation before it listens: ~5 s alone, but 36 s (subset)
-# and 68 s (whole spec) were measured on a CI box with load 10 on 2 cores.
+# Prism resolves the spec and lists every operation before it listens: seconds on an idle box, but 36 s
+# (subset) and 68 s (whole spec) were measured with load 10 on 2 cores.
 PRISM_START_TIMEOUT_S = 120.0
 
 
