@@ -360,3 +360,58 @@ def test_a_lead_with_only_window_rules_is_called_at_its_first_legal_minute(zone,
     assert (local.second, local.microsecond) == (0, 0)
     assert evaluate(lead, campaign, found).eligible
     assert not evaluate(lead, campaign, found - timedelta(minutes=1)).eligible
+
+
+@st.composite
+def edge_scenarios(draw: st.DrawFn) -> tuple[LeadFacts, CampaignPolicy, datetime]:
+    """A lead only the windows stand between, at an instant within 45 minutes of a window edge.
+
+    Mostly one zone and no state or one state, so nothing but the edge under test decides: a
+    federal edge moved by 30 minutes either way flips several of these answers in every run.
+    """
+    zones = draw(st.lists(st.sampled_from(ZONES), min_size=1, max_size=3, unique=True))
+    if draw(st.sampled_from([True] * 3 + [False] * 2)):
+        zones = zones[:1]
+    # No state rule at all half the time (so a federal edge shows through even where every state
+    # window is narrower), else the address and area code agreeing, or two different states.
+    state, other = draw(
+        st.one_of(
+            st.just((None, None)),
+            st.just((None, None)),
+            st.sampled_from(RULE_STATES).map(lambda s: (s, s)),
+            st.tuples(st.sampled_from([None, *RULE_STATES]), st.sampled_from([None, *RULE_STATES])),
+        )
+    )
+    lead = LeadFacts(
+        phone="+12125550123",
+        zone=zones[0],
+        zones=tuple(zones[1:]),
+        address_state=state,
+        area_code_state=other,
+    )
+    campaign = draw(
+        st.sampled_from(
+            [
+                CampaignPolicy(requires_consent=False, requires_scrub=False),
+                CampaignPolicy(
+                    window_start=time(0, 0),
+                    window_end=time(23, 59),
+                    requires_consent=False,
+                    requires_scrub=False,
+                ),
+            ]
+        )
+    )
+    return lead, campaign, draw(instants_near_edges(zones))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edge_scenarios())
+def test_window_edges_agree_with_the_oracle(scenario):
+    lead, campaign, at = scenario
+    decision = evaluate(lead, campaign, at)
+    assert decision.eligible == oracle_allows(lead, campaign, at, frozenset())
+    # A blocking window reason names the candidate zones it blocks in, and only those.
+    for reason in decision.reasons:
+        assert decision.where(reason)
+        assert set(decision.where(reason)) <= {lead.zone, *lead.zones}
