@@ -280,7 +280,8 @@ def evaluate(
     if len(zones) == 1:  # the common case, kept free of the merging below
         before = len(out)
         _window_reasons(local, rules, campaign, book.federal_window, out)
-        blocked.extend((reason, keys) for reason in out[before:])
+        if len(out) > before:
+            blocked.extend((reason, keys) for reason in out[before:])
     else:
         _zones_window_reasons(at, zones, rules, campaign, book.federal_window, out, blocked)
     _cap_24h_reasons(lead.recent_calls, rules, at, out)
