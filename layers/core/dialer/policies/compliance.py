@@ -267,42 +267,38 @@ def evaluate(
             if rule.no_calls_in_emergency and rule.state in emergencies:
                 out.append(rule.emergency_reason)
 
-    zones = candidate_zones(lead.zone, lead.zones, campaign.fallback_zone)
-    if not zones:
+    zones = _candidate_zones(lead.zone, lead.zones, campaign.fallback_zone)
+    calls = lead.recent_calls
+    if zones is None:
         out.append(reasons_.UNKNOWN_TIMEZONE)
-        _cap_24h_reasons(lead.recent_calls, rules, at, out)
+        if calls:
+            _cap_24h_reasons(calls, rules, at, out)
         return Decision(eligible=False, reasons=tuple(out))
 
-    keys = tuple(key for key, _ in zones)
     blocked: list[tuple[Reason, tuple[str, ...]]] = []
-    primary_key, primary = zones[0]
-    local = at.astimezone(primary)
-    if len(zones) == 1:  # the common case, kept free of the merging below
+    local = at.astimezone(zones.primary)
+    if zones.single:  # the common case, kept free of the merging below
         before = len(out)
         _window_reasons(local, rules, campaign, book.federal_window, out)
         if len(out) > before:
-            blocked.extend((reason, keys) for reason in out[before:])
+            blocked.extend((reason, zones.keys) for reason in out[before:])
     else:
-        _zones_window_reasons(at, zones, rules, campaign, book.federal_window, out, blocked)
-    _cap_24h_reasons(lead.recent_calls, rules, at, out)
-    if campaign.daily_cap is not None and lead.recent_calls:
-        full = tuple(
-            key
-            for key, zone in zones
-            if _count_on_local_day(lead.recent_calls, at, at.astimezone(zone).date(), zone)
-            >= campaign.daily_cap
-        )
-        if full:
-            out.append(reasons_.CAP_DAILY)
-            blocked.append((reasons_.CAP_DAILY, full))
+        _zones_window_reasons(at, zones.pairs, rules, campaign, book.federal_window, out, blocked)
+    if calls:
+        _cap_24h_reasons(calls, rules, at, out)
+        cap = campaign.daily_cap
+        if cap is not None:
+            full = tuple(
+                key
+                for key, zone in zones.pairs
+                if _count_on_local_day(calls, at, at.astimezone(zone).date(), zone) >= cap
+            )
+            if full:
+                out.append(reasons_.CAP_DAILY)
+                blocked.append((reasons_.CAP_DAILY, full))
 
     return Decision(
-        eligible=not out,
-        reasons=tuple(out),
-        zone=primary_key,
-        local_time=local,
-        zones=keys,
-        blocked_in=tuple(blocked),
+        not out, tuple(out), zones.primary_key, local, zones.keys, tuple(blocked) if blocked else ()
     )
 
 
@@ -386,20 +382,33 @@ def candidate_zones(
 ) -> tuple[tuple[str, ZoneInfo], ...]:
     """The zones a lead's windows are evaluated in: ``zone`` then ``zones`` (known keys, no repeats),
     else the fallback zone alone; empty when there is none."""
-    return _candidate_zones(zone, zones, fallback_zone)
+    found = _candidate_zones(zone, zones, fallback_zone)
+    return () if found is None else found.pairs
+
+
+@dataclass(frozen=True, slots=True)
+class _ZoneSet:
+    """A lead's candidate zones, resolved once per distinct (zone, zones, fallback)."""
+
+    pairs: tuple[tuple[str, ZoneInfo], ...]
+    keys: tuple[str, ...]
+    primary_key: str
+    primary: ZoneInfo
+    single: bool
 
 
 @lru_cache(maxsize=4096)
-def _candidate_zones(
-    zone: str | None, zones: tuple[str, ...], fallback_zone: str | None
-) -> tuple[tuple[str, ZoneInfo], ...]:
+def _candidate_zones(zone: str | None, zones: tuple[str, ...], fallback_zone: str | None) -> _ZoneSet | None:
     found: dict[str, ZoneInfo] = {}
     for key in (zone, *zones):
         if key is not None and key not in found and (info := zone_info(key)) is not None:
             found[key] = info
     if not found and fallback_zone is not None and (info := zone_info(fallback_zone)) is not None:
         found[fallback_zone] = info
-    return tuple(found.items())
+    if not found:
+        return None
+    pairs = tuple(found.items())
+    return _ZoneSet(pairs, tuple(found), pairs[0][0], pairs[0][1], len(pairs) == 1)
 
 
 @lru_cache(maxsize=1024)
@@ -571,8 +580,6 @@ def _window_reason_order(rules: tuple[StateRule, ...]) -> tuple[Reason, ...]:
 def _cap_24h_reasons(
     calls: tuple[datetime, ...], rules: tuple[StateRule, ...], at: datetime, out: list[Reason]
 ) -> None:
-    if not calls:
-        return
     count = -1
     for rule in rules:
         if rule.cap_24h is not None:
