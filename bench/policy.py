@@ -5,15 +5,25 @@ state plus rule-free ones, every US zone (and some unresolved with or without a 
 with DNC hits, consent (missing / revoked / wrong type), scrubs (fresh / stale / missing) and
 recent calls that trip the 24 h and daily caps; 200 instants, 70% within two days around
 2026-03-01 (so the caps bite), 30% spread over 2026-2027 (DST, holidays, weekends). Run: ``.venv/bin/python bench/policy.py``.
+
+Candidate zones (issue 13): the same population and work measured with every lead in one zone, and
+with every lead in two (its zone plus a different US zone, as for an address and a number that
+disagree); and a mixed sample of 10,000 leads resolved from raw facts the way intake does (92%
+US geographic numbers drawn from the area-code table, 5% toll-free, 3% Canadian; 75% with an
+address state, 15% of those a state other than the number's; 5% with an explicit zone), of which
+the share the engine answers ``unknown_timezone`` (default campaign, no fallback zone).
 """
 
 from __future__ import annotations
 
 import random
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from datetime import time as wall_time
 
+from dialer.domain.location import resolve_location
+from dialer.domain.phones import InvalidPhoneNumber, area_code_table, normalize_phone
 from dialer.policies.compliance import (
     CampaignPolicy,
     ConsentRecord,
@@ -25,6 +35,8 @@ from dialer.policies.compliance import (
 )
 
 POPULATION = 10_000
+ZONE_EVALUATIONS = 200_000
+SAMPLE = 10_000
 INSTANTS = 200
 EVALUATIONS = 400_000
 NEXT_CALLS = 20_000
@@ -169,6 +181,78 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     print(f"policy.next_legal_time_deferred_calls {len(deferred)} calls")
     print(f"policy.next_legal_time_deferred_per_s {len(deferred) / elapsed:.0f} per_s")
+
+    zone_throughput(leads, work)
+    sample = mixed_sample(random.Random(SEED))
+    print(f"policy.mixed_sample {len(sample)} leads")
+    print(f"policy.mixed_sample_unknown_timezone_share {unknown_share(sample, base):.4f} ratio")
+
+
+def zone_throughput(leads: list[LeadFacts], work: list[tuple[LeadFacts, CampaignPolicy, datetime]]) -> None:
+    """evaluate() per second with every lead in exactly one zone, then in exactly two."""
+    us_zones = sorted(set(ZONES.values()))
+    one = {id(lead): replace(lead, zone=lead.zone or ZONES[lead.address_state or "NY"]) for lead in leads}
+    two = {
+        key: replace(lead, zones=(us_zones[(us_zones.index(lead.zone or "") + 3) % len(us_zones)],))
+        for key, lead in one.items()
+    }
+    for name, variant in (("one_zone", one), ("two_zones", two)):
+        items = [(variant[id(lead)], campaign, at) for lead, campaign, at in work[:ZONE_EVALUATIONS]]
+        for item in items[:2000]:  # warm the per-zone-set caches
+            evaluate(*item)
+        started = time.perf_counter()
+        for lead, campaign, at in items:
+            evaluate(lead, campaign, at)
+        elapsed = time.perf_counter() - started
+        print(f"policy.evaluate_per_s_{name} {len(items) / elapsed:.0f} per_s")
+        if name == "two_zones":
+            print(f"policy.evaluate_two_zones_vs_target_50k {len(items) / elapsed / 50_000:.2f} ratio")
+
+
+def mixed_sample(rng: random.Random) -> list[tuple[str, str | None, str | None]]:
+    """``SAMPLE`` leads as intake sees them: (E.164 number, address state, explicit zone)."""
+    table = area_code_table()
+    codes = sorted(table)
+    states = sorted(set(table.values()))
+    zones = sorted(set(ZONES.values()))
+    sample: list[tuple[str, str | None, str | None]] = []
+    while len(sample) < SAMPLE:
+        roll = rng.random()
+        if roll < 0.05:
+            raw = f"+1{rng.choice(('800', '833', '844', '855', '866', '877', '888'))}{rng.randrange(2000000, 9999999)}"
+        elif roll < 0.08:
+            raw = f"+1{rng.choice(('416', '604', '514', '403'))}{rng.randrange(2000000, 9999999)}"
+        else:
+            raw = f"+1{rng.choice(codes)}{rng.randrange(2000000, 9999999)}"
+        try:
+            phone = normalize_phone(raw)
+        except InvalidPhoneNumber:  # an unassigned exchange: intake refuses it, draw again
+            continue
+        state: str | None = None
+        if rng.random() < 0.75:
+            home = table.get(phone[2:5])
+            state = home if home is not None and rng.random() < 0.85 else rng.choice(states)
+        zone = rng.choice(zones) if rng.random() < 0.05 else None
+        sample.append((phone, state, zone))
+    return sample
+
+
+def unknown_share(sample: list[tuple[str, str | None, str | None]], at: datetime) -> float:
+    """Share of the sample the engine answers ``unknown_timezone``."""
+    campaign = CampaignPolicy(requires_consent=False, requires_scrub=False)
+    unknown = 0
+    for phone, state, zone in sample:
+        loc = resolve_location(phone, explicit_zone=zone, address_state=state)
+        facts = LeadFacts(
+            phone=phone,
+            zone=loc.zone,
+            zones=loc.zones,
+            address_state=loc.address_state,
+            area_code_state=loc.area_code_state,
+        )
+        if "unknown_timezone" in evaluate(facts, campaign, at).reasons:
+            unknown += 1
+    return unknown / len(sample)
 
 
 if __name__ == "__main__":

@@ -291,6 +291,70 @@ def test_eligibility_explains_dnc_and_outside_window_then_clears(
     assert body["reasons"] == ["consent_revoked"]
 
 
+def test_eligibility_names_the_zone_that_blocks_a_lead_in_two_zones(
+    api: InProcessApi, ta: CampaignTenant
+) -> None:
+    # GIVEN a lead with a New York address and a Chicago number: the person may be in either zone
+    cid = _campaign(api, ta)["id"]
+    lead = {"phone": "+13125550166", "state": "NY", "consent": CONSENT, "dnc_scrubbed_at": "2026-03-01"}
+    lead_id = api.post(f"/campaigns/{cid}/leads", ta.key, {"leads": [lead]}).body["lead_ids"][0]
+    view = api.get(f"/leads/{lead_id}", ta.key).body
+    assert (view["zone"], view["zone_source"]) == ("America/New_York", "address_state")
+    assert view["zones"] == [
+        {"zone": "America/New_York", "evidence": ["address_state"]},
+        {"zone": "America/Chicago", "evidence": ["number"]},
+    ]
+    assert "address_number_differ" in view["location_issues"]
+    # WHEN eligibility is asked at 09:30 in New York (08:30 in Chicago, before the 09:00 campaign start)
+    body = api.get(f"/leads/{lead_id}/eligibility", ta.key, query={"at": "2026-03-04T14:30:00Z"}).body
+    # THEN the Chicago zone blocks, and the answer says so; lead-local time is New York's
+    assert body["reasons"] == ["outside_window:campaign"]
+    (detail,) = body["details"]
+    assert detail["zones"] == ["America/Chicago"]
+    assert detail["detail"] == "outside_window:campaign@America/Chicago"
+    assert "America/Chicago" in detail["message"]
+    assert (body["zone"], body["zones"]) == ("America/New_York", ["America/New_York", "America/Chicago"])
+    assert body["local_time"].startswith("2026-03-04T09:30:00")
+    assert body["next_window_start"] == "2026-03-04T15:00:00Z"  # 09:00 in Chicago
+
+
+def test_a_lead_stored_with_one_zone_is_read_with_every_zone_it_may_be_in(
+    api: InProcessApi, ta: CampaignTenant
+) -> None:
+    import json
+
+    import boto3
+
+    from dialer import keys
+    from dialer.settings import get_settings
+
+    # GIVEN a lead stored before candidate zones: a Michigan address with a West Texas number,
+    # resolved then to the number's zone alone (America/Chicago)
+    cid = _campaign(api, ta)["id"]
+    lead = {"phone": "+14322668574", "state": "MI", "consent": CONSENT, "dnc_scrubbed_at": "2026-03-01"}
+    lead_id = api.post(f"/campaigns/{cid}/leads", ta.key, {"leads": [lead]}).body["lead_ids"][0]
+    table = boto3.resource("dynamodb").Table(get_settings().table_name)
+    key = keys.lead_key(ta.tenant.tenant_id, lead_id)
+    item = table.get_item(Key=key)["Item"]
+    data = json.loads(item["data"])
+    del data["zones"]
+    data.update(zone="America/Chicago", zone_source="address_state+number")
+    table.update_item(
+        Key=key,
+        UpdateExpression="SET #d = :d",
+        ExpressionAttributeNames={"#d": "data"},
+        ExpressionAttributeValues={":d": json.dumps(data)},
+    )
+    # WHEN it is read
+    view = api.get(f"/leads/{lead_id}", ta.key).body
+    # THEN every Michigan zone is a candidate again, and 21:06 in Detroit is refused
+    assert view["zone"] == "America/Detroit"
+    assert {z["zone"] for z in view["zones"]} >= {"America/Detroit", "America/Chicago"}
+    body = api.get(f"/leads/{lead_id}/eligibility", ta.key, query={"at": "2026-03-16T01:06:22Z"}).body
+    assert "outside_window:federal" in body["reasons"]
+    assert "America/Detroit" in {z for d in body["details"] for z in d["zones"]}
+
+
 def test_frequency_caps_count_calls_to_the_person_across_campaigns(
     api: InProcessApi, ta: CampaignTenant
 ) -> None:

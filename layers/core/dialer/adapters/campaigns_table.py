@@ -17,6 +17,7 @@ from dialer.adapters.dynamo import DynamoItems
 from dialer.adapters.table_ops import TableOps
 from dialer.domain.campaigns import CampaignConfig, CampaignStatus
 from dialer.domain.leads import NormalizedLead, parse_instant
+from dialer.domain.location import ZoneCandidate, ZoneEvidence, resolve_location
 from dialer.errors import ConcurrentUpdate
 from dialer.policies.compliance import ConsentRecord, ConsentType
 
@@ -347,6 +348,8 @@ def lead_data(lead: NormalizedLead) -> dict[str, Any]:
         "zone_source": lead.zone_source,
         "area_code_state": lead.area_code_state,
         "location_issues": list(lead.location_issues) or None,
+        # Always written, even empty: an item without it predates candidate zones (see _location).
+        "zones": [{"zone": c.zone, "evidence": [e.value for e in c.evidence]} for c in lead.zones],
         "tags": list(lead.tags) or None,
         "custom_fields": dict(lead.custom_fields) or None,
         "consent": _consent_item(lead.consent) if lead.consent else None,
@@ -407,6 +410,7 @@ def lead_from_item(item: Mapping[str, Any]) -> LeadRecord:
         consent=_consent_record(consent) if consent else None,
         dnc_scrubbed_at=parse_instant(scrubbed) if scrubbed else None,
     )
+    lead = replace(lead, **_location(data, lead))
     return LeadRecord(
         tenant_id=item["tenant_id"],
         lead_id=item["lead_id"],
@@ -421,6 +425,35 @@ def lead_from_item(item: Mapping[str, Any]) -> LeadRecord:
         last_outcome=item.get("last_outcome"),
         next_attempt_at=item.get("next_attempt_at"),
     )
+
+
+def _location(data: Mapping[str, Any], lead: NormalizedLead) -> dict[str, Any]:
+    """The candidate zones of a stored lead.
+
+    Items written before candidate zones existed (issue 13) hold one resolved ``zone``, possibly
+    picked by the rule that let a number's zone stand for a multi-zone address state, or none where
+    a state spanning several zones made it ``unknown_timezone``: the location is resolved again
+    from the facts stored beside it (number, explicit zone, address state), so such a lead is read
+    with every zone it may be in.
+    """
+    zones = data.get("zones")
+    if zones is not None:
+        return {
+            "zones": tuple(
+                ZoneCandidate(str(z["zone"]), tuple(ZoneEvidence(str(e)) for e in z.get("evidence") or ()))
+                for z in zones
+            )
+        }
+    location = resolve_location(lead.phone, explicit_zone=lead.time_zone, address_state=lead.state)
+    if not location.candidates and data.get("zone"):  # not expected (the old evidence still counts)
+        return {"zones": (ZoneCandidate(str(data["zone"]), ()),)}
+    return {
+        "zone": location.zone,
+        "zone_source": location.source.value,
+        "area_code_state": location.area_code_state,
+        "location_issues": tuple(i.value for i in location.issues),
+        "zones": location.candidates,
+    }
 
 
 def _consent_item(consent: ConsentRecord) -> dict[str, Any]:

@@ -6,8 +6,9 @@ with a stable reason code (stored on the import's error items and shown to the o
 
 Fields are the ones a dial-smart-system lead has: first/last name, email, company, address, city,
 state, ZIP, time zone, tags, custom fields, consent, plus the national-DNC scrub date. Location:
-an explicit IANA zone > the address state (ZIP is kept but not used: see
-:mod:`dialer.domain.location`) > the number; the area-code state is kept beside the address state.
+an explicit IANA zone alone, else the candidate zones of the address state and of the number (ZIP
+is kept but not used: see :mod:`dialer.domain.location`); the area-code state is kept beside the
+address state.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from dialer.domain.location import LocationIssue, resolve_location
+from dialer.domain.location import LocationIssue, ZoneCandidate, resolve_location
 from dialer.domain.phones import InvalidPhoneNumber, PhoneRejection, normalize_phone
 from dialer.policies.compliance import ConsentRecord, ConsentType
 
@@ -105,10 +106,12 @@ class NormalizedLead:
     state: str | None = None  # USPS code of the address state
     zip: str | None = None
     time_zone: str | None = None  # the explicit zone, as given
-    zone: str | None = None  # the zone windows are evaluated in (resolved)
+    zone: str | None = None  # the primary ("lead-local") zone: the address's, or the single candidate
     zone_source: str = "none"
     area_code_state: str | None = None
     location_issues: tuple[str, ...] = ()
+    # Every zone the person may be in, with its evidence (primary first); windows must hold in all.
+    zones: tuple[ZoneCandidate, ...] = ()
     tags: tuple[str, ...] = ()
     custom_fields: Mapping[str, str] = field(default_factory=dict)
     consent: ConsentRecord | None = None
@@ -162,6 +165,7 @@ def normalize_lead(fields: LeadFields, *, default_region: str = "US") -> Normali
         zone_source=location.source.value,
         area_code_state=location.area_code_state,
         location_issues=tuple(i.value for i in location.issues),
+        zones=location.candidates,
         tags=tags,
         custom_fields=custom,
         consent=_consent(fields),
@@ -188,6 +192,7 @@ def merge_leads(old: NormalizedLead, new: NormalizedLead) -> NormalizedLead:
             zone=new.zone,
             zone_source=new.zone_source,
             location_issues=new.location_issues,
+            zones=new.zones,
         )
     changes["tags"] = tuple(dict.fromkeys((*old.tags, *new.tags)))
     changes["custom_fields"] = {**old.custom_fields, **new.custom_fields}

@@ -165,6 +165,15 @@ def number_time_zones(e164: str) -> tuple[str, ...]:
     return _number_time_zones(e164)
 
 
+def geographic_time_zones(e164: str) -> tuple[str, ...]:
+    """The number's zones when it is geographic, else ``()``.
+
+    Toll-free, premium-rate and other non-geographic numbers map to every zone of their plan:
+    that says nothing about where the person is, so it is no evidence of a zone.
+    """
+    return _geographic_time_zones(e164)
+
+
 @dataclass(frozen=True, slots=True)
 class _Parsed:
     e164: str
@@ -238,6 +247,17 @@ def _number_time_zones(e164: str) -> tuple[str, ...]:
 
     zones = timezone.time_zones_for_number(number)
     return tuple(zone for zone in zones if zone != _UNKNOWN_ZONE)
+
+
+@lru_cache(maxsize=65536)
+def _geographic_time_zones(e164: str) -> tuple[str, ...]:
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return ()
+    if not phonenumbers.is_number_geographical(number):
+        return ()
+    return _number_time_zones(e164)
 
 
 @cache

@@ -11,12 +11,17 @@ What is checked (each reason code is documented in :mod:`dialer.domain.complianc
   type (FCC 24-17) and never revoked (FCC 24-18: a revocation blocks every campaign);
 * national-DNC scrub no older than 31 days when the campaign requires one (64.1200(c)(2));
 * the campaign's max attempts; a declared state of emergency where the state forbids calls (LA);
-* the legal window, evaluated in the lead's zone with ``zoneinfo`` (so DST is exact): federal
-  08:00-21:00 (64.1200(c)(1)) ∩ every applicable state's window for that day of the week ∩ the
-  campaign's days and hours; Sunday and holiday bans per state, holidays from ``holidays``
+* the legal window, evaluated with ``zoneinfo`` (so DST is exact) in *every* zone the person may
+  be in (the lead's candidate zones, :mod:`dialer.domain.location`): federal 08:00-21:00
+  (64.1200(c)(1)) ∩ every applicable state's window for that day of the week ∩ the campaign's
+  days and hours; Sunday and holiday bans per state, holidays from ``holidays``
   (``observed=True``, so AL's weekend holidays moved to Fri/Mon block too);
 * frequency caps per person (phone) across campaigns: the state's rolling-24-hour cap (FL, OK,
-  MD: 3) and the campaign's daily cap (lead-local calendar day).
+  MD: 3) and the campaign's daily cap (lead-local calendar day, in every candidate zone).
+
+A lead whose address and number point to different zones (or whose address state spans several)
+is called only when the call is legal wherever the person may be; a window reason says which
+zones block (:attr:`Decision.blocked_in`), the reason string itself stays the stable code.
 
 Applicable states are the address state and the area-code state; when they differ both apply
 (compliance.md: FL and OK presume residence from the area code). Windows are half-open: a call may
@@ -80,8 +85,11 @@ class LeadFacts:
     """Everything about a lead the engine needs, mapped from the stored lead by the caller.
 
     * ``phone``: E.164, already normalised (:func:`dialer.domain.phones.normalize_phone`).
-    * ``zone``: the resolved IANA zone (:func:`dialer.domain.location.resolve_location`), or
-      ``None`` when unresolved.
+    * ``zone``: the primary ("lead-local") zone (:func:`dialer.domain.location.resolve_location`),
+      or ``None`` when unresolved.
+    * ``zones``: every other zone the person may be in (the candidates); windows must hold in all
+      of them and in ``zone``. Unknown keys are ignored; with no known key at all the campaign's
+      fallback zone is used, else the lead is ``unknown_timezone``.
     * ``address_state`` / ``area_code_state``: USPS codes; both states' rules apply.
     * ``dnc``: the number is on the tenant's internal do-not-call list.
     * ``consent``: the consent record for this person, if any.
@@ -98,6 +106,7 @@ class LeadFacts:
     zone: str | None = None
     address_state: str | None = None
     area_code_state: str | None = None
+    zones: tuple[str, ...] = ()
     dnc: bool = False
     consent: ConsentRecord | None = None
     dnc_scrubbed_at: datetime | None = None
@@ -153,14 +162,31 @@ class CampaignPolicy:
 class Decision:
     """The engine's answer: eligible, or every reason that blocks (in a stable order).
 
-    ``zone`` is the zone the windows were evaluated in (the lead's, or the campaign fallback) and
+    ``zone`` is the primary ("lead-local") zone (the lead's, or the campaign fallback) and
     ``local_time`` the evaluated instant there; both ``None`` when no zone could be resolved.
+    ``zones`` lists every zone the windows were evaluated in (primary first), and ``blocked_in``
+    names, for each zone-dependent reason (window, Sunday, holiday, daily cap), the zones where it
+    blocks: ``outside_window:federal`` blocked in ``("America/Detroit",)``.
     """
 
     eligible: bool
     reasons: tuple[Reason, ...]
     zone: str | None = None
     local_time: datetime | None = None
+    zones: tuple[str, ...] = ()
+    blocked_in: tuple[tuple[Reason, tuple[str, ...]], ...] = ()
+
+    def where(self, reason: str) -> tuple[str, ...]:
+        """The zones where ``reason`` blocks (empty for a reason that does not depend on the zone)."""
+        for blocked, zones in self.blocked_in:
+            if blocked == reason:
+                return zones
+        return ()
+
+    def detail(self, reason: str) -> str:
+        """``reason`` with the zones that block it: ``outside_window:federal@America/Chicago``."""
+        zones = self.where(reason)
+        return f"{reason}@{','.join(zones)}" if zones else str(reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,37 +267,39 @@ def evaluate(
             if rule.no_calls_in_emergency and rule.state in emergencies:
                 out.append(rule.emergency_reason)
 
-    zone_key = lead.zone if lead.zone is not None and zone_info(lead.zone) is not None else None
-    if zone_key is None:
-        zone_key = campaign.fallback_zone
-    zone = zone_info(zone_key) if zone_key is not None else None
-
-    local: datetime | None = None
-    if zone is None:
-        out.append(reasons_.UNKNOWN_TIMEZONE)
-        zone_key = None
-    else:
-        local = at.astimezone(zone)
-        _window_reasons(local, rules, campaign, book.federal_window, out)
-
+    zones = _candidate_zones(lead.zone, lead.zones, campaign.fallback_zone)
     calls = lead.recent_calls
-    if calls:
-        count_24h = -1
-        for rule in rules:
-            if rule.cap_24h is not None:
-                if count_24h < 0:
-                    count_24h = _count_since(calls, at - CAP_PERIOD)
-                if count_24h >= rule.cap_24h:
-                    out.append(rule.cap_reason)
-        if (
-            campaign.daily_cap is not None
-            and zone is not None
-            and local is not None
-            and _count_on_local_day(calls, at, local.date(), zone) >= campaign.daily_cap
-        ):
-            out.append(reasons_.CAP_DAILY)
+    if zones is None:
+        out.append(reasons_.UNKNOWN_TIMEZONE)
+        if calls:
+            _cap_24h_reasons(calls, rules, at, out)
+        return Decision(eligible=False, reasons=tuple(out))
 
-    return Decision(eligible=not out, reasons=tuple(out), zone=zone_key, local_time=local)
+    blocked: list[tuple[Reason, tuple[str, ...]]] = []
+    local = at.astimezone(zones.primary)
+    if zones.single:  # the common case, kept free of the merging below
+        before = len(out)
+        _window_reasons(local, rules, campaign, book.federal_window, out)
+        if len(out) > before:
+            blocked.extend((reason, zones.keys) for reason in out[before:])
+    else:
+        _zones_window_reasons(at, zones.pairs, rules, campaign, book.federal_window, out, blocked)
+    if calls:
+        _cap_24h_reasons(calls, rules, at, out)
+        cap = campaign.daily_cap
+        if cap is not None:
+            full = tuple(
+                key
+                for key, zone in zones.pairs
+                if _count_on_local_day(calls, at, at.astimezone(zone).date(), zone) >= cap
+            )
+            if full:
+                out.append(reasons_.CAP_DAILY)
+                blocked.append((reasons_.CAP_DAILY, full))
+
+    return Decision(
+        not out, tuple(out), zones.primary_key, local, zones.keys, tuple(blocked) if blocked else ()
+    )
 
 
 def next_legal_time(
@@ -312,6 +340,9 @@ def next_legal_time(
 def legal_window_on(lead: LeadFacts, campaign: CampaignPolicy, day: date) -> tuple[time, time] | None:
     """Return the lead-local ``[start, end)`` window on ``day`` (federal ∩ states ∩ campaign).
 
+    The wall-clock window each candidate zone's local time must be in on its local ``day`` (the
+    rules do not depend on the zone; the instants they allow do).
+
     ``None`` when no call is allowed that day (a Sunday or holiday ban, a day outside the
     campaign, or windows that do not overlap). Caps, consent and DNC are not considered.
     """
@@ -344,6 +375,40 @@ def rule_book() -> RuleBook:
 def holiday_dates(state: str, year: int) -> frozenset[date]:
     """Return the dates in ``year`` that are holidays in ``state``, observed days included."""
     return _holiday_dates(state, year)
+
+
+def candidate_zones(
+    zone: str | None, zones: tuple[str, ...] = (), fallback_zone: str | None = None
+) -> tuple[tuple[str, ZoneInfo], ...]:
+    """The zones a lead's windows are evaluated in: ``zone`` then ``zones`` (known keys, no repeats),
+    else the fallback zone alone; empty when there is none."""
+    found = _candidate_zones(zone, zones, fallback_zone)
+    return () if found is None else found.pairs
+
+
+@dataclass(frozen=True, slots=True)
+class _ZoneSet:
+    """A lead's candidate zones, resolved once per distinct (zone, zones, fallback)."""
+
+    pairs: tuple[tuple[str, ZoneInfo], ...]
+    keys: tuple[str, ...]
+    primary_key: str
+    primary: ZoneInfo
+    single: bool
+
+
+@lru_cache(maxsize=4096)
+def _candidate_zones(zone: str | None, zones: tuple[str, ...], fallback_zone: str | None) -> _ZoneSet | None:
+    found: dict[str, ZoneInfo] = {}
+    for key in (zone, *zones):
+        if key is not None and key not in found and (info := zone_info(key)) is not None:
+            found[key] = info
+    if not found and fallback_zone is not None and (info := zone_info(fallback_zone)) is not None:
+        found[fallback_zone] = info
+    if not found:
+        return None
+    pairs = tuple(found.items())
+    return _ZoneSet(pairs, tuple(found), pairs[0][0], pairs[0][1], len(pairs) == 1)
 
 
 @lru_cache(maxsize=1024)
@@ -477,6 +542,53 @@ def _window_reasons(
         out.append(reasons_.OUTSIDE_WINDOW_CAMPAIGN)
 
 
+def _zones_window_reasons(
+    at: datetime,
+    zones: tuple[tuple[str, ZoneInfo], ...],
+    rules: tuple[StateRule, ...],
+    campaign: CampaignPolicy,
+    federal: tuple[int, int],
+    out: list[Reason],
+    blocked: list[tuple[Reason, tuple[str, ...]]],
+) -> None:
+    """The window reasons of every zone, each once, in the single-zone order, with where it blocks."""
+    where: dict[Reason, list[str]] = {}
+    for key, zone in zones:
+        found: list[Reason] = []
+        _window_reasons(at.astimezone(zone), rules, campaign, federal, found)
+        for reason in found:
+            where.setdefault(reason, []).append(key)
+    if not where:
+        return
+    for reason in _window_reason_order(rules):
+        keys = where.get(reason)
+        if keys is not None:
+            out.append(reason)
+            blocked.append((reason, tuple(keys)))
+
+
+@lru_cache(maxsize=1024)
+def _window_reason_order(rules: tuple[StateRule, ...]) -> tuple[Reason, ...]:
+    # The order _window_reasons reports in: federal, each state's (holiday, Sunday, window), campaign.
+    order = [reasons_.OUTSIDE_WINDOW_FEDERAL]
+    for rule in rules:
+        order += [rule.holiday_reason, rule.sunday_reason, rule.outside_reason]
+    order.append(reasons_.OUTSIDE_WINDOW_CAMPAIGN)
+    return tuple(order)
+
+
+def _cap_24h_reasons(
+    calls: tuple[datetime, ...], rules: tuple[StateRule, ...], at: datetime, out: list[Reason]
+) -> None:
+    count = -1
+    for rule in rules:
+        if rule.cap_24h is not None:
+            if count < 0:
+                count = _count_since(calls, at - CAP_PERIOD)
+            if count >= rule.cap_24h:
+                out.append(rule.cap_reason)
+
+
 def _count_since(calls: Iterable[datetime], cutoff: datetime) -> int:
     count = 0
     for call in calls:
@@ -507,9 +619,12 @@ def _lift_time(
     """The earliest instant after ``t`` at which every reason in ``decision`` could have lifted.
 
     Each bound is a lower bound on the next eligible instant (nothing earlier can satisfy that
-    rule), so their maximum is too; ``None`` when some reason never lifts by itself.
+    rule), so their maximum is too; ``None`` when some reason never lifts by itself. With several
+    candidate zones the window bound is the latest of the zones' next openings: no instant before
+    it is inside the window in all of them. The caller re-evaluates there, so a zone whose window
+    closed meanwhile moves the bound on again (exact, never stepped).
     """
-    zone = zone_info(decision.zone) if decision.zone is not None else None
+    zones = candidate_zones(lead.zone, lead.zones, campaign.fallback_zone)
     bound = t
     window_done = False
     rules = applicable_rules(lead.address_state, lead.area_code_state)
@@ -519,25 +634,28 @@ def _lift_time(
             if window_done:
                 continue
             window_done = True
-            if zone is None:
+            if not zones:
                 return None
-            opening = _next_window_opening(rules, campaign, zone, t, limit)
-            if opening is None:
-                return None
-            bound = max(bound, opening)
+            for _, zone in zones:
+                opening = _next_window_opening(rules, campaign, zone, t, limit)
+                if opening is None:
+                    return None
+                bound = max(bound, opening)
         elif code is ReasonCode.CAP_24H:
             rule = rule_book().states[reason.scope or ""]
             if rule.cap_24h is None:
                 return None
             bound = max(bound, _cap_frees_at(lead.recent_calls, rule.cap_24h, t))
         elif code is ReasonCode.CAP_DAILY:
-            if zone is None:
-                return None
-            day = t.astimezone(zone).date() + timedelta(days=1)
-            midnight = _first_instant_at(day, 0, zone, t)
-            if midnight is None:
-                return None
-            bound = max(bound, midnight)
+            full = decision.where(reason)
+            for key, zone in zones:
+                if key not in full:
+                    continue
+                day = t.astimezone(zone).date() + timedelta(days=1)
+                midnight = _first_instant_at(day, 0, zone, t)
+                if midnight is None:
+                    return None
+                bound = max(bound, midnight)
         elif code is ReasonCode.NO_CONSENT:
             consent = lead.consent
             if consent is None or consent.granted_at <= t:

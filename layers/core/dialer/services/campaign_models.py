@@ -156,6 +156,13 @@ class ConsentResponse(BaseModel):
     revoked_at: datetime | None = None
 
 
+class ZoneCandidateResponse(BaseModel):
+    """A zone the person may be in, and the facts that say so."""
+
+    zone: str
+    evidence: list[str] = Field(description="explicit_zone, address_state and/or number.")
+
+
 class LeadResponse(BaseModel):
     """A lead."""
 
@@ -172,8 +179,16 @@ class LeadResponse(BaseModel):
     area_code_state: str | None = Field(default=None, description="State the number's area code presumes.")
     zip: str | None = None
     time_zone: str | None = Field(default=None, description="The explicit zone given, if any.")
-    zone: str | None = Field(default=None, description="The zone calling windows are evaluated in.")
+    zone: str | None = Field(
+        default=None,
+        description="The lead-local zone (the address's, or the single candidate): the local time "
+        "shown to the assistant. Calls must be legal in every zone of `zones`.",
+    )
     zone_source: str
+    zones: list[ZoneCandidateResponse] = Field(
+        description="Every zone the person may be in, with its evidence; calling windows must hold "
+        "in all of them (empty: unknown, not called without a campaign fallback zone)."
+    )
     location_issues: list[str]
     tags: list[str]
     custom_fields: dict[str, str]
@@ -203,6 +218,13 @@ class ReasonDetail(BaseModel):
     scope: str | None = None
     deferrable: bool = Field(description="True when time alone lifts it.")
     message: str
+    zones: list[str] = Field(
+        default_factory=list,
+        description="For a window, Sunday, holiday or daily-cap reason: the candidate zones where it blocks.",
+    )
+    detail: str = Field(
+        description="The reason with the zones it blocks in: `outside_window:federal@America/Chicago`."
+    )
 
 
 class EligibilityResponse(BaseModel):
@@ -217,8 +239,12 @@ class EligibilityResponse(BaseModel):
     next_window_start: datetime | None = Field(
         description="Earliest legal instant (now when eligible); null when time alone does not help."
     )
-    zone: str | None = None
+    zone: str | None = Field(default=None, description="The lead-local zone (`local_time` is in it).")
     local_time: datetime | None = None
+    zones: list[str] = Field(
+        default_factory=list,
+        description="Every zone the windows were evaluated in (the lead-local one first).",
+    )
     evaluated_at: datetime
     dnc: bool
     calls_last_24h: int

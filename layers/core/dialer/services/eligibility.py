@@ -36,11 +36,11 @@ _MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.SCRUB_STALE: "The lead's national-DNC scrub is older than 31 days.",
     ReasonCode.MAX_ATTEMPTS: "The lead has used the campaign's attempts.",
     ReasonCode.EMERGENCY: "{scope} is under a declared state of emergency that forbids calls.",
-    ReasonCode.HOLIDAY: "It is a holiday on which {scope} forbids calls (lead-local).",
-    ReasonCode.SUNDAY: "{scope} forbids calls on Sundays (lead-local).",
-    ReasonCode.OUTSIDE_WINDOW: "Outside the {scope} calling window (lead-local time).",
+    ReasonCode.HOLIDAY: "It is a holiday on which {scope} forbids calls (local date{where}).",
+    ReasonCode.SUNDAY: "{scope} forbids calls on Sundays (local date{where}).",
+    ReasonCode.OUTSIDE_WINDOW: "Outside the {scope} calling window (local time{where}).",
     ReasonCode.CAP_24H: "The person already had {scope}'s maximum calls in the last 24 hours.",
-    ReasonCode.CAP_DAILY: "The person reached the campaign's daily call cap (lead-local day).",
+    ReasonCode.CAP_DAILY: "The person reached the campaign's daily call cap (local day{where}).",
 }
 
 
@@ -60,6 +60,7 @@ def lead_facts(record: LeadRecord, *, dnc: bool, recent_calls: tuple[datetime, .
     return LeadFacts(
         phone=lead.phone,
         zone=lead.zone,
+        zones=tuple(c.zone for c in lead.zones),
         address_state=lead.state,
         area_code_state=lead.area_code_state,
         dnc=dnc,
@@ -93,17 +94,20 @@ def decide(
     return Eligibility(decision, upcoming, dnc, calls_24h)
 
 
-def explain(reason: str) -> ReasonDetail:
-    """A reason with its plain-language message."""
+def explain(reason: str, zones: tuple[str, ...] = ()) -> ReasonDetail:
+    """A reason with its plain-language message; ``zones``: the candidate zones where it blocks."""
     parsed = Reason.parse(reason)
     scope = parsed.scope
     shown = {"federal": "federal", "campaign": "campaign"}.get(scope or "", scope or "")
+    where = f" in {', '.join(zones)}" if zones else ""
     return ReasonDetail(
         reason=str(parsed),
         code=parsed.code.value,
         scope=scope,
         deferrable=parsed.deferrable,
-        message=_MESSAGES[parsed.code].format(scope=shown),
+        message=_MESSAGES[parsed.code].format(scope=shown, where=where),
+        zones=list(zones),
+        detail=f"{parsed}@{','.join(zones)}" if zones else str(parsed),
     )
 
 
@@ -143,10 +147,11 @@ class EligibilityService:
             campaign_status=campaign.status,
             eligible=decision.eligible,
             reasons=[str(r) for r in decision.reasons],
-            details=[explain(r) for r in decision.reasons],
+            details=[explain(r, decision.where(r)) for r in decision.reasons],
             next_window_start=result.next_window_start,
             zone=decision.zone,
             local_time=decision.local_time,
+            zones=list(decision.zones),
             evaluated_at=when,
             dnc=listed,
             calls_last_24h=result.calls_last_24h,

@@ -34,6 +34,7 @@ from dialer.services.campaign_models import (
     LeadInput,
     LeadListResponse,
     LeadResponse,
+    ZoneCandidateResponse,
 )
 from dialer.services.campaigns import CampaignsService
 
@@ -267,6 +268,9 @@ def lead_view(record: LeadRecord) -> LeadResponse:
         time_zone=lead.time_zone,
         zone=lead.zone,
         zone_source=lead.zone_source,
+        zones=[
+            ZoneCandidateResponse(zone=c.zone, evidence=[e.value for e in c.evidence]) for c in lead.zones
+        ],
         location_issues=list(lead.location_issues),
         tags=list(lead.tags),
         custom_fields=dict(lead.custom_fields),
