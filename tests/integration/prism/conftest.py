@@ -26,9 +26,9 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from prism_recorder import Recorder
 
 from telnyx_client.client import TelnyxClient
+from tests.integration.prism.prism_recorder import Recorder
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 PRISM_BIN = REPO_ROOT / "node_modules" / ".bin" / "prism"
