@@ -85,13 +85,35 @@ def test_a_quote_open_at_the_end_of_the_file_rejects_its_line_only() -> None:
 
 
 def test_a_quoted_field_may_not_run_on_for_ever() -> None:
-    # GIVEN a quote that closes only after MAX_ROW_LINES lines (a real field never spans that many)
-    body = b"".join(b"%d,x\n" % i for i in range(MAX_ROW_LINES + 5))
-    data = b'p,n\n0,"opens\n' + body + b'9,"closes"\n'
-    got = split(data, 64)
-    assert_exact(data, got)
-    assert [r.line for r in got if r.error] == [2]
-    assert len(got) == 1 + 1 + MAX_ROW_LINES + 5 + 1
+    # GIVEN a quote that never closes, then many more lines than a row may span
+    lines = [b"p,n\n", b'0,"opens\n', *(b"%06d,x\n" % i for i in range(10 * MAX_ROW_LINES))]
+    data = b"".join(lines)
+    read = 0
+
+    def chunks():  # counts how far the splitter has read
+        nonlocal read
+        for i in range(0, len(data), 64):
+            read = i + 64
+            yield data[i : i + 64]
+
+    stream = records(chunks(), first_line=1)
+    # WHEN the splitter gives the record of the stray quote
+    header, stray = next(stream), next(stream)
+    # THEN it has read no more than MAX_ROW_LINES lines past it, and rejects that line only
+    assert (header.error, stray.line, stray.error) == (None, 2, "a quoted field does not close on this row")
+    assert read <= len(b"".join(lines[: 2 + MAX_ROW_LINES])) + 64
+    rest = list(stream)
+    assert_exact(data, [header, stray, *rest])
+    assert len(rest) == 10 * MAX_ROW_LINES
+    assert all(r.error is None for r in rest)
+
+
+def test_a_quote_inside_a_field_is_a_literal_quote() -> None:
+    # A quote opens a quoted field only at the start of a field (the csv module's rule).
+    data = b'p,n,m\n1,Bob "Bobby" Smith,x\n2,5" pipe,y\n3,b,c\n'
+    got = split(data)
+    assert [(r.line, r.error) for r in got] == [(1, None), (2, None), (3, None), (4, None)]
+    assert parse_row(got[2].data.decode()) == ["2", '5" pipe', "y"]
 
 
 def test_an_over_long_row_is_rejected_without_holding_it() -> None:
