@@ -498,12 +498,6 @@ def map_columns(names: list[str]) -> tuple[list[str], list[RowError]]:
     return out, notices
 
 
-def parse_header(data: bytes) -> list[str]:
-    """Column names of a header record, mapped to lead fields (others: custom)."""
-    names = parse_row(data.decode("utf-8", errors="replace").lstrip("\ufeff")) or []
-    return map_columns(names)[0]
-
-
 def parse_row(text: str) -> list[str] | None:
     """The fields of one CSV record (its line end stripped); None if it is not valid CSV (strict:
     a closing quote must end its field, and a quoted field must close)."""
