@@ -5,6 +5,10 @@ skipped) and our own continuation messages. Each import advances until the invoc
 low, then sends a continuation and returns; a failure returns the message to SQS (and after
 ``maxReceiveCount``, the DLQ), and the next delivery resumes at the checkpoint. One bad record
 never fails its batch-mates.
+
+The function also consumes the import dead-letter queue (``IMPORT_DLQ_ARN``): a message parked
+there marks its import ``failed``, with the line it reached, so no import shows ``processing``
+for ever.
 """
 
 from __future__ import annotations
@@ -67,6 +71,14 @@ def import_processor() -> ImportProcessor:
     )
 
 
+def is_dead_letter(record: SQSRecord) -> bool:
+    """Whether the record comes from the import dead-letter queue."""
+    from dialer.settings import get_settings
+
+    dlq_arn = get_settings().import_dlq_arn
+    return bool(dlq_arn) and record.event_source_arn == dlq_arn
+
+
 @tracer.capture_method(capture_response=False)
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     """Advance the imports one message is about; any exception fails only this record.
@@ -76,6 +88,14 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     refs = refs_from_message(record.body)
     if not refs:
         logger.info("message skipped (S3 test event or not an import)", message_id=record.message_id)
+        return
+    if is_dead_letter(record):
+        for ref in refs:
+            if import_processor().give_up(ref):
+                logger.warning(
+                    "import failed: its message reached the dead-letter queue", import_id=ref.import_id
+                )
+                metrics.add_metric(name="ImportDeadLettered", unit="Count", value=1)
         return
     for ref in refs:
         outcome = import_processor().run(ref, lambda_context.get_remaining_time_in_millis)

@@ -107,6 +107,46 @@ def test_events_without_a_call_effect_are_recorded(processor_handler, aws, moto_
     assert int(got["Item"]["expires_at"]["N"]) > 0
 
 
+def _form_message(body: str) -> dict[str, str]:
+    """A TeXML callback (form-encoded) as the intake enqueues it."""
+    msg = WebhookMessage(
+        tenant_id=TENANT,
+        event_id="",
+        event_type="",
+        content_type="application/x-www-form-urlencoded",
+        received_at="2026-11-24T15:00:00.000000Z",
+        signed_at=0,
+        body=body,
+        body_bytes=len(body),
+    )
+    return {"Body": msg.to_json()}
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        message_for({"data": {"id": "evt-unknown-twice", "event_type": "call.brand_new", "payload": {}}}),
+        _form_message("AccountSid=acct-1&Digits=5&From=%2B15550000100"),
+    ],
+    ids=["unknown-type", "texml-callback-without-call"],
+)
+def test_an_event_without_a_call_effect_delivered_twice_is_recorded_once(aws, moto_stack, message):
+    # GIVEN an event that changes no call (an unknown type; a TeXML callback with no CallSid)
+    processor = EventProcessor(calls=CallsTable(moto_stack.table_name, client=aws["dynamodb"]), payloads=None)  # type: ignore[arg-type]
+    # WHEN SQS delivers it twice
+    first = processor.process(message["Body"])
+    second = processor.process(message["Body"])
+    # THEN the first delivery records its receipt and the second is a duplicate
+    assert first.call_control_id is None
+    assert (first.result, second.result) == (ApplyResult.RECORDED, ApplyResult.DUPLICATE)
+    receipts = [
+        i
+        for i in aws["dynamodb"].scan(TableName=moto_stack.table_name)["Items"]
+        if i["sk"]["S"] == "RECEIPT" and i["event_id"]["S"] == first.event_id
+    ]
+    assert len(receipts) == 1
+
+
 def test_claim_checked_body_is_read_back_from_s3(processor_handler, aws, moto_stack):
     call = "v3:claim-1"
     doc = with_call(load_fixture("call.hangup"), call)

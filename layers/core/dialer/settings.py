@@ -55,6 +55,8 @@ class Settings(BaseModel):
     # Bucket CSV imports are uploaded to, the queue that drives the import function, and limits.
     import_bucket: str = ""
     import_queue_url: str = ""
+    # The import dead-letter queue: the import function consumes it to mark its imports failed.
+    import_dlq_arn: str = ""
     import_upload_url_seconds: int = 3600
     import_max_bytes: int = 200 * MIB
     # Rows written per chunk (BatchWriteItem 25 at a time) between checkpoints.
@@ -89,6 +91,7 @@ _ENV = {
     "default_region": "DEFAULT_PHONE_REGION",
     "import_bucket": "IMPORT_BUCKET",
     "import_queue_url": "IMPORT_QUEUE_URL",
+    "import_dlq_arn": "IMPORT_DLQ_ARN",
     "import_upload_url_seconds": "IMPORT_UPLOAD_URL_SECONDS",
     "import_max_bytes": "IMPORT_MAX_BYTES",
     "import_chunk_rows": "IMPORT_CHUNK_ROWS",

@@ -6,6 +6,7 @@ written straight to the table (the assistants API is issue 5's, tested there).""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from tests.integration.conftest import load_handler
 from tests.integration.management.conftest import Tenant, bootstrap
@@ -42,9 +44,14 @@ class CampaignTenant:
 def import_env(moto_stack: MotoStack) -> dict[str, str]:
     """The import bucket and queue the provisioner made from template.yaml, in the functions' env."""
     sqs = boto3.client("sqs")
+    dlq_url = sqs.get_queue_url(QueueName=f"{STACK}-ImportDeadLetterQueue")["QueueUrl"]
     env = {
         "IMPORT_BUCKET": f"{STACK}-importbucket",
         "IMPORT_QUEUE_URL": sqs.get_queue_url(QueueName=f"{STACK}-ImportQueue")["QueueUrl"],
+        "IMPORT_DLQ_URL": dlq_url,  # for the tests; the function only needs the ARN
+        "IMPORT_DLQ_ARN": sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"],
         "IMPORT_RESERVE_MS": "0",
     }
     os.environ.update(env)
@@ -123,6 +130,33 @@ class Importer:
             assert result == {"batchItemFailures": []}, result
             self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=got[0]["ReceiptHandle"])
         raise AssertionError("import did not finish")
+
+    def run_failing(self, *, max_rounds: int = 100) -> int:
+        """Deliver messages that fail and are never deleted, as SQS would (visibility timeout 0),
+        until SQS's redrive policy has parked them all in the DLQ; returns the failed deliveries."""
+        for delivered in range(max_rounds):
+            got = self.sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=1, VisibilityTimeout=0
+            ).get("Messages", [])
+            if not got:
+                return delivered
+            # A batch whose every record failed raises (Powertools); either way SQS keeps it.
+            with contextlib.suppress(BatchProcessingError):
+                result = self.module.lambda_handler(sqs_event(got), LambdaContextStub())
+                assert result["batchItemFailures"], "expected this delivery to fail"
+        raise AssertionError("the messages never reached the dead-letter queue")
+
+    def run_dead_letters(self) -> int:
+        """Play the DLQ's event source (its ARN tells the function where records come from)."""
+        dlq_url, dlq_arn = os.environ["IMPORT_DLQ_URL"], os.environ["IMPORT_DLQ_ARN"]
+        delivered = 0
+        while got := self.sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10).get("Messages", []):
+            result = self.module.lambda_handler(sqs_event(got, queue_arn=dlq_arn), LambdaContextStub())
+            assert result == {"batchItemFailures": []}, result
+            for message in got:
+                self.sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
+            delivered += len(got)
+        return delivered
 
 
 @pytest.fixture

@@ -21,9 +21,8 @@ from typing import Any
 
 import httpx
 import pytest
-from prism_recorder import Recorder
-
 from telnyx_client.client import TelnyxClient
+from tests.integration.prism.prism_recorder import Recorder
 from tests.support.telnyx_fixtures import load_openapi_spec, openapi_spec_path
 
 REPO_ROOT = Path(__file__).resolve().parents[3]

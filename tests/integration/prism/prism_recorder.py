@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from openapi_walk import unknown_body_keys
+
+from tests.integration.prism.openapi_walk import unknown_body_keys
 
 
 @dataclass

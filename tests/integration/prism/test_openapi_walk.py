@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openapi_walk import find_operation, unknown_body_keys
+from tests.integration.prism.openapi_walk import find_operation, unknown_body_keys
 
 
 def test_walk_catches_misspelled_keys(openapi_spec: dict[str, Any]) -> None:

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from prism_recorder import Recorder
 
 from telnyx_client.api.calls import ALREADY_ENDED
 from telnyx_client.client import TelnyxClient
@@ -19,6 +18,7 @@ from telnyx_client.models.assistants import CreateAssistantRequest, UpdateAssist
 from telnyx_client.models.calls import DialRequest
 from telnyx_client.models.scheduled_events import CreateScheduledEventRequest
 from telnyx_client.models.texml import TexmlAICallRequest
+from tests.integration.prism.prism_recorder import Recorder
 
 pytestmark = pytest.mark.prism
 

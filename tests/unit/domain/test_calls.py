@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -16,6 +17,7 @@ from dialer.domain.calls import (
     FactKind,
     classify_outcome,
     facts_from_event,
+    format_instant,
     merge_facts,
     summarize,
 )
@@ -273,3 +275,70 @@ def test_state_never_moves_backwards(case):
         now = STATE_RANK[summarize(facts).state]
         assert now >= rank
         rank = now
+
+
+# --- timestamps that disagree with arrival order ---------------------------------------------
+# Telnyx stamps each event where it happened; clocks of different components drift, so an
+# ``answered`` may carry a later ``occurred_at`` than the hangup of the same call (or none at all).
+# The state machine must not care: an ended call stays ended whatever the stamps say.
+
+
+@st.composite
+def skewed_deliveries(draw):
+    """A scenario whose events carry arbitrary timestamps (up to 10 min off, or missing), then
+    delivered permuted and duplicated."""
+    name = draw(st.sampled_from(sorted(SCENARIOS)))
+    stamps = st.one_of(
+        st.just(""),
+        st.integers(-600_000, 600_000).map(lambda ms: format_instant(T0 + timedelta(milliseconds=ms))),
+    )
+    original = SCENARIOS[name][0]
+    restamped = draw(st.lists(stamps, min_size=len(original), max_size=len(original)))
+    events = [
+        [replace(fact, occurred_at=stamp) for fact in facts_of_event]
+        for facts_of_event, stamp in zip(original, restamped, strict=True)
+    ]
+    order = draw(st.permutations(range(len(events))))
+    duplicates = draw(st.lists(st.integers(0, len(events) - 1), max_size=len(events)))
+    delivered = draw(st.permutations([events[i] for i in order] + [events[i] for i in duplicates]))
+    return name, events, list(delivered)
+
+
+@settings(max_examples=400, deadline=None)
+@given(skewed_deliveries())
+def test_skewed_timestamps_never_reopen_an_ended_call(case):
+    from dialer.domain.outcomes import STATE_RANK
+
+    name, events, delivered = case
+    facts: dict = {}
+    rank, ended = -1, False
+    for facts_of_event in delivered:
+        facts = merge_facts(facts, facts_of_event)
+        summary = summarize(facts)
+        # THEN the state only moves forward, and once the call has ended it stays ended
+        assert STATE_RANK[summary.state] >= rank
+        rank = STATE_RANK[summary.state]
+        ended = ended or any(f.kind in (FactKind.HANGUP, FactKind.TEXML_FINAL) for f in facts_of_event)
+        assert summary.state is (CallState.ENDED if ended else summary.state)
+        assert summary.duration_s is None or summary.duration_s >= 0
+    # AND the result is the same as delivering the same events in order, once each
+    final = play(*delivered)
+    assert final == play(*events)
+    assert final.state is CallState.ENDED
+    # AND the outcome does not depend on the stamps (a human call is not turned into a
+    # failure because its answer looks later than its hangup)
+    assert final.outcome is SCENARIOS[name][1]
+
+
+def test_an_answer_stamped_after_the_hangup_does_not_reopen_the_call():
+    # GIVEN a hangup, then an answer whose own timestamp is later than the hangup's
+    ended = play(event("call.initiated", 0), event("call.hangup", 30, hangup_cause="normal_clearing"))
+    late = play(
+        event("call.initiated", 0),
+        event("call.hangup", 30, hangup_cause="normal_clearing"),
+        event("call.answered", 45),
+    )
+    # THEN the call stays ended, with no negative duration
+    assert ended.state is late.state is CallState.ENDED
+    assert late.ended_at == "2026-11-24T15:00:30.000000Z"
+    assert late.duration_s == 0
