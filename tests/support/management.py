@@ -150,6 +150,7 @@ class InProcessApi:
         token: str | None,
         body: Any = None,
         query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> ApiResponse:
         """One request; 401 as API Gateway answers it when the authorizer denies."""
         path, _, qs = path.partition("?")
@@ -169,7 +170,14 @@ class InProcessApi:
                 return ApiResponse(401, {}, {"message": "Unauthorized"})
             authorizer_context = {**answer["context"], "principalId": answer["principalId"]}
         event = rest_event(
-            method, path, resource, params, body=body, query=query, authorizer=authorizer_context
+            method,
+            path,
+            resource,
+            params,
+            body=body,
+            query=query,
+            headers=headers,
+            authorizer=authorizer_context,
         )
         handler = self._campaigns_api() if served_by_campaigns_api(resource) else self.api
         out = handler.lambda_handler(event, LambdaContextStub())
