@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from tests.support.aws import LambdaContextStub
 
@@ -155,7 +155,8 @@ class InProcessApi:
         """One request; 401 as API Gateway answers it when the authorizer denies."""
         path, _, qs = path.partition("?")
         if qs:
-            query = {**dict(p.split("=", 1) for p in qs.split("&")), **(query or {})}
+            # Decoded, as API Gateway hands query parameters to the function (%2B is a +).
+            query = {**dict(parse_qsl(qs, keep_blank_values=True)), **(query or {})}
         resource, params = resource_of(path)
         authorizer_context = None
         if resource != "/docs":

@@ -83,7 +83,9 @@ def responses(status: int, model: type[Any] | None, *codes: int) -> dict[int, An
         }
     }
     if model is None:
-        documented[status] = {"description": "Done."}
+        # An explicit empty content: else Powertools documents the return annotation as a JSON
+        # body, which a 204 (no body, no Content-Type) can never match.
+        documented[status] = {"description": "Done.", "content": {}}
     else:
         documented[status] = {"description": "Success.", "content": {"application/json": {"model": model}}}
     for code in codes:
