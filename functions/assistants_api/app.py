@@ -23,7 +23,11 @@ from dialer.http_api import (
     UPSTREAM,
     VERSION,
     Cursor,
+    IdempotencyKey,
     Limit,
+    created,
+    idempotent_creates,
+    json_body,
     register_error_handlers,
     responses,
     tenant_of,
@@ -61,7 +65,7 @@ if TYPE_CHECKING:
 logger = get_logger()
 metrics = get_metrics()
 tracer = get_tracer()
-app = APIGatewayRestResolver(enable_validation=True)
+app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=json_body)
 register_error_handlers(app, logger)
 
 app.enable_swagger(
@@ -213,11 +217,20 @@ def _key(record: Any) -> ApiKeyResponse:
     status_code=201,
     responses=responses(201, AssistantResponse, *UPSTREAM),
 )
-def create_assistant(request: Annotated[AssistantCreateRequest, Body()]) -> AssistantResponse:
+def create_assistant(
+    request: Annotated[AssistantCreateRequest, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[Any]:
     """Create an assistant on Telnyx with this deployment's defaults, and mirror it."""
-    created = _assistants().create(request)
-    metrics.add_metric(name="AssistantCreated", unit="Count", value=1)
-    return created
+    outcome = idempotent_creates(app).run(
+        "create_assistant",
+        idempotency_key,
+        request.model_dump(mode="json", exclude_unset=True),
+        lambda: _assistants().create(request),
+        AssistantResponse,
+    )
+    if not outcome.replayed:
+        metrics.add_metric(name="AssistantCreated", unit="Count", value=1)
+    return created(outcome)
 
 
 @app.get("/assistants", tags=["assistants"], responses=responses(200, AssistantListResponse))

@@ -19,8 +19,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dialer.http_api import (
     Cursor,
+    IdempotencyKey,
     Limit,
     authorizer_context,
+    created,
+    idempotent_creates,
+    json_body,
     register_error_handlers,
     responses,
     tenant_of,
@@ -66,7 +70,7 @@ if TYPE_CHECKING:
 logger = get_logger()
 metrics = get_metrics()
 tracer = get_tracer()
-app = APIGatewayRestResolver(enable_validation=True)
+app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=json_body)
 register_error_handlers(app, logger)
 
 IdPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=128)]
@@ -164,12 +168,21 @@ def _eligibility() -> EligibilityService:
 
 
 # --- campaigns -----------------------------------------------------------------------------------------
-@app.post("/campaigns", tags=["campaigns"], status_code=201, responses=responses(201, CampaignResponse))
-def create_campaign(request: Annotated[CampaignCreateRequest, Body()]) -> CampaignResponse:
+@app.post("/campaigns", tags=["campaigns"], status_code=201, responses=responses(201, CampaignResponse, 409))
+def create_campaign(
+    request: Annotated[CampaignCreateRequest, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[Any]:
     """Create a campaign (as a draft)."""
-    created = _campaigns().create(request)
-    metrics.add_metric(name="CampaignCreated", unit="Count", value=1)
-    return created
+    outcome = idempotent_creates(app).run(
+        "create_campaign",
+        idempotency_key,
+        request.model_dump(mode="json", exclude_unset=True),
+        lambda: _campaigns().create(request),
+        CampaignResponse,
+    )
+    if not outcome.replayed:
+        metrics.add_metric(name="CampaignCreated", unit="Count", value=1)
+    return created(outcome)
 
 
 @app.get("/campaigns", tags=["campaigns"], responses=responses(200, CampaignListResponse))
@@ -251,7 +264,12 @@ def get_lead(lead_id: IdPath) -> LeadResponse:
 @app.get("/leads/<lead_id>/eligibility", tags=["leads"], responses=responses(200, EligibilityResponse, 404))
 def lead_eligibility(
     lead_id: IdPath,
-    at: Annotated[datetime | None, Query(description="Instant to evaluate (ISO 8601); default now.")] = None,
+    at: Annotated[
+        datetime | None,
+        Query(
+            description="Instant to evaluate (ISO 8601; from 1970-01-01 to before 2200-01-01 UTC); default now."
+        ),
+    ] = None,
 ) -> EligibilityResponse:
     """May this lead be dialled now (or at ``at``)? Every blocking reason, explained, and the next
     legal instant."""

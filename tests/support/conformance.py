@@ -1,13 +1,27 @@
-"""schemathesis conformance of one management-API operation: no 5xx, no response off the document.
+"""schemathesis conformance of one management-API operation: no 5xx, no response off the document,
+and (with seeded resources) a success response that is validated too.
+
+Random ids only ever reach 404s, so response schemas of success answers would go unchecked.
+:func:`seed_resources` creates one of every resource through the API itself (an assistant with a
+staged version, a caller ID, campaigns, a lead, an import, a DNC entry, a number assignment, a
+spare API key) and gives, per operation, a request known to succeed. :func:`assert_operation_conforms`
+runs that request first (it must answer 2xx, and is validated), then hypothesis' cases, half of
+them pointed at the seeded ids.
 
 (The schemathesis pytest plugin does not run on pytest 9, so hypothesis drives the cases.)
+Set ``CONFORMANCE_REPORT=<file>`` to append one ``[operation, status, seeded]`` line per response.
 """
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -15,17 +29,132 @@ from schemathesis.specs.openapi.checks import (
 )
 
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
+NO_BODY = object()
 
 
-def assert_operation_conforms(operation: Any, api_key: str, *, max_examples: int) -> None:
-    """Generate cases for ``operation``, call it authenticated, and check every response."""
+@dataclass(frozen=True)
+class Example:
+    """A request to one operation that succeeds against the seeded resources."""
 
-    @given(case=operation.as_strategy())
+    path_parameters: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] | None = None
+    body: Any = NO_BODY
+
+
+@dataclass(frozen=True)
+class Seeds:
+    """Ids of the seeded resources (by path-parameter name) and a known-good request per operation."""
+
+    ids: dict[str, str]
+    phone: str
+    examples: dict[str, Example]
+
+
+#: ``call(method, path, body)`` → (status, parsed body), authenticated as the tenant under test.
+Call = Callable[[str, str, Any], tuple[int, Any]]
+
+
+def seed_resources(call: Call, *, phone_suffix: str) -> Seeds:
+    """Create one of every resource of the tenant through the API; ``phone_suffix`` (4 digits) keeps
+    the numbers of one seeding apart from another's."""
+
+    def ok(method: str, path: str, body: Any = None) -> Any:
+        status, answer = call(method, path, body)
+        assert 200 <= status < 300, (method, path, status, answer)
+        return answer
+
+    assistant = ok("POST", "/assistants", {"name": "Seed", "instructions": "Qualify {{first_name}}."})["id"]
+    ok("PATCH", f"/assistants/{assistant}", {"greeting": "Hello!", "promote_to_main": False})
+    version = ok("GET", f"/assistants/{assistant}/versions")["data"][-1]["version_id"]
+    spare_assistant = ok("POST", "/assistants", {"name": "Spare", "instructions": "Be brief."})["id"]
+    caller = ok("POST", "/caller-ids", {"phone_number": f"+1212555{phone_suffix}", "daily_cap": 50})["id"]
+    campaign = {"name": "Seed", "assistant_id": assistant, "caller_ids": [caller]}
+    campaign_id = ok("POST", "/campaigns", campaign)["id"]
+    empty_campaign = ok("POST", "/campaigns", campaign)["id"]
+    phone = f"+1305555{phone_suffix}"
+    consent = {
+        "type": "express_written",
+        "source": "https://example.com/form",
+        "granted_at": "2026-01-05T10:00:00Z",
+    }
+    lead = {"phone": phone, "state": "FL", "consent": consent, "dnc_scrubbed_at": "2026-03-01"}
+    lead_id = ok("POST", f"/campaigns/{campaign_id}/leads", {"leads": [lead]})["lead_ids"][0]
+    import_id = ok("POST", f"/campaigns/{campaign_id}/imports", {"filename": "leads.csv"})["import_id"]
+    dnc_phone = f"+1415555{phone_suffix}"
+    ok("POST", "/dnc", {"phone": dnc_phone, "reason": "asked on a call"})
+    number = ok("GET", "/numbers")["data"][0]["id"]
+    ok("PUT", f"/numbers/{number}/assignment", {"assistant_id": assistant, "force": True})
+    key_id = ok("POST", "/tenants/me/api-keys", {"name": "spare"})["key_id"]
+
+    ids = {
+        "assistant_id": assistant,
+        "version_id": version,
+        "caller_id_id": caller,
+        "campaign_id": campaign_id,
+        "import_id": import_id,
+        "lead_id": lead_id,
+        "number_id": number,
+        "key_id": key_id,
+    }
+    by_phone = {"phone": phone}
+    examples = {
+        "DELETE /assistants/{assistant_id}": Example({"assistant_id": spare_assistant}),
+        "PATCH /assistants/{assistant_id}": Example(body={"description": "Seeded"}),
+        "PATCH /caller-ids/{caller_id_id}": Example(body={"daily_cap": 60}),
+        "DELETE /campaigns/{campaign_id}": Example({"campaign_id": empty_campaign}),
+        "PATCH /campaigns/{campaign_id}": Example(body={"name": "Seed, renamed"}),
+        "POST /campaigns/{campaign_id}/status": Example(body={"status": "active"}),
+        "POST /campaigns/{campaign_id}/imports": Example(body={"filename": "more.csv"}),
+        "POST /campaigns/{campaign_id}/leads": Example(
+            body={"leads": [{"phone": f"+1786555{phone_suffix}"}]}
+        ),
+        "PUT /leads/{lead_id}/consent": Example(body=consent),
+        "GET /leads/{lead_id}/eligibility": Example(query={"at": "2026-03-04T16:00:00Z"}),
+        "GET /leads": Example(query=by_phone),
+        "GET /dnc/check": Example(query={"phone": dnc_phone}),
+        "GET /dnc/audit": Example(query={"phone": dnc_phone}),
+        "POST /dnc": Example(body={"phone": f"+1505555{phone_suffix}", "reason": "asked by email"}),
+        "POST /dnc/remove": Example(body={"phone": dnc_phone, "reason": "consent renewed in writing"}),
+        "POST /dnc/bulk": Example(body={"phones": [f"+1602555{phone_suffix}"], "reason": "bulk"}),
+        "POST /assistants": Example(body={"name": "Another", "instructions": "Be kind."}),
+        "POST /caller-ids": Example(body={"phone_number": f"+1646555{phone_suffix}"}),
+        "POST /campaigns": Example(body=campaign),
+        "PUT /numbers/{number_id}/assignment": Example(body={"assistant_id": assistant, "force": True}),
+        "POST /tenants/me/api-keys": Example(body={"name": "another"}),
+    }
+    return Seeds(ids, phone, examples)
+
+
+def assert_operation_conforms(
+    operation: Any, api_key: str, *, max_examples: int, seeds: Seeds | None = None
+) -> None:
+    """With ``seeds``, call the operation's known-good request (it must answer 2xx); then generate
+    cases, call them authenticated, and check every response against the document."""
+    headers = {"Authorization": f"Bearer {api_key}"}
+    if seeds is not None:
+        example = seeds.examples.get(operation.label, Example())
+        params = {name: seeds.ids[name] for name in _path_names(operation)}
+        case = operation.Case(
+            path_parameters={**params, **example.path_parameters},
+            query=example.query,
+            **({} if example.body is NO_BODY else {"body": example.body, "media_type": "application/json"}),
+        )
+        response = case.call(headers=headers)
+        assert 200 <= response.status_code < 300, (operation.label, response.status_code, response.text)
+        case.validate_response(response, checks=CHECKS)
+        _report(operation.label, response.status_code, seeded=True)
+
+    @given(case=operation.as_strategy(), seeded=st.booleans())
     @settings(
         max_examples=max_examples, deadline=None, suppress_health_check=list(HealthCheck), database=None
     )
-    def run(case: Any) -> None:
-        response = case.call(headers={"Authorization": f"Bearer {api_key}"})
+    def run(case: Any, seeded: bool) -> None:
+        if seeds is not None and seeded:
+            for name in case.path_parameters or {}:
+                case.path_parameters[name] = seeds.ids.get(name, case.path_parameters[name])
+            if case.query and "phone" in case.query:
+                case.query["phone"] = seeds.phone
+        response = case.call(headers=headers)
         assert response.status_code < 500, (
             case.method,
             case.formatted_path,
@@ -33,5 +162,17 @@ def assert_operation_conforms(operation: Any, api_key: str, *, max_examples: int
             response.text,
         )
         case.validate_response(response, checks=CHECKS)
+        _report(operation.label, response.status_code, seeded=seeds is not None and seeded)
 
     run()
+
+
+def _path_names(operation: Any) -> list[str]:
+    return [p["name"] for p in operation.definition.raw.get("parameters", []) if p.get("in") == "path"]
+
+
+def _report(label: str, status: int, *, seeded: bool) -> None:
+    out = os.environ.get("CONFORMANCE_REPORT")
+    if out:
+        with open(out, "a") as f:
+            f.write(json.dumps([label, status, seeded]) + "\n")

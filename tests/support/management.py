@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from tests.support.aws import LambdaContextStub
 
@@ -150,11 +150,13 @@ class InProcessApi:
         token: str | None,
         body: Any = None,
         query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> ApiResponse:
         """One request; 401 as API Gateway answers it when the authorizer denies."""
         path, _, qs = path.partition("?")
         if qs:
-            query = {**dict(p.split("=", 1) for p in qs.split("&")), **(query or {})}
+            # Decoded, as API Gateway hands query parameters to the function (%2B is a +).
+            query = {**dict(parse_qsl(qs, keep_blank_values=True)), **(query or {})}
         resource, params = resource_of(path)
         authorizer_context = None
         if resource != "/docs":
@@ -169,7 +171,14 @@ class InProcessApi:
                 return ApiResponse(401, {}, {"message": "Unauthorized"})
             authorizer_context = {**answer["context"], "principalId": answer["principalId"]}
         event = rest_event(
-            method, path, resource, params, body=body, query=query, authorizer=authorizer_context
+            method,
+            path,
+            resource,
+            params,
+            body=body,
+            query=query,
+            headers=headers,
+            authorizer=authorizer_context,
         )
         handler = self._campaigns_api() if served_by_campaigns_api(resource) else self.api
         out = handler.lambda_handler(event, LambdaContextStub())

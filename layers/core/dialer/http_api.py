@@ -8,13 +8,15 @@ identical, which is what one OpenAPI document for the whole API promises.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import json
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from pydantic import BaseModel
 
 from dialer.errors import (
     ConcurrentUpdate,
@@ -30,6 +32,9 @@ from dialer.errors import (
 )
 from dialer.services.api_models import ErrorResponse, GatewayErrorResponse
 
+if TYPE_CHECKING:
+    from dialer.services.idempotency import Created, IdempotentCreates
+
 TITLE = "Telnyx AI dialer management API"
 VERSION = "1.0.0"
 SECURITY_SCHEMES: dict[str, Any] = {
@@ -39,6 +44,23 @@ SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size.")]
 Cursor = Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page.")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Makes a retry safe: the same key with the same body answers what the first request "
+        "answered (header Idempotent-Replayed: true) and creates nothing; with another body it is a 422; "
+        "while the first is still running, a 409. Keys are kept 24 hours, per tenant.",
+    ),
+]
+
+#: Deepest JSON body accepted. Far beyond any real document (assistant tools with JSON-schema
+#: parameters nest about ten levels) and far below Python's recursion limit, so a 3 KB body of
+#: brackets is a 422 instead of a RecursionError in json, pydantic or our own merge code.
+MAX_JSON_DEPTH = 64
 
 # Status codes a route that calls Telnyx can answer besides its own.
 UPSTREAM = (409, 502, 503, 504)
@@ -61,7 +83,9 @@ def responses(status: int, model: type[Any] | None, *codes: int) -> dict[int, An
         }
     }
     if model is None:
-        documented[status] = {"description": "Done."}
+        # An explicit empty content: else Powertools documents the return annotation as a JSON
+        # body, which a 204 (no body, no Content-Type) can never match.
+        documented[status] = {"description": "Done.", "content": {}}
     else:
         documented[status] = {"description": "Success.", "content": {"application/json": {"model": model}}}
     for code in codes:
@@ -90,6 +114,63 @@ def tenant_of(app: APIGatewayRestResolver) -> str:
     return str(tenant_id)
 
 
+def json_body(text: str) -> Any:
+    """The request body as JSON, for ``APIGatewayRestResolver(json_body_deserializer=json_body)``.
+
+    Malformed JSON stays Powertools' ``json_invalid`` 422; a body nested deeper than
+    :data:`MAX_JSON_DEPTH`, or with a number Python will not convert (over 4,300 digits), is a 422
+    of its own instead of an unhandled RecursionError or ValueError (a 500)."""
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise _body_error("json_too_deep", f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as exc:
+        raise _body_error("json_invalid", str(exc)) from None
+    if _nesting(parsed) > MAX_JSON_DEPTH:
+        raise _body_error("json_too_deep", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return parsed
+
+
+def _nesting(value: Any) -> int:
+    """How deep ``value`` nests arrays and objects (iterative: the point is to avoid recursion)."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, dict | list):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return depth
+            deepest = max(deepest, depth)
+            pending.extend((child, depth) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+def _body_error(kind: str, message: str) -> RequestValidationError:
+    return RequestValidationError([{"type": kind, "loc": ("body",), "msg": message, "input": {}, "ctx": {}}])
+
+
+def idempotent_creates(app: APIGatewayRestResolver) -> IdempotentCreates:
+    """The calling tenant's idempotent creates (``Idempotency-Key``)."""
+    from dialer.adapters.idempotency_table import IdempotencyTable
+    from dialer.services.idempotency import IdempotentCreates
+    from dialer.settings import get_settings
+
+    return IdempotentCreates(tenant_of(app), IdempotencyTable(get_settings().table_name))
+
+
+def created(outcome: Created[BaseModel]) -> Response[Any]:
+    """The 201 of a create; a replayed answer says so in ``Idempotent-Replayed``."""
+    return Response(
+        status_code=201,
+        content_type=content_types.APPLICATION_JSON,
+        body=outcome.result.model_dump(mode="json"),
+        headers={"Idempotent-Replayed": "true"} if outcome.replayed else None,
+    )
+
+
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response[Any]:
     return Response(
         status_code=status,
@@ -114,6 +195,17 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
         ]
         logger.info("request rejected", status=422, fields=[".".join(map(str, e["loc"])) for e in errors])
         return _unprocessable(errors)
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(RecursionError)
+    def _out_of_range(exc: Exception) -> Response[Any]:
+        # A safety net: inputs are bounded where they are read (json_body, each model's limits), so
+        # reaching here means a value slipped past them. Still the client's input, so a 422; the
+        # stack trace is logged because the missing bound is ours to add.
+        logger.warning("request rejected: a value is out of range", status=422, exc_info=exc)
+        return _unprocessable(
+            [{"loc": ["request"], "msg": "a value is out of range", "type": "value_out_of_range"}]
+        )
 
     @app.exception_handler(InvalidInput)
     def _invalid_input(exc: InvalidInput) -> Response[Any]:

@@ -154,3 +154,8 @@ def dnc_audit_key(tenant_id: str, e164: str, at: str, audit_id: str) -> dict[str
 def contact_key(tenant_id: str, e164: str, at: str, call_id: str) -> dict[str, str]:
     """One call to a person (phone number), across campaigns: the frequency caps count these."""
     return {"pk": f"T#{tenant_id}#CONTACT#{e164}", "sk": f"CALL#{at}#{call_id}"}
+
+
+def idempotency_key(tenant_id: str, operation: str, key: str) -> dict[str, str]:
+    """A create made under a client's ``Idempotency-Key`` (``operation`` never contains ``#``)."""
+    return {"pk": f"T#{tenant_id}#IDEMPOTENCY#{operation}#{key}", "sk": "IDEMPOTENCY"}

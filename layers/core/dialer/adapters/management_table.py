@@ -12,6 +12,7 @@ from typing import Any
 
 from dialer import keys
 from dialer.adapters.dynamo import DynamoItems
+from dialer.domain.assistants import settings_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,7 @@ class ManagementTable:
                 "created_at": mirror.created_at,
                 "deleted_upstream": mirror.deleted_upstream,
                 # JSON, not a DynamoDB map: Telnyx floats would need Decimals and empty keys are legal there.
-                "settings_json": json.dumps(mirror.settings, separators=(",", ":"), sort_keys=True),
+                "settings_json": settings_json(mirror.settings),
             }
         )
 

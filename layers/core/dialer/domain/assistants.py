@@ -6,8 +6,15 @@ Works on the wire dicts Telnyx sends and receives, so it needs no client and no 
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass
 from typing import Any
+
+#: The most an assistant may weigh as JSON (UTF-8), checked before Telnyx is called. Its mirror is
+#: one DynamoDB item (400 KB at most) holding what Telnyx returns: what we sent plus Telnyx's own
+#: additions (a few KB), so this leaves ample room. Over it, Telnyx would accept the assistant and
+#: the mirror write would fail, leaving an assistant the API never lists.
+MAX_ASSISTANT_BYTES = 256 * 1024
 
 # Tools this deployment serves at POST /tools/{tenant_id}/{tool} (assistant_tools).
 DEPLOYMENT_TOOLS: dict[str, dict[str, Any]] = {
@@ -118,6 +125,16 @@ def deployment_tool(name: str, defaults: DeploymentDefaults) -> dict[str, Any]:
     if defaults.tool_secret:
         webhook["headers"] = [{"name": TOOL_SECRET_HEADER, "value": defaults.tool_secret}]
     return {"type": "webhook", "webhook": webhook}
+
+
+def settings_json(settings: dict[str, Any]) -> str:
+    """An assistant's settings as the mirror stores them (compact, UTF-8 text as DynamoDB counts it)."""
+    return json.dumps(settings, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def settings_size(settings: dict[str, Any]) -> int:
+    """Bytes of :func:`settings_json`: what :data:`MAX_ASSISTANT_BYTES` bounds."""
+    return len(settings_json(settings).encode())
 
 
 def deep_merge(base: Any, patch: Any) -> Any:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from dialer.domain.location import LocationIssue, ZoneCandidate, resolve_location
@@ -26,6 +26,10 @@ from dialer.policies.compliance import ConsentRecord, ConsentType
 MAX_FIELD = 500
 MAX_TAGS = 50
 MAX_CUSTOM_FIELDS = 100
+#: How far in the future a consent timestamp may be. Consent is something that already happened,
+#: so a later one is a mistake (year 9999 would count as consent given); one day of slack covers
+#: naive local times read as UTC east of Greenwich.
+CONSENT_CLOCK_SLACK = timedelta(days=1)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TAG_SPLIT = re.compile(r"[;|]")
 
@@ -118,8 +122,11 @@ class NormalizedLead:
     dnc_scrubbed_at: datetime | None = None
 
 
-def normalize_lead(fields: LeadFields, *, default_region: str = "US") -> NormalizedLead:
-    """Validate and normalise one lead; raises :class:`LeadRejected` with the first problem found."""
+def normalize_lead(
+    fields: LeadFields, *, default_region: str = "US", now: datetime | None = None
+) -> NormalizedLead:
+    """Validate and normalise one lead; raises :class:`LeadRejected` with the first problem found.
+    ``now`` (default: the wall clock) bounds consent timestamps."""
     try:
         e164 = normalize_phone(fields.phone, default_region=default_region)
     except InvalidPhoneNumber as exc:
@@ -168,7 +175,7 @@ def normalize_lead(fields: LeadFields, *, default_region: str = "US") -> Normali
         zones=location.candidates,
         tags=tags,
         custom_fields=custom,
-        consent=_consent(fields),
+        consent=_consent(fields, now),
         dnc_scrubbed_at=_scrub_date(fields.dnc_scrubbed_at),
     )
 
@@ -236,9 +243,13 @@ def _blank(value: str | datetime | date) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
-def _consent(fields: LeadFields) -> ConsentRecord | None:
+def _consent(fields: LeadFields, now: datetime | None) -> ConsentRecord | None:
     return consent_record(
-        fields.consent_type, fields.consent_source, fields.consent_granted_at, fields.consent_revoked_at
+        fields.consent_type,
+        fields.consent_source,
+        fields.consent_granted_at,
+        fields.consent_revoked_at,
+        now=now,
     )
 
 
@@ -247,10 +258,13 @@ def consent_record(
     source_text: str,
     granted_at: str | datetime,
     revoked_at: str | datetime | None,
+    *,
+    now: datetime | None = None,
 ) -> ConsentRecord | None:
     """A consent record from its parts (None when no type and no timestamps are given).
 
-    Raises :class:`LeadRejected` for an unknown type, a missing or unparseable timestamp, or a
+    Raises :class:`LeadRejected` for an unknown type, a missing or unparseable timestamp, a
+    timestamp more than :data:`CONSENT_CLOCK_SLACK` after ``now`` (default: the wall clock), or a
     revocation before the grant.
     """
     revoked_at = "" if revoked_at is None else revoked_at
@@ -275,6 +289,10 @@ def consent_record(
         if _blank(revoked_at)
         else _instant(revoked_at, "consent_revoked_at", RejectReason.INVALID_CONSENT_TIMESTAMP)
     )
+    latest = (now or datetime.now(UTC)) + CONSENT_CLOCK_SLACK
+    for name, instant in (("consent_granted_at", granted), ("consent_revoked_at", revoked)):
+        if instant is not None and instant > latest:
+            raise LeadRejected(RejectReason.INVALID_CONSENT_TIMESTAMP, name, "in the future")
     if revoked is not None and revoked < granted:
         raise LeadRejected(
             RejectReason.INVALID_CONSENT_TIMESTAMP, "consent_revoked_at", "revoked before it was granted"

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dialer.domain.assistants import MAX_ASSISTANT_BYTES
 from telnyx_client.models.assistant_settings import EnabledFeature
 from telnyx_client.models.assistants import CreateAssistantRequest
 from telnyx_client.models.tools import AssistantTool
@@ -38,12 +39,39 @@ class GatewayErrorResponse(BaseModel):
 
 
 # --- assistants --------------------------------------------------------------------------------
+# Limits that keep an assistant inside its mirror (see MAX_ASSISTANT_BYTES), checked before Telnyx
+# is called. Telnyx documents none; these are generous for a phone agent's prompt and greeting.
+AssistantName = Annotated[
+    str,
+    Field(
+        min_length=1, max_length=255, pattern=r"\S", description="Not empty or blank; at most 255 characters."
+    ),
+]
+Instructions = Annotated[
+    str, Field(max_length=100_000, description="The system prompt; at most 100,000 characters.")
+]
+Description = Annotated[str, Field(max_length=2_000)]
+Greeting = Annotated[str, Field(max_length=5_000)]
+DynamicVariables = Annotated[
+    dict[Annotated[str, Field(max_length=128)], Any],
+    Field(max_length=100, description="At most 100 variables."),
+]
+_SIZE_NOTE = f"The whole assistant, as JSON, is at most {MAX_ASSISTANT_BYTES // 1024} KiB (UTF-8)."
+
+
 class AssistantCreateRequest(CreateAssistantRequest):
-    """A Telnyx ``CreateAssistantRequest``, plus whether to add this deployment's tools.
+    __doc__ = f"""A Telnyx ``CreateAssistantRequest``, plus whether to add this deployment's tools.
 
     Left out, ``dynamic_variables_webhook_url``, ``dynamic_variables_webhook_timeout_ms``,
     ``enabled_features`` and ``privacy_settings.data_retention`` get this deployment's defaults.
+    {_SIZE_NOTE}
     """
+
+    name: AssistantName
+    instructions: Instructions
+    description: Description | None = None
+    greeting: Greeting | None = None
+    dynamic_variables: DynamicVariables | None = None
 
     deployment_tools: bool = Field(
         default=True,
@@ -55,14 +83,18 @@ SettingsBlock = dict[str, Any]
 
 
 class AssistantPatchRequest(_Strict):
-    """Fields to change. Settings objects are merged into the current ones (keys you leave out keep
-    their values); the merged result must be valid for Telnyx. Lists (``tools``, ``tags``…) are replaced."""
+    __doc__ = f"""Fields to change. Settings objects are merged into the current ones (keys you leave out keep
+    their values); the merged result must be valid for Telnyx. Lists (``tools``, ``tags``…) are replaced.
+    ``name`` and ``instructions`` cannot be null (an assistant always has both); ``null`` clears any
+    other field. {_SIZE_NOTE}"""
 
-    name: str | None = None
-    instructions: str | None = None
+    # Typed str with a None default on purpose: left out means unchanged, while an explicit null
+    # fails validation (a 422) and the document shows them as non-nullable strings.
+    name: AssistantName = None  # type: ignore[assignment]
+    instructions: Instructions = None  # type: ignore[assignment]
     model: str | None = None
-    description: str | None = None
-    greeting: str | None = None
+    description: Description | None = None
+    greeting: Greeting | None = None
     tools: list[AssistantTool] | None = None
     tool_ids: list[str] | None = None
     voice_settings: SettingsBlock | None = None
@@ -70,7 +102,7 @@ class AssistantPatchRequest(_Strict):
     telephony_settings: SettingsBlock | None = None
     messaging_settings: SettingsBlock | None = None
     enabled_features: list[EnabledFeature] | None = None
-    dynamic_variables: dict[str, Any] | None = None
+    dynamic_variables: DynamicVariables | None = None
     dynamic_variables_webhook_url: str | None = None
     dynamic_variables_webhook_timeout_ms: Annotated[int, Field(ge=1, le=10000)] | None = None
     insight_settings: SettingsBlock | None = None

@@ -96,8 +96,11 @@ class ConsentInput(_Strict):
     source: Annotated[str, Field(min_length=1, max_length=500)] = Field(
         description="Where it was given (a form URL, a signed document id...)."
     )
-    granted_at: datetime
-    revoked_at: datetime | None = None
+    granted_at: datetime = Field(description="When it was given: not more than a day in the future.")
+    revoked_at: datetime | None = Field(
+        default=None,
+        description="When it was revoked: not before granted_at, not more than a day in the future.",
+    )
 
 
 class LeadInput(_Strict):

@@ -85,7 +85,12 @@ class LeadsService:
         for index, item in enumerate(inputs):
             try:
                 incoming.append(
-                    IncomingLead(index, normalize_lead(fields_of(item), default_region=self.default_region))
+                    IncomingLead(
+                        index,
+                        normalize_lead(
+                            fields_of(item), default_region=self.default_region, now=self._clock()
+                        ),
+                    )
                 )
             except LeadRejected as exc:
                 errors.append(
@@ -160,7 +165,7 @@ class LeadsService:
         """Replace the lead's consent record (set ``revoked_at`` to record a revocation)."""
         try:
             record = consent_record(
-                consent.type.value, consent.source, consent.granted_at, consent.revoked_at
+                consent.type.value, consent.source, consent.granted_at, consent.revoked_at, now=self._clock()
             )
         except LeadRejected as exc:
             field_name = exc.field.removeprefix("consent_")
