@@ -35,8 +35,8 @@ def judge(report: dict[str, Any]) -> tuple[list[str], str]:
     passed, failed, skipped = (
         len(results.get(k) or []) for k in ("passed_checks", "failed_checks", "skipped_checks")
     )
-    summary = f"checkov: {passed} passed, {failed} failed, {skipped} skipped (each with its reason)"
-    return problems, summary
+    summary = f"checkov: {passed} passed, {failed} failed, {skipped} skipped"
+    return problems, summary + ("" if problems else " (each skip with its reason)")
 
 
 def scan(template: Path) -> dict[str, Any]:

@@ -28,12 +28,13 @@ def _report(passed: int = 0, failed: tuple[str, ...] = (), skipped: tuple[str, .
 def test_clean_report_passes_and_counts():
     problems, summary = judge(_report(passed=3, skipped=("no VPC: nothing private to reach",)))
     assert problems == []
-    assert summary == "checkov: 3 passed, 0 failed, 1 skipped (each with its reason)"
+    assert summary == "checkov: 3 passed, 0 failed, 1 skipped (each skip with its reason)"
 
 
 def test_a_failed_check_fails_the_gate():
-    problems, _ = judge(_report(passed=3, failed=("CKV_AWS_21",)))
+    problems, summary = judge(_report(passed=3, failed=("CKV_AWS_21",)))
     assert problems == ["FAILED CKV_AWS_21 on AWS::S3::Bucket.B: a check"]
+    assert summary == "checkov: 3 passed, 1 failed, 0 skipped"
 
 
 def test_a_skip_without_a_reason_fails_the_gate():
