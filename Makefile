@@ -1,20 +1,22 @@
 # The two commands the README gives:
 #   make dev    run the product locally (local stack on moto + Telnyx simulator; no AWS, no Docker)
-#   make test   everything CI checks: lint, types, template lint, sam build, all test scopes
+#   make test   everything CI checks: lint, types, template lint and scan, sam build, all test scopes
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 VENV := .venv/bin
 TOOLS := .venv-tools/bin
+SCAN := .venv-scan/bin
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 # sam build finds python3.12 through pyenv when the default python is another version.
 export PYENV_VERSION ?= 3.11.7:3.12.1
 
-.PHONY: help setup lint typecheck template-lint build unit integration e2e test dev bench clean openapi tenant
+.PHONY: help setup lint typecheck template-lint scan build unit integration e2e test dev bench clean openapi tenant
 
 help:
 	@echo "make dev    - run the local stack (moto + Telnyx simulator)"
-	@echo "make test   - lint, typecheck, template lint, sam build, unit + integration + e2e tests"
+	@echo "make test   - lint, typecheck, template lint and scan, sam build, unit + integration + e2e tests"
+	@echo "make scan   - checkov on template.yaml: 0 failed, every skip with its reason"
 	@echo "make bench  - print the benchmark numbers"
 
 setup:
@@ -31,6 +33,11 @@ template-lint: setup
 	$(TOOLS)/cfn-lint template.yaml
 	$(TOOLS)/sam validate --lint --template-file template.yaml
 
+# The infrastructure scan a deploying team runs (checkov, CloudFormation framework): fails on a
+# failed check and on a skip without a reason (scripts/scan_template.py).
+scan: setup
+	$(SCAN)/python scripts/scan_template.py template.yaml
+
 build: setup
 	$(TOOLS)/sam build --cached --parallel --template-file template.yaml
 
@@ -46,7 +53,7 @@ e2e: build
 # Three runs: in-process tests (moto's mock_aws patches botocore process-wide) never share a
 # process with tests that talk to real servers (packaging smoke test, local stack), and the
 # 100k-row import gets a moto world of its own (a big table slows every later moto call).
-test: lint typecheck template-lint build
+test: lint typecheck template-lint scan build
 	$(VENV)/pytest tests/unit tests/integration -q -n 2 --dist loadfile
 	$(VENV)/pytest tests/scale -q
 	$(VENV)/pytest tests/packaging tests/e2e -q

@@ -2,6 +2,7 @@
 # Creates the project's environments on a fresh machine; a no-op when they are current.
 #   .venv                  runtime + test deps (python3.12, the Lambda runtime's version)
 #   .venv-tools            SAM CLI, cfn-lint, moto server (they pin boto3/pydantic back)
+#   .venv-scan             checkov (pins boto3 further back than SAM CLI: an environment of its own)
 #   .local/lambda-runtime  awslambdaric + boto3: Lambda's /var/runtime for the local stack
 #   node_modules           Stoplight Prism (npm, pinned by package-lock.json) for conformance tests
 # Each is rebuilt only when its requirements file changed (a hash stamp inside it).
@@ -34,6 +35,7 @@ make_venv() {  # dir, requirements...
 
 make_venv .venv requirements/dev.txt layers/telnyx_client/requirements.txt layers/core/requirements.txt
 make_venv .venv-tools requirements/tools.txt
+make_venv .venv-scan requirements/scan.txt
 
 rt=.local/lambda-runtime
 want="$(stamp_of requirements/lambda-runtime.txt)"
