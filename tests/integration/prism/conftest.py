@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from telnyx_client.client import TelnyxClient
 from tests.integration.prism.prism_recorder import Recorder
 from tests.support.telnyx_fixtures import load_openapi_spec, openapi_spec_path
