@@ -63,8 +63,20 @@ def test_small_import_reports_every_row(api: InProcessApi, ta: CampaignTenant, i
     assert lead["custom_fields"] == {"policy_number": "P-0000000"}
     assert lead["tags"] == ["renewal", "2026"]
     assert lead["consent"]["source"] == "web form"
-    multiline = api.get(f"/campaigns/{cid}/leads?limit=100", ta.key).body["data"]
-    assert any("\n" in (item["address"] or "") for item in multiline) or csv_file.rows < 62
+    # (every page: leads are listed by their hashed id, so a quoted-newline row can be anywhere)
+    leads, cursor = [], None
+    while True:
+        page = api.get(
+            f"/campaigns/{cid}/leads",
+            ta.key,
+            query={"limit": "100", **({"cursor": cursor} if cursor else {})},
+        ).body
+        leads += page["data"]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    assert len(leads) == csv_file.imported
+    assert any("\n" in (item["address"] or "") for item in leads) or csv_file.rows < 62
 
 
 def test_reimport_merges_and_small_chunks_continue_across_invocations(

@@ -87,7 +87,8 @@ def _undeclared(model: BaseModel, path: str = "$") -> set[str]:
 
 @pytest.fixture(scope="module")
 def spec(pytestconfig: pytest.Config) -> dict[str, Any]:
-    return load_openapi_spec(pytestconfig.cache.mkdir("telnyx-openapi"))
+    cache = getattr(pytestconfig, "cache", None)  # absent under -p no:cacheprovider
+    return load_openapi_spec(cache.mkdir("telnyx-openapi") if cache is not None else None)
 
 
 @pytest.fixture(scope="module")
