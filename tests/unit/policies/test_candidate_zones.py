@@ -59,8 +59,10 @@ def test_an_illinois_number_with_a_new_york_address_waits_for_0800_central():
     decision = evaluate(lead, LAW_ONLY, at)
     assert decision.reasons == ("outside_window:federal",)
     assert decision.where("outside_window:federal") == ("America/Chicago",)
-    # The next legal instant is 08:00 in Chicago, to the second.
-    assert next_legal_time(lead, LAW_ONLY, at) == datetime(2026, 1, 14, 14, 0, tzinfo=UTC)
+    # The next legal instant is 08:00 in Chicago, to the second (found exactly, not by stepping).
+    assert next_legal_time(lead, LAW_ONLY, at + timedelta(seconds=30)) == datetime(
+        2026, 1, 14, 14, 0, tzinfo=UTC
+    )
 
 
 def test_an_orlando_number_with_a_mississippi_address_keeps_floridas_2000_in_eastern_time():

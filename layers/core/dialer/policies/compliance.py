@@ -552,14 +552,19 @@ def _zones_window_reasons(
     blocked: list[tuple[Reason, tuple[str, ...]]],
 ) -> None:
     """The window reasons of every zone, each once, in the single-zone order, with where it blocks."""
-    where: dict[Reason, list[str]] = {}
-    for key, zone in zones:
-        found: list[Reason] = []
+    found: list[Reason] = []
+    ends: list[int] = []
+    for _, zone in zones:
         _window_reasons(at.astimezone(zone), rules, campaign, federal, found)
-        for reason in found:
-            where.setdefault(reason, []).append(key)
-    if not where:
+        ends.append(len(found))
+    if not found:  # open in every zone: the usual answer, nothing to merge
         return
+    where: dict[Reason, list[str]] = {}
+    start = 0
+    for (key, _), end in zip(zones, ends, strict=True):
+        for reason in found[start:end]:
+            where.setdefault(reason, []).append(key)
+        start = end
     for reason in _window_reason_order(rules):
         keys = where.get(reason)
         if keys is not None:
