@@ -285,3 +285,30 @@ def test_the_same_idempotency_key_creates_one_campaign(api: InProcessApi, alpha:
     assert len(after) == len(before) + 1
     other = api.post("/campaigns", alpha.api_key, {**body, "name": "Other"}, headers=key)
     assert other.status == 422
+
+
+def test_an_assistant_too_large_to_mirror_made_elsewhere_is_still_synced_and_listed(
+    api: InProcessApi, alpha: Tenant, telnyx_sim: Simulator
+) -> None:
+    import httpx
+
+    # GIVEN an assistant made in the Telnyx portal, larger than any mirror item can be
+    made = httpx.post(
+        f"{telnyx_sim.base_url}/ai/assistants",
+        headers={"Authorization": f"Bearer {alpha.telnyx_key}"},
+        json={"name": "Portal", "instructions": "p" * 1_000_000, "greeting": "Hi"},
+        timeout=30,
+    )
+    assert made.status_code == 200, made.text[:300]
+    assistant_id = made.json()["id"]
+    # WHEN the tenant syncs
+    synced = api.post("/assistants/sync", alpha.api_key)
+    # THEN it is listed, without what did not fit, and answered whole from Telnyx
+    assert synced.status == 200, synced.body
+    listed = {a["id"]: a for a in api.get("/assistants", alpha.api_key, query={"limit": "100"}).body["data"]}
+    assert listed[assistant_id]["settings"]["omitted_from_mirror"] == ["instructions"]
+    assert listed[assistant_id]["settings"]["greeting"] == "Hi"
+    whole = api.get(f"/assistants/{assistant_id}", alpha.api_key)
+    assert whole.status == 200
+    assert len(whole.body["settings"]["instructions"]) == 1_000_000
+    assert api.delete(f"/assistants/{assistant_id}", alpha.api_key).status == 204

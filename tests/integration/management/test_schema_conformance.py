@@ -34,12 +34,19 @@ class WsgiAdapter:
         token = auth.split(" ", 1)[1] if auth.lower().startswith("bearer ") else None
         query = environ.get("QUERY_STRING", "")
         path = environ["PATH_INFO"] + (f"?{query}" if query else "")
+        # Every other request header reaches the function (Idempotency-Key, ...), as through API Gateway.
+        headers = {
+            name[5:].replace("_", "-").lower(): value
+            for name, value in environ.items()
+            if name.startswith("HTTP_") and name != "HTTP_AUTHORIZATION"
+        }
         try:
             response = self.api.request(
                 environ["REQUEST_METHOD"],
                 path,
                 token=token,
                 body=raw.decode("utf-8", "replace") if raw else None,
+                headers=headers,
             )
         except LookupError:
             start_response("403 Forbidden", [("Content-Type", "application/json")])

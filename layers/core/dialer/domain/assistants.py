@@ -127,6 +127,29 @@ def deployment_tool(name: str, defaults: DeploymentDefaults) -> dict[str, Any]:
     return {"type": "webhook", "webhook": webhook}
 
 
+#: The most of an assistant's settings one mirror item holds (DynamoDB items are at most 400 KB).
+MAX_MIRRORED_BYTES = 350 * 1024
+OMITTED_KEY = "omitted_from_mirror"
+
+
+def mirrorable(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` itself if its mirror item fits, else a copy without its largest top-level
+    fields, named under :data:`OMITTED_KEY`. Only an assistant made elsewhere (the Telnyx portal)
+    can be that large; it must still be mirrored, or sync fails and the assistant is never listed."""
+    if settings_size(settings) <= MAX_MIRRORED_BYTES:
+        return settings
+    kept = dict(settings)
+    omitted: list[str] = []
+    for key in sorted(kept, key=lambda k: settings_size({k: kept[k]}), reverse=True):
+        if key == "id":
+            continue
+        omitted.append(key)
+        del kept[key]
+        if settings_size({**kept, OMITTED_KEY: omitted}) <= MAX_MIRRORED_BYTES:
+            break
+    return {**kept, OMITTED_KEY: sorted(omitted)}
+
+
 def settings_json(settings: dict[str, Any]) -> str:
     """An assistant's settings as the mirror stores them (compact, UTF-8 text as DynamoDB counts it)."""
     return json.dumps(settings, separators=(",", ":"), sort_keys=True, ensure_ascii=False)

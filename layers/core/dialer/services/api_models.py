@@ -133,7 +133,9 @@ class AssistantResponse(BaseModel):
 
 
 class AssistantListResponse(BaseModel):
-    """A page of assistants from the mirror (run POST /assistants/sync to refresh it)."""
+    """A page of assistants from the mirror (run POST /assistants/sync to refresh it). An assistant
+    too large to mirror whole (made outside this API) lists without its largest settings, named in
+    ``settings.omitted_from_mirror``; GET /assistants/{assistant_id} answers it whole."""
 
     data: list[AssistantResponse]
     next_cursor: str | None = None

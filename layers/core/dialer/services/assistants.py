@@ -8,6 +8,7 @@ what another tenant's id looks like.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from dialer.domain.assistants import (
     DeploymentDefaults,
     apply_create_defaults,
     merged_changes,
+    mirrorable,
     settings_size,
     texml_app_id_of,
 )
@@ -240,8 +242,13 @@ class AssistantsService:
             created_at=previous.created_at if previous else now,
             settings=settings,
         )
-        self.table.put_mirror(mirror)
-        return mirror
+        stored = mirrorable(settings)
+        if stored is settings:
+            self.table.put_mirror(mirror)
+        else:
+            logger.warning("assistant too large to mirror whole", assistant_id=mirror.assistant_id)
+            self.table.put_mirror(dataclasses.replace(mirror, name=_short(mirror.name), settings=stored))
+        return mirror  # whole: what Telnyx just said is what this answer shows
 
     def _now(self) -> str:
         return self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -253,6 +260,10 @@ def _check_size(assistant: dict[str, Any]) -> None:
     if size > MAX_ASSISTANT_BYTES:
         message = f"the assistant is {size} bytes as JSON; at most {MAX_ASSISTANT_BYTES} are accepted"
         raise InvalidInput(message, errors=[{"loc": ["body"], "msg": message, "type": "assistant_too_large"}])
+
+
+def _short(name: str | None) -> str | None:
+    return name[:255] if name else name
 
 
 def _validated[M: BaseModel](model: type[M], body: dict[str, Any]) -> M:
