@@ -149,7 +149,11 @@ class DialingApi:
             # Applied when the call in progress ends (dialer.services.lead_effects).
             ok = self.campaigns.ops.update(
                 key,
-                set_fields={"callback_at": at, "callback_note": note, "updated_at": utc_iso(now)},
+                set_fields={
+                    k: v
+                    for k, v in {"callback_at": at, "callback_note": note, "updated_at": utc_iso(now)}.items()
+                    if v is not None
+                },
                 condition="#st = :dialing",
                 names={"#st": "status"},
                 values={":dialing": LeadStatus.DIALING.value},
@@ -167,11 +171,14 @@ class DialingApi:
             "callback_note": note,
             "updated_at": utc_iso(now),
         }
+        fields = {k: v for k, v in fields.items() if v is not None}
         ops: list[dict[str, Any]] = [
             {
                 "Update": {
                     "Key": key,
-                    "UpdateExpression": "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields))),
+                    "UpdateExpression": "SET "
+                    + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields)))
+                    + ("" if note else " REMOVE callback_note"),
                     "ConditionExpression": "#f0 = :seen",
                     "ExpressionAttributeNames": {f"#f{i}": k for i, k in enumerate(fields)},
                     "ExpressionAttributeValues": {f":f{i}": v for i, v in enumerate(fields.values())}
