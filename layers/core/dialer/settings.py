@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from dialer.clock import checked_offset
 
 MIB = 1024 * 1024
 
@@ -64,6 +66,14 @@ class Settings(BaseModel):
     import_reserve_ms: int = 15000
     # Contact history items (per-person calls, for frequency caps) expire after this many days.
     contact_history_days: int = 35
+    # --- dialing engine (issue 9) ---
+    # Shifts dialer.clock.now() (tests, local run, demo); refused unless stage == "local".
+    clock_offset_seconds: float = 0.0
+
+    @model_validator(mode="after")
+    def _clock_offset_only_locally(self) -> Settings:
+        checked_offset(self.stage, self.clock_offset_seconds)
+        return self
 
 
 _ENV = {
@@ -94,6 +104,7 @@ _ENV = {
     "import_chunk_rows": "IMPORT_CHUNK_ROWS",
     "import_reserve_ms": "IMPORT_RESERVE_MS",
     "contact_history_days": "CONTACT_HISTORY_DAYS",
+    "clock_offset_seconds": "CLOCK_OFFSET_SECONDS",
 }
 
 
