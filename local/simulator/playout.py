@@ -20,13 +20,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from local.simulator.config import Scenario
 from local.simulator.engine import Deliverer, Delivery, Scheduler
 from local.simulator.wire import iso, iso_now, new_uuid, render_template
+from local.simulator.wire import now as wall_now
 
 if TYPE_CHECKING:
     from local.simulator.config import SimulatorConfig
@@ -369,7 +370,7 @@ class Playout:
         greeting = render_template(
             str(assistant.get("greeting") or "Hello, this is your assistant calling."), variables
         )
-        start = datetime.now(UTC) - timedelta(seconds=duration * self._config().time_scale)
+        start = wall_now() - timedelta(seconds=duration * self._config().time_scale)
         turns: list[tuple[str, str]] = [("assistant", greeting)]
         if disposition != "voicemail":
             for line in _USER_LINES.get(disposition, ["Okay."]):
@@ -585,7 +586,7 @@ class Playout:
             )
         if event_type == "call.answered" and self._config().undocumented_fields:
             payload.update({"codec": "PCMU", "sampling_rate": 8000})
-        now = datetime.now(UTC)
+        now = wall_now()
         data: dict[str, Any] = {
             "record_type": "event",
             "event_type": event_type,

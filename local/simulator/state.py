@@ -16,6 +16,7 @@ from typing import Any
 from nacl.signing import SigningKey
 
 from local.simulator.config import AccountConfig
+from local.simulator.ground_truth import Dial
 from local.simulator.wire import iso_now, new_numeric_id, new_uuid
 from telnyx_client.signature import new_key_pair
 
@@ -147,6 +148,7 @@ class Account:
         self.dial_times: deque[float] = deque()  # monotonic times of accepted dials (last 5 s)
         self.dial_replays: dict[str, tuple[float, int, dict[str, Any]]] = {}  # command_id → first response
         self.number_attempts: Counter[str] = Counter()
+        self.dials: list[Dial] = []  # ground truth: every placed call, in order
         self.on_call_end: dict[str, Any] = {}  # call_control_id → callback(call, cause) (scheduled events)
         self._seed_defaults()
 
