@@ -1,0 +1,135 @@
+"""A dialing population for the engine's end-to-end test and benchmark: leads spread over every US
+zone (each with its state's area code and explicit zone), with DNC, no-consent and invalid numbers
+mixed in at fixed intervals, the clock offset that puts "now" inside every lead's calling window,
+and an independent check of a dial's legality (lead-local time, computed here, not by the engine).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tests.support.lead_csv import EXCHANGES
+
+# (state, area code, zone): every US zone, and states with rules of their own (windows, caps).
+ZONES: tuple[tuple[str, str, str], ...] = (
+    ("NY", "212", "America/New_York"),
+    ("FL", "305", "America/New_York"),
+    ("KY", "502", "America/New_York"),
+    ("RI", "401", "America/New_York"),
+    ("IL", "312", "America/Chicago"),
+    ("TX", "214", "America/Chicago"),
+    ("AL", "205", "America/Chicago"),
+    ("CO", "303", "America/Denver"),
+    ("UT", "801", "America/Denver"),
+    ("AZ", "602", "America/Phoenix"),
+    ("CA", "415", "America/Los_Angeles"),
+    ("WA", "206", "America/Los_Angeles"),
+    ("NV", "702", "America/Los_Angeles"),
+    ("AK", "907", "America/Anchorage"),
+    ("HI", "808", "Pacific/Honolulu"),
+)
+# Lead-local hours every dial must fall in: the federal window (08:00-21:00) intersected with the
+# campaign's default window (09:00-20:00) and the strictest state above (RI ends at 18:00).
+EARLIEST, LATEST = 9, 18
+# 21:00 UTC is 16:00 in New York and 11:00 in Honolulu (17:00 / 11:00 in summer): inside every
+# window above, with hours of margin on both sides for a run of a few minutes.
+TARGET_UTC_HOUR = 21
+CONSENT = {"type": "express_written", "source": "web form", "granted_at": "2026-01-05T10:00:00Z"}
+
+
+class Kind(StrEnum):
+    """What the lead is in the population, hence how it must end."""
+
+    CALLABLE = "callable"  # reached or exhausted, by what the simulator plays
+    DNC = "dnc"  # on the tenant's DNC list before activation: blocked, never dialled
+    NO_CONSENT = "no_consent"  # no consent record: blocked, never dialled
+    INVALID = "invalid"  # the simulator says the number does not exist: invalid after one dial
+
+
+@dataclass(frozen=True)
+class PlannedLead:
+    """One lead of the population."""
+
+    index: int
+    phone: str
+    state: str
+    zone: str
+    kind: Kind
+
+    def as_input(self, scrubbed_at: datetime) -> dict[str, Any]:
+        """The ``LeadInput`` JSON of this lead."""
+        body: dict[str, Any] = {
+            "phone": self.phone,
+            "first_name": f"First{self.index}",
+            "last_name": f"Last{self.index}",
+            "state": self.state,
+            "time_zone": self.zone,
+            "custom_fields": {"policy_number": f"P-{self.index:07d}"},
+            "dnc_scrubbed_at": scrubbed_at.isoformat(),
+        }
+        if self.kind is not Kind.NO_CONSENT:
+            body["consent"] = CONSENT
+        return body
+
+
+def phone(area_code: str, j: int) -> str:
+    """A distinct valid number of ``area_code`` for every j below ``len(EXCHANGES) * 9000``."""
+    return f"+1{area_code}{EXCHANGES[j % len(EXCHANGES)]}{1000 + j // len(EXCHANGES):04d}"
+
+
+def population(count: int) -> list[PlannedLead]:
+    """``count`` leads round-robin over :data:`ZONES`; 1 in 20 each is DNC, no-consent, invalid."""
+    leads = []
+    for i in range(count):
+        state, area, zone = ZONES[i % len(ZONES)]
+        kind = {3: Kind.DNC, 7: Kind.NO_CONSENT, 11: Kind.INVALID}.get(i % 20, Kind.CALLABLE)
+        leads.append(PlannedLead(i, phone(area, i // len(ZONES)), state, zone, kind))
+    return leads
+
+
+def target_instant(after: datetime) -> datetime:
+    """The first Tuesday-Thursday at 21:00 UTC after ``after`` that is nobody's holiday.
+
+    Tuesday to Thursday: no Sunday bans, no DST switch (always on a Sunday) within a day. The
+    holidays are the compliance engine's own table (``holiday_dates``), for every state above.
+    """
+    from dialer.policies.compliance import holiday_dates
+
+    day = (after + timedelta(days=1)).date()
+    while True:
+        if day.weekday() in (1, 2, 3) and not _near_holiday(day, holiday_dates):
+            return datetime(day.year, day.month, day.day, TARGET_UTC_HOUR, tzinfo=UTC)
+        day += timedelta(days=1)
+
+
+def _near_holiday(day: date, holiday_dates: Any) -> bool:
+    around = {day - timedelta(days=1), day, day + timedelta(days=1)}
+    return any(around & holiday_dates(state, day.year) for state, _, _ in ZONES)
+
+
+def clock_offset(now: datetime | None = None) -> float:
+    """Seconds to add to the wall clock so "now" is :func:`target_instant` (always >= 0, so leads
+    created at the real time are already due on the shifted clock)."""
+    real = now or datetime.now(UTC)
+    return (target_instant(real) - real).total_seconds()
+
+
+def local_hour(at: datetime, zone: str) -> float:
+    """Lead-local hour of day (with fraction) of an instant."""
+    local = at.astimezone(ZoneInfo(zone))
+    return local.hour + local.minute / 60 + local.second / 3600
+
+
+def legal(at: datetime, zone: str) -> bool:
+    """True if a dial at ``at`` falls inside :data:`EARLIEST`..:data:`LATEST` lead-local, on a weekday."""
+    local = at.astimezone(ZoneInfo(zone))
+    return local.weekday() < 5 and EARLIEST <= local_hour(at, zone) < LATEST
+
+
+def parse_time(text: str) -> datetime:
+    """A Telnyx/ISO timestamp (``...Z``) as an aware datetime."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
