@@ -43,3 +43,13 @@ def dials_view(dials: list[Dial], *, since: float | None = None) -> dict[str, An
         "dials": [d.as_dict() for d in selected],
         "command_ids_dialled_twice": sorted(c for c, n in by_command.items() if n > 1),
     }
+
+
+def occupancy(spans: list[tuple[float, float | None]], since: float, until: float) -> float:
+    """Average count of spans (start, end or None = still open) covering ``[since, until]``."""
+    if until <= since:
+        return 0.0
+    covered = sum(
+        max(0.0, min(end if end is not None else until, until) - max(start, since)) for start, end in spans
+    )
+    return covered / (until - since)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -414,6 +415,7 @@ class Playout:
         call.generation += 1  # nothing of the old plan may run after a hangup
         call.state = "hangup"
         call.end_time = iso_now()
+        call.ended_monotonic = time.monotonic()
         answered = call.sim_answered_at is not None
         had_conversation = call.conversation_id is not None and call.conversation_started_sim is not None
         ending_conversation = call.conversation_running

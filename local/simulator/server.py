@@ -25,7 +25,7 @@ from typing import Any
 from local.simulator.api import Api, BadBody, Request, Response, parse_query
 from local.simulator.config import Scenario, SimulatorConfig
 from local.simulator.engine import Deliverer, Scheduler, stats_snapshot
-from local.simulator.ground_truth import Dial, dials_view
+from local.simulator.ground_truth import Dial, dials_view, occupancy
 from local.simulator.playout import DISPOSITIONS, Playout
 from local.simulator.state import Account, CallRecord
 from local.simulator.wire import error, errors, iso_now, new_call_control_id, new_uuid, set_clock_offset
@@ -152,6 +152,13 @@ class Simulator:
         with account.lock:
             return dials_view(list(account.dials), since=since)
 
+    def channel_occupancy(self, since: float, until: float, api_key: str | None = None) -> float:
+        """Average number of live calls (channels in use) over ``[since, until]`` (monotonic seconds)."""
+        account = self.account(api_key)
+        with account.lock:
+            spans = [(c.placed_monotonic, c.ended_monotonic) for c in account.calls.values()]
+        return occupancy(spans, since, until)
+
     def state(self, *, include_calls: bool = False) -> dict[str, Any]:
         """Everything ``GET /_sim/state`` shows."""
         accounts = []
@@ -257,6 +264,7 @@ class Simulator:
         account.stats.calls_by_number[to] += 1
         account.stats.scenarios[scenario] += 1
         account.stats.scenarios_by_number.setdefault(to, []).append(scenario)
+        call.placed_monotonic = time.monotonic()
         account.dials.append(
             Dial(
                 kind=kind,
@@ -380,6 +388,8 @@ class Simulator:
             )
         handler, params, commits = found
         request = Request(method, path, query, headers, body, params, account)
+        with account.lock:
+            account.stats.requests[getattr(handler, "__name__", "?")] += 1
         cfg = self.config
         with self._fault_lock:
             slow = cfg.slow_response_rate > 0 and self._fault_rng.random() < cfg.slow_response_rate

@@ -33,6 +33,7 @@ class Stats:
     injected_5xx: int = 0
     injected_5xx_committed: int = 0
     slow_responses: int = 0
+    requests: Counter[str] = field(default_factory=Counter)  # REST requests by handler (e.g. "dial")
     calls_by_number: Counter[str] = field(default_factory=Counter)
     scenarios: Counter[str] = field(default_factory=Counter)
     scenarios_by_number: dict[str, list[str]] = field(default_factory=dict)
@@ -101,6 +102,9 @@ class CallRecord:
     texml: dict[str, Any] = field(default_factory=dict)
     sequence: int = 0
     command_ids: dict[str, tuple[float, int, dict[str, Any]]] = field(default_factory=dict)
+    # Real monotonic seconds the call took a channel (placed → hangup): channel occupancy.
+    placed_monotonic: float = 0.0
+    ended_monotonic: float | None = None
 
     @property
     def is_alive(self) -> bool:

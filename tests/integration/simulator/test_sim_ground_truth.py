@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 
 from local.simulator.testing import dial_body
 from local.simulator.wire import now as wall_now
@@ -65,3 +66,22 @@ def test_clock_offset_shifts_event_and_dial_timestamps(make_sim, receiver):
     # AND stopping the simulator puts the (process-wide) clock back
     sim.stop()
     assert abs((wall_now() - datetime.now(UTC)).total_seconds()) < 1
+
+
+def test_channel_occupancy_and_request_counts(make_sim):
+    # GIVEN busy calls (2-5 simulated seconds each, played 20x faster: 100-250 ms)
+    sim = make_sim(scenario_mix={"busy": 1.0}, time_scale=0.05)
+    start = time.monotonic()
+    with _client(sim) as client:
+        for i in range(4):
+            client.post("/calls", json=dial_body(f"+1555000720{i}", command_id=f"o{i}#attempt-1"))
+        client.get("/ai/assistants")
+    # THEN while they ring, four channels are in use; once hung up, none
+    now = time.monotonic()
+    assert sim.channel_occupancy(now - 0.001, now) == pytest.approx(4.0)
+    assert sim.wait_idle(10)
+    later = time.monotonic()
+    time.sleep(0.05)
+    assert sim.channel_occupancy(later, time.monotonic()) == 0.0
+    assert 0 < sim.channel_occupancy(start, time.monotonic()) < 4
+    assert sim.stats()["requests"] == {"dial": 4, "list_assistants": 1}
