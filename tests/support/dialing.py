@@ -6,11 +6,17 @@ and an independent check of a dial's legality (lead-local time, computed here, n
 
 from __future__ import annotations
 
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import httpx
 
 from tests.support.lead_csv import EXCHANGES
 
@@ -133,3 +139,132 @@ def legal(at: datetime, zone: str) -> bool:
 def parse_time(text: str) -> datetime:
     """A Telnyx/ISO timestamp (``...Z``) as an aware datetime."""
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# --- the local stack, dialing -------------------------------------------------------------------
+STAGE = "local"
+CALLER_IDS = ("+12125550100", "+13055550100", "+14155550100")
+RETRIED = ("no_answer", "busy", "voicemail", "failed", "unknown")
+
+
+def free_port() -> int:
+    """A free loopback port (for the API, whose URL the simulator must know before the stack starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stack_args(
+    api_port: int, telnyx_base_url: str, tenant: str, public_key_b64: str, offset: float, *extra: str
+) -> list[str]:
+    """``local.run`` options of a stack that dials by itself against a simulator, as ``make dev``
+    does (dispatcher and reaper on their schedules, here faster), with the clock shifted."""
+    return [
+        "--port",
+        str(api_port),
+        "--parameter-overrides",
+        f"Stage={STAGE}",
+        f"TelnyxBaseUrl={telnyx_base_url}",
+        f"PublicApiUrl=http://127.0.0.1:{api_port}",
+        *extra,
+        "--tenant",
+        f"{tenant}={public_key_b64}",
+        "--schedule-period",
+        "0",
+        "--schedule-period",
+        "DispatcherFunction=5",
+        "--schedule-period",
+        "ReaperFunction=15",
+        "--clock-offset",
+        repr(offset),
+    ]
+
+
+@contextmanager
+def tenant_client(stack: Any, tenant: str, telnyx_api_key: str) -> Iterator[httpx.Client]:
+    """A tenant bootstrapped as the CLI does (its Telnyx key: the simulator account's), and an
+    HTTP client with its first API key."""
+    from dialer.adapters.secrets import TenantSecrets
+    from dialer.adapters.tenants_table import TenantsTable
+    from dialer.services.tenants import TenantAdmin
+
+    admin = TenantAdmin(
+        TenantsTable(stack.resources["StateTable"], client=stack.boto3_client("dynamodb")),
+        TenantSecrets(f"/telnyx-ai-dialer/{STAGE}", client=stack.boto3_client("ssm")),
+    )
+    admin.create_tenant(tenant)
+    admin.set_secrets(tenant, telnyx_api_key=telnyx_api_key)
+    key = admin.issue_api_key(tenant, "dialing").plaintext
+    with httpx.Client(
+        base_url=stack.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=60
+    ) as client:
+        yield client
+
+
+def create_campaign(http: httpx.Client, *, max_attempts: int, name: str = "Dialing", **extra: Any) -> str:
+    """An assistant (created on the simulator through our API), caller IDs of three area codes,
+    and a campaign that retries at once (delay 0) up to ``max_attempts``; returns its id."""
+    assistant = http.post("/assistants", json={"name": name, "instructions": "Hello {{first_name}}."})
+    assert assistant.status_code in (200, 201), assistant.text
+    caller_ids = []
+    for number in CALLER_IDS:
+        created = http.post("/caller-ids", json={"phone_number": number, "daily_cap": 100_000})
+        assert created.status_code == 201, created.text
+        caller_ids.append(created.json()["id"])
+    no_wait = {"delay_minutes": 0, "max_attempts": max_attempts}
+    campaign = http.post(
+        "/campaigns",
+        json={
+            "name": name,
+            "assistant_id": assistant.json()["id"],
+            "caller_ids": caller_ids,
+            "retry": {"max_attempts": max_attempts, "outcomes": dict.fromkeys(RETRIED, no_wait)},
+            **extra,
+        },
+    )
+    assert campaign.status_code == 201, campaign.text
+    return str(campaign.json()["id"])
+
+
+def add_leads(http: httpx.Client, campaign_id: str, plan: list[PlannedLead]) -> dict[str, PlannedLead]:
+    """Add the population in batches, put its DNC leads on the tenant's list; lead id → planned lead."""
+    scrubbed = datetime.now(UTC) - timedelta(days=1)
+    lead_ids: dict[str, PlannedLead] = {}
+    for start in range(0, len(plan), 500):
+        chunk = plan[start : start + 500]
+        added = http.post(
+            f"/campaigns/{campaign_id}/leads", json={"leads": [p.as_input(scrubbed) for p in chunk]}
+        )
+        assert added.status_code in (200, 201), added.text
+        assert added.json()["rejected"] == 0, added.json()["errors"][:5]
+        lead_ids.update(zip(added.json()["lead_ids"], chunk, strict=True))
+    dnc = [p.phone for p in plan if p.kind is Kind.DNC]
+    for start in range(0, len(dnc), 1000):
+        listed = http.post("/dnc/bulk", json={"phones": dnc[start : start + 1000], "reason": "asked"})
+        assert listed.status_code in (200, 201), listed.text
+    return lead_ids
+
+
+def wait_status(http: httpx.Client, campaign_id: str, status: str, timeout: float, poll: float = 2.0) -> str:
+    """Poll the campaign until it has ``status`` or ``timeout`` passes; returns the last status."""
+    deadline = time.monotonic() + timeout
+    current = ""
+    while time.monotonic() < deadline:
+        current = http.get(f"/campaigns/{campaign_id}").json()["status"]
+        if current == status:
+            break
+        time.sleep(poll)
+    return current
+
+
+def pages(http: httpx.Client, path: str) -> list[dict[str, Any]]:
+    """Every item of a paginated listing."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = http.get(path, params={"limit": 100, **({"cursor": cursor} if cursor else {})})
+        assert page.status_code == 200, page.text
+        items += page.json()["data"]
+        cursor = page.json().get("next_cursor")
+        if not cursor:
+            return items
