@@ -56,6 +56,9 @@ class AccountConfig:
     dials_per_5s: int = 150
     connection_ids: tuple[str, ...] = ()
     phone_numbers: tuple[str, ...] = ("+15550000100", "+15550000101", "+15550000102")
+    # False: calls play out and events are counted, but no webhook is sent (load runs that
+    # measure dialling alone, without the receiver's webhook path).
+    deliver_webhooks: bool = True
 
 
 @dataclass

@@ -598,7 +598,7 @@ class Playout:
         if created_at:
             data["created_at"] = iso(now + timedelta(milliseconds=call.rng.randint(20, 90)))
         data["payload"] = payload
-        if not url:
+        if not url or not account.config.deliver_webhooks:
             account.stats.webhook_undeliverable += 1
             return
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from local.simulator import AccountConfig
 from local.simulator.testing import dial_body
 from local.simulator.wire import now as wall_now
 
@@ -85,3 +86,16 @@ def test_channel_occupancy_and_request_counts(make_sim):
     assert sim.channel_occupancy(later, time.monotonic()) == 0.0
     assert 0 < sim.channel_occupancy(start, time.monotonic()) < 4
     assert sim.stats()["requests"] == {"dial": 4, "list_assistants": 1}
+
+
+def test_an_account_may_play_calls_without_sending_webhooks(make_sim, receiver):
+    sim = make_sim(
+        accounts=(AccountConfig(api_key="KEY_A", webhook_url=receiver.url, deliver_webhooks=False),),
+        scenario_mix={"busy": 1.0},
+    )
+    with _client(sim) as client:
+        client.post("/calls", json=dial_body("+15550007301", command_id="q#attempt-1"))
+    assert sim.wait_idle(10)
+    assert receiver.events() == []
+    assert sim.stats()["events_emitted"]["call.hangup"] == 1
+    assert sim.dials()["count"] == 1
