@@ -116,11 +116,7 @@ def local_stack(args: argparse.Namespace) -> int:
 
 
 def _set_channel_limit(stack: Any, tenant: str, limit: int) -> None:
-    from dialer.adapters.dialing_table import DialingTable
-
-    DialingTable(stack.resources["StateTable"], client=stack.boto3_client("dynamodb")).set_tenant_limits(
-        tenant, channel_limit=limit
-    )
+    dialing.set_dialing(stack, tenant, channel_limit=limit)
 
 
 def _local_pacing(stack: Any, sim: Simulator) -> int:
@@ -203,14 +199,237 @@ def _local_e2e(stack: Any, sim: Simulator, plan: list[dialing.PlannedLead]) -> i
     return int(status != "completed" or terminal != len(plan) or bool(truth["command_ids_dialled_twice"]))
 
 
+# --- in-process -----------------------------------------------------------------------------------
+def in_process(args: argparse.Namespace) -> int:
+    """The in-process figures (moto serialised per request, as the engine's own tests run it)."""
+    import os
+
+    import boto3
+    from moto import mock_aws
+
+    from bench.dynamo_meter import DynamoMeter
+    from tests.support.aws import aws_env_defaults, function_environment, provision
+    from tests.support.moto_dynamo import serialised_dynamodb
+
+    aws_env_defaults()
+    failures = 0
+    with mock_aws(), serialised_dynamodb():
+        meter = DynamoMeter().install()  # after mock_aws: it replaces the default session
+        stack = provision(lambda service: boto3.client(service, region_name="us-east-1"))
+        os.environ.update(function_environment(stack))
+        failures += _inprocess_pacing(stack, meter)
+        failures += _inprocess_dispatch_reads(stack, meter, args.dispatch_leads, args.paused_leads)
+    return failures
+
+
+def _harness(stack: Any, tenant: str, *, channel_limit: int, **sim_config: Any) -> Any:
+    """The engine's own test harness (tests/integration/dialing) on a fresh table and simulator."""
+    from local.simulator import WebhookReceiver
+    from tests.integration.dialing.conftest import (
+        Harness,
+        ShiftedClock,
+        SimAccounts,
+        afternoon_offset,
+        fresh_table,
+    )
+
+    receiver = WebhookReceiver(public_keys=[]).start()
+    account = AccountConfig(
+        api_key=f"KEY_{tenant}",
+        webhook_url=f"{receiver.url}/webhooks/telnyx/{tenant}",
+        channel_limit=channel_limit,
+    )
+    config = SimulatorConfig(accounts=(account,), strict_assistant_ids=False, **sim_config)
+    sim = Simulator(config).start()
+    receiver.public_keys.append(sim.public_key_b64)
+    harness = Harness(
+        stack,
+        sim,
+        receiver,
+        ShiftedClock(afternoon_offset()),
+        SimAccounts(sim),
+        tenant=tenant,
+        table_name=fresh_table(f"bench-{tenant}"),
+    )
+    harness.seed_tenant(channel_limit=channel_limit)
+    return harness
+
+
+def _inprocess_pacing(stack: Any, meter: Any) -> int:
+    import threading
+
+    harness = _harness(stack, "pace", channel_limit=PACING_LEADS, time_scale=0.01, scenario_mix={"busy": 1.0})
+    sim = harness.sim
+    try:
+        harness.campaign(PACING_LEADS)
+        meter.reset()
+        done = threading.Event()
+
+        def dispatch() -> None:
+            dispatcher = harness.dispatcher(tick_seconds=1.0)
+            while not done.is_set():
+                dispatcher.run(seconds=2.0)
+
+        thread = threading.Thread(target=dispatch, daemon=True)
+        started = time.monotonic()
+        thread.start()
+        deadline = started + PACING_LEADS / 3 + 60
+        watcher = threading.Thread(target=lambda: _wait_dials(sim, PACING_LEADS, deadline, done), daemon=True)
+        watcher.start()
+        harness.pump_dials(
+            [harness.dialer(), harness.dialer()], workers=16, max_idle_rounds=10**9, should_stop=done.is_set
+        )
+        thread.join(10)
+        elapsed = time.monotonic() - started
+        harness.settle(60)  # every call's webhooks through the event processor: its writes count too
+        used = meter.reset()
+        truth = sim.dials()
+        dials = truth["count"]
+        rate = dial_rate(truth["dials"])
+        emit("inprocess.pacing.leads", PACING_LEADS, "count")
+        emit("inprocess.pacing.dials", dials, "count")
+        emit("inprocess.pacing.wall_time", elapsed, "s")
+        emit("inprocess.pacing.dials_per_s", rate, "per_s")
+        emit("inprocess.pacing.efficiency", rate / LIMIT_DPS, "ratio")
+        emit("inprocess.pacing.rate_limited_429", sim.stats()["rate_limited_429"], "count")
+        emit("inprocess.pacing.dialled_twice", len(truth["command_ids_dialled_twice"]), "count")
+        _per_dial(used, sim, dials)
+        return int(bool(truth["command_ids_dialled_twice"]))
+    finally:
+        sim.stop()
+        harness.receiver.stop()
+
+
+def _wait_dials(sim: Simulator, count: int, deadline: float, done: Any) -> None:
+    while time.monotonic() < deadline and sim.dials()["count"] < count:
+        time.sleep(0.5)
+    done.set()
+
+
+def _per_dial(used: Any, sim: Simulator, dials: int) -> None:
+    """Requests and units per dial, and the partitions that take the most writes per dial."""
+    if not dials:
+        return
+    writes = sum(used.write_units.values())
+    reads = sum(used.read_units.values())
+    telnyx = sum(sim.stats()["requests"].values())
+    emit("inprocess.per_dial.dynamodb_requests", used.total_requests() / dials, "requests")
+    for operation, count in sorted(used.requests.items()):
+        emit(f"inprocess.per_dial.dynamodb_requests.{operation}", count / dials, "requests")
+    emit("inprocess.per_dial.dynamodb_write_units", writes / dials, "WCU")
+    emit("inprocess.per_dial.dynamodb_read_units", reads / dials, "RCU")
+    emit("inprocess.per_dial.telnyx_requests", telnyx / dials, "requests")
+    (index, partition), units = used.hottest(used.write_units)
+    emit("inprocess.per_dial.hottest_partition_write_units", units / dials, "WCU")
+    print(f"# hottest partition: {index} {dialing_class(partition)}", flush=True)
+    for (index, cls), value in used.by_class(used.write_units).most_common(12):
+        emit(f"inprocess.per_dial.write_units.{index}.{cls}", value / dials, "WCU")
+
+
+def dialing_class(partition: str) -> str:
+    """A partition key without its ids (printed, never a phone number)."""
+    from bench.dynamo_meter import partition_class
+
+    return partition_class(partition)
+
+
+def _add_leads(harness: Any, campaign_id: str, start: int, count: int) -> None:
+    """``count`` consented, scrubbed leads through the real lead service (due at the harness's "now")."""
+    from datetime import timedelta
+
+    from dialer.services.campaign_models import LeadInput
+    from dialer.services.campaigns import CampaignsService
+    from dialer.services.leads import LeadsService
+    from tests.integration.dialing.conftest import phone
+
+    now = harness.clock()
+    service = CampaignsService(harness.tenant, harness.campaigns, harness.management, clock=harness.clock)
+    leads = LeadsService(harness.tenant, harness.campaigns, service, clock=harness.clock)
+    consent = {
+        "type": "express_written",
+        "source": "web",
+        "granted_at": (now - timedelta(days=3)).isoformat(),
+    }
+    for i in range(start, start + count, 1000):
+        batch = [
+            LeadInput.model_validate(
+                {
+                    "phone": phone(j),
+                    "consent": consent,
+                    "dnc_scrubbed_at": (now - timedelta(days=1)).isoformat(),
+                }
+            )
+            for j in range(i, min(start + count, i + 1000))
+        ]
+        result = leads.add_batch(campaign_id, batch)
+        assert result.rejected == 0, result.errors[:3]
+
+
+def _inprocess_dispatch_reads(stack: Any, meter: Any, leads: int, paused: int) -> int:
+    """Items a dispatcher reads per lead it claims or defers, with 100k leads of which 500 are due
+    and a paused campaign holding 50k due leads."""
+    from datetime import timedelta
+
+    from dialer.domain.campaigns import CampaignStatus
+
+    due = 500
+    harness = _harness(stack, "reads", channel_limit=10_000, time_scale=0.01, scenario_mix={"busy": 1.0})
+    try:
+        seeding = time.monotonic()
+        big = harness.campaign(0)
+        held = harness.campaign(0)
+        harness.clock.offset += timedelta(days=1)  # created (hence first due) tomorrow
+        _add_leads(harness, big, 0, leads - due)
+        harness.clock.offset -= timedelta(days=1)
+        _add_leads(harness, big, leads - due, due)
+        _add_leads(harness, held, leads, paused)
+        harness.move(held, CampaignStatus.PAUSED)
+        emit("inprocess.dispatch.leads", leads, "count")
+        emit("inprocess.dispatch.due", due, "count")
+        emit("inprocess.dispatch.paused_due", paused, "count")
+        emit("inprocess.dispatch.seed_time", time.monotonic() - seeding, "s")
+        meter.reset()
+        dispatcher = harness.dispatcher(tick_seconds=1.0)
+        first = None
+        total_read = total_done = ticks = 0
+        deadline = time.monotonic() + 120
+        while total_done < due and time.monotonic() < deadline:
+            report = dispatcher.tick(ticks)
+            ticks += 1
+            done = report.claimed + report.deferred + report.ended
+            total_read += report.items_read
+            total_done += done
+            if first is None and done:
+                first = report.items_read / done
+            time.sleep(max(0.0, 1.0 - 0.001))
+        used = meter.reset()
+        emit("inprocess.dispatch.ticks", ticks, "count")
+        emit("inprocess.dispatch.leads_claimed_or_deferred", total_done, "count")
+        emit("inprocess.dispatch.items_read_per_lead", total_read / max(1, total_done), "ratio")
+        emit("inprocess.dispatch.items_read_per_lead_first_tick", first or 0.0, "ratio")
+        emit(
+            "inprocess.dispatch.dynamodb_items_scanned_per_lead",
+            used.items_read / max(1, total_done),
+            "ratio",
+        )
+        return int(total_done < due)
+    finally:
+        harness.sim.stop()
+        harness.receiver.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the selected halves; exit 1 if a hard expectation (no double dial, completion) failed."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=("local", "inprocess"))
     parser.add_argument("--slot-time-scale", type=float, default=0.25)
     parser.add_argument("--e2e-leads", type=int, default=E2E_LEADS)
+    parser.add_argument("--dispatch-leads", type=int, default=100_000)
+    parser.add_argument("--paused-leads", type=int, default=50_000)
     args = parser.parse_args(argv)
     failures = 0
+    if args.only in (None, "inprocess"):
+        failures += in_process(args)
     if args.only in (None, "local"):
         failures += local_stack(args)
     return 1 if failures else 0

@@ -135,7 +135,9 @@ class DynamoMeter:
             elif operation in ("Query", "Scan"):
                 context["meter_query"] = (params.get("IndexName", "table"), _query_partition(params), params)
 
-    def _after(self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+    def _after(
+        self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
+    ) -> None:
         query = context.get("meter_query")
         if query is None or not isinstance(parsed, dict):
             return

@@ -8,7 +8,7 @@
    (every minute, every 5 minutes; ``--dispatch-period``/``--reap-period``), so a campaign
    activated through the API dials by itself and the simulator plays the calls.
 3. Bootstraps tenant ``default`` through ``scripts/tenant.py`` (tenant record, first management
-   API key, the simulator account's key as its Telnyx API key).
+   API key, the simulator account's key as its Telnyx API key, a Call Control connection).
 4. Prints the URLs and the API key (also written to ``.local/dev.json``) and runs until Ctrl-C,
    then stops every process it started.
 
@@ -37,6 +37,7 @@ log = logging.getLogger("local.dev")
 RUNTIME_PYTHON = REPO / ".venv" / "bin" / "python"
 SIM_API_KEY = "KEYSIM_default"  # the simulator account's Telnyx API key (local only)
 TENANT = "default"
+CONNECTION_ID = "local-call-control"  # the simulator accepts any Call Control connection id
 DISPATCHER, REAPER = "DispatcherFunction", "ReaperFunction"  # their schedules' periods are options
 
 
@@ -113,6 +114,8 @@ def bootstrap_tenant(stack: LocalStack) -> dict[str, str]:
             TENANT,
             "--name",
             "Local development",
+            "--connection-id",
+            CONNECTION_ID,
         ],
         cwd=REPO,
         env=env,

@@ -132,6 +132,7 @@ def parse_time(text: str) -> datetime:
 STAGE = "local"
 CALLER_IDS = ("+12125550100", "+13055550100", "+14155550100")
 RETRIED = ("no_answer", "busy", "voicemail", "failed", "unknown")
+CONNECTION_ID = "local-call-control"  # the simulator accepts any Call Control connection id
 
 
 def free_port() -> int:
@@ -181,6 +182,7 @@ def tenant_client(stack: Any, tenant: str, telnyx_api_key: str) -> Iterator[http
     )
     admin.create_tenant(tenant)
     admin.set_secrets(tenant, telnyx_api_key=telnyx_api_key)
+    set_dialing(stack, tenant, call_control_connection_id=CONNECTION_ID)
     key = admin.issue_api_key(tenant, "dialing").plaintext
     with httpx.Client(
         base_url=stack.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=60
@@ -191,6 +193,14 @@ def tenant_client(stack: Any, tenant: str, telnyx_api_key: str) -> Iterator[http
         while client.get("/tenants/me").status_code != 200 and time.monotonic() < deadline:
             time.sleep(1)
         yield client
+
+
+def set_dialing(stack: Any, tenant: str, **values: Any) -> None:
+    """A tenant's dialing settings (connection, limits), as ``scripts/tenant.py set-dialing`` stores them."""
+    from dialer.adapters.dialing_table import DialingTable
+
+    table = DialingTable(stack.resources["StateTable"], client=stack.boto3_client("dynamodb"))
+    assert table.set_tenant_limits(tenant, **values)
 
 
 def create_campaign(http: httpx.Client, *, max_attempts: int, name: str = "Dialing", **extra: Any) -> str:
