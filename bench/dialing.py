@@ -217,7 +217,7 @@ def in_process(args: argparse.Namespace) -> int:
         meter = DynamoMeter().install()  # after mock_aws: it replaces the default session
         stack = provision(lambda service: boto3.client(service, region_name="us-east-1"))
         os.environ.update(function_environment(stack))
-        failures += _inprocess_pacing(stack, meter)
+        failures += _inprocess_pacing(stack, meter, args.pacing_leads)
         failures += _inprocess_dispatch_reads(stack, meter, args.dispatch_leads, args.paused_leads)
     return failures
 
@@ -255,13 +255,13 @@ def _harness(stack: Any, tenant: str, *, channel_limit: int, **sim_config: Any) 
     return harness
 
 
-def _inprocess_pacing(stack: Any, meter: Any) -> int:
+def _inprocess_pacing(stack: Any, meter: Any, leads: int) -> int:
     import threading
 
-    harness = _harness(stack, "pace", channel_limit=PACING_LEADS, time_scale=0.01, scenario_mix={"busy": 1.0})
+    harness = _harness(stack, "pace", channel_limit=leads, time_scale=0.01, scenario_mix={"busy": 1.0})
     sim = harness.sim
     try:
-        harness.campaign(PACING_LEADS)
+        harness.campaign(leads)
         meter.reset()
         done = threading.Event()
 
@@ -273,8 +273,8 @@ def _inprocess_pacing(stack: Any, meter: Any) -> int:
         thread = threading.Thread(target=dispatch, daemon=True)
         started = time.monotonic()
         thread.start()
-        deadline = started + PACING_LEADS / 3 + 60
-        watcher = threading.Thread(target=lambda: _wait_dials(sim, PACING_LEADS, deadline, done), daemon=True)
+        deadline = started + leads / 3 + 60
+        watcher = threading.Thread(target=lambda: _wait_dials(sim, leads, deadline, done), daemon=True)
         watcher.start()
         harness.pump_dials(
             [harness.dialer(), harness.dialer()], workers=16, max_idle_rounds=10**9, should_stop=done.is_set
@@ -286,7 +286,7 @@ def _inprocess_pacing(stack: Any, meter: Any) -> int:
         truth = sim.dials()
         dials = truth["count"]
         rate = dial_rate(truth["dials"])
-        emit("inprocess.pacing.leads", PACING_LEADS, "count")
+        emit("inprocess.pacing.leads", leads, "count")
         emit("inprocess.pacing.dials", dials, "count")
         emit("inprocess.pacing.wall_time", elapsed, "s")
         emit("inprocess.pacing.dials_per_s", rate, "per_s")
@@ -424,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=("local", "inprocess"))
     parser.add_argument("--slot-time-scale", type=float, default=0.25)
     parser.add_argument("--e2e-leads", type=int, default=E2E_LEADS)
+    parser.add_argument("--pacing-leads", type=int, default=PACING_LEADS)
     parser.add_argument("--dispatch-leads", type=int, default=100_000)
     parser.add_argument("--paused-leads", type=int, default=50_000)
     args = parser.parse_args(argv)
