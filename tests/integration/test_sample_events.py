@@ -47,3 +47,23 @@ def test_processor_samples(processor_handler, aws, moto_stack):
     assert (item["state"], item["outcome"]) == ("ended", "answered_human")
     result = processor_handler.lambda_handler(load("event_processor/batch_with_poison.json"), CONTEXT)
     assert result == {"batchItemFailures": [{"itemIdentifier": "msg-poison"}]}
+
+
+def test_dialing_engine_samples(aws, moto_stack, monkeypatch):
+    """The dispatcher (schedule and kick), dialer and reaper samples, through the real handlers."""
+    from tests.integration.conftest import load_handler
+
+    monkeypatch.setenv("DISPATCH_LOOP_SECONDS", "0.5")
+    monkeypatch.setenv("DIALS_QUEUE_URL", moto_stack.physical["DialsQueue"])
+    monkeypatch.setenv("DISPATCH_QUEUE_URL", moto_stack.physical["DispatchQueue"])
+    dispatcher = load_handler("dispatcher")
+    dispatcher.dispatcher.cache_clear()
+    dispatcher.dispatch_queue.cache_clear()
+    assert "ticks" in dispatcher.lambda_handler(load("dispatcher/schedule.json"), CONTEXT)
+    assert dispatcher.lambda_handler(load("dispatcher/kick.json"), CONTEXT) == {"batchItemFailures": []}
+    dialer = load_handler("dialer")
+    dialer.dialer.cache_clear()
+    assert dialer.lambda_handler(load("dialer/dial_jobs.json"), CONTEXT) == {"batchItemFailures": []}
+    reaper = load_handler("reaper")
+    reaper.reaper.cache_clear()
+    assert isinstance(reaper.lambda_handler(load("reaper/schedule.json"), CONTEXT), dict)

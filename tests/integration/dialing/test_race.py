@@ -119,8 +119,7 @@ def test_six_dispatchers_and_racing_dialers_dial_each_lead_exactly_once(make_har
     stats = h.dialing.campaign_stats(h.tenant, campaign_id)
     assert stats["dials"] == LEADS, stats
     assert stats["st_dialing"] == LEADS, stats
-    assert results["crashed"] > 0, results  # the injected faults did happen
-    assert results["skipped"] > 0, results
+    assert results["crashed"] > 0, results  # the injected deaths did happen
     print(
         f"race: {LEADS} leads, {sum(placed.values())} calls in {elapsed:.1f} s "
         f"({LEADS / elapsed:.1f} dials/s), deliveries {dict(results)}"

@@ -1,0 +1,101 @@
+"""Callbacks, campaign progress and a lead's attempts (the services behind the routes)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.integration.dialing.conftest import Harness
+
+
+def api(h: Harness) -> Any:
+    from dialer.services.dialing_api import DialingApi
+
+    return DialingApi(
+        h.tenant,
+        campaigns=h.campaigns,
+        dialing=h.dialing,
+        calls=h.calls,
+        dnc=h.dnc,
+        history=h.history,
+        defaults=h.defaults,
+        clock=h.clock,
+    )
+
+
+def test_progress_lead_history_and_a_callback_that_goes_first(make_harness: Any) -> None:
+    from dialer.errors import InvalidInput
+    from dialer.services.dialing_models import CallbackRequest
+
+    h: Harness = make_harness(scenario_mix={"no_answer": 1.0})
+    campaign_id = h.campaign(4, retry={"max_attempts": 3})
+    dispatcher = h.dispatcher(tick_seconds=1.0)
+    dispatcher.tick()
+    h.pump_dials([h.dialer()], max_idle_rounds=1)
+    h.settle(10.0)
+    service = api(h)
+
+    # progress: every lead dialled once, back to pending (no answer, retried in 30 min)
+    progress = service.progress(campaign_id)
+    assert progress.lead_count == 4
+    assert progress.leads_by_state["pending"] == 4
+    assert progress.dials_total == 4
+    assert progress.outcomes == {"no_answer": 4}
+    assert progress.in_flight == 0
+    assert progress.slots_in_use == 0
+    assert progress.due_now == 0
+    assert progress.dials_last_minute == 4
+
+    # the lead's history shows the attempt, its call and outcome
+    lead_id = h.leads(campaign_id)[0]["lead_id"]
+    detail = service.lead_detail(lead_id)
+    assert detail.attempts == 1
+    assert [(a.n, a.state, a.outcome, a.call_state) for a in detail.history] == [
+        (1, "ended", "no_answer", "ended")
+    ]
+
+    # a callback at a lead-local time an hour from now is due then, with priority
+    local = (h.clock() + timedelta(hours=1)).astimezone(__import__("zoneinfo").ZoneInfo(detail.zone))
+    answer = service.callback(lead_id, CallbackRequest(at=local.replace(tzinfo=None), note="after lunch"))
+    assert answer.adjusted is False
+    assert answer.applies == "now"
+    assert abs((answer.scheduled_at - (h.clock() + timedelta(hours=1))).total_seconds()) < 2
+    item = next(i for i in h.leads(campaign_id) if i["lead_id"] == lead_id)
+    assert item["due_sk"].startswith("0#")
+    assert item["callback_note"] == "after lunch"
+
+    # a callback asked for in the middle of the night moves to the next legal instant
+    night = local.replace(hour=2, minute=0) + timedelta(days=1)
+    moved = service.callback(lead_id, CallbackRequest(at=night))
+    assert moved.adjusted is True
+    assert moved.scheduled_at > night.astimezone(UTC)
+    assert any(r.startswith("outside_window") for r in moved.reasons)
+
+    # and one in the past is refused
+    with pytest.raises(InvalidInput):
+        service.callback(lead_id, CallbackRequest(at=datetime(2020, 1, 1, tzinfo=UTC)))
+
+
+def test_a_callback_is_dialled_before_fresh_leads_and_does_not_use_the_budget(make_harness: Any) -> None:
+    from dialer.services.dialing_models import CallbackRequest
+
+    h: Harness = make_harness(scenario_mix={"no_answer": 1.0})
+    campaign_id = h.campaign(3, retry={"max_attempts": 1})
+    dispatcher = h.dispatcher(tick_seconds=1.0)
+    dispatcher.tick()
+    h.pump_dials([h.dialer()], max_idle_rounds=1)
+    h.settle(10.0)
+    leads = h.leads(campaign_id)
+    assert {i["status"] for i in leads} == {"exhausted"}
+    # an exhausted lead asks to be called back now: it is dialled although its attempts are used
+    lead_id = leads[0]["lead_id"]
+    api(h).callback(lead_id, CallbackRequest(at=h.clock()))
+    assert dispatcher.tick().claimed == 1
+    h.pump_dials([h.dialer()], max_idle_rounds=1)
+    h.settle(10.0)
+    detail = api(h).lead_detail(lead_id)
+    assert [a.callback for a in detail.history] == [False, True]
+    assert detail.attempts == 1  # the callback did not use the retry budget
+    assert detail.status == "exhausted"
