@@ -4,9 +4,11 @@
    account whose webhooks go to this stack's intake for tenant ``default``.
 2. Starts the local stack (moto + every function of the ``sam build`` output in its own Lambda
    runtime process) with ``TelnyxBaseUrl`` pointing at the simulator and the simulator's public
-   key as tenant ``default``'s webhook key.
+   key as tenant ``default``'s webhook key. The dispatcher and the reaper run on their schedules
+   (every minute, every 5 minutes; ``--dispatch-period``/``--reap-period``), so a campaign
+   activated through the API dials by itself and the simulator plays the calls.
 3. Bootstraps tenant ``default`` through ``scripts/tenant.py`` (tenant record, first management
-   API key, the simulator account's key as its Telnyx API key).
+   API key, the simulator account's key as its Telnyx API key, a Call Control connection).
 4. Prints the URLs and the API key (also written to ``.local/dev.json``) and runs until Ctrl-C,
    then stops every process it started.
 
@@ -35,6 +37,8 @@ log = logging.getLogger("local.dev")
 RUNTIME_PYTHON = REPO / ".venv" / "bin" / "python"
 SIM_API_KEY = "KEYSIM_default"  # the simulator account's Telnyx API key (local only)
 TENANT = "default"
+CONNECTION_ID = "local-call-control"  # the simulator accepts any Call Control connection id
+DISPATCHER, REAPER = "DispatcherFunction", "ReaperFunction"  # their schedules' periods are options
 
 
 def _get_json(url: str, headers: dict[str, str] | None = None, timeout: float = 2.0) -> Any:
@@ -44,7 +48,7 @@ def _get_json(url: str, headers: dict[str, str] | None = None, timeout: float = 
 
 
 def start_simulator(
-    port: int, api_port: int, time_scale: float, log_file: Path
+    port: int, api_port: int, time_scale: float, log_file: Path, clock_offset: float = 0.0
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start the simulator; return the process and its account's base64 webhook public key."""
     webhook_url = f"http://127.0.0.1:{api_port}/webhooks/telnyx/{TENANT}"
@@ -61,6 +65,8 @@ def start_simulator(
             f"{SIM_API_KEY}={webhook_url}",
             "--time-scale",
             str(time_scale),
+            "--clock-offset",
+            str(clock_offset),
         ],
         cwd=REPO,
         env=env,
@@ -108,6 +114,8 @@ def bootstrap_tenant(stack: LocalStack) -> dict[str, str]:
             TENANT,
             "--name",
             "Local development",
+            "--connection-id",
+            CONNECTION_ID,
         ],
         cwd=REPO,
         env=env,
@@ -132,6 +140,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--time-scale", type=float, default=0.2, help="simulated call time: real seconds per second"
     )
+    parser.add_argument(
+        "--dispatch-period",
+        type=float,
+        default=60.0,
+        help="seconds between dispatcher ticks (its schedule is every minute; 0: on demand only)",
+    )
+    parser.add_argument(
+        "--reap-period",
+        type=float,
+        default=300.0,
+        help="seconds between reaper runs (its schedule is every 5 minutes; 0: on demand only)",
+    )
+    parser.add_argument(
+        "--clock-offset",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="shift the product's and the simulator's clock (local only), e.g. to dial at night",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -139,7 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
     simulator, public_key = start_simulator(
-        args.simulator_port, args.port, args.time_scale, REPO / ".local" / "logs" / "simulator.log"
+        args.simulator_port,
+        args.port,
+        args.time_scale,
+        REPO / ".local" / "logs" / "simulator.log",
+        args.clock_offset,
     )
     stack = LocalStack(
         parse_args(
@@ -153,6 +184,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"TelnyxBaseUrl=http://127.0.0.1:{args.simulator_port}/v2",
                 "--tenant",
                 f"{TENANT}={public_key}",
+                "--schedule-period",
+                f"{DISPATCHER}={args.dispatch_period}",
+                "--schedule-period",
+                f"{REAPER}={args.reap_period}",
+                "--clock-offset",
+                str(args.clock_offset),
             ]
         )
     )

@@ -27,6 +27,7 @@ from local.tenants import check_public_key, dev_tenant, public_key_parameter
 from local.triggers import QueueMapping, QueuePoller, Schedule, Scheduler, Target
 
 log = logging.getLogger("local.run")
+LOCAL_STAGE = "local"  # the only stage a shifted clock is honoured on (dialer.clock)
 REPO = Path(__file__).resolve().parent.parent
 BUILT_TEMPLATE = Path(".aws-sam/build/template.yaml")
 
@@ -45,6 +46,8 @@ class Options:
     tenants: dict[str, str] = field(default_factory=dict)
     visibility_timeout: int | None = None
     schedule_period: float | None = None
+    schedule_periods: dict[str, float] = field(default_factory=dict)  # logical id → seconds
+    clock_offset: float = 0.0
     sandbox: str = "rie"
     python: str | None = None
     log_dir: Path = Path(".local/logs")
@@ -96,7 +99,9 @@ class LocalStack:
             raise TemplateError(f"template {opts.template} not found{hint}")
         cfn = translate(opts.template, opts.overrides, opts.region)
         resources: dict[str, dict[str, Any]] = cfn.get("Resources") or {}
-        resolver = Resolver(cfn, parameter_values(cfn, opts.overrides), opts.region, opts.stack_name)
+        parameters = parameter_values(cfn, opts.overrides)
+        check_clock_offset(opts.clock_offset, parameters.get("Stage"))
+        resolver = Resolver(cfn, parameters, opts.region, opts.stack_name)
         self._start_aws()
         provisioner = Provisioner(resolver, self.client, opts.visibility_timeout)
         self.physical = provisioner.provision(resources)
@@ -190,6 +195,8 @@ class LocalStack:
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         }
+        if opts.clock_offset:
+            base_env["CLOCK_OFFSET_SECONDS"] = repr(opts.clock_offset)
         pythons: dict[str, str] = {}
         for spec in specs:
             python = opts.python or pythons.get(spec.runtime) or find_python(spec.runtime)
@@ -244,7 +251,11 @@ class LocalStack:
         self.scheduler = Scheduler(
             schedules, self.invoke, self.client("sqs"), self.options.region, self.stopping
         )
-        self.scheduler.start(self.options.schedule_period)
+        known = set(schedules) | {t.function for s in schedules.values() for t in s.targets if t.function}
+        unknown = set(self.options.schedule_periods) - known
+        if unknown:
+            log.warning("--schedule-period for unknown schedule(s): %s", ", ".join(sorted(unknown)))
+        self.scheduler.start(self.options.schedule_period, self.options.schedule_periods)
 
     def _seed_tenants(self) -> None:
         tenants = dict(self.options.tenants)
@@ -298,6 +309,8 @@ class LocalStack:
                 for lid, s in self.sandboxes.items()
             },
             "schedules": {lid: s.expression for lid, s in self.scheduler.schedules.items()},
+            "schedule_periods": self.scheduler.periods,
+            "clock_offset_seconds": self.options.clock_offset,
             "param_prefixes": self.param_prefixes,
             "tenants": self.tenants,
             "dev_tenant_file": str(self.options.dev_tenant_file.resolve()) if self.dev_tenant else None,
@@ -338,6 +351,36 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
     return pairs
 
 
+def check_clock_offset(offset: float, stage: str | None) -> None:
+    """A clock offset needs Stage=local: the functions would refuse it (dialer.clock); say so first."""
+    if offset and stage != LOCAL_STAGE:
+        raise TemplateError(
+            f"--clock-offset needs Stage={LOCAL_STAGE} (got Stage={stage}): "
+            "a shifted clock is for the local stage only"
+        )
+
+
+def _schedule_periods(values: list[str]) -> tuple[float | None, dict[str, float]]:
+    """``--schedule-period`` values: a bare number for every schedule, ``LogicalId=SECONDS`` for one."""
+    every: float | None = None
+    each: dict[str, float] = {}
+    for value in values:
+        name, sep, seconds = value.rpartition("=")
+        try:
+            period = float(seconds)
+        except ValueError:
+            raise SystemExit(
+                f"--schedule-period must be SECONDS or LogicalId=SECONDS, got {value!r}"
+            ) from None
+        if period < 0 or (sep and not name):
+            raise SystemExit(f"--schedule-period must be SECONDS or LogicalId=SECONDS, got {value!r}")
+        if sep:
+            each[name] = period
+        else:
+            every = period
+    return every, each
+
+
 def parse_args(argv: list[str] | None = None) -> Options:
     """Command-line options (see ``python -m local.run --help``)."""
     parser = argparse.ArgumentParser(prog="python -m local.run", description=__doc__.split("\n\n")[0])
@@ -357,7 +400,23 @@ def parse_args(argv: list[str] | None = None) -> Options:
         help="store a tenant's webhook public key in SSM (repeatable); default: a dev tenant",
     )
     add("--visibility-timeout", type=int, help="override every queue's VisibilityTimeout (seconds)")
-    add("--schedule-period", type=float, help="fire every schedule each N seconds (0: on demand only)")
+    add(
+        "--schedule-period",
+        action="append",
+        default=[],
+        metavar="[LogicalId=]SECONDS",
+        help="fire every schedule (or one, by its or its target function's logical id) each N seconds "
+        "instead of its rate "
+        "(0: on demand only; repeatable)",
+    )
+    add(
+        "--clock-offset",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="shift the functions' clock (CLOCK_OFFSET_SECONDS; Stage=local only), e.g. to place "
+        "'now' inside every US zone's calling window",
+    )
     add("--sandbox", choices=("rie", "python"), default="rie", help="python: built-in Runtime API, no RIE")
     add("--python", help="interpreter for the functions (default: the one matching Runtime)")
     add("--log-dir", type=Path, default=Path(".local/logs"))
@@ -365,6 +424,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     add("--ready-file", type=Path, help="write the ready JSON (endpoints, resources) here")
     add("--verbose", action="store_true")
     args = parser.parse_args(argv)
+    every, each = _schedule_periods(args.schedule_period)
     options = Options(
         template=args.template,
         overrides=_pairs(args.parameter_overrides, "--parameter-overrides"),
@@ -375,7 +435,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
         aws_endpoint=args.aws_endpoint,
         tenants=_pairs(args.tenant, "--tenant"),
         visibility_timeout=args.visibility_timeout,
-        schedule_period=args.schedule_period,
+        schedule_period=every,
+        schedule_periods=each,
+        clock_offset=args.clock_offset,
         sandbox=args.sandbox,
         python=args.python,
         log_dir=args.log_dir,

@@ -203,6 +203,7 @@ class Scheduler:
             region,
             stop,
         )
+        self.periods: dict[str, float | None] = {}  # logical id → seconds between ticks (None/0: on demand)
 
     def fire(self, logical_id: str) -> list[dict[str, Any]]:
         """Deliver one tick to every target of a schedule now; returns each target's outcome."""
@@ -225,11 +226,20 @@ class Scheduler:
             outcomes.append({"function": target.function, "error": result.error_type, "payload": payload})
         return outcomes
 
-    def start(self, period_override: float | None) -> list[threading.Thread]:
-        """One timer thread per enabled schedule; ``period_override == 0`` disables the timers."""
+    def start(
+        self, period_override: float | None, periods: dict[str, float] | None = None
+    ) -> list[threading.Thread]:
+        """One timer thread per enabled schedule. A schedule's period: ``periods`` by the schedule's
+        logical id or its target function's, else ``period_override``, else its ``rate``; 0 disables
+        its timer (on demand only)."""
         threads = []
+        periods = periods or {}
         for schedule in self.schedules.values():
-            period = period_override if period_override is not None else rate_seconds(schedule.expression)
+            names = [schedule.logical_id, *(t.function for t in schedule.targets if t.function)]
+            period = next((periods[n] for n in names if n in periods), period_override)
+            if period is None:
+                period = rate_seconds(schedule.expression)
+            self.periods[schedule.logical_id] = period if schedule.enabled else None
             if not schedule.enabled or not period:
                 log.info("schedule %s (%s): on demand only", schedule.logical_id, schedule.expression)
                 continue

@@ -1,4 +1,5 @@
-"""Bootstrap and administer tenants: create a tenant, issue/revoke API keys, store its Telnyx secrets.
+"""Bootstrap and administer tenants: create a tenant, issue/revoke API keys, store its Telnyx secrets,
+set its dialing connection and limits (``set-dialing``; ``bootstrap`` takes the same options).
 
 Against a deployed stack (reads the StateTableName and TenantParameterPath outputs)::
 
@@ -32,13 +33,7 @@ def _stack_outputs(stack_name: str) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
 
 
-def _admin(args: argparse.Namespace) -> Any:
-    import boto3
-
-    from dialer.adapters.secrets import TenantSecrets
-    from dialer.adapters.tenants_table import TenantsTable
-    from dialer.services.tenants import TenantAdmin
-
+def _table_and_prefix(args: argparse.Namespace) -> tuple[str, str]:
     table, prefix = args.table, args.param_prefix
     if args.stack_name:
         outputs = _stack_outputs(args.stack_name)
@@ -46,6 +41,17 @@ def _admin(args: argparse.Namespace) -> Any:
         prefix = prefix or outputs["TenantParameterPath"].rstrip("/").removesuffix("/tenants")
     if not table or not prefix:
         raise SystemExit("give --stack-name, or --table and --param-prefix")
+    return table, prefix
+
+
+def _admin(args: argparse.Namespace) -> Any:
+    import boto3
+
+    from dialer.adapters.secrets import TenantSecrets
+    from dialer.adapters.tenants_table import TenantsTable
+    from dialer.services.tenants import TenantAdmin
+
+    table, prefix = _table_and_prefix(args)
     return TenantAdmin(
         TenantsTable(table, client=boto3.client("dynamodb")),
         TenantSecrets(prefix, client=boto3.client("ssm")),
@@ -70,6 +76,25 @@ def _set_secrets(admin: Any, args: argparse.Namespace) -> list[str]:
     )
 
 
+def _set_dialing(args: argparse.Namespace) -> bool:
+    """The tenant's Call Control connection and Telnyx limits (only the options given)."""
+    import boto3
+
+    from dialer.adapters.dialing_table import DialingTable
+
+    values = {
+        "call_control_connection_id": args.connection_id,
+        "channel_limit": args.channel_limit,
+        "dials_per_second": args.dials_per_second,
+        "dials_per_5s": args.dials_per_5s,
+    }
+    given = {k: v for k, v in values.items() if v is not None}
+    if not given:
+        return True
+    table, _ = _table_and_prefix(args)
+    return DialingTable(table, client=boto3.client("dynamodb")).set_tenant_limits(args.tenant_id, **given)
+
+
 def main(argv: list[str] | None = None) -> int:
     """The CLI."""
     parser = argparse.ArgumentParser(
@@ -88,11 +113,18 @@ def main(argv: list[str] | None = None) -> int:
         )
         p.add_argument("--tool-secret-file", type=Path, help="default: generated once")
 
+    def dialing_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--connection-id", help="the Telnyx Call Control connection (app) dials go out on")
+        p.add_argument("--channel-limit", type=int, help="concurrent calls (Telnyx account's limit)")
+        p.add_argument("--dials-per-second", type=int, help="dial rate (Telnyx default 30)")
+        p.add_argument("--dials-per-5s", type=int, help="rolling 5-second dial cap (Telnyx default 150)")
+
     p = sub.add_parser("bootstrap", help="create a tenant, its first API key and store its secrets")
     p.add_argument("tenant_id")
     p.add_argument("--name")
     p.add_argument("--key-name", default="bootstrap")
     secrets_args(p)
+    dialing_args(p)
     p = sub.add_parser("create-tenant")
     p.add_argument("tenant_id")
     p.add_argument("--name")
@@ -107,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("set-secrets")
     p.add_argument("tenant_id")
     secrets_args(p)
+    p = sub.add_parser("set-dialing", help="the tenant's Call Control connection and Telnyx limits")
+    p.add_argument("tenant_id")
+    dialing_args(p)
     args = parser.parse_args(argv)
 
     from dialer.errors import DialerError
@@ -122,6 +157,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "set-secrets":
             for name in _set_secrets(admin, args):
                 print(f"stored {name}")
+        if args.command in ("bootstrap", "set-dialing"):
+            if not _set_dialing(args):
+                print(f"error: no tenant {args.tenant_id}", file=sys.stderr)
+                return 1
+            if args.command == "set-dialing":
+                print(f"dialing settings of {args.tenant_id} stored")
         if args.command in ("bootstrap", "create-api-key"):
             issued = admin.issue_api_key(args.tenant_id, args.key_name)
             print(f"key_id={issued.record.key_id} (shown once, store it now)")

@@ -42,6 +42,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="force the scenario of a callee number (repeatable)",
     )
     p.add_argument("--time-scale", type=float, default=1.0, help="real seconds per simulated second")
+    p.add_argument(
+        "--clock-offset",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="shift event timestamps (the product's local CLOCK_OFFSET_SECONDS)",
+    )
+    p.add_argument(
+        "--conversation-secs",
+        default=None,
+        metavar="MIN,MAX",
+        help="simulated length of an answered conversation (default 30,150)",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--channel-limit", type=int, default=10)
     p.add_argument("--duplicate-rate", type=float, default=0.0)
@@ -84,7 +97,11 @@ def main(argv: list[str] | None = None) -> None:
         slow_response_rate=args.slow_rate,
         slow_response_s=args.slow_seconds,
         strict_assistant_ids=not args.lenient_assistants,
+        clock_offset_s=args.clock_offset,
     )
+    if args.conversation_secs:
+        low, _, high = args.conversation_secs.partition(",")
+        config.conversation_secs = (float(low), float(high or low))
     if args.scenario_mix:
         config.scenario_mix = args.scenario_mix
     sim = Simulator(config)

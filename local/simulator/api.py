@@ -733,6 +733,7 @@ class Api:
                 timeout_secs=timeout,
                 time_limit=limit,
                 texml={},
+                command_id=body.get("command_id"),
             )
             account.stats.dials_accepted += 1
             response = Response(

@@ -56,6 +56,9 @@ class AccountConfig:
     dials_per_5s: int = 150
     connection_ids: tuple[str, ...] = ()
     phone_numbers: tuple[str, ...] = ("+15550000100", "+15550000101", "+15550000102")
+    # False: calls play out and events are counted, but no webhook is sent (load runs that
+    # measure dialling alone, without the receiver's webhook path).
+    deliver_webhooks: bool = True
 
 
 @dataclass
@@ -90,6 +93,9 @@ class SimulatorConfig:
     conversation_secs: tuple[float, float] = (30.0, 150.0)
     undocumented_fields: bool = True  # add the real-capture extras of WIRE §7.1 (calling_party_type, codec …)
     port: int = 0  # 0 = any free port; the server binds 127.0.0.1 only
+    # Seconds added to the simulated wall clock (event timestamps, scheduled events), matching the
+    # product's local-only CLOCK_OFFSET_SECONDS.
+    clock_offset_s: float = 0.0
 
     def account_by_key(self) -> dict[str, AccountConfig]:
         """Accounts indexed by API key."""

@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from local.simulator.config import Scenario
 from local.simulator.engine import Deliverer, Delivery, Scheduler
 from local.simulator.wire import iso, iso_now, new_uuid, render_template
+from local.simulator.wire import now as wall_now
 
 if TYPE_CHECKING:
     from local.simulator.config import SimulatorConfig
@@ -369,7 +371,7 @@ class Playout:
         greeting = render_template(
             str(assistant.get("greeting") or "Hello, this is your assistant calling."), variables
         )
-        start = datetime.now(UTC) - timedelta(seconds=duration * self._config().time_scale)
+        start = wall_now() - timedelta(seconds=duration * self._config().time_scale)
         turns: list[tuple[str, str]] = [("assistant", greeting)]
         if disposition != "voicemail":
             for line in _USER_LINES.get(disposition, ["Okay."]):
@@ -413,6 +415,7 @@ class Playout:
         call.generation += 1  # nothing of the old plan may run after a hangup
         call.state = "hangup"
         call.end_time = iso_now()
+        call.ended_monotonic = time.monotonic()
         answered = call.sim_answered_at is not None
         had_conversation = call.conversation_id is not None and call.conversation_started_sim is not None
         ending_conversation = call.conversation_running
@@ -585,7 +588,7 @@ class Playout:
             )
         if event_type == "call.answered" and self._config().undocumented_fields:
             payload.update({"codec": "PCMU", "sampling_rate": 8000})
-        now = datetime.now(UTC)
+        now = wall_now()
         data: dict[str, Any] = {
             "record_type": "event",
             "event_type": event_type,
@@ -595,7 +598,7 @@ class Playout:
         if created_at:
             data["created_at"] = iso(now + timedelta(milliseconds=call.rng.randint(20, 90)))
         data["payload"] = payload
-        if not url:
+        if not url or not account.config.deliver_webhooks:
             account.stats.webhook_undeliverable += 1
             return
 

@@ -8,7 +8,7 @@ In-process use (tests)::
         sim.stats()["scenarios"]
 
 Control endpoints (no auth, local only): ``GET /_sim/state[?calls=1]``, ``GET|POST /_sim/config``,
-``GET /_sim/public_keys``.
+``GET /_sim/public_keys``, ``GET /_sim/dials[?api_key=...]`` (ground truth of every placed call).
 """
 
 from __future__ import annotations
@@ -18,16 +18,18 @@ import logging
 import random
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from local.simulator.api import Api, BadBody, Request, Response, parse_query
 from local.simulator.config import Scenario, SimulatorConfig
 from local.simulator.engine import Deliverer, Scheduler, stats_snapshot
+from local.simulator.ground_truth import Dial, dials_view, occupancy
 from local.simulator.playout import DISPOSITIONS, Playout
 from local.simulator.state import Account, CallRecord
-from local.simulator.wire import error, errors, iso_now, new_call_control_id, new_uuid
+from local.simulator.wire import error, errors, iso_now, new_call_control_id, new_uuid, set_clock_offset
+from local.simulator.wire import now as wall_now
 
 log = logging.getLogger("local.simulator")
 
@@ -44,6 +46,7 @@ class Simulator:
 
     def __init__(self, config: SimulatorConfig | None = None) -> None:
         self.config = config or SimulatorConfig()
+        set_clock_offset(self.config.clock_offset_s)
         self.accounts: dict[str, Account] = {}
         for index, account_config in enumerate(self.config.accounts):
             self.accounts[account_config.api_key] = Account(account_config, index, self.config.seed)
@@ -77,6 +80,7 @@ class Simulator:
             self._server = None
         self.scheduler.stop()
         self.deliverer.close()
+        set_clock_offset(0.0)  # process-wide: the next simulator in this process starts unshifted
 
     def __enter__(self) -> Simulator:
         return self.start()
@@ -142,6 +146,19 @@ class Simulator:
         with account.lock:
             return [c.summary() for c in account.calls.values()]
 
+    def dials(self, api_key: str | None = None, *, since: float | None = None) -> dict[str, Any]:
+        """Ground truth of what one account dialled (see :mod:`local.simulator.ground_truth`)."""
+        account = self.account(api_key)
+        with account.lock:
+            return dials_view(list(account.dials), since=since)
+
+    def channel_occupancy(self, since: float, until: float, api_key: str | None = None) -> float:
+        """Average number of live calls (channels in use) over ``[since, until]`` (monotonic seconds)."""
+        account = self.account(api_key)
+        with account.lock:
+            spans = [(c.placed_monotonic, c.ended_monotonic) for c in account.calls.values()]
+        return occupancy(spans, since, until)
+
     def state(self, *, include_calls: bool = False) -> dict[str, Any]:
         """Everything ``GET /_sim/state`` shows."""
         accounts = []
@@ -176,6 +193,7 @@ class Simulator:
                 accounts[account_config.api_key] = Account(account_config, index, new.seed)
         self.accounts = accounts
         self.config = new
+        set_clock_offset(new.clock_offset_s)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until every placed call has played out and every webhook attempt is done."""
@@ -198,6 +216,7 @@ class Simulator:
         timeout_secs: int,
         time_limit: int | None,
         texml: dict[str, Any],
+        command_id: str | None = None,
     ) -> CallRecord:
         """Create a call, pick its scenario and start its playout (caller holds ``account.lock``)."""
         cfg = self.config
@@ -245,12 +264,26 @@ class Simulator:
         account.stats.calls_by_number[to] += 1
         account.stats.scenarios[scenario] += 1
         account.stats.scenarios_by_number.setdefault(to, []).append(scenario)
+        call.placed_monotonic = time.monotonic()
+        account.dials.append(
+            Dial(
+                kind=kind,
+                at=call.start_time,
+                monotonic=time.monotonic(),
+                call_control_id=call.call_control_id,
+                to=to,
+                from_=from_,
+                command_id=command_id,
+                client_state=client_state,
+                scenario=scenario,
+            )
+        )
         self.playout.start(call)
         return call
 
     def schedule_event_dispatch(self, account: Account, event: dict[str, Any], when: datetime) -> None:
         """Place the scheduled event's call at its time (wall clock; counted for ``wait_idle`` if soon)."""
-        delay = max(0.0, (when - datetime.now(UTC)).total_seconds())
+        delay = max(0.0, (when - wall_now()).total_seconds())
         self.scheduler.call_later(delay, lambda: self._dispatch(account, event), counted=delay <= 10)
 
     def _dispatch(self, account: Account, event: dict[str, Any]) -> None:
@@ -355,6 +388,8 @@ class Simulator:
             )
         handler, params, commits = found
         request = Request(method, path, query, headers, body, params, account)
+        with account.lock:
+            account.stats.requests[getattr(handler, "__name__", "?")] += 1
         cfg = self.config
         with self._fault_lock:
             slow = cfg.slow_response_rate > 0 and self._fault_rng.random() < cfg.slow_response_rate
@@ -395,6 +430,11 @@ class Simulator:
     def _control(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> Response:
         if path == "/_sim/state" and method == "GET":
             return Response(200, self.state(include_calls=query.get("calls", ["0"])[0] in ("1", "true")))
+        if path == "/_sim/dials" and method == "GET":
+            key = query.get("api_key", [None])[0]
+            if key is not None and key not in self.accounts:
+                return Response(404, {"error": "unknown api_key"})
+            return Response(200, self.dials(key))
         if path == "/_sim/public_keys" and method == "GET":
             return Response(200, {"…" + k[-4:]: a.public_key_b64 for k, a in self.accounts.items()})
         if path == "/_sim/config" and method == "GET":

@@ -16,6 +16,7 @@ from typing import Any
 from nacl.signing import SigningKey
 
 from local.simulator.config import AccountConfig
+from local.simulator.ground_truth import Dial
 from local.simulator.wire import iso_now, new_numeric_id, new_uuid
 from telnyx_client.signature import new_key_pair
 
@@ -32,6 +33,7 @@ class Stats:
     injected_5xx: int = 0
     injected_5xx_committed: int = 0
     slow_responses: int = 0
+    requests: Counter[str] = field(default_factory=Counter)  # REST requests by handler (e.g. "dial")
     calls_by_number: Counter[str] = field(default_factory=Counter)
     scenarios: Counter[str] = field(default_factory=Counter)
     scenarios_by_number: dict[str, list[str]] = field(default_factory=dict)
@@ -100,6 +102,9 @@ class CallRecord:
     texml: dict[str, Any] = field(default_factory=dict)
     sequence: int = 0
     command_ids: dict[str, tuple[float, int, dict[str, Any]]] = field(default_factory=dict)
+    # Real monotonic seconds the call took a channel (placed → hangup): channel occupancy.
+    placed_monotonic: float = 0.0
+    ended_monotonic: float | None = None
 
     @property
     def is_alive(self) -> bool:
@@ -147,6 +152,7 @@ class Account:
         self.dial_times: deque[float] = deque()  # monotonic times of accepted dials (last 5 s)
         self.dial_replays: dict[str, tuple[float, int, dict[str, Any]]] = {}  # command_id → first response
         self.number_attempts: Counter[str] = Counter()
+        self.dials: list[Dial] = []  # ground truth: every placed call, in order
         self.on_call_end: dict[str, Any] = {}  # call_control_id → callback(call, cause) (scheduled events)
         self._seed_defaults()
 

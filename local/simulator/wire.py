@@ -7,15 +7,34 @@ import binascii
 import random
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
+_clock_offset = timedelta(0)
+
+
+def set_clock_offset(seconds: float) -> None:
+    """Shift the simulator's wall clock (event timestamps, scheduled events) by ``seconds``.
+
+    The product's local stack shifts its own clock the same way (``dialer.clock``) so a test can
+    place "now" inside every US zone's calling window; both sides must agree on what time it is.
+    Process-wide: one simulator per process is the normal case.
+    """
+    global _clock_offset
+    _clock_offset = timedelta(seconds=seconds)
+
+
+def now() -> datetime:
+    """The simulated wall clock (UTC, shifted by the configured offset)."""
+    return datetime.now(UTC) + _clock_offset
+
+
 def iso_now() -> str:
     """Telnyx's timestamp format: ISO 8601, microseconds, ``Z`` (``2026-11-24T15:00:08.512000Z``)."""
-    return iso(datetime.now(UTC))
+    return iso(now())
 
 
 def iso(moment: datetime) -> str:

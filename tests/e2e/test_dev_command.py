@@ -8,10 +8,13 @@ import signal
 import socket
 import subprocess
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.support import dialing
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS_PYTHON = REPO / ".venv-tools" / "bin" / "python"
@@ -57,6 +60,10 @@ def test_make_dev_serves_the_product_with_the_simulator(tmp_path):
             str(moto),
             "--simulator-port",
             str(sim),
+            "--dispatch-period",
+            "5",
+            "--clock-offset",
+            repr(dialing.clock_offset()),
         ],
         cwd=REPO,
         stdout=log,
@@ -93,6 +100,34 @@ def test_make_dev_serves_the_product_with_the_simulator(tmp_path):
         )
         assert upstream.status_code == 200
         assert httpx.get(f"{summary['api_url']}/tenants/me", timeout=30).status_code == 401
+        # a campaign activated through the API dials by itself (the dispatcher's schedule, the dialer)
+        api = httpx.Client(base_url=summary["api_url"], headers=headers, timeout=60)
+        caller = api.post("/caller-ids", json={"phone_number": "+12125550100", "daily_cap": 1000}).json()[
+            "id"
+        ]
+        campaign = api.post(
+            "/campaigns", json={"name": "Dev", "assistant_id": created.json()["id"], "caller_ids": [caller]}
+        ).json()["id"]
+        scrubbed = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+        leads = [
+            {
+                "phone": p.phone,
+                "state": p.state,
+                "time_zone": p.zone,
+                "consent": dialing.CONSENT,
+                "dnc_scrubbed_at": scrubbed,
+            }
+            for p in dialing.population(3)
+        ]
+        assert api.post(f"/campaigns/{campaign}/leads", json={"leads": leads}).status_code in (200, 201)
+        assert api.post(f"/campaigns/{campaign}/status", json={"status": "active"}).status_code == 200
+        deadline = time.monotonic() + 180
+        dialled: set[str] = set()
+        while time.monotonic() < deadline and len(dialled) < 3:
+            truth = httpx.get(f"http://127.0.0.1:{sim}/_sim/dials", timeout=10).json()
+            dialled = {d["to"] for d in truth["dials"]}
+            time.sleep(1)
+        assert dialled == {p.phone for p in dialing.population(3)}
         spawned = children_of(process.pid)
         assert spawned  # the simulator and the function sandboxes
     finally:

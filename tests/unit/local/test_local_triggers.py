@@ -1,6 +1,7 @@
 """SQS batch building, partial-batch-failure semantics and schedule expressions of the local stack."""
 
 import json
+import threading
 
 import pytest
 
@@ -87,3 +88,52 @@ def test_rate_expressions(expression, seconds):
 )
 def test_rie_answers_are_classified(status, body, error):
     assert classify_rie_answer(status, body).error_type == error
+
+
+def test_schedule_periods_by_schedule_or_target_function():
+    from local.run import _schedule_periods
+    from local.triggers import Schedule, Scheduler, Target
+
+    every, each = _schedule_periods(["0", "DispatcherFunction=5", "ReaperTick=20.5"])
+    assert (every, each) == (0.0, {"DispatcherFunction": 5.0, "ReaperTick": 20.5})
+    schedules = {
+        "DispatcherFunctionTick": Schedule(
+            "DispatcherFunctionTick",
+            "arn",
+            "rate(1 minute)",
+            [Target("DispatcherFunction", None, None)],
+            "aws.events",
+        ),
+        "ReaperTick": Schedule(
+            "ReaperTick", "arn", "rate(5 minutes)", [Target("ReaperFunction", None, None)], "aws.events"
+        ),
+        "Other": Schedule(
+            "Other", "arn", "rate(1 hour)", [Target("OtherFunction", None, None)], "aws.events"
+        ),
+    }
+    stop = threading.Event()
+    stop.set()  # timers exit at once
+    scheduler = Scheduler(schedules, lambda *_: None, None, "us-east-1", stop)
+    scheduler.start(every, each)
+    assert scheduler.periods == {"DispatcherFunctionTick": 5.0, "ReaperTick": 20.5, "Other": 0.0}
+    scheduler.start(None, {})
+    assert scheduler.periods == {"DispatcherFunctionTick": 60, "ReaperTick": 300, "Other": 3600}
+
+
+@pytest.mark.parametrize("bad", ["soon", "=5", "X=-1"])
+def test_bad_schedule_periods_are_refused(bad):
+    from local.run import _schedule_periods
+
+    with pytest.raises(SystemExit):
+        _schedule_periods([bad])
+
+
+def test_clock_offset_needs_the_local_stage():
+    from local.run import check_clock_offset, parse_args
+    from local.template import TemplateError
+
+    assert parse_args(["--clock-offset", "-3600"]).clock_offset == -3600
+    check_clock_offset(-3600, "local")
+    check_clock_offset(0, "prod")
+    with pytest.raises(TemplateError, match="Stage=local"):
+        check_clock_offset(3600, "dev")

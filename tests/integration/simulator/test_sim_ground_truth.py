@@ -1,0 +1,101 @@
+"""Ground truth of dials (what the product is checked against) and the shifted wall clock."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from local.simulator import AccountConfig
+from local.simulator.testing import dial_body
+from local.simulator.wire import now as wall_now
+
+
+def _client(sim) -> httpx.Client:
+    return httpx.Client(base_url=sim.base_url, headers={"Authorization": f"Bearer {sim.api_key}"})
+
+
+def test_every_placed_call_is_a_dial_and_replays_are_not(make_sim):
+    sim = make_sim(scenario_mix={"busy": 1.0}, command_id_window_s=0.3)
+    with _client(sim) as client:
+        # WHEN one attempt is POSTed three times inside the de-duplication window
+        first = client.post("/calls", json=dial_body("+15550007001", command_id="lead_1#attempt-1"))
+        again = client.post("/calls", json=dial_body("+15550007001", command_id="lead_1#attempt-1"))
+        client.post("/calls", json=dial_body("+15550007001", command_id="lead_1#attempt-1"))
+        client.post("/calls", json=dial_body("+15550007002", command_id="lead_2#attempt-1"))
+        # THEN it is one dial (the replay answers with the same call)
+        assert again.json() == first.json()
+        truth = sim.dials()
+        assert truth["count"] == 2
+        assert truth["command_ids_dialled_twice"] == []
+        dial = truth["dials"][0]
+        assert (dial["command_id"], dial["to"], dial["kind"]) == (
+            "lead_1#attempt-1",
+            "+15550007001",
+            "call_control",
+        )
+        assert dial["call_control_id"] == first.json()["data"]["call_control_id"]
+        # WHEN the same attempt is dialled again after the window, THEN the ground truth shows it twice
+        time.sleep(0.35)
+        client.post("/calls", json=dial_body("+15550007001", command_id="lead_1#attempt-1"))
+    over_http = httpx.get(f"{sim.root_url}/_sim/dials").json()
+    assert over_http["command_ids_dialled_twice"] == ["lead_1#attempt-1"]
+    assert over_http["count"] == 3
+
+
+def test_refused_dials_are_not_dials(make_sim):
+    sim = make_sim()
+    with _client(sim) as client:
+        assert client.post("/calls", json=dial_body("12345")).status_code == 422
+    assert sim.dials()["count"] == 0
+
+
+def test_clock_offset_shifts_event_and_dial_timestamps(make_sim, receiver):
+    offset = -5 * 3600.0
+    sim = make_sim(scenario_mix={"busy": 1.0}, clock_offset_s=offset)
+    with _client(sim) as client:
+        client.post("/calls", json=dial_body("+15550007101", command_id="x#attempt-1"))
+    assert sim.wait_idle(10)
+    shifted = datetime.now(UTC) + timedelta(seconds=offset)
+    at = datetime.fromisoformat(sim.dials()["dials"][0]["at"])
+    assert abs((at - shifted).total_seconds()) < 5
+    occurred = [datetime.fromisoformat(e["data"]["occurred_at"]) for e in receiver.events()]
+    assert occurred
+    assert all(abs((o - shifted).total_seconds()) < 5 for o in occurred)
+    # AND stopping the simulator puts the (process-wide) clock back
+    sim.stop()
+    assert abs((wall_now() - datetime.now(UTC)).total_seconds()) < 1
+
+
+def test_channel_occupancy_and_request_counts(make_sim):
+    # GIVEN busy calls (2-5 simulated seconds each, played 20x faster: 100-250 ms)
+    sim = make_sim(scenario_mix={"busy": 1.0}, time_scale=0.05)
+    start = time.monotonic()
+    with _client(sim) as client:
+        for i in range(4):
+            client.post("/calls", json=dial_body(f"+1555000720{i}", command_id=f"o{i}#attempt-1"))
+        client.get("/ai/assistants")
+    # THEN while they ring, four channels are in use; once hung up, none
+    now = time.monotonic()
+    assert sim.channel_occupancy(now - 0.001, now) == pytest.approx(4.0)
+    assert sim.wait_idle(10)
+    later = time.monotonic()
+    time.sleep(0.05)
+    assert sim.channel_occupancy(later, time.monotonic()) == 0.0
+    assert 0 < sim.channel_occupancy(start, time.monotonic()) < 4
+    assert sim.stats()["requests"] == {"dial": 4, "list_assistants": 1}
+
+
+def test_an_account_may_play_calls_without_sending_webhooks(make_sim, receiver):
+    sim = make_sim(
+        accounts=(AccountConfig(api_key="KEY_A", webhook_url=receiver.url, deliver_webhooks=False),),
+        scenario_mix={"busy": 1.0},
+    )
+    with _client(sim) as client:
+        client.post("/calls", json=dial_body("+15550007301", command_id="q#attempt-1"))
+    assert sim.wait_idle(10)
+    assert receiver.events() == []
+    assert sim.stats()["events_emitted"]["call.hangup"] == 1
+    assert sim.dials()["count"] == 1

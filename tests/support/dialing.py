@@ -1,0 +1,311 @@
+"""A dialing population for the engine's end-to-end test and benchmark: leads spread over every US
+zone (each with its state's area code and explicit zone), with DNC, no-consent and invalid numbers
+mixed in at fixed intervals, the clock offset that puts "now" inside every lead's calling window,
+and an independent check of a dial's legality (lead-local time, computed here, not by the engine).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from tests.support.lead_csv import EXCHANGES, HEADER
+
+# (state, area code, zone): every US zone, and states with rules of their own (windows, caps).
+ZONES: tuple[tuple[str, str, str], ...] = (
+    ("NY", "212", "America/New_York"),
+    ("FL", "305", "America/New_York"),
+    ("KY", "502", "America/New_York"),
+    ("RI", "401", "America/New_York"),
+    ("IL", "312", "America/Chicago"),
+    ("TX", "214", "America/Chicago"),
+    ("AL", "205", "America/Chicago"),
+    ("CO", "303", "America/Denver"),
+    ("UT", "801", "America/Denver"),
+    ("AZ", "602", "America/Phoenix"),
+    ("CA", "415", "America/Los_Angeles"),
+    ("WA", "206", "America/Los_Angeles"),
+    ("NV", "702", "America/Los_Angeles"),
+    ("AK", "907", "America/Anchorage"),
+    ("HI", "808", "Pacific/Honolulu"),
+)
+# Lead-local hours every dial must fall in: the federal window (08:00-21:00) intersected with the
+# campaign's default window (09:00-20:00) and the strictest state above (RI ends at 18:00).
+EARLIEST, LATEST = 9, 18
+# 21:00 UTC is 16:00 in New York and 11:00 in Honolulu (17:00 / 11:00 in summer): inside every
+# window above, with hours of margin on both sides for a run of a few minutes.
+TARGET_UTC_HOUR = 21
+CONSENT = {"type": "express_written", "source": "web form", "granted_at": "2026-01-05T10:00:00Z"}
+
+
+class Kind(StrEnum):
+    """What the lead is in the population, hence how it must end."""
+
+    CALLABLE = "callable"  # reached or exhausted, by what the simulator plays
+    DNC = "dnc"  # on the tenant's DNC list before activation: blocked, never dialled
+    NO_CONSENT = "no_consent"  # no consent record: blocked, never dialled
+    INVALID = "invalid"  # the simulator says the number does not exist: invalid after one dial
+
+
+@dataclass(frozen=True)
+class PlannedLead:
+    """One lead of the population."""
+
+    index: int
+    phone: str
+    state: str
+    zone: str
+    kind: Kind
+
+
+def phone(area_code: str, j: int) -> str:
+    """A distinct valid number of ``area_code`` for every j below ``len(EXCHANGES) * 9000``."""
+    return f"+1{area_code}{EXCHANGES[j % len(EXCHANGES)]}{1000 + j // len(EXCHANGES):04d}"
+
+
+def population(count: int) -> list[PlannedLead]:
+    """``count`` leads round-robin over :data:`ZONES`; 1 in 20 each is DNC, no-consent, invalid."""
+    leads = []
+    for i in range(count):
+        state, area, zone = ZONES[i % len(ZONES)]
+        kind = {3: Kind.DNC, 7: Kind.NO_CONSENT, 11: Kind.INVALID}.get(i % 20, Kind.CALLABLE)
+        leads.append(PlannedLead(i, phone(area, i // len(ZONES)), state, zone, kind))
+    return leads
+
+
+def target_instant(after: datetime) -> datetime:
+    """The first Tuesday-Thursday at 21:00 UTC after ``after`` that is nobody's holiday.
+
+    Tuesday to Thursday: no Sunday bans, no DST switch (always on a Sunday) within a day. The
+    holidays are the compliance engine's own table (``holiday_dates``), for every state above.
+    """
+    from dialer.policies.compliance import holiday_dates
+
+    day = (after + timedelta(days=1)).date()
+    while True:
+        if day.weekday() in (1, 2, 3) and not _near_holiday(day, holiday_dates):
+            return datetime(day.year, day.month, day.day, TARGET_UTC_HOUR, tzinfo=UTC)
+        day += timedelta(days=1)
+
+
+def _near_holiday(day: date, holiday_dates: Any) -> bool:
+    around = {day - timedelta(days=1), day, day + timedelta(days=1)}
+    return any(around & holiday_dates(state, day.year) for state, _, _ in ZONES)
+
+
+def clock_offset(now: datetime | None = None) -> float:
+    """Seconds to add to the wall clock so "now" is :func:`target_instant` (always >= 0, so leads
+    created at the real time are already due on the shifted clock)."""
+    real = now or datetime.now(UTC)
+    return (target_instant(real) - real).total_seconds()
+
+
+def local_hour(at: datetime, zone: str) -> float:
+    """Lead-local hour of day (with fraction) of an instant."""
+    local = at.astimezone(ZoneInfo(zone))
+    return local.hour + local.minute / 60 + local.second / 3600
+
+
+def legal(at: datetime, zone: str) -> bool:
+    """True if a dial at ``at`` falls inside :data:`EARLIEST`..:data:`LATEST` lead-local, on a weekday."""
+    local = at.astimezone(ZoneInfo(zone))
+    return local.weekday() < 5 and EARLIEST <= local_hour(at, zone) < LATEST
+
+
+def parse_time(text: str) -> datetime:
+    """A Telnyx/ISO timestamp (``...Z``) as an aware datetime."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# --- the local stack, dialing -------------------------------------------------------------------
+STAGE = "local"
+CALLER_IDS = ("+12125550100", "+13055550100", "+14155550100")
+RETRIED = ("no_answer", "busy", "voicemail", "failed", "unknown")
+CONNECTION_ID = "local-call-control"  # the simulator accepts any Call Control connection id
+
+
+def free_port() -> int:
+    """A free loopback port (for the API, whose URL the simulator must know before the stack starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stack_args(
+    api_port: int, telnyx_base_url: str, tenant: str, public_key_b64: str, offset: float, *extra: str
+) -> list[str]:
+    """``local.run`` options of a stack that dials by itself against a simulator, as ``make dev``
+    does (dispatcher and reaper on their schedules, here faster), with the clock shifted."""
+    return [
+        "--port",
+        str(api_port),
+        "--parameter-overrides",
+        f"Stage={STAGE}",
+        f"TelnyxBaseUrl={telnyx_base_url}",
+        f"PublicApiUrl=http://127.0.0.1:{api_port}",
+        *extra,
+        "--tenant",
+        f"{tenant}={public_key_b64}",
+        "--schedule-period",
+        "0",
+        "--schedule-period",
+        "DispatcherFunction=5",
+        "--schedule-period",
+        "ReaperFunction=15",
+        "--clock-offset",
+        repr(offset),
+    ]
+
+
+@contextmanager
+def tenant_client(stack: Any, tenant: str, telnyx_api_key: str) -> Iterator[httpx.Client]:
+    """A tenant bootstrapped as the CLI does (its Telnyx key: the simulator account's), and an
+    HTTP client with its first API key."""
+    from dialer.adapters.secrets import TenantSecrets
+    from dialer.adapters.tenants_table import TenantsTable
+    from dialer.services.tenants import TenantAdmin
+
+    admin = TenantAdmin(
+        TenantsTable(stack.resources["StateTable"], client=stack.boto3_client("dynamodb")),
+        TenantSecrets(f"/telnyx-ai-dialer/{STAGE}", client=stack.boto3_client("ssm")),
+    )
+    admin.create_tenant(tenant)
+    admin.set_secrets(tenant, telnyx_api_key=telnyx_api_key)
+    set_dialing(stack, tenant, call_control_connection_id=CONNECTION_ID)
+    key = admin.issue_api_key(tenant, "dialing").plaintext
+    with httpx.Client(
+        base_url=stack.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=60
+    ) as client:
+        # Cold Lambda-like processes on a busy machine can time out their first invocation (the
+        # authorizer has 5 s): warm the path before the caller relies on it.
+        deadline = time.monotonic() + 120
+        while client.get("/tenants/me").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(1)
+        yield client
+
+
+def set_dialing(stack: Any, tenant: str, **values: Any) -> None:
+    """A tenant's dialing settings (connection, limits), as ``scripts/tenant.py set-dialing`` stores them."""
+    from dialer.adapters.dialing_table import DialingTable
+
+    table = DialingTable(stack.resources["StateTable"], client=stack.boto3_client("dynamodb"))
+    assert table.set_tenant_limits(tenant, **values)
+
+
+def create_campaign(http: httpx.Client, *, max_attempts: int, name: str = "Dialing", **extra: Any) -> str:
+    """An assistant (created on the simulator through our API), caller IDs of three area codes,
+    and a campaign that retries at once (delay 0) up to ``max_attempts``; returns its id."""
+    assistant = http.post("/assistants", json={"name": name, "instructions": "Hello {{first_name}}."})
+    assert assistant.status_code in (200, 201), assistant.text
+    caller_ids = []
+    for number in CALLER_IDS:
+        created = http.post("/caller-ids", json={"phone_number": number, "daily_cap": 100_000})
+        assert created.status_code == 201, created.text
+        caller_ids.append(created.json()["id"])
+    no_wait = {"delay_minutes": 0, "max_attempts": max_attempts}
+    campaign = http.post(
+        "/campaigns",
+        json={
+            "name": name,
+            "assistant_id": assistant.json()["id"],
+            "caller_ids": caller_ids,
+            "retry": {"max_attempts": max_attempts, "outcomes": dict.fromkeys(RETRIED, no_wait)},
+            **extra,
+        },
+    )
+    assert campaign.status_code == 201, campaign.text
+    return str(campaign.json()["id"])
+
+
+def lead_csv(plan: list[PlannedLead], scrubbed_at: datetime) -> bytes:
+    """The population as a lead CSV in the import's format (the columns of ``lead_csv.HEADER``)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(HEADER)
+    for p in plan:
+        consent = ("", "", "") if p.kind is Kind.NO_CONSENT else tuple(CONSENT.values())
+        writer.writerow(
+            [
+                p.phone,
+                f"First{p.index}",
+                f"Last{p.index}",
+                f"lead{p.index}@example.com",
+                "ACME",
+                f"{p.index} Main St",
+                "Springfield",
+                p.state,
+                "",
+                p.zone,
+                "dialing",
+                *consent,
+                scrubbed_at.isoformat(),
+                f"P-{p.index:07d}",
+            ]
+        )
+    return out.getvalue().encode()
+
+
+def add_leads(
+    http: httpx.Client, campaign_id: str, plan: list[PlannedLead], timeout: float = 600
+) -> dict[str, PlannedLead]:
+    """Import the population as a CSV (presigned PUT → import function, in the background) and put
+    its DNC leads on the tenant's list; returns lead id → planned lead."""
+    created = http.post(f"/campaigns/{campaign_id}/imports", json={"filename": "dialing.csv"})
+    assert created.status_code in (200, 201), created.text
+    data = lead_csv(plan, datetime.now(UTC) - timedelta(days=1))
+    httpx.put(created.json()["upload_url"], content=data, timeout=120).raise_for_status()
+    deadline = time.monotonic() + timeout
+    body: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        body = http.get(f"/campaigns/{campaign_id}/imports/{created.json()['import_id']}").json()
+        if body["status"] in ("completed", "failed"):
+            break
+        time.sleep(1)
+    assert body.get("status") == "completed", body
+    assert body["progress"]["imported"] == len(plan), body
+    by_phone = {p.phone: p for p in plan}
+    lead_ids = {
+        lead["id"]: by_phone[lead["phone"]] for lead in pages(http, f"/campaigns/{campaign_id}/leads")
+    }
+    assert len(lead_ids) == len(plan)
+    dnc = [p.phone for p in plan if p.kind is Kind.DNC]
+    for start in range(0, len(dnc), 1000):
+        listed = http.post("/dnc/bulk", json={"phones": dnc[start : start + 1000], "reason": "asked"})
+        assert listed.status_code in (200, 201), listed.text
+    return lead_ids
+
+
+def wait_status(http: httpx.Client, campaign_id: str, status: str, timeout: float, poll: float = 2.0) -> str:
+    """Poll the campaign until it has ``status`` or ``timeout`` passes; returns the last status."""
+    deadline = time.monotonic() + timeout
+    current = ""
+    while time.monotonic() < deadline:
+        current = http.get(f"/campaigns/{campaign_id}").json()["status"]
+        if current == status:
+            break
+        time.sleep(poll)
+    return current
+
+
+def pages(http: httpx.Client, path: str) -> list[dict[str, Any]]:
+    """Every item of a paginated listing."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = http.get(path, params={"limit": 100, **({"cursor": cursor} if cursor else {})})
+        assert page.status_code == 200, page.text
+        items += page.json()["data"]
+        cursor = page.json().get("next_cursor")
+        if not cursor:
+            return items

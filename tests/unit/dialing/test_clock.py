@@ -1,0 +1,54 @@
+"""The local-only clock: the offset shifts "now" on the local stage and is refused anywhere else."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from dialer import clock
+from dialer.settings import Settings, get_settings
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TABLE_NAME", "t")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_no_offset_is_the_wall_clock(monkeypatch):
+    monkeypatch.delenv("CLOCK_OFFSET_SECONDS", raising=False)
+    monkeypatch.setenv("STAGE", "prod")
+    before = datetime.now(UTC)
+    now = clock.now()
+    assert before <= now <= datetime.now(UTC)
+    assert now.tzinfo is UTC
+
+
+def test_offset_shifts_now_on_the_local_stage(monkeypatch):
+    monkeypatch.setenv("STAGE", "local")
+    monkeypatch.setenv("CLOCK_OFFSET_SECONDS", "-7200")
+    shifted = clock.now()
+    assert abs((datetime.now(UTC) - timedelta(hours=2) - shifted).total_seconds()) < 1
+
+
+@pytest.mark.parametrize("stage", ["prod", "dev", None])
+def test_offset_outside_local_is_refused(monkeypatch, stage):
+    if stage is None:
+        monkeypatch.delenv("STAGE", raising=False)
+    else:
+        monkeypatch.setenv("STAGE", stage)
+    monkeypatch.setenv("CLOCK_OFFSET_SECONDS", "3600")
+    with pytest.raises(ValidationError, match="STAGE is local"):
+        clock.now()
+
+
+def test_settings_refuse_an_offset_outside_local():
+    with pytest.raises(ValidationError):
+        Settings(table_name="t", stage="prod", clock_offset_seconds=60)
+    assert Settings(table_name="t", stage="local", clock_offset_seconds=60).clock_offset_seconds == 60
+    assert Settings(table_name="t", stage="prod", clock_offset_seconds=0).clock_offset_seconds == 0
