@@ -27,7 +27,9 @@ def test_a_number_put_on_dnc_or_revoking_consent_after_its_claim_is_not_dialled(
         DncAudit("a1", dnc_lead["phone"], "added", "asked", "api", "test", now),
     )
     granted = h.clock() - timedelta(days=3)
-    revoked = consent_record("express_written", "web", granted.isoformat(), h.clock().isoformat())
+    revoked = consent_record(
+        "express_written", "web", granted.isoformat(), h.clock().isoformat(), now=h.clock()
+    )
     assert revoked is not None
     h.campaigns.set_consent(h.tenant, revoked_lead["lead_id"], revoked, h.clock().isoformat())
     results = h.pump_dials([h.dialer()], max_idle_rounds=1, webhooks=False)
