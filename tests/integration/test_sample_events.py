@@ -47,3 +47,16 @@ def test_processor_samples(processor_handler, aws, moto_stack):
     assert (item["state"], item["outcome"]) == ("ended", "answered_human")
     result = processor_handler.lambda_handler(load("event_processor/batch_with_poison.json"), CONTEXT)
     assert result == {"batchItemFailures": [{"itemIdentifier": "msg-poison"}]}
+
+
+def test_init_sample_is_stale_until_resigned_then_answers(aws, moto_stack, signer):
+    from tests.integration.conftest import load_handler
+
+    handler = load_handler("dynamic_variables")
+    handler.init_webhook.cache_clear()
+    seed_tenant(aws["ssm"], "default", signer.public_key_b64)
+    event = load("dynamic_variables/assistant_initialization.json")
+    assert handler.lambda_handler(event, CONTEXT)["statusCode"] == 401
+    response = handler.lambda_handler(resign(event, TEST_SEED), CONTEXT)
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["dynamic_variables"]["caller_known"] == "false"

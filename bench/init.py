@@ -1,0 +1,106 @@
+"""Benchmark of the init (dynamic-variables) webhook, the route Telnyx waits on before the
+assistant speaks: cold import of its handler next to `import telnyx`, and its warm latency per
+branch through lambda_handler against in-process moto (signature, SSM-cached key, GetItem/Query).
+
+Prints one figure per line, `name value unit`; inputs on `#` lines. Run with `make bench` (it
+builds first and puts the layers on PYTHONPATH as Lambda does). Goals (issue 11): cold import
+≤ 0.15 of the SDK's; warm p99 ≤ 25 ms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+from intake import cold_import_ms, handler_paths  # noqa: E402 - sibling bench module
+
+WARM_REQUESTS = 400
+
+
+def bench_cold() -> None:
+    sdk = cold_import_ms("telnyx", [], isolated=False, cwd=REPO)
+    paths, isolated, cwd = handler_paths("dynamic_variables", "DynamicVariablesFunction")
+    ms = cold_import_ms("app", paths, isolated=isolated, cwd=cwd)
+    intake_paths, intake_isolated, intake_cwd = handler_paths("webhook_intake", "WebhookIntakeFunction")
+    intake = cold_import_ms("app", intake_paths, isolated=intake_isolated, cwd=intake_cwd)
+    print(f"# cold imports: median of fresh interpreters; handler from {'build' if isolated else 'source'}")
+    print(f"sdk.cold_import {sdk:.1f} ms")
+    print(f"init.cold_import {ms:.1f} ms")
+    print(f"init.cold_import_vs_sdk {ms / sdk:.3f} ratio")
+    print(f"webhook_intake.cold_import {intake:.1f} ms")
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+def bench_warm() -> None:
+    import boto3
+    from moto import mock_aws
+
+    from dialer.adapters.campaigns_table import CampaignsTable
+    from tests.support.aws import (
+        LambdaContextStub,
+        aws_env_defaults,
+        function_environment,
+        provision,
+        seed_tenant,
+    )
+    from tests.support.seed import Seeder, init_event
+    from tests.support.signing import api_gateway_event, new_signer
+
+    aws_env_defaults()
+    with mock_aws():
+        stack = provision(lambda service: boto3.client(service, region_name="us-east-1"))
+        os.environ.update(function_environment(stack, "DynamicVariablesFunction"))
+        signer = new_signer()
+        seed_tenant(boto3.client("ssm"), "bench", signer.public_key_b64)
+        seed = Seeder(CampaignsTable(stack.table_name))
+        seed.campaign("bench", "cmp_bench", variables={"customer": "first_name"})
+        lead = seed.lead("bench", "cmp_bench", "+12125550100", first_name="Ada", state="NY")
+        seed.attempt(lead, 1)
+        seed.linked_call(lead, 1, "v3:bench-call")
+        bodies = {
+            "attempt": init_event(call_control_id="v3:bench-call", end_user=lead.lead.phone),
+            "number": init_event(call_control_id="v3:inbound", end_user=lead.lead.phone),
+            "unknown": init_event(call_control_id="v3:nobody", end_user="+12125550999"),
+        }
+        context = LambdaContextStub()
+        print(
+            f"# warm: {WARM_REQUESTS} signed init webhooks per branch through lambda_handler, "
+            "DynamoDB/SSM on in-process moto (moto's own cost included)"
+        )
+        with contextlib.redirect_stdout(io.StringIO()) as sink, contextlib.redirect_stderr(io.StringIO()):
+            handler = importlib.import_module("functions.dynamic_variables.app")
+            figures: dict[str, list[float]] = {}
+            for branch, raw in bodies.items():
+                event = api_gateway_event("bench", raw, signer.headers(raw))
+                for _ in range(20):  # warm: clients built, key and campaign cached
+                    assert handler.lambda_handler(event, context)["statusCode"] == 200
+                times = []
+                for _ in range(WARM_REQUESTS):
+                    start = time.perf_counter()
+                    response = handler.lambda_handler(event, context)
+                    times.append((time.perf_counter() - start) * 1000)
+                    assert response["statusCode"] == 200, response
+                figures[branch] = times
+        del sink
+        for branch, times in figures.items():
+            print(f"init.{branch}.warm_p50 {statistics.median(times):.2f} ms")
+            print(f"init.{branch}.warm_p99 {percentile(times, 0.99):.2f} ms")
+        p99 = percentile(figures["attempt"], 0.99)
+        print(f"init.attempt.warm_p99_share_of_1s_budget {p99 / 1000 * 100:.2f} %")
+
+
+if __name__ == "__main__":
+    bench_cold()
+    bench_warm()
