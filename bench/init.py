@@ -126,6 +126,58 @@ def bench_warm() -> None:
         print(f"init.attempt.warm_p99_share_of_1s_budget {p99 / 1000 * 100:.2f} %")
 
 
+def bench_service_only() -> None:
+    """The init service with an in-memory context: our own cost per answer (signature check, JSON,
+    variable building, the deadline's thread hop), without any DynamoDB round trip."""
+    from dialer.adapters.init_context import CampaignView, LeadPartition, LeadView
+    from dialer.services.init_webhook import InitWebhook
+    from tests.support.seed import init_event
+    from tests.support.signing import new_signer
+
+    signer = new_signer()
+    lead = LeadView(
+        "ld_1",
+        "cmp_1",
+        "+12125550100",
+        {"first_name": "Ada", "state": "NY"},
+        {"plan": "gold"},
+        "America/New_York",
+        "dialing",
+        1,
+    )
+
+    class Memory:
+        def call_link(self, tenant_id, call_control_id):
+            return {"lead_id": "ld_1", "attempt_n": 1, "assistant_id": "asst"}
+
+        def lead_partition(self, tenant_id, lead_id):
+            return LeadPartition(lead, {1: {"n": 1, "assistant_id": "asst"}})
+
+        def leads_by_phone(self, tenant_id, e164):
+            return [lead]
+
+        def campaigns(self, tenant_id, ids):
+            return {"cmp_1": CampaignView("cmp_1", "active", {"customer": "first_name"})}
+
+    class Keys:
+        def webhook_public_key(self, tenant_id):
+            return signer.public_key_b64
+
+    service = InitWebhook(tenant_keys=Keys(), context=Memory(), deadline_seconds=1.0)
+    raw = init_event(call_control_id="v3:x", end_user=lead.phone)
+    headers = signer.headers(raw)
+    for _ in range(50):
+        service.answer("bench", raw, headers)
+    times = []
+    for _ in range(WARM_REQUESTS * 2):
+        start = time.perf_counter()
+        service.answer("bench", raw, headers)
+        times.append((time.perf_counter() - start) * 1000)
+    print(f"# service only: {len(times)} answers, in-memory reads (no DynamoDB), same signed body")
+    print(f"init.service_only_p50 {statistics.median(times):.3f} ms")
+    print(f"init.service_only_p99 {percentile(times, 0.99):.3f} ms")
+
+
 GATEWAY_REQUESTS = 300
 
 
@@ -188,5 +240,6 @@ def bench_gateway() -> None:
 
 if __name__ == "__main__":
     bench_cold()
+    bench_service_only()
     bench_warm()
     bench_gateway()

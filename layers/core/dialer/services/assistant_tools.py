@@ -23,17 +23,19 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from dialer.adapters.campaigns_table import LeadRecord
-from dialer.adapters.dispositions_table import DispositionsTable
 from dialer.adapters.tenant_config import is_valid_tenant_id
 from dialer.domain.assistants import TOOL_SECRET_HEADER
 from dialer.domain.outcomes import Disposition
 from dialer.errors import BadRequest, NotFound, Unauthorized
-from dialer.services.dispositions import Dispositions
 from dialer.services.intake import TenantKeys, verify_tenant_signature
 from telnyx_client.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
+
+if TYPE_CHECKING:  # the adapters and the effects are imported when the function is wired
+    from dialer.adapters.campaigns_table import LeadRecord
+    from dialer.adapters.dispositions_table import DispositionsTable
+    from dialer.services.dispositions import Dispositions
 
 CALL_CONTROL_HEADER = "x-telnyx-call-control-id"
 MAX_TOOL_BODY = 16 * 1024
