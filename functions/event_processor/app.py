@@ -7,6 +7,7 @@ message ids, SQS redelivers those after the visibility timeout and parks them in
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -32,14 +33,23 @@ processor = ReportingBatchProcessor(
 @cache
 def event_processor() -> EventProcessor:
     """The processing service, wired once per execution environment."""
+    from dialer import clock
     from dialer.adapters.blobs import S3PayloadStore
     from dialer.adapters.calls_table import CallsTable
+    from dialer.adapters.campaigns_table import CampaignsTable
+    from dialer.adapters.dialing_table import DialingTable
+    from dialer.adapters.people_table import ContactHistory
+    from dialer.services.lead_effects import CallOutcomes
     from dialer.settings import get_settings
 
     settings = get_settings()
+    calls = CallsTable(settings.table_name, receipt_ttl_days=settings.receipt_ttl_days)
+    history = ContactHistory(settings.table_name, keep=timedelta(days=settings.contact_history_days))
+    settler = CallOutcomes(
+        DialingTable(settings.table_name), CampaignsTable(settings.table_name), history, clock.now
+    )
     return EventProcessor(
-        calls=CallsTable(settings.table_name, receipt_ttl_days=settings.receipt_ttl_days),
-        payloads=S3PayloadStore(settings.payload_bucket),
+        calls=calls, payloads=S3PayloadStore(settings.payload_bucket), settler=settler, reader=calls
     )
 
 
@@ -53,6 +63,7 @@ def record_handler(record: SQSRecord) -> None:
         event_type=processed.event_type,
         call_control_id=processed.call_control_id,
         result=processed.result.value,
+        lead_effect=processed.lead_effect,
         receive_count=record.attributes.approximate_receive_count,
     )
     metrics.add_metric(name=f"Event{processed.result.value.capitalize()}", unit="Count", value=1)

@@ -154,3 +154,63 @@ def dnc_audit_key(tenant_id: str, e164: str, at: str, audit_id: str) -> dict[str
 def contact_key(tenant_id: str, e164: str, at: str, call_id: str) -> dict[str, str]:
     """One call to a person (phone number), across campaigns: the frequency caps count these."""
     return {"pk": f"T#{tenant_id}#CONTACT#{e164}", "sk": f"CALL#{at}#{call_id}"}
+
+
+# --- dialing engine (issue 9) ------------------------------------------------------------------
+# Due and in-flight entries share the sparse ``due`` index: a lead is never in both. Due entries
+# are partitioned per campaign (a paused or canceled campaign's entries are simply not read, and
+# activation has nothing to backfill) and write-sharded by lead id.
+
+
+def due_index(
+    tenant_id: str, campaign_id: str, shard: int, priority: int = 1, at: str = "", lead_id: str = ""
+) -> dict[str, str]:
+    """Due entry of a pending lead: priority 0 (callback) sorts before 1, then by due time."""
+    return {
+        "due_pk": f"T#{tenant_id}#C#{campaign_id}#DUE#{shard}",
+        "due_sk": f"{priority}#{at}#{lead_id}" if lead_id else f"{priority}#",
+    }
+
+
+def inflight_index(tenant_id: str, shard: int, claimed_at: str = "", lead_id: str = "") -> dict[str, str]:
+    """In-flight entry of a dialing lead, by claim time (the reaper finds stuck claims by age)."""
+    return {
+        "due_pk": f"T#{tenant_id}#INFLIGHT#{shard}",
+        "due_sk": f"{claimed_at}#{lead_id}" if lead_id else "",
+    }
+
+
+def attempt_key(tenant_id: str, lead_id: str, n: int) -> dict[str, str]:
+    """A claimed attempt, beside its lead (one Query reads a lead and its attempts)."""
+    return {"pk": f"T#{tenant_id}#LEAD#{lead_id}", "sk": f"ATTEMPT#{n:04d}"}
+
+
+def dialing_registry(tenant_id: str = "", campaign_id: str = "") -> dict[str, str]:
+    """gsi2 keys of an active campaign: one Query lists every tenant's dialable campaigns."""
+    return {"gsi2pk": "DIALING", "gsi2sk": f"{tenant_id}#{campaign_id}" if campaign_id else ""}
+
+
+def dialing_state_key(tenant_id: str, sk: str) -> dict[str, str]:
+    """A tenant's shared dialing state: ``SLOTS`` (counter), ``RATE`` (limiter),
+    ``LEASE#DISPATCH`` (the dispatch loop's lease) and ``SLOT#{attempt_id}`` (slot leases)."""
+    return {"pk": f"T#{tenant_id}#DIALING", "sk": sk}
+
+
+def campaign_stats_key(tenant_id: str, campaign_id: str, shard: int) -> dict[str, str]:
+    """A campaign's counters (leads by state, deferrals by reason, outcomes), sharded like leads."""
+    return {"pk": f"T#{tenant_id}#CAMPAIGN#{campaign_id}", "sk": f"STATS#{shard}"}
+
+
+def campaign_pace_key(tenant_id: str, campaign_id: str, minute: str) -> dict[str, str]:
+    """Claims of a campaign in one UTC minute (its optional per-minute pacing cap)."""
+    return {"pk": f"T#{tenant_id}#CAMPAIGN#{campaign_id}", "sk": f"PACE#{minute}"}
+
+
+def caller_id_usage_key(tenant_id: str, caller_id_id: str, day: str) -> dict[str, str]:
+    """Calls placed from one caller ID on one UTC day (its daily cap)."""
+    return {"pk": f"T#{tenant_id}#CALLERID#{caller_id_id}", "sk": f"USAGE#{day}"}
+
+
+def tenants_index(tenant_id: str = "") -> dict[str, str]:
+    """gsi1 keys listing every tenant (the reaper visits them all)."""
+    return {"gsi1pk": "TENANTS", "gsi1sk": tenant_id}

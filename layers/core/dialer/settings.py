@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MIB = 1024 * 1024
 
@@ -67,6 +67,39 @@ class Settings(BaseModel):
     import_reserve_ms: int = 15000
     # Contact history items (per-person calls, for frequency caps) expire after this many days.
     contact_history_days: int = 35
+    # --- dialing engine (issue 9) ---
+    # Queues of the engine: dial jobs (dispatcher → dialer) and dispatch kicks/sweeps.
+    dials_queue_url: str = ""
+    dispatch_queue_url: str = ""
+    # This deployment's API base URL (stage included): dials get {api_url}/webhooks/telnyx/{tenant}.
+    api_url: str = ""
+    # A dispatcher run loops sub-ticks of dispatch_tick_seconds for this long (the schedule runs it
+    # every minute; the local stack sets it small).
+    dispatch_loop_seconds: float = 50.0
+    dispatch_tick_seconds: float = 1.0
+    # Tenant defaults (a tenant record may override them): Telnyx's limits.
+    default_channel_limit: int = 10
+    default_dials_per_second: int = 30
+    default_dials_per_5s: int = 150
+    # Pace this much under the dial-rate limit, so clock jitter never yields a 429.
+    dial_rate_headroom: float = 0.03
+    # A dialer waits at most this long in-process for its dial-rate token, then requeues the job.
+    dial_max_wait_seconds: float = 2.0
+    # Telnyx's call time limit on our dials, and the grace after it before the reaper looks a call up.
+    call_time_limit_seconds: int = 1800
+    reaper_grace_seconds: int = 300
+    # A claimed job that no dialer took within this long is put back by the reaper.
+    claim_timeout_seconds: int = 300
+    # Telnyx's command_id de-duplication window: an ambiguous POST is retried within it, never after.
+    command_id_window_seconds: float = 60.0
+    # Shifts dialer.clock.now() (local stack and demos only: refused unless stage == "local").
+    clock_offset_seconds: float = 0.0
+
+    @model_validator(mode="after")
+    def _clock_only_local(self) -> Settings:
+        if self.clock_offset_seconds and self.stage != "local":
+            raise ValueError("CLOCK_OFFSET_SECONDS is only allowed when STAGE is local")
+        return self
 
 
 _ENV = {
@@ -98,6 +131,21 @@ _ENV = {
     "import_chunk_rows": "IMPORT_CHUNK_ROWS",
     "import_reserve_ms": "IMPORT_RESERVE_MS",
     "contact_history_days": "CONTACT_HISTORY_DAYS",
+    "dials_queue_url": "DIALS_QUEUE_URL",
+    "dispatch_queue_url": "DISPATCH_QUEUE_URL",
+    "api_url": "API_URL",
+    "dispatch_loop_seconds": "DISPATCH_LOOP_SECONDS",
+    "dispatch_tick_seconds": "DISPATCH_TICK_SECONDS",
+    "default_channel_limit": "DEFAULT_CHANNEL_LIMIT",
+    "default_dials_per_second": "DEFAULT_DIALS_PER_SECOND",
+    "default_dials_per_5s": "DEFAULT_DIALS_PER_5S",
+    "dial_rate_headroom": "DIAL_RATE_HEADROOM",
+    "dial_max_wait_seconds": "DIAL_MAX_WAIT_SECONDS",
+    "call_time_limit_seconds": "CALL_TIME_LIMIT_SECONDS",
+    "reaper_grace_seconds": "REAPER_GRACE_SECONDS",
+    "claim_timeout_seconds": "CLAIM_TIMEOUT_SECONDS",
+    "command_id_window_seconds": "COMMAND_ID_WINDOW_SECONDS",
+    "clock_offset_seconds": "CLOCK_OFFSET_SECONDS",
 }
 
 

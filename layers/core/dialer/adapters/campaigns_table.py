@@ -16,6 +16,7 @@ from dialer import keys
 from dialer.adapters.dynamo import DynamoItems
 from dialer.adapters.table_ops import TableOps
 from dialer.domain.campaigns import CampaignConfig, CampaignStatus
+from dialer.domain.dialing import LeadStatus, parse_utc, shard_of, utc_iso
 from dialer.domain.leads import NormalizedLead, parse_instant
 from dialer.errors import ConcurrentUpdate
 from dialer.policies.compliance import ConsentRecord, ConsentType
@@ -51,6 +52,9 @@ class LeadRecord:
     source_line: int | None = None
     last_outcome: str | None = None
     next_attempt_at: str | None = None
+    dials: int = 0
+    last_reasons: tuple[str, ...] = ()
+    callback_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +104,16 @@ class CampaignsTable:
     def put_campaign(self, record: CampaignRecord, *, expect_updated_at: str | None = None) -> bool:
         """Create (``expect_updated_at`` None: the id must be free) or replace a campaign whose
         ``updated_at`` is still ``expect_updated_at`` (optimistic concurrency); False otherwise."""
+        # Active campaigns are in the dialing registry (sparse gsi2): the dispatcher's one Query.
+        registry = (
+            keys.dialing_registry(record.tenant_id, record.campaign_id)
+            if record.status == CampaignStatus.ACTIVE
+            else {}
+        )
         item = {
             **keys.campaign_key(record.tenant_id, record.campaign_id),
             **keys.campaigns_index(record.tenant_id, record.campaign_id),
+            **registry,
             "entity": "campaign",
             "tenant_id": record.tenant_id,
             "campaign_id": record.campaign_id,
@@ -121,9 +132,28 @@ class CampaignsTable:
             self.ops.update(
                 keys.campaign_key(record.tenant_id, record.campaign_id),
                 set_fields=fields,
+                remove=() if registry else ("gsi2pk", "gsi2sk"),
                 condition="#u = :seen",
                 names={"#u": "updated_at"},
                 values={":seen": expect_updated_at},
+            )
+        )
+
+    def complete_campaign(self, tenant_id: str, campaign_id: str, *, lead_count: int, at: str) -> bool:
+        """active → completed, only if still active and no lead was added since ``lead_count`` was
+        read (the dispatcher saw every lead ended)."""
+        return bool(
+            self.ops.update(
+                keys.campaign_key(tenant_id, campaign_id),
+                set_fields={
+                    "status": CampaignStatus.COMPLETED.value,
+                    "updated_at": at,
+                    "status_changed_at": at,
+                },
+                remove=("gsi2pk", "gsi2sk"),
+                condition="#st = :active AND lead_count = :count",
+                names={"#st": "status"},
+                values={":active": CampaignStatus.ACTIVE.value, ":count": lead_count},
             )
         )
 
@@ -355,8 +385,19 @@ def lead_data(lead: NormalizedLead) -> dict[str, Any]:
 
 
 def lead_item(record: LeadRecord) -> dict[str, Any]:
-    """The full item of a new lead."""
+    """The full item of a new lead. A pending lead gets its due entry (due at once): the dispatcher
+    finds it as soon as its campaign is active, without any backfill."""
+    due: dict[str, Any] = {}
+    if record.status == LeadStatus.PENDING:
+        at = utc_iso(parse_utc(record.next_attempt_at or record.created_at))
+        due = {
+            **keys.due_index(
+                record.tenant_id, record.campaign_id, shard_of(record.lead_id), 1, at, record.lead_id
+            ),
+            "next_attempt_at": at,
+        }
     return {
+        **due,
         **keys.lead_key(record.tenant_id, record.lead_id),
         **keys.leads_by_phone_index(record.tenant_id, record.lead.phone, record.campaign_id, record.lead_id),
         **keys.campaign_leads_index(record.tenant_id, record.campaign_id, record.lead_id),
@@ -366,6 +407,7 @@ def lead_item(record: LeadRecord) -> dict[str, Any]:
         "campaign_id": record.campaign_id,
         "status": record.status,
         "attempts": record.attempts,
+        "dials": 0,
         "created_at": record.created_at,
         "updated_at": record.updated_at,
         "source": record.source,
@@ -420,6 +462,9 @@ def lead_from_item(item: Mapping[str, Any]) -> LeadRecord:
         source_line=int(item["source_line"]) if item.get("source_line") is not None else None,
         last_outcome=item.get("last_outcome"),
         next_attempt_at=item.get("next_attempt_at"),
+        dials=int(item.get("dials") or 0),
+        last_reasons=tuple(item.get("last_reasons") or ()),
+        callback_at=item.get("callback_at"),
     )
 
 

@@ -167,20 +167,33 @@ class ContactHistory:
         lead_id: str,
     ) -> None:
         """Record a call to ``phone`` at ``at`` (idempotent per call id and instant)."""
-        stamp = at.astimezone(UTC).isoformat(timespec="seconds")  # UTC: sort keys compare as text
         self.items.put(
-            {
-                **keys.contact_key(tenant_id, phone, stamp, call_id),
-                "entity": "contact",
-                "tenant_id": tenant_id,
-                "phone": phone,
-                "at": stamp,
-                "call_id": call_id,
-                "campaign_id": campaign_id,
-                "lead_id": lead_id,
-                "expires_at": int((at + self.keep).timestamp()),
-            }
+            self.item(tenant_id, phone, at, call_id=call_id, campaign_id=campaign_id, lead_id=lead_id)
         )
+
+    def item(
+        self,
+        tenant_id: str,
+        phone: str,
+        at: datetime,
+        *,
+        call_id: str,
+        campaign_id: str,
+        lead_id: str,
+    ) -> dict[str, Any]:
+        """The history item of a call (for a caller that writes it inside its own transaction)."""
+        stamp = at.astimezone(UTC).isoformat(timespec="seconds")  # UTC: sort keys compare as text
+        return {
+            **keys.contact_key(tenant_id, phone, stamp, call_id),
+            "entity": "contact",
+            "tenant_id": tenant_id,
+            "phone": phone,
+            "at": stamp,
+            "call_id": call_id,
+            "campaign_id": campaign_id,
+            "lead_id": lead_id,
+            "expires_at": int((at + self.keep).timestamp()),
+        }
 
     def recent(
         self, tenant_id: str, phone: str, since: datetime, *, limit: int = 200

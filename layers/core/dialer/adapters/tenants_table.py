@@ -58,6 +58,7 @@ class TenantsTable:
         """Store a new tenant; False if one with that id exists."""
         item = {
             **keys.tenant_key(record.tenant_id),
+            **keys.tenants_index(record.tenant_id),
             "entity": "tenant",
             "tenant_id": record.tenant_id,
             "name": record.name,

@@ -264,7 +264,14 @@ def facts_from_event(
             return [
                 fact(
                     FactKind.HANGUP,
-                    ("hangup_cause", "hangup_source", "sip_hangup_cause", "start_time", *_IDENTITY_FIELDS),
+                    (
+                        "hangup_cause",
+                        "hangup_source",
+                        "sip_hangup_cause",
+                        "start_time",
+                        "client_state",  # correlates the call when the hangup is the first event
+                        *_IDENTITY_FIELDS,
+                    ),
                 )
             ]
         case "texml.status" | "texml.amd":

@@ -143,10 +143,16 @@ class CallingWindow(_Model):
 
 
 class Pacing(_Model):
-    """How fast the campaign dials (the tenant's Telnyx limits cap it further)."""
+    """Optional caps on how fast the campaign dials. By default (null) a campaign dials as fast as
+    the tenant's Telnyx limits allow (30 dials/s, its channel limit), shared with its other
+    active campaigns."""
 
-    max_dials_per_minute: Annotated[int, Field(ge=1, le=9000)] = 30
-    max_concurrent: Annotated[int, Field(ge=1, le=10000)] = 10
+    max_dials_per_minute: Annotated[int, Field(ge=1, le=9000)] | None = Field(
+        default=None, description="Claims per minute; null: as fast as the account allows."
+    )
+    max_concurrent: Annotated[int, Field(ge=1, le=10000)] | None = Field(
+        default=None, description="Calls in flight at once; null: up to the tenant's channel limit."
+    )
 
 
 class RetryRule(_Model):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from dialer.adapters.calls_table import ApplyResult, EventReceipt
 from dialer.domain.calls import Fact, facts_from_event, format_instant
@@ -16,6 +17,22 @@ class CallsRepository(Protocol):
 
     def apply_event(self, receipt: EventReceipt, facts: list[Fact]) -> ApplyResult:
         """Apply facts and write the receipt atomically; DUPLICATE if the receipt exists."""
+        ...
+
+
+class CallSettler(Protocol):
+    """The dialing engine's side: links a call to its attempt and applies its outcome to the lead."""
+
+    def after_event(self, tenant_id: str, call: Mapping[str, Any]) -> str | None:
+        """Idempotent; returns what it did (None: nothing)."""
+        ...
+
+
+class CallReader(Protocol):
+    """Reads the stored call record."""
+
+    def get_call_item(self, tenant_id: str, call_control_id: str) -> dict[str, Any] | None:
+        """The raw call item, or None."""
         ...
 
 
@@ -36,14 +53,24 @@ class ProcessedEvent:
     event_type: str
     call_control_id: str | None
     result: ApplyResult
+    lead_effect: str | None = None
 
 
 class EventProcessor:
     """Applies webhook messages to the state table."""
 
-    def __init__(self, *, calls: CallsRepository, payloads: PayloadReader) -> None:
+    def __init__(
+        self,
+        *,
+        calls: CallsRepository,
+        payloads: PayloadReader,
+        settler: CallSettler | None = None,
+        reader: CallReader | None = None,
+    ) -> None:
         self.calls = calls
         self.payloads = payloads
+        self.settler = settler
+        self.reader = reader
 
     def process(self, message_body: str) -> ProcessedEvent:
         """Apply one SQS message. Raises on anything retryable or malformed (SQS retries, then DLQ)."""
@@ -68,6 +95,14 @@ class EventProcessor:
             attempt=parsed.attempt,
         )
         result = self.calls.apply_event(receipt, facts)
+        effect = None
+        if self.settler is not None and self.reader is not None and parsed.call_control_id and facts:
+            # After the call record is durable, and again on every duplicate: a crash between the
+            # commit above and the lead effect is repaired by the redelivery (the effect is
+            # idempotent, conditional on the attempt still being open).
+            call = self.reader.get_call_item(message.tenant_id, parsed.call_control_id)
+            if call is not None:
+                effect = self.settler.after_event(message.tenant_id, call)
         return ProcessedEvent(
-            message.tenant_id, parsed.event_id, parsed.event_type, parsed.call_control_id, result
+            message.tenant_id, parsed.event_id, parsed.event_type, parsed.call_control_id, result, effect
         )

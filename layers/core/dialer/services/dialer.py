@@ -1,0 +1,626 @@
+"""The dialer: one dial job (a claimed attempt) in, at most one Telnyx call out.
+
+Per job: re-check (campaign active, lead still dialing this attempt, DNC, consent, window, caps)
+→ concurrency slot → dial-rate token → caller ID → variant → dynamic variables → ``claimed →
+posting`` (one dialer wins) → POST → outcome of the POST:
+
+* accepted → the attempt counts, the call is linked to lead/campaign/attempt/variant, the
+  person's contact history records the call;
+* 429 → slot back, the limiter holds off, the job comes back later; nothing counted;
+* a definite 4xx about the number → ``invalid_number``, no retry; another definite 4xx (our
+  configuration: key, connection) → the lead goes back to due, nothing counted;
+* 5xx / timeout on ``call_control`` → the same POST again (same ``command_id``) while inside
+  Telnyx's de-duplication window; still ambiguous, or any ambiguity on ``texml_ai`` →
+  ``unconfirmed``: reconciled from webhooks (client_state names the attempt) or by the reaper,
+  never re-dialled blindly.
+
+A job delivered again (SQS redelivery, or the reaper putting a stuck claim back) finds the
+attempt's state and continues from there; a dialer that died after its POST left the attempt in
+``posting``, and the redelivery repeats the POST with the same ``command_id`` (Telnyx answers
+with the call it already placed) or, outside the window, marks it unconfirmed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
+
+from dialer import keys
+from dialer.adapters.campaigns_table import CampaignRecord, CampaignsTable, LeadRecord, lead_from_item
+from dialer.adapters.dialing_table import AttemptRecord, DialingTable, TenantLimits
+from dialer.adapters.management_table import ManagementTable
+from dialer.adapters.people_table import ContactHistory, DncTable
+from dialer.domain.campaigns import CampaignStatus, DialMethod
+from dialer.domain.dialing import (
+    AttemptState,
+    CallbackContext,
+    CallerIdOption,
+    LeadStatus,
+    choose_caller_id,
+    choose_variant,
+    dial_interval,
+    dynamic_variables,
+    parse_utc,
+    primary_reason,
+    terminal_status_for,
+    utc_iso,
+)
+from dialer.domain.outcomes import CallOutcome
+from dialer.domain.phones import area_code_state
+from dialer.observability import get_logger
+from dialer.services.eligibility import HISTORY_WINDOW, decide
+from dialer.services.lead_effects import LeadEffects
+
+if TYPE_CHECKING:
+    from telnyx_client.client import TelnyxClient
+
+#: Telnyx codes of a 4xx that is about the number itself (WIRE §2.2): not E.164, not routable.
+_NUMBER_CODES = frozenset({"10016", "90036", "90037", "90038", "90039"})
+_BACKOFF_429 = 2.0  # seconds the tenant's dial schedule is held after a 429
+_REQUEUE_NO_SLOT = 5  # seconds before a job without a slot is tried again
+_CACHE_SECONDS = 2.0
+_CAMPAIGN_CACHE_SECONDS = 1.0
+
+
+class JobResult(StrEnum):
+    """What handling one dial job did."""
+
+    DIALED = "dialed"  # Telnyx accepted the call
+    DROPPED = "dropped"  # refused at dial time; the lead went back to due or ended
+    INVALID = "invalid"  # Telnyx refused the number for good
+    REQUEUED = "requeued"  # no slot or token yet, or a 429: the job comes back later
+    UNCONFIRMED = "unconfirmed"  # ambiguous POST; reconciled later
+    SKIPPED = "skipped"  # nothing to do (a duplicate delivery of a settled attempt)
+
+
+@dataclass(frozen=True, slots=True)
+class DialJob:
+    """The message the dispatcher queues per claimed attempt."""
+
+    tenant_id: str
+    campaign_id: str
+    lead_id: str
+    n: int
+
+    def to_json(self) -> str:
+        """The SQS body."""
+        return json.dumps(
+            {
+                "tenant_id": self.tenant_id,
+                "campaign_id": self.campaign_id,
+                "lead_id": self.lead_id,
+                "n": self.n,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, body: str) -> DialJob:
+        """Parse an SQS body; ValueError when it is not a dial job."""
+        doc = json.loads(body)
+        if not isinstance(doc, dict):
+            raise ValueError("a dial job is a JSON object")
+        return cls(str(doc["tenant_id"]), str(doc["campaign_id"]), str(doc["lead_id"]), int(doc["n"]))
+
+
+class JobQueue(Protocol):
+    """Where dial jobs go (SQS)."""
+
+    def send(self, body: str, *, delay_seconds: int = 0) -> object:
+        """Queue one job, visible after ``delay_seconds``."""
+        ...
+
+
+class TelnyxClients(Protocol):
+    """The tenant's Telnyx client."""
+
+    def client_for(self, tenant_id: str) -> TelnyxClient:
+        """The client (TenantNotConfigured without an API key)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DialerConfig:
+    """The dialer's knobs (from settings)."""
+
+    api_url: str
+    defaults: TenantLimits
+    rate_headroom: float = 0.03
+    max_wait_seconds: float = 2.0
+    time_limit_seconds: int = 1800
+    grace_seconds: int = 300
+    command_id_window_seconds: float = 60.0
+    post_timeout_seconds: float = 8.0
+    contact_history_days: int = 35
+
+
+class Dialer:
+    """Handles dial jobs (thread-safe: one instance serves a batch's worker threads)."""
+
+    def __init__(
+        self,
+        *,
+        dialing: DialingTable,
+        campaigns: CampaignsTable,
+        management: ManagementTable,
+        dnc: DncTable,
+        history: ContactHistory,
+        telnyx: TelnyxClients,
+        jobs: JobQueue,
+        config: DialerConfig,
+        clock: Callable[[], datetime],
+        monotonic: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.dialing = dialing
+        self.campaigns = campaigns
+        self.management = management
+        self.dnc = dnc
+        self.history = history
+        self.telnyx = telnyx
+        self.jobs = jobs
+        self.config = config
+        self.clock = clock
+        self.epoch = monotonic  # epoch seconds: the limiter's schedule is shared across machines
+        self.sleep = sleep
+        self.effects = LeadEffects(dialing, campaigns, clock)
+        self._cache: dict[tuple[str, ...], tuple[float, Any]] = {}
+
+    # --- the job ----------------------------------------------------------------------------------
+    def handle(self, job: DialJob) -> JobResult:
+        """Handle one delivery of a dial job (see the module doc)."""
+        item, attempt = self.dialing.lead_and_attempt(job.tenant_id, job.lead_id, job.n)
+        if attempt is None or item is None:
+            return JobResult.SKIPPED
+        lead = lead_from_item(item)
+        if attempt.state == AttemptState.POSTING:
+            return self._resume_posting(attempt, lead)
+        if attempt.state != AttemptState.CLAIMED:
+            return JobResult.SKIPPED  # settled already: a duplicate delivery
+        campaign = self._campaign(job.tenant_id, job.campaign_id)
+        if campaign is None:
+            return JobResult.SKIPPED
+        refused = self._recheck(attempt, campaign, lead)
+        if refused is not None:
+            return refused
+        limits = self._limits(job.tenant_id)
+        send_at = self._token(job.tenant_id, limits)
+        if send_at is None:
+            # The schedule is full for now: keep the slot (the dispatcher counted it), come back.
+            self.jobs.send(job.to_json(), delay_seconds=1)
+            return JobResult.REQUEUED
+        plan = self._plan(attempt, campaign, lead, limits)
+        if plan is None:
+            return self._drop(attempt, ["no_caller_id"], deferred="no_caller_id", later=timedelta(minutes=15))
+        posting_at = utc_iso(self.clock())
+        started = self._start_posting(attempt, posting_at, plan.details, limits)
+        if started != "ok":
+            if started == "no_slot":
+                self.jobs.send(job.to_json(), delay_seconds=_REQUEUE_NO_SLOT)
+                return JobResult.REQUEUED
+            return JobResult.SKIPPED  # another delivery of this job took it
+        wait = send_at - self.epoch()
+        if wait > 0:
+            self.sleep(wait)
+        posting = replace(
+            attempt,
+            state=AttemptState.POSTING,
+            posting_at=posting_at,
+            posts=attempt.posts + 1,
+            **plan.details,
+        )
+        return self._post(
+            posting, lead, plan.body, method=campaign.config.dial_method, connection=plan.connection
+        )
+
+    def _start_posting(
+        self, attempt: AttemptRecord, now: str, details: dict[str, Any], limits: TenantLimits
+    ) -> str:
+        """claimed → posting while holding a slot; a job whose slot was given back (a 429, the
+        reaper) takes a new one first."""
+        started = self.dialing.start_posting(
+            attempt.tenant_id,
+            attempt.lead_id,
+            attempt.n,
+            now=now,
+            from_state=AttemptState.CLAIMED,
+            details=details,
+        )
+        if started != "no_slot":
+            return started
+        until = self.clock().timestamp() + self.config.time_limit_seconds + self.config.grace_seconds
+        if not self.dialing.acquire_slot(attempt.tenant_id, attempt.attempt_id, limits.channel_limit, until):
+            return "no_slot"
+        return self.dialing.start_posting(
+            attempt.tenant_id,
+            attempt.lead_id,
+            attempt.n,
+            now=now,
+            from_state=AttemptState.CLAIMED,
+            details=details,
+        )
+
+    def _campaign(self, tenant_id: str, campaign_id: str) -> CampaignRecord | None:
+        # Cached for at most a second: a pause drops queued jobs within one tick.
+        hit = self._cache.get(("campaign", tenant_id, campaign_id))
+        now = time.monotonic()
+        if hit is not None and now - hit[0] < _CAMPAIGN_CACHE_SECONDS:
+            return hit[1]
+        record = self.campaigns.get_campaign(tenant_id, campaign_id)
+        self._cache[("campaign", tenant_id, campaign_id)] = (now, record)
+        return record
+
+    # --- re-check ---------------------------------------------------------------------------------
+    def _recheck(
+        self, attempt: AttemptRecord, campaign: CampaignRecord, lead: LeadRecord
+    ) -> JobResult | None:
+        if campaign.status != CampaignStatus.ACTIVE:
+            # Paused (back to due, nothing counted) or canceled (the lead is canceled).
+            self.effects.drop(attempt, [f"campaign_{campaign.status.value}"])
+            return JobResult.DROPPED
+        if lead.status != LeadStatus.DIALING or lead.dials != attempt.n:
+            self.effects.drop(attempt, ["lead_changed"])
+            return JobResult.DROPPED
+        now = self.clock()
+        listed = self.dnc.get(lead.tenant_id, lead.lead.phone) is not None
+        calls = self.history.recent(lead.tenant_id, lead.lead.phone, now - HISTORY_WINDOW)
+        result = decide(lead, campaign, now, dnc=listed, recent_calls=calls)
+        if result.decision.eligible:
+            return None
+        reasons = [str(r) for r in result.decision.reasons]
+        if result.next_window_start is None:
+            self.effects.drop(attempt, reasons, status=terminal_status_for(reasons))
+        else:
+            self.effects.drop(
+                attempt, reasons, retry_at=result.next_window_start, deferred_reason=primary_reason(reasons)
+            )
+        return JobResult.DROPPED
+
+    def _drop(
+        self, attempt: AttemptRecord, reasons: list[str], *, deferred: str, later: timedelta
+    ) -> JobResult:
+        self.effects.drop(attempt, reasons, retry_at=self.clock() + later, deferred_reason=deferred)
+        return JobResult.DROPPED
+
+    # --- slot, token, plan ------------------------------------------------------------------------
+    def _limits(self, tenant_id: str) -> TenantLimits:
+        return self._cached(
+            ("limits", tenant_id), lambda: self.dialing.tenant_limits(tenant_id, self.config.defaults)
+        )
+
+    def _token(self, tenant_id: str, limits: TenantLimits) -> float | None:
+        interval = dial_interval(limits.dials_per_second, limits.dials_per_5s, self.config.rate_headroom)
+        return self.dialing.reserve_dial(tenant_id, self.epoch(), interval, self.config.max_wait_seconds)
+
+    def _plan(
+        self, attempt: AttemptRecord, campaign: CampaignRecord, lead: LeadRecord, limits: TenantLimits
+    ) -> _Plan | None:
+        config = campaign.config
+        caller = self._caller_id(attempt.tenant_id, config.caller_ids, lead, self.clock())
+        assistant_id = choose_variant(config, lead.lead_id)
+        if caller is None or assistant_id is None:
+            return None
+        body, connection = self._body(attempt, campaign, lead, limits, assistant_id, caller.phone_number)
+        if not connection:
+            return None
+        details = {
+            "assistant_id": assistant_id,
+            "caller_id_id": caller.caller_id_id,
+            "from_number": caller.phone_number,
+            "method": config.dial_method.value,
+        }
+        return _Plan(body=body, connection=connection, details=details)
+
+    def _body(
+        self,
+        attempt: AttemptRecord,
+        campaign: CampaignRecord,
+        lead: LeadRecord,
+        limits: TenantLimits,
+        assistant_id: str,
+        from_number: str,
+    ) -> tuple[dict[str, Any], str | None]:
+        """The dial request of the campaign's method, and the connection (app) it goes to."""
+        config = campaign.config
+        now = self.clock()
+        callback = CallbackContext(at=now, note=attempt.callback_note) if attempt.callback else None
+        data = lead.lead
+        variables = dynamic_variables(
+            lead_fields={
+                "first_name": data.first_name,
+                "last_name": data.last_name,
+                "email": data.email,
+                "company": data.company,
+                "address": data.address,
+                "city": data.city,
+                "state": data.state,
+                "zip": data.zip,
+                "phone": data.phone,
+                "time_zone": data.time_zone,
+            },
+            custom_fields=data.custom_fields,
+            mapping=config.variables,
+            zone=data.zone or config.window.fallback_zone,
+            now=now,
+            attempt_number=lead.attempts + 1,
+            lead_id=lead.lead_id,
+            campaign_id=campaign.campaign_id,
+            callback=callback,
+        )
+        # Without a public API URL, Telnyx uses the connection's own webhook URL (which must then
+        # point at this tenant's intake route).
+        webhook_url = (
+            f"{self.config.api_url.rstrip('/')}/webhooks/telnyx/{attempt.tenant_id}"
+            if self.config.api_url
+            else None
+        )
+        if config.dial_method == DialMethod.TEXML_AI:
+            mirror = self._cached(
+                ("mirror", attempt.tenant_id, assistant_id),
+                lambda: self.management.get_mirror(attempt.tenant_id, assistant_id),
+            )
+            return {
+                "From": from_number,
+                "To": data.phone,
+                "AIAssistantId": assistant_id,
+                "AIAssistantDynamicVariables": variables,
+                "MachineDetection": "Enable",
+                "DetectionMode": "Premium",
+                "StatusCallbackEvent": "initiated ringing answered completed",
+                "TimeLimit": self.config.time_limit_seconds,
+            } | ({"StatusCallback": webhook_url} if webhook_url else {}), (
+                mirror.texml_app_id if mirror else None
+            )
+        return {
+            "connection_id": limits.connection_id,
+            "to": data.phone,
+            "from": from_number,
+            "assistant": {"id": assistant_id, "dynamic_variables": variables},
+            "answering_machine_detection": "premium",
+            "command_id": attempt.attempt_id,
+            "client_state": {
+                "t": attempt.tenant_id,
+                "c": attempt.campaign_id,
+                "l": attempt.lead_id,
+                "n": attempt.n,
+            },
+            "webhook_url": webhook_url,
+            "time_limit_secs": self.config.time_limit_seconds,
+        }, limits.connection_id
+
+    def _caller_id(
+        self, tenant_id: str, pool_ids: list[str], lead: LeadRecord, now: datetime
+    ) -> CallerIdOption | None:
+        day = now.strftime("%Y-%m-%d")
+        records = [
+            self._cached(("caller", tenant_id, c), lambda c=c: self.management.get_caller_id(tenant_id, c))  # type: ignore[misc]
+            for c in pool_ids
+        ]
+        usage = self._cached(
+            ("usage", tenant_id, day, *pool_ids), lambda: self.dialing.caller_usage(tenant_id, pool_ids, day)
+        )
+        pool = [
+            CallerIdOption(
+                r.caller_id_id,
+                r.phone_number,
+                r.daily_cap,
+                area_code_state(r.phone_number),
+                usage.get(r.caller_id_id, 0),
+            )
+            for r in records
+            if r is not None and r.enabled
+        ]
+        expires = int((now + timedelta(days=2)).timestamp())
+        for option in choose_caller_id(
+            pool, lead.lead.phone, (lead.lead.state, lead.lead.area_code_state), tie_key=lead.lead_id
+        ):
+            if self.dialing.take_caller_id(tenant_id, option.caller_id_id, day, option.daily_cap, expires):
+                return option
+        return None
+
+    def _cached(self, key: tuple[str, ...], load: Callable[[], Any]) -> Any:
+        hit = self._cache.get(key)
+        now = time.monotonic()
+        if hit is not None and now - hit[0] < _CACHE_SECONDS:
+            return hit[1]
+        value = load()
+        self._cache[key] = (now, value)
+        return value
+
+    # --- POST and its outcome ---------------------------------------------------------------------
+    def _post(
+        self,
+        attempt: AttemptRecord,
+        lead: LeadRecord,
+        body: dict[str, Any],
+        *,
+        method: DialMethod,
+        connection: str,
+    ) -> JobResult:
+        from telnyx_client.errors import (
+            TelnyxError,
+            TelnyxRateLimited,
+            TelnyxServerError,
+            TelnyxTransportError,
+        )
+
+        client = self.telnyx.client_for(attempt.tenant_id)
+        try:
+            if method == DialMethod.TEXML_AI:
+                result = client.texml.ai_call(connection, body, timeout=self.config.post_timeout_seconds)
+                call_id = result.call_sid
+            else:
+                call = client.calls.dial(body, timeout=self.config.post_timeout_seconds)
+                call_id = call.call_control_id
+        except TelnyxRateLimited:
+            return self._rate_limited(attempt)
+        except (TelnyxServerError, TelnyxTransportError) as exc:
+            return self._ambiguous(attempt, lead, body, method=method, connection=connection, error=exc)
+        except TelnyxError as exc:
+            return self._refused(attempt, exc)
+        if not call_id:
+            return self._ambiguous(attempt, lead, body, method=method, connection=connection, error=None)
+        return self._accepted(attempt, lead, call_id, method)
+
+    def _accepted(
+        self, attempt: AttemptRecord, lead: LeadRecord, call_control_id: str, method: DialMethod
+    ) -> JobResult:
+        now = self.clock()
+        posted = parse_utc(attempt.posting_at) if attempt.posting_at else now
+        contact = self.history.item(
+            attempt.tenant_id,
+            lead.lead.phone,
+            posted,
+            call_id=attempt.attempt_id,
+            campaign_id=attempt.campaign_id,
+            lead_id=attempt.lead_id,
+        )
+        if not self.dialing.mark_accepted(
+            attempt, call_control_id=call_control_id, now=utc_iso(now), contact=contact
+        ):
+            return JobResult.SKIPPED  # another delivery (or a webhook) accepted this very call first
+        if method == DialMethod.TEXML_AI:
+            # TeXML callbacks carry no client_state: if every callback beat this link, nobody
+            # else can settle the call, so look.
+            call = self.dialing.items.get(keys.call_key(attempt.tenant_id, call_control_id)) or {}
+            if call.get("state") == "ended" and call.get("outcome"):
+                fresh = self.dialing.get_attempt(attempt.tenant_id, attempt.lead_id, attempt.n)
+                if fresh is not None:
+                    self.effects.call_ended(fresh, CallOutcome(call["outcome"]))
+        return JobResult.DIALED
+
+    def _rate_limited(self, attempt: AttemptRecord) -> JobResult:
+        self.dialing.release_slot(attempt.tenant_id, attempt.attempt_id)
+        self.dialing.hold_dials_until(attempt.tenant_id, self.epoch() + _BACKOFF_429)
+        self.dialing.back_to_claimed(attempt.tenant_id, attempt.lead_id, attempt.n)
+        job = DialJob(attempt.tenant_id, attempt.campaign_id, attempt.lead_id, attempt.n)
+        self.jobs.send(job.to_json(), delay_seconds=int(_BACKOFF_429))
+        get_logger().info("dial rate limited; job requeued", attempt_id=attempt.attempt_id)
+        return JobResult.REQUEUED
+
+    def _refused(self, attempt: AttemptRecord, exc: Exception) -> JobResult:
+        from telnyx_client.errors import TelnyxError
+
+        codes = set(exc.codes) if isinstance(exc, TelnyxError) else set()
+        pointers = (
+            {str(e.source.get("pointer", "")) for e in exc.errors} if isinstance(exc, TelnyxError) else set()
+        )
+        if codes & _NUMBER_CODES or pointers & {"/to", "/To"}:
+            self.effects.call_ended(attempt, CallOutcome.INVALID_NUMBER, failed=True)
+            return JobResult.INVALID
+        # Not the number: our configuration (key, connection, assistant). Nothing is counted; the
+        # lead waits and the operator sees the reason on it.
+        get_logger().error("Telnyx refused the dial", attempt_id=attempt.attempt_id, error=str(exc))
+        self.effects.drop(
+            attempt,
+            ["dial_refused"],
+            retry_at=self.clock() + timedelta(minutes=15),
+            deferred_reason="dial_refused",
+        )
+        return JobResult.DROPPED
+
+    def _ambiguous(
+        self,
+        attempt: AttemptRecord,
+        lead: LeadRecord,
+        body: dict[str, Any],
+        *,
+        method: DialMethod,
+        connection: str,
+        error: Exception | None,
+    ) -> JobResult:
+        if method == DialMethod.CALL_CONTROL and attempt.posts < 4 and self._inside_window(attempt):
+            # Same command_id inside Telnyx's window: a repeat cannot place a second call. The first
+            # POST may never have reached Telnyx, so the repeat takes its own dial-rate token.
+            self.sleep(min(2.0, 0.25 * 2**attempt.posts))
+            limits = self._limits(attempt.tenant_id)
+            while self._inside_window(attempt):
+                if self._wait_token(attempt.tenant_id, limits):
+                    started = self.dialing.start_posting(
+                        attempt.tenant_id,
+                        attempt.lead_id,
+                        attempt.n,
+                        now=utc_iso(self.clock()),
+                        from_state=AttemptState.POSTING,
+                        details={},
+                    )
+                    if started != "ok":
+                        return JobResult.SKIPPED  # settled meanwhile (a webhook linked the call)
+                    again = replace(attempt, posts=attempt.posts + 1)
+                    return self._post(again, lead, body, method=method, connection=connection)
+        self.dialing.mark_unconfirmed(
+            attempt.tenant_id,
+            attempt.lead_id,
+            attempt.n,
+            now=utc_iso(self.clock()),
+            reason=type(error).__name__ if error else "no_call_id",
+        )
+        return JobResult.UNCONFIRMED
+
+    def _inside_window(self, attempt: AttemptRecord) -> bool:
+        if not attempt.posting_at:
+            return False
+        age = (self.clock() - parse_utc(attempt.posting_at)).total_seconds()
+        # Margin: the next POST must reach Telnyx well inside its window.
+        return age < self.config.command_id_window_seconds - 2 * self.config.post_timeout_seconds
+
+    def _resume_posting(self, attempt: AttemptRecord, lead: LeadRecord) -> JobResult:
+        """A delivery that finds the attempt ``posting``: the previous dialer died or is still at
+        it. Call Control: repeat the POST with the same command_id inside the window (Telnyx
+        answers with the call it placed, or places it once). Otherwise: unconfirmed."""
+        campaign = self._campaign(attempt.tenant_id, attempt.campaign_id)
+        if (
+            campaign is None
+            or attempt.method != DialMethod.CALL_CONTROL.value
+            or not self._inside_window(attempt)
+        ):
+            self.dialing.mark_unconfirmed(
+                attempt.tenant_id, attempt.lead_id, attempt.n, now=utc_iso(self.clock()), reason="redelivered"
+            )
+            return JobResult.UNCONFIRMED
+        limits = self._limits(attempt.tenant_id)
+        if not self._wait_token(attempt.tenant_id, limits):
+            job = DialJob(attempt.tenant_id, attempt.campaign_id, attempt.lead_id, attempt.n)
+            self.jobs.send(job.to_json(), delay_seconds=1)
+            return JobResult.REQUEUED
+        if (
+            self.dialing.start_posting(
+                attempt.tenant_id,
+                attempt.lead_id,
+                attempt.n,
+                now=utc_iso(self.clock()),
+                from_state=AttemptState.POSTING,
+                details={},
+            )
+            != "ok"
+        ):
+            return JobResult.SKIPPED
+        body, _ = self._body(
+            attempt, campaign, lead, limits, str(attempt.assistant_id), str(attempt.from_number)
+        )
+        again = replace(attempt, posts=attempt.posts + 1)
+        return self._post(
+            again, lead, body, method=DialMethod.CALL_CONTROL, connection=str(limits.connection_id)
+        )
+
+    def _wait_token(self, tenant_id: str, limits: TenantLimits) -> bool:
+        """Reserve a dial-rate token and sleep until it is due; False when none is free soon."""
+        send_at = self._token(tenant_id, limits)
+        if send_at is None:
+            return False
+        wait = send_at - self.epoch()
+        if wait > 0:
+            self.sleep(wait)
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    body: dict[str, Any]
+    connection: str
+    details: dict[str, Any]

@@ -1,0 +1,391 @@
+"""The dispatcher: active campaigns' due leads in, claimed attempts (dial jobs) out.
+
+A run (every minute, or kicked by an activation/resume) loops sub-ticks of about a second until
+its time is up, so dialling is continuous, not a burst per minute. Per sub-tick and tenant, while
+holding the tenant's dispatch lease (two runs never pace one tenant):
+
+1. the budget: min(dial-rate allowance for the sub-tick, free concurrency slots), shared fairly
+   between the tenant's active campaigns, each capped by its own optional pacing;
+2. per campaign, its due leads: callbacks (priority 0) first, then by ``next_attempt_at``, read
+   with a ``Limit`` that matches the budget, so a tick reads about one item per lead it dials or
+   defers (paused and canceled campaigns' partitions are never read);
+3. each lead through the compliance engine (:func:`dialer.services.eligibility.decide`):
+   eligible → claimed (:meth:`~dialer.adapters.dialing_table.DialingTable.claim`, which also
+   takes its slot) and a dial job queued; deferrable → moved to the next legal instant with its
+   reason; blocked for good → ended with its reasons.
+
+A campaign whose leads have all ended, with no call in flight, completes by itself.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from dialer.adapters.campaigns_table import CampaignRecord, CampaignsTable, lead_from_item
+from dialer.adapters.dialing_table import Claim, DialingTable, TenantLimits
+from dialer.adapters.people_table import ContactHistory, DncTable
+from dialer.domain.campaigns import CampaignStatus
+from dialer.domain.dialing import (
+    DUE_SHARDS,
+    LeadStatus,
+    primary_reason,
+    split_budget,
+    terminal_status_for,
+    utc_iso,
+)
+from dialer.observability import get_logger
+from dialer.policies.compliance import applicable_rules
+from dialer.services.dialer import DialJob
+from dialer.services.eligibility import HISTORY_WINDOW, decide
+
+_SWEEP_PAGE = 100
+
+
+class JobSink(Protocol):
+    """Where dial jobs and continuation messages go (SQS)."""
+
+    def send_many(self, bodies: list[str]) -> None:
+        """Queue many messages."""
+        ...
+
+
+class MessageSink(Protocol):
+    """The dispatch queue (continuations of sweeps)."""
+
+    def send(self, body: str, *, delay_seconds: int = 0) -> object:
+        """Queue one message."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DispatcherConfig:
+    """The dispatcher's knobs (from settings)."""
+
+    defaults: TenantLimits
+    loop_seconds: float = 50.0
+    tick_seconds: float = 1.0
+    rate_headroom: float = 0.03
+    slot_seconds: float = 2400.0  # a claimed slot's first lease: claim timeout + call + grace
+    completion_check_seconds: float = 10.0  # how often a campaign without due leads is checked
+
+
+@dataclass
+class DispatchReport:
+    """What a run did (logs, metrics, the bench's items-read ratio)."""
+
+    ticks: int = 0
+    items_read: int = 0
+    claimed: int = 0
+    deferred: int = 0
+    ended: int = 0
+    lost: int = 0
+    completed: list[str] = field(default_factory=list)
+    by_reason: Counter[str] = field(default_factory=Counter)
+
+    def merge(self, other: DispatchReport) -> None:
+        """Add ``other``'s counts."""
+        self.items_read += other.items_read
+        self.claimed += other.claimed
+        self.deferred += other.deferred
+        self.ended += other.ended
+        self.lost += other.lost
+        self.completed.extend(other.completed)
+        self.by_reason.update(other.by_reason)
+
+
+class Dispatcher:
+    """Turns due leads into claimed attempts and dial jobs."""
+
+    def __init__(
+        self,
+        *,
+        dialing: DialingTable,
+        campaigns: CampaignsTable,
+        dnc: DncTable,
+        history: ContactHistory,
+        jobs: JobSink,
+        config: DispatcherConfig,
+        clock: Callable[[], datetime],
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        epoch: Callable[[], float] = time.time,
+        owner: str | None = None,
+    ) -> None:
+        self.dialing = dialing
+        self.campaigns = campaigns
+        self.dnc = dnc
+        self.history = history
+        self.jobs = jobs
+        self.config = config
+        self.clock = clock
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self.epoch = epoch
+        self.owner = owner or uuid.uuid4().hex
+        self._limits: dict[str, TenantLimits] = {}
+        self._carry: dict[str, float] = defaultdict(float)
+        self._checked: dict[tuple[str, str], float] = {}
+        self._held: set[str] = set()
+
+    # --- the loop -------------------------------------------------------------------------------
+    def run(self, *, seconds: float | None = None, tenant_id: str | None = None) -> DispatchReport:
+        """Loop sub-ticks for ``seconds`` (default: the configured loop), then give the leases up."""
+        report = DispatchReport()
+        end = self.monotonic() + (self.config.loop_seconds if seconds is None else seconds)
+        try:
+            while True:
+                started = self.monotonic()
+                report.merge(self.tick(report.ticks, tenant_id=tenant_id))
+                report.ticks += 1
+                next_at = started + self.config.tick_seconds
+                if next_at >= end:
+                    return report
+                pause = next_at - self.monotonic()
+                if pause > 0:
+                    self.sleep(pause)
+        finally:
+            for held in self._held:
+                self.dialing.drop_lease(held, "DISPATCH", self.owner)
+            self._held.clear()
+
+    def tick(self, number: int = 0, *, tenant_id: str | None = None) -> DispatchReport:
+        """One sub-tick over every tenant with active campaigns (or just ``tenant_id``)."""
+        report = DispatchReport()
+        by_tenant: dict[str, list[str]] = defaultdict(list)
+        for tenant, campaign_id in self.dialing.active_campaigns():
+            if tenant_id is None or tenant == tenant_id:
+                by_tenant[tenant].append(campaign_id)
+        ttl = max(3 * self.config.tick_seconds, 2.0)
+        for tenant, campaign_ids in by_tenant.items():
+            if not self.dialing.hold_lease(tenant, "DISPATCH", self.owner, self.epoch(), ttl):
+                self._held.discard(tenant)
+                continue
+            self._held.add(tenant)
+            report.merge(self.tick_tenant(tenant, campaign_ids, number))
+        return report
+
+    # --- one tenant -----------------------------------------------------------------------------
+    def tick_tenant(self, tenant_id: str, campaign_ids: Sequence[str], number: int = 0) -> DispatchReport:
+        """Share the tenant's budget for one sub-tick between its active campaigns and dispatch."""
+        report = DispatchReport()
+        limits = self._tenant_limits(tenant_id)
+        free = limits.channel_limit - self.dialing.slots_in_use(tenant_id)
+        rate = min(float(limits.dials_per_second), limits.dials_per_5s / 5.0) * (
+            1 - self.config.rate_headroom
+        )
+        allowance = rate * self.config.tick_seconds + self._carry[tenant_id]
+        budget = max(0, min(free, int(allowance)))
+        records: dict[str, CampaignRecord] = {}
+        caps: dict[str, int | None] = {}
+        now = self.clock()
+        for campaign_id in campaign_ids:
+            record = self.campaigns.get_campaign(tenant_id, campaign_id)
+            if record is None or record.status != CampaignStatus.ACTIVE:
+                continue
+            records[campaign_id] = record
+            caps[campaign_id] = self._campaign_cap(record, now)
+        shares = split_budget(budget, caps, start=number)
+        used = 0
+        for campaign_id, record in records.items():
+            share = shares.get(campaign_id, 0)
+            done = self.dispatch_campaign(record, share, limits) if share > 0 else DispatchReport()
+            used += done.claimed
+            report.merge(done)
+            if done.items_read == 0:
+                self._maybe_complete(record, report)
+        # Only the fraction of a dial carries over: unused allowance never builds up into a burst.
+        self._carry[tenant_id] = max(0.0, min(1.0, allowance - used))
+        return report
+
+    def _tenant_limits(self, tenant_id: str) -> TenantLimits:
+        limits = self._limits.get(tenant_id)
+        if limits is None:
+            limits = self.dialing.tenant_limits(tenant_id, self.config.defaults)
+            self._limits[tenant_id] = limits
+        return limits
+
+    def _campaign_cap(self, record: CampaignRecord, now: datetime) -> int | None:
+        pacing = record.config.pacing
+        caps: list[int] = []
+        if pacing.max_dials_per_minute is not None:
+            minute = now.strftime("%Y-%m-%dT%H:%M")
+            used = self.dialing.pace(record.tenant_id, record.campaign_id, [minute]).get(minute, 0)
+            caps.append(max(0, pacing.max_dials_per_minute - used))
+        if pacing.max_concurrent is not None:
+            stats = self.dialing.campaign_stats(record.tenant_id, record.campaign_id)
+            caps.append(max(0, pacing.max_concurrent - stats.get("st_dialing", 0)))
+        return min(caps) if caps else None
+
+    # --- one campaign ---------------------------------------------------------------------------
+    def dispatch_campaign(self, record: CampaignRecord, share: int, limits: TenantLimits) -> DispatchReport:
+        """Read up to ``share`` due leads of the campaign and claim, defer or end each."""
+        report = DispatchReport()
+        now = self.clock()
+        now_iso = utc_iso(now)
+        items: list[dict[str, Any]] = []
+        for priority in (0, 1):
+            # Spread the share over the shards; a shard that had fewer is dropped and the others
+            # are asked for the rest, continuing after what was already read.
+            last: dict[int, str | None] = dict.fromkeys(range(DUE_SHARDS))
+            pending_shards = list(range(DUE_SHARDS))
+            while pending_shards and len(items) < share:
+                per_shard = math.ceil((share - len(items)) / len(pending_shards))
+                still: list[int] = []
+                for shard in pending_shards:
+                    want = min(per_shard, share - len(items))
+                    if want <= 0:
+                        break
+                    got = self.dialing.due_leads(
+                        record.tenant_id, record.campaign_id, shard, priority, now_iso, want, last[shard]
+                    )
+                    items.extend(got)
+                    if got:
+                        last[shard] = str(got[-1]["due_sk"])
+                    if len(got) == want:
+                        still.append(shard)
+                pending_shards = still
+        report.items_read = len(items)
+        if not items:
+            return report
+        claims = self._evaluate(record, items, now, report)
+        if claims:
+            won = self.dialing.claim(
+                record.tenant_id,
+                claims,
+                now=now_iso,
+                slot_limit=limits.channel_limit,
+                slot_until=self.epoch() + self.config.slot_seconds,
+            )
+            report.claimed = len(won)
+            report.lost = len(claims) - len(won)
+            if won:
+                self.jobs.send_many(
+                    [
+                        DialJob(record.tenant_id, record.campaign_id, str(c.item["lead_id"]), c.n).to_json()
+                        for c in won
+                    ]
+                )
+                if record.config.pacing.max_dials_per_minute is not None:
+                    expires = int((now + timedelta(hours=1)).timestamp())
+                    minute = now.strftime("%Y-%m-%dT%H:%M")
+                    self.dialing.add_pace(record.tenant_id, record.campaign_id, minute, len(won), expires)
+        return report
+
+    def _evaluate(
+        self, record: CampaignRecord, items: list[dict[str, Any]], now: datetime, report: DispatchReport
+    ) -> list[Claim]:
+        tenant_id = record.tenant_id
+        listed = self.dnc.listed(tenant_id, [str(i["phone"]) for i in items])
+        claims: list[Claim] = []
+        now_iso = utc_iso(now)
+        daily_cap = record.config.consent.daily_cap
+        for item in items:
+            lead = lead_from_item(item)
+            caps_apply = daily_cap is not None or any(
+                rule.cap_24h is not None
+                for rule in applicable_rules(lead.lead.state, lead.lead.area_code_state)
+            )
+            recent = (
+                self.history.recent(tenant_id, lead.lead.phone, now - HISTORY_WINDOW) if caps_apply else ()
+            )
+            result = decide(lead, record, now, dnc=lead.lead.phone in listed, recent_calls=recent)
+            if result.decision.eligible:
+                callback = str(item.get("due_sk", "")).startswith("0#")
+                claims.append(Claim(item=item, n=int(item.get("dials") or 0) + 1, callback=callback))
+                continue
+            reasons = [str(r) for r in result.decision.reasons]
+            if result.next_window_start is not None:
+                primary = primary_reason(reasons)
+                if self.dialing.defer(
+                    tenant_id,
+                    item,
+                    at=utc_iso(result.next_window_start),
+                    reasons=reasons,
+                    deferred_reason=primary,
+                    now=now_iso,
+                ):
+                    report.deferred += 1
+                    report.by_reason[primary] += 1
+            elif self.dialing.end_pending(
+                tenant_id, item, status=terminal_status_for(reasons), reasons=reasons, now=now_iso
+            ):
+                report.ended += 1
+                report.by_reason[primary_reason(reasons)] += 1
+        return claims
+
+    def _maybe_complete(self, record: CampaignRecord, report: DispatchReport) -> None:
+        key = (record.tenant_id, record.campaign_id)
+        checked = self._checked.get(key)
+        if checked is not None and self.monotonic() - checked < self.config.completion_check_seconds:
+            return
+        self._checked[key] = self.monotonic()
+        if record.lead_count == 0:
+            return  # nothing imported yet: an empty active campaign waits for its leads
+        if self.dialing.any_pending(record.tenant_id, record.campaign_id):
+            return
+        if self.dialing.campaign_stats(record.tenant_id, record.campaign_id).get("st_dialing", 0) > 0:
+            return
+        at = self.clock().isoformat(timespec="milliseconds")
+        if self.campaigns.complete_campaign(
+            record.tenant_id, record.campaign_id, lead_count=record.lead_count, at=at
+        ):
+            report.completed.append(record.campaign_id)
+            get_logger().info(
+                "campaign completed", tenant_id=record.tenant_id, campaign_id=record.campaign_id
+            )
+
+    # --- the dispatch queue: kicks and sweeps ---------------------------------------------------
+    def handle_message(
+        self, body: str, *, remaining: Callable[[], float], continuations: MessageSink | None = None
+    ) -> DispatchReport:
+        """A dispatch-queue message: a kick (``activated``/``resumed``: dial this tenant now, not at
+        the next minute) or a resumable ``cancel_sweep``."""
+        doc = json.loads(body)
+        if not isinstance(doc, dict) or "tenant_id" not in doc:
+            raise ValueError("not a dispatch message")
+        if doc.get("type") == "cancel_sweep":
+            done = self.sweep_canceled(str(doc["tenant_id"]), str(doc["campaign_id"]), remaining=remaining)
+            if not done and continuations is not None:
+                continuations.send(body)
+            return DispatchReport()
+        seconds = max(0.0, min(self.config.loop_seconds, remaining() - 2.0))
+        return self.run(seconds=seconds, tenant_id=str(doc["tenant_id"]))
+
+    def sweep_canceled(self, tenant_id: str, campaign_id: str, *, remaining: Callable[[], float]) -> bool:
+        """End every pending lead of a canceled campaign (page by page; each ended lead leaves the
+        due index, so a continuation starts again from the top). True when none is left."""
+        now_iso = utc_iso(self.clock())
+        for shard in range(DUE_SHARDS):
+            while True:
+                if remaining() < 3.0:
+                    return False
+                page = self.dialing.pending_leads(tenant_id, campaign_id, shard, _SWEEP_PAGE)
+                if not page:
+                    break
+                for item in page:
+                    self.dialing.end_pending(
+                        tenant_id,
+                        item,
+                        status=LeadStatus.CANCELED,
+                        reasons=["campaign_canceled"],
+                        now=now_iso,
+                    )
+        return True
+
+
+def kick_message(tenant_id: str, campaign_id: str, reason: str) -> str:
+    """The dispatch-queue message sent on activation and resume."""
+    return json.dumps({"tenant_id": tenant_id, "campaign_id": campaign_id, "reason": reason})
+
+
+def cancel_sweep_message(tenant_id: str, campaign_id: str) -> str:
+    """The dispatch-queue message that ends a canceled campaign's pending leads."""
+    return json.dumps({"type": "cancel_sweep", "tenant_id": tenant_id, "campaign_id": campaign_id})

@@ -1,0 +1,202 @@
+"""What the end of an attempt does to its lead, applied exactly once whoever gets there first.
+
+The dialer (a refused dial, a re-check that fails), the event processor (a call that ended) and
+the reaper (a call or claim that never settled) all end attempts through :class:`LeadEffects`.
+Each effect is one transaction conditional on the attempt still being open
+(:meth:`~dialer.adapters.dialing_table.DialingTable.finish`), so a duplicate, a redelivery or a
+race between two of them changes nothing the second time. The slot is released first and
+idempotently: a crash between the two leaves an open attempt that the redelivery (or the
+reaper) finishes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from dialer.adapters.campaigns_table import CampaignRecord, CampaignsTable, LeadRecord
+from dialer.adapters.dialing_table import AttemptRecord, DialingTable, LeadChange
+from dialer.adapters.people_table import ContactHistory
+from dialer.domain.campaigns import CampaignStatus, compliance_policy
+from dialer.domain.dialing import AttemptState, LeadStatus, next_step, parse_utc, utc_iso
+from dialer.domain.outcomes import CallOutcome
+from dialer.policies.compliance import next_legal_time
+from dialer.services.eligibility import lead_facts
+
+
+class LeadEffects:
+    """Ends attempts and moves their leads on (the retry policy, callbacks, campaign state)."""
+
+    def __init__(
+        self, dialing: DialingTable, campaigns: CampaignsTable, clock: Callable[[], datetime]
+    ) -> None:
+        self.dialing = dialing
+        self.campaigns = campaigns
+        self.clock = clock
+
+    def call_ended(self, attempt: AttemptRecord, outcome: CallOutcome, *, failed: bool = False) -> bool:
+        """Apply a call's outcome (``failed``: Telnyx refused the dial for good). False when the
+        effect had already been applied."""
+        self.dialing.release_slot(attempt.tenant_id, attempt.attempt_id)
+        lead = self.campaigns.get_lead(attempt.tenant_id, attempt.lead_id)
+        campaign = self.campaigns.get_campaign(attempt.tenant_id, attempt.campaign_id)
+        if lead is None or campaign is None:
+            return False
+        now = self.clock()
+        counted_now = not attempt.counted
+        used = lead.attempts + (1 if counted_now and not attempt.callback else 0)
+        change = self._after_call(lead, campaign, outcome, used, now)
+        return self.dialing.finish(
+            attempt,
+            change,
+            final_state=AttemptState.FAILED if failed else AttemptState.ENDED,
+            now=utc_iso(now),
+            count_attempt=counted_now,
+        )
+
+    def drop(
+        self,
+        attempt: AttemptRecord,
+        reasons: Sequence[str],
+        *,
+        status: LeadStatus = LeadStatus.PENDING,
+        retry_at: datetime | None = None,
+        deferred_reason: str | None = None,
+    ) -> bool:
+        """Refuse an attempt before Telnyx accepted it: nothing is counted, the lead goes back to
+        due at ``retry_at`` (default now), or ends with ``status``. A canceled campaign's lead is
+        canceled."""
+        self.dialing.release_slot(attempt.tenant_id, attempt.attempt_id)
+        now = self.clock()
+        if status == LeadStatus.PENDING:
+            campaign = self.campaigns.get_campaign(attempt.tenant_id, attempt.campaign_id)
+            if campaign is not None and campaign.status == CampaignStatus.CANCELED:
+                status = LeadStatus.CANCELED
+        change = LeadChange(
+            status=status,
+            next_at=utc_iso(retry_at or now) if status == LeadStatus.PENDING else None,
+            priority=0 if attempt.callback else 1,
+            reasons=tuple(reasons),
+            deferred_reason=deferred_reason if status == LeadStatus.PENDING else None,
+        )
+        return self.dialing.finish(
+            attempt, change, final_state=AttemptState.DROPPED, now=utc_iso(now), count_attempt=False
+        )
+
+    def _after_call(
+        self, lead: LeadRecord, campaign: CampaignRecord, outcome: CallOutcome, used: int, now: datetime
+    ) -> LeadChange:
+        if campaign.status == CampaignStatus.CANCELED:
+            return LeadChange(LeadStatus.CANCELED, outcome=outcome.value)
+        if lead.callback_at and outcome != CallOutcome.INVALID_NUMBER:
+            # The person asked (during this call, or meanwhile) to be called back: that wins.
+            return LeadChange(LeadStatus.PENDING, next_at=lead.callback_at, priority=0, outcome=outcome.value)
+        step = next_step(campaign.config, outcome, used)
+        if not step.retry:
+            return LeadChange(step.status, outcome=outcome.value)
+        at = now + (step.delay or timedelta(0))
+        facts = lead_facts(lead, dnc=False, recent_calls=())
+        legal = next_legal_time(facts, compliance_policy(campaign.config), at)
+        # No legal instant within reach (e.g. consent revoked meanwhile): keep the policy's time
+        # and let the dispatcher's full check end or defer the lead with its reasons.
+        return LeadChange(LeadStatus.PENDING, next_at=utc_iso(legal or at), outcome=outcome.value)
+
+
+def due_time(value: str | None) -> datetime | None:
+    """A stored due time as an instant."""
+    return parse_utc(value) if value else None
+
+
+class CallOutcomes:
+    """The event processor's side of the engine: attach a call to its attempt and, once the call
+    has ended, apply its outcome to the lead.
+
+    Correlation: the link the dialer wrote on the call record; failing that (a webhook that beat
+    the dialer's write, or a dialer that died after its POST), the call's ``client_state``, which
+    only *names* an attempt: it is used only when our own attempt record exists in this tenant,
+    belongs to that campaign, is still open and is not linked to another call.
+    """
+
+    def __init__(
+        self,
+        dialing: DialingTable,
+        campaigns: CampaignsTable,
+        history: ContactHistory,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.dialing = dialing
+        self.campaigns = campaigns
+        self.history = history
+        self.clock = clock
+        self.effects = LeadEffects(dialing, campaigns, clock)
+
+    def after_event(self, tenant_id: str, call: Mapping[str, Any]) -> str | None:
+        """Link and settle the call (idempotent: safe on every delivery); returns what it did."""
+        call_control_id = str(call.get("call_control_id") or "")
+        attempt = self._attempt_of(tenant_id, call_control_id, call)
+        if attempt is None:
+            return None
+        did = None
+        if attempt.state in (AttemptState.POSTING, AttemptState.UNCONFIRMED):
+            # The webhook beat the dialer's write (or the dialer died after its POST): accept
+            # the attempt here, exactly as the dialer would have.
+            now = self.clock()
+            lead = self.campaigns.get_lead(tenant_id, attempt.lead_id)
+            posted = parse_utc(attempt.posting_at) if attempt.posting_at else now
+            contact = (
+                self.history.item(
+                    tenant_id,
+                    lead.lead.phone,
+                    posted,
+                    call_id=attempt.attempt_id,
+                    campaign_id=attempt.campaign_id,
+                    lead_id=attempt.lead_id,
+                )
+                if lead is not None
+                else None
+            )
+            if self.dialing.mark_accepted(
+                attempt, call_control_id=call_control_id, now=utc_iso(now), contact=contact
+            ):
+                did = "linked"
+            attempt = self.dialing.get_attempt(tenant_id, attempt.lead_id, attempt.n) or attempt
+        outcome = call.get("outcome")
+        ended = call.get("state") == "ended" and outcome and attempt.state == AttemptState.ACCEPTED
+        if ended and self.effects.call_ended(attempt, CallOutcome(str(outcome))):
+            did = "settled"
+        return did
+
+    def _attempt_of(
+        self, tenant_id: str, call_control_id: str, call: Mapping[str, Any]
+    ) -> AttemptRecord | None:
+        if call.get("lead_id") and call.get("attempt_n") is not None:
+            attempt = self.dialing.get_attempt(tenant_id, str(call["lead_id"]), int(call["attempt_n"]))
+            if attempt is not None and attempt.call_control_id in (None, call_control_id):
+                return attempt
+            return None
+        claimed = client_state_attempt(call.get("client_state"))
+        if claimed is None or claimed[0] != tenant_id:
+            return None
+        _, campaign_id, lead_id, n = claimed
+        attempt = self.dialing.get_attempt(tenant_id, lead_id, n)
+        if attempt is None or attempt.campaign_id != campaign_id:
+            return None
+        if attempt.call_control_id not in (None, call_control_id):
+            return None  # another call already holds this attempt: the client_state lies
+        if attempt.from_number and call.get("from") and call.get("from") != attempt.from_number:
+            return None
+        return attempt
+
+
+def client_state_attempt(value: Any) -> tuple[str, str, str, int] | None:
+    """(tenant, campaign, lead, n) named by a dial's ``client_state``, or None."""
+    from telnyx_client.client_state import decode_client_state
+
+    doc = decode_client_state(value) if isinstance(value, str) else None
+    if not isinstance(doc, dict):
+        return None
+    try:
+        return str(doc["t"]), str(doc["c"]), str(doc["l"]), int(doc["n"])
+    except (KeyError, TypeError, ValueError):
+        return None
