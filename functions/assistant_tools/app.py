@@ -27,6 +27,7 @@ app = APIGatewayRestResolver()
 @cache
 def tools() -> AssistantTools:
     """The tools service, wired once per execution environment (not at import time)."""
+    from dialer.adapters.dialing_table import DialingTable
     from dialer.adapters.dispositions_table import DispositionsTable
     from dialer.adapters.people_table import DncTable
     from dialer.adapters.secrets import TenantSecrets
@@ -41,12 +42,13 @@ def tools() -> AssistantTools:
     )
     table = DispositionsTable(settings.table_name)
     dnc = DncTable(settings.table_name)
+    dialing = DialingTable(settings.table_name)
     return AssistantTools(
         tenant_keys=secrets,
         secrets=secrets,
         table=table,
         dispositions=lambda tenant_id: Dispositions(
-            tenant_id, table, dnc, default_region=settings.default_region
+            tenant_id, table, dnc, dialing, default_region=settings.default_region
         ),
     )
 

@@ -192,7 +192,9 @@ def test_a_request_naming_another_tenants_lead_learns_and_changes_nothing(handle
     assert "last_disposition" not in b_item
 
 
-def test_set_disposition_records_on_call_and_lead_and_the_next_init_greets_with_it(handler, signer, seed):
+def test_set_disposition_records_on_call_and_lead_and_the_next_init_greets_with_it(
+    handler, signer, seed, monkeypatch
+):
     phone = "+13125550103"
     seed.campaign(TENANT, "cmp_disp")
     lead = seed.lead(TENANT, "cmp_disp", phone, first_name="Dana")
@@ -213,6 +215,10 @@ def test_set_disposition_records_on_call_and_lead_and_the_next_init_greets_with_
     assert call["disposition_note"] == "after 5pm"
     assert call["lead_id"] == lead.lead_id  # the dialer's link is kept
     # THEN the next init webhook for this person carries it
+    from dialer.settings import get_settings
+
+    monkeypatch.setenv("INIT_DEADLINE_MS", "5000")  # about the answer, not timing
+    get_settings.cache_clear()
     init = load_handler("dynamic_variables")
     init.init_webhook.cache_clear()
     raw = init_event(call_control_id="v3:next", end_user=phone)

@@ -56,17 +56,3 @@ class DispositionsTable:
             "gsi1pk", index["gsi1pk"], index="gsi1", sk_name="gsi1sk", prefix="LEAD#", limit=1000
         )
         return items
-
-    def block_pending_lead(self, tenant_id: str, item: dict[str, Any], reason: str, now: str) -> bool:
-        """End one pending lead for a compliance reason (out of the due index); False if it was
-        not pending any more (already dialling, ended, or blocked by an earlier retry)."""
-        return bool(
-            self.ops.update(
-                keys.lead_key(tenant_id, str(item["lead_id"])),
-                set_fields={"status": "blocked", "last_reasons": [reason], "updated_at": now},
-                remove=("due_pk", "due_sk", "next_attempt_at"),
-                condition="#st = :pending",
-                names={"#st": "status"},
-                values={":pending": "pending"},
-            )
-        )

@@ -17,9 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from dialer.adapters.dialing_table import DialingTable
 from dialer.adapters.dispositions_table import DispositionsTable
 from dialer.adapters.people_table import DncTable
 from dialer.domain.compliance_reasons import ReasonCode
+from dialer.domain.dialing import LeadStatus, utc_iso
 from dialer.domain.outcomes import Disposition
 from dialer.services.dnc import DncService
 
@@ -53,6 +55,7 @@ class Dispositions:
         tenant_id: str,
         table: DispositionsTable,
         dnc: DncTable,
+        dialing: DialingTable,
         *,
         default_region: str = "US",
         clock: Callable[[], datetime] | None = None,
@@ -60,6 +63,7 @@ class Dispositions:
         self.tenant_id = tenant_id
         self.table = table
         self.dnc = dnc
+        self.dialing = dialing
         self.default_region = default_region
         self._clock = clock or (lambda: datetime.now(UTC))
 
@@ -70,12 +74,16 @@ class Dispositions:
             self.tenant_id, self.dnc, actor=actor, default_region=self.default_region, clock=self._clock
         )
         entry, added = service.add(phone, reason="opted out during a call", source=source)
-        now = self._clock().isoformat(timespec="microseconds")
+        now = utc_iso(self._clock())
+        # The engine's own transition (out of the due index, campaign counters kept right); a
+        # lead that is being dialled right now is stopped by the dialer's DNC re-check instead.
         ended = sum(
             1
             for item in self.table.leads_of_number(self.tenant_id, entry.phone)
-            if item.get("status") == "pending"
-            and self.table.block_pending_lead(self.tenant_id, item, ReasonCode.DNC.value, now)
+            if item.get("status") == LeadStatus.PENDING.value
+            and self.dialing.end_pending(
+                self.tenant_id, item, status=LeadStatus.BLOCKED, reasons=[ReasonCode.DNC.value], now=now
+            )
         )
         return OptOutResult(phone=entry.phone, newly_listed=added, leads_ended=ended)
 
