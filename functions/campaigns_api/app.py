@@ -51,13 +51,21 @@ from dialer.services.campaign_models import (
     LeadListResponse,
     LeadResponse,
 )
+from dialer.services.dialing_models import (
+    CallbackRequest,
+    CallbackResponse,
+    LeadDetailResponse,
+    ProgressResponse,
+)
 
 if TYPE_CHECKING:
     from dialer.adapters.campaigns_table import CampaignsTable
     from dialer.adapters.import_files import ImportFiles
     from dialer.adapters.management_table import ManagementTable
     from dialer.adapters.people_table import ContactHistory, DncTable
+    from dialer.adapters.queue import JobsQueue
     from dialer.services.campaigns import CampaignsService
+    from dialer.services.dialing_api import DialingApi
     from dialer.services.dnc import DncService
     from dialer.services.eligibility import EligibilityService
     from dialer.services.imports import ImportsService
@@ -157,6 +165,35 @@ def _dnc() -> DncService:
     return DncService(tenant_id, _dnc_table(), actor=actor, default_region=get_settings().default_region)
 
 
+@cache
+def _dispatch_queue() -> JobsQueue | None:
+    from dialer.adapters.queue import JobsQueue
+    from dialer.settings import get_settings
+
+    url = get_settings().dispatch_queue_url
+    return JobsQueue(url) if url else None
+
+
+def _dialing() -> DialingApi:
+    from dialer.adapters.calls_table import CallsTable
+    from dialer.adapters.dialing_table import DialingTable
+    from dialer.services.dialing_api import DialingApi
+    from dialer.services.engine import tenant_defaults
+    from dialer.settings import get_settings
+
+    settings = get_settings()
+    return DialingApi(
+        tenant_of(app),
+        campaigns=_campaigns_table(),
+        dialing=DialingTable(settings.table_name),
+        calls=CallsTable(settings.table_name),
+        dnc=_dnc_table(),
+        history=_history(),
+        defaults=tenant_defaults(settings),
+        notifier=_dispatch_queue(),
+    )
+
+
 def _eligibility() -> EligibilityService:
     from dialer.services.eligibility import EligibilityService
 
@@ -212,8 +249,21 @@ def move_campaign(campaign_id: IdPath, request: Annotated[CampaignStatusRequest,
     from dialer.domain.campaigns import CampaignStatus
 
     moved = _campaigns().transition(campaign_id, CampaignStatus(request.status))
+    # Active: the dispatcher starts within seconds; canceled: pending leads end in the background.
+    _dialing().campaign_moved(campaign_id, moved.status)
     logger.info("campaign moved", campaign_id=campaign_id, status=moved.status.value)
     return moved
+
+
+@app.get(
+    "/campaigns/<campaign_id>/progress",
+    tags=["campaigns"],
+    responses=responses(200, ProgressResponse, 404),
+)
+def campaign_progress(campaign_id: IdPath) -> ProgressResponse:
+    """Leads by state, calls in flight, leads due now, deferrals by reason, the dial rate of the
+    last minute against the limit, and concurrency slots in use."""
+    return _dialing().progress(campaign_id)
 
 
 # --- leads ---------------------------------------------------------------------------------------------
@@ -242,10 +292,22 @@ def search_leads(phone: PhoneQuery) -> LeadListResponse:
     return _leads().search(phone)
 
 
-@app.get("/leads/<lead_id>", tags=["leads"], responses=responses(200, LeadResponse, 404))
-def get_lead(lead_id: IdPath) -> LeadResponse:
-    """One lead."""
-    return _leads().get(lead_id)
+@app.get("/leads/<lead_id>", tags=["leads"], responses=responses(200, LeadDetailResponse, 404))
+def get_lead(lead_id: IdPath) -> LeadDetailResponse:
+    """One lead, why it waits (reasons), and its attempts with their calls and outcomes."""
+    return _dialing().lead_detail(lead_id)
+
+
+@app.post(
+    "/leads/<lead_id>/callback",
+    tags=["leads"],
+    responses=responses(200, CallbackResponse, 404, 409),
+)
+def schedule_callback(lead_id: IdPath, request: Annotated[CallbackRequest, Body()]) -> CallbackResponse:
+    """Call the lead back at ``at`` (with an offset: that instant; without: lead-local time), or at
+    the next legal instant after it (the answer says which). Callbacks go before fresh leads and
+    do not use the retry budget."""
+    return _dialing().callback(lead_id, request)
 
 
 @app.get("/leads/<lead_id>/eligibility", tags=["leads"], responses=responses(200, EligibilityResponse, 404))

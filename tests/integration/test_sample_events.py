@@ -73,3 +73,23 @@ def test_tool_sample_is_stale_until_resigned_then_records(aws, moto_stack, signe
     response = handler.lambda_handler(resign(event, TEST_SEED), CONTEXT)
     assert response["statusCode"] == 200, response["body"]
     assert json.loads(response["body"]) == {"ok": True, "result": "recorded", "disposition": "interested"}
+
+
+def test_dialing_engine_samples(aws, moto_stack, monkeypatch):
+    """The dispatcher (schedule and kick), dialer and reaper samples, through the real handlers."""
+    from tests.integration.conftest import load_handler
+
+    monkeypatch.setenv("DISPATCH_LOOP_SECONDS", "0.5")
+    monkeypatch.setenv("DIALS_QUEUE_URL", moto_stack.physical["DialsQueue"])
+    monkeypatch.setenv("DISPATCH_QUEUE_URL", moto_stack.physical["DispatchQueue"])
+    dispatcher = load_handler("dispatcher")
+    dispatcher.dispatcher.cache_clear()
+    dispatcher.dispatch_queue.cache_clear()
+    assert "ticks" in dispatcher.lambda_handler(load("dispatcher/schedule.json"), CONTEXT)
+    assert dispatcher.lambda_handler(load("dispatcher/kick.json"), CONTEXT) == {"batchItemFailures": []}
+    dialer = load_handler("dialer")
+    dialer.dialer.cache_clear()
+    assert dialer.lambda_handler(load("dialer/dial_jobs.json"), CONTEXT) == {"batchItemFailures": []}
+    reaper = load_handler("reaper")
+    reaper.reaper.cache_clear()
+    assert isinstance(reaper.lambda_handler(load("reaper/schedule.json"), CONTEXT), dict)

@@ -157,6 +157,30 @@ def test_built_functions_run_with_only_their_packaged_dependencies(moto_server):
     assert me["statusCode"] == 200, me
     assert json.loads(me["body"])["tenant_id"] == "default"
 
+    # AND the dialing engine's functions run on their samples: a dispatcher run (schedule) and a
+    # kick, a dial job for an attempt that does not exist (nothing to do), a reaper pass
+    assert "ticks" in invoke(
+        "DispatcherFunction",
+        json.loads((events / "dispatcher/schedule.json").read_text()),
+        {**env("DispatcherFunction"), "DISPATCH_LOOP_SECONDS": "1"},
+    )
+    kick = invoke(
+        "DispatcherFunction",
+        json.loads((events / "dispatcher/kick.json").read_text()),
+        {**env("DispatcherFunction"), "DISPATCH_LOOP_SECONDS": "1"},
+    )
+    assert kick == {"batchItemFailures": []}, kick
+    jobs = invoke(
+        "DialerFunction", json.loads((events / "dialer/dial_jobs.json").read_text()), env("DialerFunction")
+    )
+    assert jobs == {"batchItemFailures": []}, jobs
+    assert (
+        invoke(
+            "ReaperFunction", json.loads((events / "reaper/schedule.json").read_text()), env("ReaperFunction")
+        )
+        == {}
+    )
+
 
 def test_build_output_has_no_dev_only_packages():
     """The official SDK and test tools must never ship (cold start, size, attack surface)."""

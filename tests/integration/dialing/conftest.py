@@ -269,6 +269,7 @@ class Harness:
         redeliver: Callable[[int], bool] = lambda i: False,
         max_idle_rounds: int = 3,
         should_stop: Callable[[], bool] = lambda: False,
+        webhooks: bool = True,
     ) -> Counter[str]:
         """Play SQS → dialer: receive batches, run each record on a worker thread (dialers round
         robin), delete what succeeded. ``redeliver(i)`` makes the i-th handled message come back
@@ -285,7 +286,8 @@ class Harness:
                 ).get("Messages", [])
                 if not got:
                     idle += 1
-                    self.deliver_webhooks()
+                    if webhooks:
+                        self.deliver_webhooks()
                     threading.Event().wait(0.3)
                     continue
                 idle = 0

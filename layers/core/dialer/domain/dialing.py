@@ -117,6 +117,8 @@ def split_budget(total: int, caps: Mapping[str, int | None], *, start: int = 0) 
         share, extra = divmod(left, len(open_))
         given = 0
         still: list[str] = []
+        # The extra dials of an uneven split go to whoever has fewest so far (stable: rotation order).
+        open_ = sorted(open_, key=lambda n: out[n])
         for i, name in enumerate(open_):
             want = share + (1 if i < extra else 0)
             cap = caps[name]

@@ -269,7 +269,7 @@ class Dialer:
         now = self.clock()
         listed = self.dnc.get(lead.tenant_id, lead.lead.phone) is not None
         calls = self.history.recent(lead.tenant_id, lead.lead.phone, now - HISTORY_WINDOW)
-        result = decide(lead, campaign, now, dnc=listed, recent_calls=calls)
+        result = decide(lead, campaign, now, dnc=listed, recent_calls=calls, callback=attempt.callback)
         if result.decision.eligible:
             return None
         reasons = [str(r) for r in result.decision.reasons]

@@ -273,10 +273,10 @@ class Dispatcher:
                         for c in won
                     ]
                 )
-                if record.config.pacing.max_dials_per_minute is not None:
-                    expires = int((now + timedelta(hours=1)).timestamp())
-                    minute = now.strftime("%Y-%m-%dT%H:%M")
-                    self.dialing.add_pace(record.tenant_id, record.campaign_id, minute, len(won), expires)
+                # Claims per minute: the campaign's optional cap, and its progress's dial rate.
+                expires = int((now + timedelta(hours=1)).timestamp())
+                minute = now.strftime("%Y-%m-%dT%H:%M")
+                self.dialing.add_pace(record.tenant_id, record.campaign_id, minute, len(won), expires)
         return report
 
     def _evaluate(
@@ -296,9 +296,11 @@ class Dispatcher:
             recent = (
                 self.history.recent(tenant_id, lead.lead.phone, now - HISTORY_WINDOW) if caps_apply else ()
             )
-            result = decide(lead, record, now, dnc=lead.lead.phone in listed, recent_calls=recent)
+            callback = str(item.get("due_sk", "")).startswith("0#")
+            result = decide(
+                lead, record, now, dnc=lead.lead.phone in listed, recent_calls=recent, callback=callback
+            )
             if result.decision.eligible:
-                callback = str(item.get("due_sk", "")).startswith("0#")
                 claims.append(Claim(item=item, n=int(item.get("dials") or 0) + 1, callback=callback))
                 continue
             reasons = [str(r) for r in result.decision.reasons]

@@ -11,7 +11,7 @@ internal list at the moment of the check.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from dialer.adapters.campaigns_table import CampaignRecord, CampaignsTable, LeadRecord
@@ -78,10 +78,16 @@ def decide(
     dnc: bool,
     recent_calls: tuple[datetime, ...],
     emergencies: frozenset[str] = frozenset(),
+    callback: bool = False,
 ) -> Eligibility:
-    """Evaluate a lead of a campaign at ``at``, and find the next legal instant if it is deferred."""
+    """Evaluate a lead of a campaign at ``at``, and find the next legal instant if it is deferred.
+
+    ``callback``: the person asked to be called; that call does not use the retry budget, so the
+    campaign's max attempts does not apply (every rule of the law still does)."""
     facts = lead_facts(lead, dnc=dnc, recent_calls=recent_calls)
     policy = compliance_policy(campaign.config)
+    if callback:
+        policy = replace(policy, max_attempts=None)
     decision = evaluate(facts, policy, at, emergencies=emergencies)
     if decision.eligible:
         upcoming: datetime | None = at

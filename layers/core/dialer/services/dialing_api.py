@@ -1,0 +1,271 @@
+"""The engine's management routes for one tenant: callbacks, campaign progress, a lead's attempts,
+and what a campaign's status change sets in motion (a dispatcher kick, a cancel sweep)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from dialer import keys
+from dialer.adapters.calls_table import CallsTable
+from dialer.adapters.campaigns_table import CampaignsTable, lead_from_item
+from dialer.adapters.dialing_table import DialingTable, TenantLimits
+from dialer.adapters.people_table import ContactHistory, DncTable
+from dialer.domain.campaigns import CampaignStatus, compliance_policy
+from dialer.domain.dialing import LeadStatus, shard_of, utc_iso
+from dialer.errors import Conflict, InvalidInput, NotFound
+from dialer.policies.compliance import evaluate, next_legal_time, zone_info
+from dialer.services.dialing_models import (
+    AttemptView,
+    CallbackRequest,
+    CallbackResponse,
+    LeadDetailResponse,
+    ProgressResponse,
+)
+from dialer.services.eligibility import HISTORY_WINDOW, lead_facts
+from dialer.services.leads import lead_view
+
+#: Statuses a callback may reopen (the person asked to be called again).
+_REOPENABLE = frozenset({LeadStatus.PENDING, LeadStatus.REACHED, LeadStatus.EXHAUSTED})
+_PAST_TOLERANCE = timedelta(minutes=1)
+
+
+class Notifier(Protocol):
+    """The dispatch queue."""
+
+    def send(self, body: str, *, delay_seconds: int = 0) -> object:
+        """Queue one message."""
+        ...
+
+
+class DialingApi:
+    """Callbacks, progress, lead history and status-change side effects for one tenant."""
+
+    def __init__(
+        self,
+        tenant_id: str,
+        *,
+        campaigns: CampaignsTable,
+        dialing: DialingTable,
+        calls: CallsTable,
+        dnc: DncTable,
+        history: ContactHistory,
+        defaults: TenantLimits,
+        notifier: Notifier | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.campaigns = campaigns
+        self.dialing = dialing
+        self.calls = calls
+        self.dnc = dnc
+        self.history = history
+        self.defaults = defaults
+        self.notifier = notifier
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    # --- status changes -------------------------------------------------------------------------
+    def campaign_moved(self, campaign_id: str, status: CampaignStatus) -> None:
+        """Activation/resume: dial within seconds, not at the next minute. Cancel: end its
+        pending leads in a resumable background sweep."""
+        from dialer.services.dispatcher import cancel_sweep_message, kick_message
+
+        if self.notifier is None:
+            return
+        if status == CampaignStatus.ACTIVE:
+            self.notifier.send(kick_message(self.tenant_id, campaign_id, "active"))
+        elif status == CampaignStatus.CANCELED:
+            self.notifier.send(cancel_sweep_message(self.tenant_id, campaign_id))
+
+    # --- callbacks ------------------------------------------------------------------------------
+    def callback(self, lead_id: str, request: CallbackRequest) -> CallbackResponse:
+        """Schedule a call back at ``request.at``, or at the next legal instant after it."""
+        lead = self.campaigns.get_lead(self.tenant_id, lead_id)
+        if lead is None:
+            raise NotFound(f"lead {lead_id} not found")
+        campaign = self.campaigns.get_campaign(self.tenant_id, lead.campaign_id)
+        if campaign is None:
+            raise NotFound(f"lead {lead_id} not found")
+        if campaign.status not in (CampaignStatus.ACTIVE, CampaignStatus.PAUSED):
+            raise Conflict(f"the campaign is {campaign.status.value}: no more calls")
+        status = LeadStatus(lead.status)
+        if status not in _REOPENABLE and status != LeadStatus.DIALING:
+            raise Conflict(f"the lead is {status.value}: it cannot be called back")
+        zone = lead.lead.zone or campaign.config.window.fallback_zone
+        requested = request.at
+        if requested.tzinfo is None:
+            tz = zone_info(zone) if zone else None
+            if tz is None:
+                raise InvalidInput(
+                    "the lead's time zone is unknown: give the time with an offset",
+                    [
+                        {
+                            "loc": ["body", "at"],
+                            "msg": "needs an offset (the lead has no zone)",
+                            "type": "value_error",
+                        }
+                    ],
+                )
+            requested = requested.replace(tzinfo=tz)
+        requested = requested.astimezone(UTC)
+        now = self.clock()
+        if requested < now - _PAST_TOLERANCE:
+            raise InvalidInput(
+                "the callback time is in the past",
+                [{"loc": ["body", "at"], "msg": "must not be in the past", "type": "value_error"}],
+            )
+        requested = max(requested, now)
+        listed = self.dnc.get(self.tenant_id, lead.lead.phone) is not None
+        calls = self.history.recent(self.tenant_id, lead.lead.phone, requested - HISTORY_WINDOW)
+        facts = lead_facts(lead, dnc=listed, recent_calls=calls)
+        # A callback does not use the retry budget: the attempts cap is not the law.
+        policy = replace(compliance_policy(campaign.config), max_attempts=None)
+        decision = evaluate(facts, policy, requested)
+        legal = requested if decision.eligible else next_legal_time(facts, policy, requested)
+        if legal is None:
+            raise Conflict(
+                "the lead cannot be called at or after that time: "
+                + ", ".join(str(r) for r in decision.reasons)
+            )
+        at = utc_iso(legal)
+        applies = self._schedule(lead_id, status, campaign.campaign_id, at, request.note, now)
+        return CallbackResponse(
+            lead_id=lead_id,
+            requested_at=requested,
+            scheduled_at=legal,
+            adjusted=legal != requested,
+            reasons=[] if decision.eligible else [str(r) for r in decision.reasons],
+            zone=zone,
+            applies=applies,
+        )
+
+    def _schedule(
+        self, lead_id: str, status: LeadStatus, campaign_id: str, at: str, note: str | None, now: datetime
+    ) -> str:
+        key = keys.lead_key(self.tenant_id, lead_id)
+        if status == LeadStatus.DIALING:
+            # Applied when the call in progress ends (dialer.services.lead_effects).
+            ok = self.campaigns.ops.update(
+                key,
+                set_fields={"callback_at": at, "callback_note": note, "updated_at": utc_iso(now)},
+                condition="#st = :dialing",
+                names={"#st": "status"},
+                values={":dialing": LeadStatus.DIALING.value},
+            )
+            if not ok:
+                raise Conflict("the lead changed meanwhile; try again")
+            return "after_call"
+        due = keys.due_index(self.tenant_id, campaign_id, shard_of(lead_id), 0, at, lead_id)
+        fields = {
+            "status": LeadStatus.PENDING.value,
+            "due_pk": due["due_pk"],
+            "due_sk": due["due_sk"],
+            "next_attempt_at": at,
+            "callback_at": at,
+            "callback_note": note,
+            "updated_at": utc_iso(now),
+        }
+        ops: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "Key": key,
+                    "UpdateExpression": "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields))),
+                    "ConditionExpression": "#f0 = :seen",
+                    "ExpressionAttributeNames": {f"#f{i}": k for i, k in enumerate(fields)},
+                    "ExpressionAttributeValues": {f":f{i}": v for i, v in enumerate(fields.values())}
+                    | {":seen": status.value},
+                }
+            }
+        ]
+        if status != LeadStatus.PENDING:
+            ops.append(
+                {
+                    "Update": {
+                        "Key": keys.campaign_stats_key(self.tenant_id, campaign_id, shard_of(lead_id)),
+                        "UpdateExpression": "ADD #c :minus",
+                        "ExpressionAttributeNames": {"#c": f"st_{status.value}"},
+                        "ExpressionAttributeValues": {":minus": -1},
+                    }
+                }
+            )
+        if not self.campaigns.ops.transact(ops):
+            raise Conflict("the lead changed meanwhile; try again")
+        return "now"
+
+    # --- progress -------------------------------------------------------------------------------
+    def progress(self, campaign_id: str) -> ProgressResponse:
+        """Leads by state, in flight, due now, deferrals by reason, dial rate and slots."""
+        campaign = self.campaigns.get_campaign(self.tenant_id, campaign_id)
+        if campaign is None:
+            raise NotFound(f"campaign {campaign_id} not found")
+        stats = self.dialing.campaign_stats(self.tenant_id, campaign_id)
+        by_state = {
+            s.value: max(0, stats.get(f"st_{s.value}", 0)) for s in LeadStatus if s != LeadStatus.PENDING
+        }
+        by_state[LeadStatus.PENDING.value] = max(0, campaign.lead_count - sum(by_state.values()))
+        now = self.clock()
+        minutes = [(now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M"), now.strftime("%Y-%m-%dT%H:%M")]
+        pace = self.dialing.pace(self.tenant_id, campaign_id, minutes)
+        past_share = 1 - now.second / 60
+        last_minute = round(pace.get(minutes[1], 0) + pace.get(minutes[0], 0) * past_share)
+        limits = self.dialing.tenant_limits(self.tenant_id, self.defaults)
+        return ProgressResponse(
+            campaign_id=campaign_id,
+            status=campaign.status.value,
+            lead_count=campaign.lead_count,
+            leads_by_state=by_state,
+            in_flight=max(0, stats.get("st_dialing", 0)),
+            due_now=self.dialing.count_due(self.tenant_id, campaign_id, utc_iso(now))
+            if campaign.status == CampaignStatus.ACTIVE or campaign.status == CampaignStatus.PAUSED
+            else 0,
+            deferred_by_reason={k[4:]: v for k, v in sorted(stats.items()) if k.startswith("def_") and v > 0},
+            outcomes={k[4:]: v for k, v in sorted(stats.items()) if k.startswith("out_") and v > 0},
+            dials_total=stats.get("dials", 0),
+            dials_last_minute=last_minute,
+            dial_limit_per_minute=min(limits.dials_per_second * 60, limits.dials_per_5s * 12),
+            slots_in_use=self.dialing.slots_in_use(self.tenant_id),
+            slot_limit=limits.channel_limit,
+        )
+
+    # --- a lead and its attempts ----------------------------------------------------------------
+    def lead_detail(self, lead_id: str) -> LeadDetailResponse:
+        """The lead, why it waits, and its attempts with their calls and outcomes (one Query for
+        the lead and its attempts, one read per call)."""
+        item, attempts = self.dialing.lead_with_attempts(self.tenant_id, lead_id)
+        if item is None:
+            raise NotFound(f"lead {lead_id} not found")
+        view = lead_view(lead_from_item(item))
+        history = []
+        for attempt in attempts:
+            call = (
+                self.calls.get_call_item(self.tenant_id, attempt.call_control_id)
+                if attempt.call_control_id
+                else None
+            )
+            history.append(
+                AttemptView(
+                    n=attempt.n,
+                    state=attempt.state.value,
+                    callback=attempt.callback,
+                    claimed_at=attempt.claimed_at,
+                    posting_at=attempt.posting_at,
+                    accepted_at=attempt.accepted_at,
+                    ended_at=attempt.ended_at,
+                    call_control_id=attempt.call_control_id,
+                    outcome=attempt.outcome or (call or {}).get("outcome"),
+                    assistant_id=attempt.assistant_id,
+                    caller_id_id=attempt.caller_id_id,
+                    method=attempt.method,
+                    reason=attempt.reason,
+                    call_state=(call or {}).get("state"),
+                    duration_s=(call or {}).get("duration_s"),
+                )
+            )
+        return LeadDetailResponse(
+            **view.model_dump(),
+            last_reasons=list(item.get("last_reasons") or []),
+            callback_at=item.get("callback_at"),
+            history=history,
+        )
