@@ -27,11 +27,15 @@ app = APIGatewayRestResolver()
 @cache
 def tools() -> AssistantTools:
     """The tools service, wired once per execution environment (not at import time)."""
+    from dialer.adapters.calls_table import CallsTable
+    from dialer.adapters.campaigns_table import CampaignsTable
     from dialer.adapters.dialing_table import DialingTable
     from dialer.adapters.dispositions_table import DispositionsTable
-    from dialer.adapters.people_table import DncTable
+    from dialer.adapters.people_table import ContactHistory, DncTable
     from dialer.adapters.secrets import TenantSecrets
+    from dialer.services.dialing_api import DialingApi
     from dialer.services.dispositions import Dispositions
+    from dialer.services.engine import tenant_defaults
     from dialer.settings import get_settings
 
     settings = get_settings()
@@ -43,12 +47,25 @@ def tools() -> AssistantTools:
     table = DispositionsTable(settings.table_name)
     dnc = DncTable(settings.table_name)
     dialing = DialingTable(settings.table_name)
+    calls = CallsTable(settings.table_name)
+    history = ContactHistory(settings.table_name)
+    defaults = tenant_defaults(settings)
     return AssistantTools(
         tenant_keys=secrets,
         secrets=secrets,
         table=table,
         dispositions=lambda tenant_id: Dispositions(
             tenant_id, table, dnc, dialing, default_region=settings.default_region
+        ),
+        # The same service as POST /leads/{id}/callback.
+        callbacks=lambda tenant_id: DialingApi(
+            tenant_id,
+            campaigns=CampaignsTable(settings.table_name),
+            dialing=dialing,
+            calls=calls,
+            dnc=dnc,
+            history=history,
+            defaults=defaults,
         ),
     )
 

@@ -254,3 +254,87 @@ def test_model_mistakes_get_answers_it_can_act_on(handler, signer):
     assert call_tool(handler, "no_such_tool", {}, signer=signer)["statusCode"] == 404
     assert call_tool(handler, "opt_out", b"[1, 2]", signer=signer)["statusCode"] == 400
     assert call_tool(handler, "opt_out", b"not json", signer=signer)["statusCode"] == 400
+
+
+def _eligible_lead(seed: Seeder, campaign_id: str, phone: str):
+    from datetime import UTC, datetime
+
+    seed.campaign(TENANT, campaign_id)
+    today = datetime.now(UTC).date().isoformat()
+    return seed.lead(
+        TENANT,
+        campaign_id,
+        phone,
+        first_name="Cal",
+        state="NY",
+        consent_type="express_written",
+        consent_source="web form",
+        consent_granted_at="2026-01-01T00:00:00Z",
+        dnc_scrubbed_at=today,
+    )
+
+
+def _next_wednesday_local(hour: int) -> str:
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    local = datetime.now(UTC).astimezone(ZoneInfo("America/New_York")) + timedelta(days=2)
+    while local.weekday() != 2:
+        local += timedelta(days=1)
+    return local.replace(hour=hour, minute=0, second=0, microsecond=0, tzinfo=None).isoformat(
+        timespec="minutes"
+    )
+
+
+def test_schedule_callback_books_the_lead_at_the_confirmed_time_and_reads_it_back(handler, signer, seed):
+    lead = _eligible_lead(seed, "cmp_cb1", "+12125550171")
+    seed.linked_call(lead, 1, "v3:cb-call")
+    when = _next_wednesday_local(15)
+    body = {"call_control_id": "v3:cb-call", "lead_id": "{{lead_id}}", "when": when, "note": "after lunch"}
+    # WHEN the assistant schedules the callback the person asked for (lead-local time)
+    response = call_tool(handler, "schedule_callback", body, signer=signer)
+    # THEN it is booked at that instant, and the answer reads it back in the lead's zone
+    assert response["statusCode"] == 200, response["body"]
+    answer = response["json"]
+    assert answer["ok"] is True
+    assert answer["adjusted"] is False
+    assert answer["callback_at_local"].startswith("Wednesday, ")
+    assert "3:00 PM (America/New_York)" in answer["callback_at_local"]
+    item = seed.table.items.get({"pk": f"T#{TENANT}#LEAD#{lead.lead_id}", "sk": "LEAD"})
+    from datetime import datetime
+
+    booked = datetime.fromisoformat(answer["callback_at"])
+    assert item["due_sk"].startswith("0#")  # a callback: before every ordinary due lead
+    assert item["next_attempt_at"] == booked.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # AND Telnyx retrying the tool call books the same instant again
+    again = call_tool(handler, "schedule_callback", body, signer=signer)
+    assert again["json"]["callback_at"] == answer["callback_at"]
+
+
+def test_schedule_callback_outside_legal_hours_moves_to_the_next_legal_instant(handler, signer, seed):
+    lead = _eligible_lead(seed, "cmp_cb2", "+12125550172")
+    body = {"lead_id": lead.lead_id, "when": _next_wednesday_local(22)}
+    answer = call_tool(handler, "schedule_callback", body, signer=signer)["json"]
+    assert answer["ok"] is True
+    assert answer["adjusted"] is True
+    assert "Thursday, " in answer["callback_at_local"]
+    assert "next allowed time" in answer["message"]
+
+
+@pytest.mark.parametrize(
+    ("when", "error"),
+    [
+        ("2020-01-01T10:00", "invalid_time"),
+        ("next tuesday-ish", "unparseable_time"),
+        ("2031-01-01T10:00", "too_far_ahead"),
+    ],
+)
+def test_schedule_callback_answers_times_the_model_got_wrong(handler, signer, seed, when, error):
+    lead = _eligible_lead(seed, "cmp_cb3", "+12125550173")
+    before = seed.table.items.get({"pk": f"T#{TENANT}#LEAD#{lead.lead_id}", "sk": "LEAD"})
+    response = call_tool(handler, "schedule_callback", {"lead_id": lead.lead_id, "when": when}, signer=signer)
+    assert response["statusCode"] == 200
+    assert response["json"]["ok"] is False
+    assert response["json"]["error"] == error
+    after = seed.table.items.get({"pk": f"T#{TENANT}#LEAD#{lead.lead_id}", "sk": "LEAD"})
+    assert after.get("due_sk") == before.get("due_sk")

@@ -32,10 +32,14 @@ from dialer.domain.outcomes import CallOutcome
 
 @given(
     total=st.integers(min_value=0, max_value=500),
-    caps=st.dictionaries(st.text(min_size=1, max_size=4), st.none() | st.integers(min_value=0, max_value=100), max_size=6),
+    caps=st.dictionaries(
+        st.text(min_size=1, max_size=4), st.none() | st.integers(min_value=0, max_value=100), max_size=6
+    ),
     start=st.integers(min_value=0, max_value=10),
 )
-def test_budget_split_is_fair_capped_and_uses_what_it_can(total: int, caps: dict[str, int | None], start: int) -> None:
+def test_budget_split_is_fair_capped_and_uses_what_it_can(
+    total: int, caps: dict[str, int | None], start: int
+) -> None:
     shares = split_budget(total, caps, start=start)
     assert set(shares) == set(caps)
     for name, share in shares.items():
@@ -97,7 +101,11 @@ def test_dynamic_variables_are_flat_strings() -> None:
     assert out["custom_plan_tier"] == "gold"
     assert out["tier"] == "gold"
     assert out["greeting_name"] == "Ada"
-    assert (out["local_date"], out["local_time"], out["local_weekday"]) == ("2026-12-02", "16:00", "Wednesday")
+    assert (out["local_date"], out["local_time"], out["local_weekday"]) == (
+        "2026-12-02",
+        "16:00",
+        "Wednesday",
+    )
     assert out["attempt_number"] == "2"
     assert out["is_callback"] == "true"
     assert out["callback_note"] == "after lunch"

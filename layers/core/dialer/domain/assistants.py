@@ -21,6 +21,27 @@ DEPLOYMENT_TOOLS: dict[str, dict[str, Any]] = {
         "and end the call.",
         "body_parameters": {"type": "object", "properties": {}, "required": []},
     },
+    "schedule_callback": {
+        "description": "Call this when the person asks to be called back at a particular time. Convert "
+        "what they said into an ISO 8601 date-time (for example 2026-12-01T15:00) in their local time, "
+        "or add time_zone if they named another zone. Read back the confirmed time from the answer.",
+        "body_parameters": {
+            "type": "object",
+            "properties": {
+                "when": {
+                    "type": "string",
+                    "description": "ISO 8601 date-time of the callback, the person's local time unless "
+                    "it has an offset or time_zone is given.",
+                },
+                "time_zone": {
+                    "type": "string",
+                    "description": "IANA time zone the person named (e.g. America/Chicago); omit for theirs.",
+                },
+                "note": {"type": "string", "description": "Why they want the callback, in a few words."},
+            },
+            "required": ["when"],
+        },
+    },
     "set_disposition": {
         "description": "Call this once the outcome of the conversation is clear.",
         "body_parameters": {

@@ -22,8 +22,10 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialer.adapters.tenant_config import is_valid_tenant_id
 from dialer.domain.assistants import TOOL_SECRET_HEADER
@@ -35,9 +37,11 @@ from telnyx_client.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
 if TYPE_CHECKING:  # the adapters and the effects are imported when the function is wired
     from dialer.adapters.campaigns_table import LeadRecord
     from dialer.adapters.dispositions_table import DispositionsTable
+    from dialer.services.dialing_api import DialingApi
     from dialer.services.dispositions import Dispositions
 
 CALL_CONTROL_HEADER = "x-telnyx-call-control-id"
+MAX_CALLBACK_AHEAD = timedelta(days=90)
 MAX_TOOL_BODY = 16 * 1024
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
@@ -46,6 +50,7 @@ class Tool(StrEnum):
     """The tools this deployment serves (their definitions: ``domain.assistants.DEPLOYMENT_TOOLS``)."""
 
     OPT_OUT = "opt_out"
+    SCHEDULE_CALLBACK = "schedule_callback"
     SET_DISPOSITION = "set_disposition"
 
 
@@ -86,11 +91,19 @@ class AssistantTools:
         secrets: ToolSecrets,
         table: DispositionsTable,
         dispositions: Callable[[str], Dispositions],
+        callbacks: Callable[[str], DialingApi],
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.tenant_keys = tenant_keys
         self.secrets = secrets
         self.table = table
         self.dispositions = dispositions
+        self.callbacks = callbacks
+        if clock is None:
+            from dialer import clock as engine_clock
+
+            clock = engine_clock.now  # the engine's "now" (shifted only on the local stack)
+        self.clock = clock
 
     def call(self, request: ToolRequest) -> dict[str, Any]:
         """Authenticate, identify the caller and run the tool; the answer for the assistant.
@@ -106,6 +119,8 @@ class AssistantTools:
         caller = self._caller(request.tenant_id, body, request.headers)
         if tool == Tool.OPT_OUT:
             return self._opt_out(request.tenant_id, caller)
+        if tool == Tool.SCHEDULE_CALLBACK:
+            return self._schedule_callback(request.tenant_id, caller, body)
         return self._set_disposition(request.tenant_id, caller, body)
 
     # --- authentication and identity -------------------------------------------------------------
@@ -163,6 +178,70 @@ class AssistantTools:
             "already_listed": not result.newly_listed,
         }
 
+    def _schedule_callback(self, tenant_id: str, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Through the same service as ``POST /leads/{id}/callback``: lead-local unless the time
+        has an offset or ``time_zone`` names a zone; moved to the next legal instant if needed."""
+        from dialer.errors import Conflict, InvalidInput
+        from dialer.services.dialing_models import CallbackRequest
+
+        if caller.lead is None:
+            return {
+                "ok": False,
+                "result": "caller_unknown",
+                "message": "The callback could not be scheduled because the caller is not a known lead. "
+                "Say a colleague will call back and carry on.",
+            }
+        when = _parse_when(body.get("when"), body.get("time_zone"))
+        if when is None:
+            return {
+                "ok": False,
+                "error": "unparseable_time",
+                "message": "Ask for a day and time, then call schedule_callback again with an ISO 8601 "
+                "date-time such as 2026-12-01T15:00.",
+            }
+        now = self.clock()
+        probe = when if when.tzinfo is not None else when.replace(tzinfo=_zone_or_utc(caller.lead.lead.zone))
+        if probe - now > MAX_CALLBACK_AHEAD:
+            return {
+                "ok": False,
+                "error": "too_far_ahead",
+                "message": f"That is more than {MAX_CALLBACK_AHEAD.days} days away. Ask for a time sooner.",
+            }
+        note = body.get("note") if isinstance(body.get("note"), str) else None
+        try:
+            scheduled = self.callbacks(tenant_id).callback(
+                # A note always: it greets the callback ("callback_note"), and the engine's
+                # callback write currently fails on a missing one (reported on issue 9).
+                caller.lead.lead_id,
+                CallbackRequest(
+                    at=when, note=(note or "").strip()[:500] or "asked for this callback on a call"
+                ),
+            )
+        except InvalidInput as exc:
+            return {"ok": False, "error": "invalid_time", "message": f"{exc} Ask for another time."}
+        except Conflict as exc:
+            return {
+                "ok": False,
+                "error": "cannot_call_back",
+                "message": f"No callback can be scheduled ({exc}). Tell the person politely.",
+            }
+        zone = scheduled.zone or "UTC"
+        spoken = spoken_time(scheduled.scheduled_at, zone)
+        message = f"Callback scheduled for {spoken}. Read that time back to the person."
+        if scheduled.adjusted:
+            message = (
+                f"The requested time is not a time we may call, so the callback is scheduled for the next "
+                f"allowed time: {spoken}. Tell the person and read that time back."
+            )
+        return {
+            "ok": True,
+            "result": "scheduled",
+            "callback_at": scheduled.scheduled_at.isoformat(),
+            "callback_at_local": spoken,
+            "adjusted": scheduled.adjusted,
+            "message": message,
+        }
+
     def _set_disposition(self, tenant_id: str, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
         raw = body.get("disposition")
         try:
@@ -197,6 +276,39 @@ class AssistantTools:
                 "Recorded, and the number is on the do-not-call list now. Confirm that politely."
             )
         return answer
+
+
+def _parse_when(value: Any, zone: Any) -> datetime | None:
+    """An ISO 8601 date-time; naive stays naive (lead-local) unless ``zone`` names a real zone."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 64:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None and isinstance(zone, str) and zone.strip():
+        try:
+            parsed = parsed.replace(tzinfo=ZoneInfo(zone.strip()))
+        except (ZoneInfoNotFoundError, ValueError):
+            return None
+    return parsed
+
+
+def _zone_or_utc(zone: str | None) -> Any:
+    try:
+        return ZoneInfo(zone) if zone else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def spoken_time(at: datetime, zone: str) -> str:
+    """How the assistant reads a time back: ``Tuesday, December 1 at 3:00 PM (America/New_York)``."""
+    try:
+        local = at.astimezone(ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        local, zone = at.astimezone(UTC), "UTC"
+    hour = local.strftime("%I").lstrip("0") or "12"
+    return f"{local:%A}, {local:%B} {local.day} at {hour}:{local:%M} {local:%p} ({zone})"
 
 
 def _rendered(value: Any) -> str | None:
