@@ -29,6 +29,7 @@ metrics = get_metrics()
 @cache
 def init_webhook() -> InitWebhook:
     """The init service, wired once per execution environment (not at import time)."""
+    from dialer import clock
     from dialer.adapters.init_context import InitContextTable, fast_dynamodb_client
     from dialer.adapters.tenant_config import SsmTenantConfig
     from dialer.settings import get_settings
@@ -42,6 +43,7 @@ def init_webhook() -> InitWebhook:
         ),
         context=InitContextTable(settings.table_name, client=fast_dynamodb_client()),
         deadline_seconds=settings.init_deadline_ms / 1000,
+        clock=clock.now,  # lead-local date/time as the engine sees it (shifted only locally)
     )
 
 
