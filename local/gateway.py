@@ -128,7 +128,13 @@ def routes_from_template(
                 elif integration.get("type") == "aws_proxy":
                     uri = str(resolver.resolve(integration.get("uri", "")))
                     arn = re.search(r"functions/(.+?)/invocations", uri)
-                    function = functions_by_arn.get(arn.group(1)) if arn else None
+                    # An alias ARN (``…:function:{name}:{alias}``) runs its function locally.
+                    function = (
+                        functions_by_arn.get(arn.group(1))
+                        or functions_by_arn.get(arn.group(1).rsplit(":", 1)[0])
+                        if arn
+                        else None
+                    )
                 if function is None and mock is None:
                     log.warning("skipping %s %s: integration not supported locally", method, resource)
                     continue

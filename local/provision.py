@@ -234,6 +234,18 @@ def register_computed(resolver: Resolver, resources: dict[str, dict[str, Any]]) 
             resolver.register(lid, name, Arn=arn)
         elif kind == "AWS::Lambda::LayerVersion":
             resolver.register(lid, f"arn:aws:lambda:{region}:{ACCOUNT_ID}:layer:{lid}:1")
+        elif kind == "AWS::Lambda::Alias":
+            # Ref of an alias is its ARN: the function's ARN with ``:{alias}`` (SAM's AutoPublishAlias
+            # points API integrations at it). Locally an alias runs its function's code.
+            target = (
+                (props.get("FunctionName") or {}).get("Ref")
+                if isinstance(props.get("FunctionName"), dict)
+                else None
+            )
+            name = props.get("FunctionName") if isinstance(props.get("FunctionName"), str) else target or lid
+            resolver.register(
+                lid, f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}:{props.get('Name', 'live')}"
+            )
         elif kind == "AWS::ApiGateway::RestApi":
             resolver.register(lid, lid.lower(), RootResourceId="root")
         else:

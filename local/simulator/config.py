@@ -91,6 +91,14 @@ class SimulatorConfig:
     command_id_window_s: float = 60.0
     strict_assistant_ids: bool = True  # dial with an unknown assistant id → conversation.start_failed
     conversation_secs: tuple[float, float] = (30.0, 150.0)
+    # What answered humans conclude (playout.DISPOSITIONS → weight); None draws them uniformly.
+    disposition_mix: dict[str, float] | None = None
+    # Answered humans call the assistant's webhook tools (opt_out, schedule_callback,
+    # set_disposition) during the conversation, as Telnyx would (WIRE §12.1).
+    tool_calls: bool = True
+    # Seconds from the start of the conversation to the callback a "callback_requested" person
+    # asks for (the time they say; the tool gets it as an ISO 8601 local date-time).
+    callback_after_s: float = 2 * 86400.0
     undocumented_fields: bool = True  # add the real-capture extras of WIRE §7.1 (calling_party_type, codec …)
     port: int = 0  # 0 = any free port; the server binds 127.0.0.1 only
     # Seconds added to the simulated wall clock (event timestamps, scheduled events), matching the
@@ -110,6 +118,8 @@ class SimulatorConfig:
         values = dict(changes)
         if "scenario_mix" in values:
             values["scenario_mix"] = _check_mix(values["scenario_mix"])
+        if values.get("disposition_mix") is not None:
+            values["disposition_mix"] = check_disposition_mix(values["disposition_mix"])
         if "number_scenarios" in values:
             values["number_scenarios"] = {k: Scenario(v).value for k, v in values["number_scenarios"].items()}
         if "accounts" in values:
@@ -156,3 +166,16 @@ def parse_mix(text: str) -> dict[str, float]:
         name, _, weight = part.partition("=")
         mix[name.strip()] = float(weight)
     return _check_mix(mix)
+
+
+def check_disposition_mix(mix: dict[str, float]) -> dict[str, float]:
+    """Validate a disposition mix (names from ``playout.DISPOSITIONS``, weights ≥ 0, not all 0)."""
+    from local.simulator.playout import DISPOSITIONS
+
+    unknown = set(mix) - set(DISPOSITIONS)
+    if unknown:
+        raise ValueError(f"unknown dispositions: {sorted(unknown)}")
+    checked = {k: float(v) for k, v in mix.items()}
+    if any(v < 0 for v in checked.values()) or sum(checked.values()) <= 0:
+        raise ValueError("disposition_mix weights must be >= 0 and not all zero")
+    return checked

@@ -270,9 +270,22 @@ class Deliverer:
             account.stats.webhook_retries += 1
         self._scheduler.call_later(backoff, lambda: self._enqueue(item))
 
-    def post_sync(self, account: Account, url: str, body: bytes, timeout: float) -> httpx.Response | None:
-        """Signed JSON POST that waits for the answer (``assistant.initialization``); None on failure."""
-        headers = {"content-type": "application/json", "user-agent": "telnyx-webhooks-simulator"}
+    def post_sync(
+        self,
+        account: Account,
+        url: str,
+        body: bytes,
+        timeout: float,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response | None:
+        """Signed JSON POST that waits for the answer (``assistant.initialization``, webhook tool
+        calls with their configured ``headers``); None on failure."""
+        headers = {
+            **(headers or {}),
+            "content-type": "application/json",
+            "user-agent": "telnyx-webhooks-simulator",
+        }
         headers.update(sign(body, account.signing_key))
         try:
             return self._http.post(url, content=body, headers=headers, timeout=timeout)

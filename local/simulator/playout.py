@@ -62,6 +62,8 @@ _SUMMARIES = {
     "wrong_number": "Wrong number; the person does not know the lead.",
 }
 TERMINAL_TEXML = {"completed", "no-answer", "busy", "canceled", "failed"}
+# The simulator's dispositions in the product's canonical vocabulary (set_disposition's enum).
+CANONICAL_DISPOSITIONS = {"dnc": "do_not_call"}
 
 
 class Playout:
@@ -231,10 +233,17 @@ class Playout:
             account.stats.init_webhooks += 1
 
             def ask() -> None:
+                started = time.perf_counter()
                 response = self._deliverer.post_sync(account, url, body, timeout)
+                elapsed_ms = (time.perf_counter() - started) * 1000
                 answer = (
                     _json_object(response.content) if response is not None and response.is_success else {}
                 )
+                with account.lock:
+                    if response is not None and response.is_success:
+                        account.stats.init_answer_ms.append(round(elapsed_ms, 3))
+                    else:
+                        account.stats.init_failures += 1
 
                 def resume() -> None:
                     with account.lock:
@@ -318,7 +327,75 @@ class Playout:
             )
             return
         source = "callee" if call.rng.random() < 0.6 else "caller"
+        if self._config().tool_calls and call.scenario == Scenario.HUMAN:
+            # The person says what they want well before the call ends, as on a real call.
+            self._after(call, duration * 0.6, lambda: self._use_tools(call))
         self._after(call, duration, lambda: self._hangup(call, "normal_clearing", source, "200"))
+
+    def _use_tools(self, call: CallRecord) -> None:
+        """The assistant calls its webhook tools for what this callee said: ``opt_out`` for a
+        do-not-call request, ``schedule_callback`` with a time for a callback request, and
+        ``set_disposition`` always. Requests are built as Telnyx builds them (WIRE §12.1): the
+        model's arguments plus rendered ``preset_body_fields``, rendered headers, signed."""
+        if not call.is_alive:
+            return
+        account = call.account
+        tools = {
+            (t.get("webhook") or {}).get("name"): t
+            for t in self._assistant_config(call).get("tools") or []
+            if isinstance(t, dict) and t.get("type") == "webhook"
+        }
+        disposition = CANONICAL_DISPOSITIONS.get(call.disposition, call.disposition)
+        calls: list[tuple[str, dict[str, Any]]] = []
+        if call.disposition == "dnc" and "opt_out" in tools:
+            account.stats.opt_outs_requested.append(call.to)
+            calls.append(("opt_out", {}))
+        if call.disposition == "callback_requested" and "schedule_callback" in tools:
+            local = datetime.now(UTC) + timedelta(seconds=self._config().callback_after_s)
+            when = local.replace(minute=0, second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M:%S")
+            account.stats.callbacks_requested.setdefault(call.to, []).append(when + "Z")
+            calls.append(
+                ("schedule_callback", {"when": when, "time_zone": "UTC", "note": "asked on the call"})
+            )
+        if "set_disposition" in tools:
+            calls.append(
+                (
+                    "set_disposition",
+                    {"disposition": disposition, "note": _SUMMARIES.get(call.disposition, "")},
+                )
+            )
+        variables = {
+            **(self._assistant_config(call).get("dynamic_variables") or {}),
+            **call.dynamic_variables,
+            "call_control_id": call.call_control_id,
+            "telnyx_end_user_target": call.to,
+            "telnyx_agent_target": call.from_,
+            "telnyx_conversation_channel": "phone_call",
+        }
+        requests = []
+        for name, arguments in calls:
+            webhook = tools[name]["webhook"]
+            preset = {
+                k: render_template(str(v), variables)
+                for k, v in (webhook.get("preset_body_fields") or {}).items()
+            }
+            headers = {
+                str(h.get("name")): render_template(str(h.get("value")), variables)
+                for h in webhook.get("headers") or []
+                if isinstance(h, dict) and h.get("name")
+            }
+            timeout = float(tools[name].get("timeout_ms") or webhook.get("timeout_ms") or 5000) / 1000
+            body = json.dumps({**arguments, **preset}, separators=(",", ":")).encode()
+            requests.append((name, str(webhook.get("url")), body, headers, timeout))
+
+        def send() -> None:
+            for name, url, body, headers, timeout in requests:
+                response = self._deliverer.post_sync(account, url, body, timeout, headers=headers)
+                with account.lock:
+                    status = str(response.status_code) if response is not None else "error"
+                    account.stats.tool_calls[f"{name}:{status}"] += 1
+
+        self._scheduler.submit(send)
 
     def _time_limit(self, call: CallRecord) -> float | None:
         limits = [call.texml.get("time_limit")]

@@ -224,7 +224,17 @@ class Simulator:
         # One RNG per (account, number, attempt): outcomes do not depend on thread timing.
         rng = random.Random(f"{cfg.seed}:{account.index}:{to}:{account.number_attempts[to]}")
         scenario = cfg.number_scenarios.get(to) or _weighted(rng, cfg.scenario_mix)
-        disposition = rng.choice(DISPOSITIONS)
+        disposition = _weighted(rng, cfg.disposition_mix) if cfg.disposition_mix else rng.choice(DISPOSITIONS)
+        disposition = (
+            disposition
+            if disposition in DISPOSITIONS
+            else (
+                max(
+                    cfg.disposition_mix or {"interested": 1.0},
+                    key=lambda k: (cfg.disposition_mix or {}).get(k, 0),
+                )
+            )
+        )
         if account.live_calls() >= account.config.channel_limit:
             scenario = "channel_limit"
             account.stats.channel_limit_rejections += 1

@@ -47,6 +47,15 @@ class Stats:
     duplicates_sent: int = 0
     reordered: int = 0
     init_webhooks: int = 0
+    # Our init webhook as Telnyx sees it: answer times (ms) of 2xx answers, and failures (non-2xx,
+    # timeout, unreachable) after which Telnyx would start the call without the lead's data.
+    init_answer_ms: list[float] = field(default_factory=list)
+    init_failures: int = 0
+    # Webhook tool calls made during conversations: "{tool}:{status}" → count; "{tool}:error"
+    # when the request failed outright. And what the callees asked for, by number.
+    tool_calls: Counter[str] = field(default_factory=Counter)
+    opt_outs_requested: list[str] = field(default_factory=list)
+    callbacks_requested: dict[str, list[str]] = field(default_factory=dict)
     scheduled_events_dispatched: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -57,6 +66,8 @@ class Stats:
                 out[key] = dict(value)
             elif isinstance(value, dict):
                 out[key] = {k: list(v) for k, v in value.items()}
+            elif isinstance(value, list):
+                out[key] = list(value)
             else:
                 out[key] = value
         return out

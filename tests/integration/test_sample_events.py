@@ -49,6 +49,32 @@ def test_processor_samples(processor_handler, aws, moto_stack):
     assert result == {"batchItemFailures": [{"itemIdentifier": "msg-poison"}]}
 
 
+def test_init_sample_is_stale_until_resigned_then_answers(aws, moto_stack, signer):
+    from tests.integration.conftest import load_handler
+
+    handler = load_handler("dynamic_variables")
+    handler.init_webhook.cache_clear()
+    seed_tenant(aws["ssm"], "default", signer.public_key_b64)
+    event = load("dynamic_variables/assistant_initialization.json")
+    assert handler.lambda_handler(event, CONTEXT)["statusCode"] == 401
+    response = handler.lambda_handler(resign(event, TEST_SEED), CONTEXT)
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["dynamic_variables"]["caller_known"] == "false"
+
+
+def test_tool_sample_is_stale_until_resigned_then_records(aws, moto_stack, signer):
+    from tests.integration.conftest import load_handler
+
+    handler = load_handler("assistant_tools")
+    handler.tools.cache_clear()
+    seed_tenant(aws["ssm"], "default", signer.public_key_b64)
+    event = load("assistant_tools/set_disposition.json")
+    assert handler.lambda_handler(event, CONTEXT)["statusCode"] == 401
+    response = handler.lambda_handler(resign(event, TEST_SEED), CONTEXT)
+    assert response["statusCode"] == 200, response["body"]
+    assert json.loads(response["body"]) == {"ok": True, "result": "recorded", "disposition": "interested"}
+
+
 def test_dialing_engine_samples(aws, moto_stack, monkeypatch):
     """The dispatcher (schedule and kick), dialer and reaper samples, through the real handlers."""
     from tests.integration.conftest import load_handler

@@ -115,6 +115,20 @@ def test_built_functions_run_with_only_their_packaged_dependencies(moto_server):
     assert response["statusCode"] == 200, response
     assert len(drain(client("sqs"), stack.events_queue_url)) == 1
 
+    # AND the built init webhook answers the (re-signed) sample: an unknown caller, 200
+    sample = resign(
+        json.loads((events / "dynamic_variables/assistant_initialization.json").read_text()), TEST_SEED
+    )
+    response = invoke("DynamicVariablesFunction", sample, env("DynamicVariablesFunction"))
+    assert response["statusCode"] == 200, response
+    assert json.loads(response["body"])["dynamic_variables"]["caller_known"] == "false"
+
+    # AND the built tools function records the sample disposition
+    sample = resign(json.loads((events / "assistant_tools/set_disposition.json").read_text()), TEST_SEED)
+    response = invoke("AssistantToolsFunction", sample, env("AssistantToolsFunction"))
+    assert response["statusCode"] == 200, response
+    assert json.loads(response["body"])["result"] == "recorded"
+
     # AND the built processor applies the sample batch
     batch = json.loads((events / "event_processor/call_lifecycle.json").read_text())
     assert invoke("EventProcessorFunction", batch, env("EventProcessorFunction")) == {"batchItemFailures": []}

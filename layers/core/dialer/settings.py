@@ -41,6 +41,9 @@ class Settings(BaseModel):
     public_api_url: str = ""
     # Telnyx waits this long for the dynamic-variables webhook (1-10000; Telnyx's default is 1500).
     dynamic_variables_timeout_ms: int = 3000
+    # The init webhook answers within this (safe defaults if the lookup is not done by then): well
+    # inside Telnyx's budget above, with room for API Gateway and the network.
+    init_deadline_ms: int = Field(default=700, ge=50, le=5000)
     # API keys: a key's last_used_at is written at most once per this many seconds.
     api_key_touch_seconds: int = 60
     # Optional JWT mode: on when jwt_issuer is set. Keys from jwt_jwks_url, else an HS256 secret
@@ -116,6 +119,7 @@ _ENV = {
     "telnyx_timeout_seconds": "TELNYX_TIMEOUT_SECONDS",
     "public_api_url": "PUBLIC_API_URL",
     "dynamic_variables_timeout_ms": "DYNAMIC_VARIABLES_TIMEOUT_MS",
+    "init_deadline_ms": "INIT_DEADLINE_MS",
     "api_key_touch_seconds": "API_KEY_TOUCH_SECONDS",
     "jwt_issuer": "JWT_ISSUER",
     "jwt_audience": "JWT_AUDIENCE",

@@ -28,6 +28,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/campaigns/{campaign_id}/leads"): {"leads": [{"phone": "+16175550143"}]},
     ("POST", "/campaigns/{campaign_id}/imports"): {"filename": "x.csv"},
     ("PUT", "/leads/{lead_id}/consent"): CONSENT,
+    ("POST", "/leads/{lead_id}/callback"): {"at": "2030-01-06T15:00:00Z"},
     ("POST", "/dnc"): {"phone": PHONE},
     ("POST", "/dnc/bulk"): {"phones": [PHONE]},
     ("POST", "/dnc/remove"): {"phone": PHONE, "reason": "another tenant"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dialer.domain.assistants import DEPLOYMENT_TOOLS
 from local.simulator import Simulator
 from tests.integration.management.conftest import MINIMAL_ASSISTANT, Tenant
 from tests.support.management import InProcessApi
@@ -29,7 +30,7 @@ def test_create_fills_in_this_deployments_defaults(
     assert upstream["dynamic_variables_webhook_timeout_ms"] == 3000
     assert upstream["privacy_settings"]["data_retention"] is True
     tools = {t["webhook"]["name"]: t["webhook"] for t in upstream["tools"] if t["type"] == "webhook"}
-    assert set(tools) == {"opt_out", "schedule_callback", "set_disposition"}
+    assert set(tools) == set(DEPLOYMENT_TOOLS)
     assert tools["opt_out"]["url"] == f"{base}/tools/alpha/opt_out"
     assert tools["opt_out"]["headers"][0]["name"] == "X-Tool-Secret"
     assert created.body["texml_app_id"]

@@ -357,3 +357,78 @@ def test_scheduled_event_places_the_call_and_records_the_outcome(client, forced,
     assert event["call_status"] == "busy"
     assert [a["attempt_number"] for a in event["call_attempts"]] == [1, 2]
     assert forced.stats()["scheduled_events_dispatched"] == 2
+
+
+def _tools_assistant(client: httpx.Client, base_url: str) -> str:
+    from dialer.domain.assistants import DEPLOYMENT_TOOLS, DeploymentDefaults, deployment_tool
+
+    defaults = DeploymentDefaults(base_url, "acme", 1500, "tool-secret")
+    tools = [deployment_tool(name, defaults) for name in DEPLOYMENT_TOOLS]
+    tools.append(
+        {
+            "type": "webhook",
+            "webhook": {
+                "name": "schedule_callback",
+                "description": "callback",
+                "url": f"{base_url}/tools/acme/schedule_callback",
+                "body_parameters": {"type": "object", "properties": {}},
+                "preset_body_fields": {"call_control_id": "{{call_control_id}}"},
+            },
+        }
+    )
+    return _assistant(
+        client,
+        tools=tools,
+        dynamic_variables_webhook_url=f"{base_url}/webhooks/telnyx/acme/init",
+    )
+
+
+@pytest.mark.parametrize("disposition", ["dnc", "callback_requested"])
+def test_callees_use_the_assistant_tools_and_init_latency_is_measured(make_sim, receiver, disposition):
+    # GIVEN callees who all conclude the same, and an assistant with this deployment's tools
+    answer = {"dynamic_variables": {"lead_id": "ld_1"}}
+    server = WebhookReceiver(
+        [], respond=lambda item: (200, answer if item.path.endswith("/init") else {"ok": True})
+    ).start()
+    sim = make_sim(number_scenarios={HUMAN: "human"}, disposition_mix={disposition: 1.0})
+    server.public_keys.append(sim.public_key_b64)
+    try:
+        with httpx.Client(
+            base_url=sim.base_url, headers={"Authorization": f"Bearer {sim.api_key}"}
+        ) as client:
+            assistant_id = _tools_assistant(client, server.url)
+            # WHEN a person answers and the conversation plays out
+            ccid = client.post("/calls", json=dial_body(HUMAN, assistant={"id": assistant_id})).json()[
+                "data"
+            ]["call_control_id"]
+            assert sim.wait_idle(10)
+        account = sim.stats()
+        posts = server.items()
+    finally:
+        server.stop()
+    # THEN the init webhook was answered and timed, and the tools were called, signed, with identity
+    assert len(account["init_answer_ms"]) == 1
+    assert account["init_failures"] == 0
+    tool_posts = {p.path.rsplit("/", 1)[-1]: p for p in posts if "/tools/" in p.path}
+    expected = (
+        {"opt_out", "set_disposition"} if disposition == "dnc" else {"schedule_callback", "set_disposition"}
+    )
+    assert set(tool_posts) == expected
+    for name, post in tool_posts.items():
+        assert post.verified
+        if name != "schedule_callback":  # the test's stand-in definition has no headers
+            assert post.headers.get("x-tool-secret") == "tool-secret"
+        body = json.loads(post.body)
+        assert body["call_control_id"] == ccid
+    assert (
+        json.loads(tool_posts["set_disposition"].body)["lead_id"] == "ld_1"
+    )  # rendered from the init answer
+    assert json.loads(tool_posts["set_disposition"].body)["end_user"] == HUMAN
+    canonical = "do_not_call" if disposition == "dnc" else "callback_requested"
+    assert json.loads(tool_posts["set_disposition"].body)["disposition"] == canonical
+    assert account["tool_calls"][f"{sorted(expected)[0]}:200"] == 1
+    if disposition == "dnc":
+        assert account["opt_outs_requested"] == [HUMAN]
+    else:
+        (when,) = account["callbacks_requested"][HUMAN]
+        assert json.loads(tool_posts["schedule_callback"].body)["when"] + "Z" == when

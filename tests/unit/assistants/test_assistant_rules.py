@@ -5,7 +5,13 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dialer.domain.assistants import DeploymentDefaults, apply_create_defaults, deep_merge, merged_changes
+from dialer.domain.assistants import (
+    DEPLOYMENT_TOOLS,
+    DeploymentDefaults,
+    apply_create_defaults,
+    deep_merge,
+    merged_changes,
+)
 
 DEFAULTS = DeploymentDefaults("https://api.example/prod", "acme", 3000, "s3cret")
 json_values = st.recursive(
@@ -21,7 +27,7 @@ def test_defaults_fill_only_what_is_missing() -> None:
     assert body["dynamic_variables_webhook_timeout_ms"] == 3000
     assert body["privacy_settings"] == {"data_retention": True}
     names = [t["webhook"]["name"] for t in body["tools"]]
-    assert names == ["opt_out", "schedule_callback", "set_disposition"]
+    assert names == list(DEPLOYMENT_TOOLS)
     assert body["tools"][0]["webhook"]["headers"] == [{"name": "X-Tool-Secret", "value": "s3cret"}]
 
     mine = {"type": "webhook", "webhook": {"name": "opt_out", "description": "mine", "url": "https://x"}}
@@ -30,7 +36,7 @@ def test_defaults_fill_only_what_is_missing() -> None:
     )
     assert kept["tools"][0] is not mine
     assert kept["tools"][0] == mine
-    assert len(kept["tools"]) == 3
+    assert len(kept["tools"]) == len(DEPLOYMENT_TOOLS)
     assert kept["privacy_settings"] == {"data_retention": False}
 
 

@@ -10,25 +10,42 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from dialer.domain.outcomes import Disposition
+
 #: The most an assistant may weigh as JSON (UTF-8), checked before Telnyx is called. Its mirror is
 #: one DynamoDB item (400 KB at most) holding what Telnyx returns: what we sent plus Telnyx's own
 #: additions (a few KB), so this leaves ample room. Over it, Telnyx would accept the assistant and
 #: the mirror write would fail, leaving an assistant the API never lists.
 MAX_ASSISTANT_BYTES = 256 * 1024
 
-# Tools this deployment serves at POST /tools/{tenant_id}/{tool} (assistant_tools).
+# Tools this deployment serves at POST /tools/{tenant_id}/{tool} (functions/assistant_tools). The
+# parameter schemas are what the model fills in; identity travels in PRESET_BODY_FIELDS, which
+# Telnyx renders from dynamic variables and the model can neither see nor set (WIRE §12.1).
 DEPLOYMENT_TOOLS: dict[str, dict[str, Any]] = {
     "opt_out": {
-        "description": "Call this when the person asks not to be called again. Their number is added to "
-        "the do-not-call list at once.",
+        "description": "Call this as soon as the person asks not to be called again (or to be removed "
+        "from the list). Their number is put on the do-not-call list at once; then confirm politely "
+        "and end the call.",
         "body_parameters": {"type": "object", "properties": {}, "required": []},
     },
     "schedule_callback": {
-        "description": "Call this when the person asks to be called back later. Pass the time in their "
-        "words or as an ISO 8601 date-time.",
+        "description": "Call this when the person asks to be called back at a particular time. Convert "
+        "what they said into an ISO 8601 date-time (for example 2026-12-01T15:00) in their local time, "
+        "or add time_zone if they named another zone. Read back the confirmed time from the answer.",
         "body_parameters": {
             "type": "object",
-            "properties": {"when": {"type": "string", "description": "When to call back."}},
+            "properties": {
+                "when": {
+                    "type": "string",
+                    "description": "ISO 8601 date-time of the callback, the person's local time unless "
+                    "it has an offset or time_zone is given.",
+                },
+                "time_zone": {
+                    "type": "string",
+                    "description": "IANA time zone the person named (e.g. America/Chicago); omit for theirs.",
+                },
+                "note": {"type": "string", "description": "Why they want the callback, in a few words."},
+            },
             "required": ["when"],
         },
     },
@@ -37,23 +54,22 @@ DEPLOYMENT_TOOLS: dict[str, dict[str, Any]] = {
         "body_parameters": {
             "type": "object",
             "properties": {
-                "disposition": {
-                    "type": "string",
-                    "enum": [
-                        "interested",
-                        "not_interested",
-                        "callback_requested",
-                        "appointment_set",
-                        "dnc",
-                        "wrong_number",
-                    ],
-                },
-                "notes": {"type": "string"},
+                "disposition": {"type": "string", "enum": [d.value for d in Disposition]},
+                "note": {"type": "string", "description": "One sentence on why."},
             },
             "required": ["disposition"],
         },
     },
 }
+# Call identity in every tool request: rendered by Telnyx from system and dynamic variables.
+PRESET_BODY_FIELDS: dict[str, str] = {
+    "call_control_id": "{{call_control_id}}",
+    "lead_id": "{{lead_id}}",
+    "end_user": "{{telnyx_end_user_target}}",
+}
+# Telnyx applies a tool's timeout at tool level (a sibling of "type"); a value nested in "webhook"
+# is stored but not applied (WIRE §12.1), so both are sent.
+TOOL_TIMEOUT_MS = 5000
 TOOL_SECRET_HEADER = "X-Tool-Secret"  # noqa: S105 - a header name
 # Top-level fields whose value is an object: a PATCH merges into them instead of replacing them.
 MERGED_BLOCKS = (
@@ -119,12 +135,13 @@ def deployment_tool(name: str, defaults: DeploymentDefaults) -> dict[str, Any]:
         "description": spec["description"],
         "url": defaults.tool_url(name),
         "method": "POST",
-        "timeout_ms": 5000,
+        "timeout_ms": TOOL_TIMEOUT_MS,
         "body_parameters": spec["body_parameters"],
+        "preset_body_fields": dict(PRESET_BODY_FIELDS),
     }
     if defaults.tool_secret:
         webhook["headers"] = [{"name": TOOL_SECRET_HEADER, "value": defaults.tool_secret}]
-    return {"type": "webhook", "webhook": webhook}
+    return {"type": "webhook", "timeout_ms": TOOL_TIMEOUT_MS, "webhook": webhook}
 
 
 #: The most of an assistant's settings one mirror item holds (DynamoDB items are at most 400 KB).

@@ -73,3 +73,18 @@ def amd_category(result: str | None) -> AmdCategory | None:
     if not result:
         return None
     return AMD_RESULTS.get(result.strip().lower(), AmdCategory.UNDECIDED)
+
+
+class Disposition(StrEnum):
+    """What the conversation concluded, in the assistant's (or an insight's) words: one canonical
+    set for the ``set_disposition`` tool, insights and reports. An outcome says how the call went
+    on the wire; a disposition says what the person wanted."""
+
+    INTERESTED = "interested"
+    NOT_INTERESTED = "not_interested"
+    CALLBACK_REQUESTED = "callback_requested"
+    APPOINTMENT_SET = "appointment_set"
+    DO_NOT_CALL = "do_not_call"
+    WRONG_NUMBER = "wrong_number"
+    VOICEMAIL_LEFT = "voicemail_left"
+    OTHER = "other"

@@ -75,7 +75,7 @@ class AssistantCreateRequest(CreateAssistantRequest):
 
     deployment_tools: bool = Field(
         default=True,
-        description="Add this deployment's opt_out, schedule_callback and set_disposition tools.",
+        description="Add this deployment's in-call tools (opt_out, set_disposition, ...).",
     )
 
 

@@ -70,6 +70,30 @@ def _verify_key(public_key_b64: str):  # type: ignore[no-untyped-def] # nacl has
     return load_public_key(public_key_b64)
 
 
+def verify_tenant_signature(
+    tenant_keys: TenantKeys,
+    tenant_id: str,
+    raw_body: bytes,
+    headers: Mapping[str, str],
+    *,
+    now: float | None = None,
+) -> int:
+    """Check that ``raw_body`` was signed by Telnyx with this tenant's key; return the signed
+    timestamp. Every Telnyx-facing route uses this one check (intake, init webhook, tools).
+
+    An unknown or malformed tenant id fails exactly like a bad signature (no tenant oracle); the
+    key lookup caches misses, so random tenant ids do not turn into one SSM call each.
+    """
+    public_key = tenant_keys.webhook_public_key(tenant_id) if is_valid_tenant_id(tenant_id) else None
+    if public_key is None:
+        raise Unauthorized("signature could not be verified", reason="unknown_tenant")
+    try:
+        signed = verify(raw_body, headers, _verify_key(public_key), now=now)
+    except SignatureError as exc:
+        raise Unauthorized("signature could not be verified", reason=exc.reason.value) from exc
+    return signed.value
+
+
 class WebhookIntake:
     """Accepts signed Telnyx webhooks for any tenant of this deployment."""
 
@@ -94,18 +118,13 @@ class WebhookIntake:
         """Verify and enqueue one webhook; raise a typed error (and enqueue nothing) otherwise."""
         if len(inbound.raw_body) > self.max_body_bytes:
             raise PayloadTooLarge(f"body is over {self.max_body_bytes} bytes")
-        public_key = (
-            self.tenant_keys.webhook_public_key(inbound.tenant_id)
-            if is_valid_tenant_id(inbound.tenant_id)
-            else None
+        signed_at = verify_tenant_signature(
+            self.tenant_keys,
+            inbound.tenant_id,
+            inbound.raw_body,
+            inbound.headers,
+            now=self._clock() if self._clock else None,
         )
-        if public_key is None:
-            raise Unauthorized("signature could not be verified", reason="unknown_tenant")
-        now = self._clock() if self._clock else None
-        try:
-            signed = verify(inbound.raw_body, inbound.headers, _verify_key(public_key), now=now)
-        except SignatureError as exc:
-            raise Unauthorized("signature could not be verified", reason=exc.reason.value) from exc
         try:
             parsed = parse_webhook(inbound.raw_body, inbound.content_type)
         except WebhookParseError as exc:
@@ -120,13 +139,13 @@ class WebhookIntake:
             event_type=parsed.event_type,
             content_type=content_type,
             received_at=received.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            signed_at=signed.value,
+            signed_at=signed_at,
             body=body_text,
             body_bytes=len(inbound.raw_body),
         )
         claim_checked = len(inbound.raw_body) > self.inline_max_bytes
         if claim_checked:
-            key = f"webhooks/{inbound.tenant_id}/{received:%Y/%m/%d}/{_safe(parsed.event_id)}-{signed.value}"
+            key = f"webhooks/{inbound.tenant_id}/{received:%Y/%m/%d}/{_safe(parsed.event_id)}-{signed_at}"
             self.payloads.put(key, inbound.raw_body, content_type)
             message = replace(message, body=None, body_key=key)
         message_id = self.queue.send(

@@ -53,12 +53,19 @@ class WebhookToolParams(RequestModel):
     async_timeout_ms: Annotated[int, Field(ge=1, le=15000)] | None = None
     timeout_ms: Annotated[int, Field(ge=500, le=10000)] | None = None
     store_fields_as_variables: list[StoreFieldAsVariable] | None = None
+    # Not in the July spec, documented since (WIRE §12.1): body fields / query params Telnyx adds
+    # to every request of the tool, mustache-rendered, never shown to (or settable by) the model.
+    preset_body_fields: dict[str, str] | None = None
+    preset_query_params: dict[str, str] | None = None
 
 
 class WebhookTool(TaggedRequestModel):
     """``type: webhook``."""
 
     type: Literal["webhook"] = "webhook"
+    # Where Telnyx applies a tool's timeout (a sibling of ``type``; WIRE §12.1, sdk489): a value
+    # nested in ``webhook`` is stored but not applied.
+    timeout_ms: Annotated[int, Field(ge=500, le=10000)] | None = None
     webhook: WebhookToolParams
 
 

@@ -1,0 +1,120 @@
+"""Dispositions and opt-outs: the one implementation of what a conversation's conclusion does.
+
+Independent of how the conclusion arrived: the in-call ``set_disposition`` and ``opt_out`` tools
+call it today, insights (issue 10) call the same :meth:`Dispositions.record` later.
+
+* An **opt-out** puts the number on the tenant's DNC list at once (audited, naming the call),
+  and ends every pending lead of that number in every campaign of the tenant (the dialer's
+  dial-time DNC re-check covers a lead that is being dialled right now).
+* A **disposition** is recorded on the call and, as ``last_disposition``, on the lead (the init
+  webhook greets the next call with it). ``do_not_call`` has the opt-out's effects as well.
+  Recording is idempotent: a retried tool call or a repeated insight writes the same values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from dialer.adapters.dialing_table import DialingTable
+from dialer.adapters.dispositions_table import DispositionsTable
+from dialer.adapters.people_table import DncTable
+from dialer.domain.compliance_reasons import ReasonCode
+from dialer.domain.dialing import LeadStatus, utc_iso
+from dialer.domain.outcomes import Disposition
+from dialer.services.dnc import DncService
+
+MAX_NOTE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class OptOutResult:
+    """What an opt-out did."""
+
+    phone: str
+    newly_listed: bool
+    leads_ended: int
+
+
+@dataclass(frozen=True, slots=True)
+class DispositionResult:
+    """What recording a disposition did."""
+
+    disposition: Disposition
+    on_call: bool
+    on_lead: bool
+    opt_out: OptOutResult | None = None
+
+
+class Dispositions:
+    """Opt-outs and dispositions for one tenant."""
+
+    def __init__(
+        self,
+        tenant_id: str,
+        table: DispositionsTable,
+        dnc: DncTable,
+        dialing: DialingTable,
+        *,
+        default_region: str = "US",
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.table = table
+        self.dnc = dnc
+        self.dialing = dialing
+        self.default_region = default_region
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def opt_out(self, phone: str, *, call_control_id: str | None, source: str) -> OptOutResult:
+        """The number joins the DNC list now, and its pending leads in every campaign end."""
+        actor = f"call:{call_control_id}" if call_control_id else source
+        service = DncService(
+            self.tenant_id, self.dnc, actor=actor, default_region=self.default_region, clock=self._clock
+        )
+        entry, added = service.add(phone, reason="opted out during a call", source=source)
+        now = utc_iso(self._clock())
+        # The engine's own transition (out of the due index, campaign counters kept right); a
+        # lead that is being dialled right now is stopped by the dialer's DNC re-check instead.
+        ended = sum(
+            1
+            for item in self.table.leads_of_number(self.tenant_id, entry.phone)
+            if item.get("status") == LeadStatus.PENDING.value
+            and self.dialing.end_pending(
+                self.tenant_id, item, status=LeadStatus.BLOCKED, reasons=[ReasonCode.DNC.value], now=now
+            )
+        )
+        return OptOutResult(phone=entry.phone, newly_listed=added, leads_ended=ended)
+
+    def record(
+        self,
+        disposition: Disposition,
+        *,
+        call_control_id: str | None,
+        lead_id: str | None,
+        phone: str | None,
+        note: str | None,
+        source: str,
+    ) -> DispositionResult:
+        """Record ``disposition`` on the call and the lead (either may be unknown) and apply its
+        effects; ``source`` says where it came from (``tool``, ``insight``, ``api``)."""
+        at = self._clock().isoformat(timespec="seconds")
+        note = (note or "").strip()[:MAX_NOTE] or None
+        if call_control_id:
+            fields = {"disposition": disposition.value, "disposition_source": source, "disposition_at": at}
+            if note:
+                fields["disposition_note"] = note
+            self.table.record_on_call(self.tenant_id, call_control_id, fields)
+        on_lead = False
+        if lead_id:
+            lead_fields = {
+                "last_disposition": disposition.value,
+                "last_disposition_at": at,
+                "last_disposition_note": note or "",
+            }
+            on_lead = self.table.record_on_lead(self.tenant_id, lead_id, lead_fields)
+        opt_out = None
+        if disposition == Disposition.DO_NOT_CALL and phone:
+            opt_out = self.opt_out(phone, call_control_id=call_control_id, source=source)
+        return DispositionResult(disposition, bool(call_control_id), on_lead, opt_out)
