@@ -262,7 +262,8 @@ class Dispatcher:
                 claims,
                 now=now_iso,
                 slot_limit=limits.channel_limit,
-                slot_until=self.epoch() + self.config.slot_seconds,
+                # On the engine clock: the dialer extends and the reaper expires slot leases by it.
+                slot_until=self.clock().timestamp() + self.config.slot_seconds,
             )
             report.claimed = len(won)
             report.lost = len(claims) - len(won)
