@@ -18,6 +18,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -77,7 +78,8 @@ def seed_resources(call: Call, *, phone_suffix: str) -> Seeds:
         "source": "https://example.com/form",
         "granted_at": "2026-01-05T10:00:00Z",
     }
-    lead = {"phone": phone, "state": "FL", "consent": consent, "dnc_scrubbed_at": "2026-03-01"}
+    scrubbed = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()  # fresh: callbacks check it
+    lead = {"phone": phone, "state": "FL", "consent": consent, "dnc_scrubbed_at": scrubbed}
     lead_id = ok("POST", f"/campaigns/{campaign_id}/leads", {"leads": [lead]})["lead_ids"][0]
     import_id = ok("POST", f"/campaigns/{campaign_id}/imports", {"filename": "leads.csv"})["import_id"]
     dnc_phone = f"+1415555{phone_suffix}"
@@ -97,6 +99,8 @@ def seed_resources(call: Call, *, phone_suffix: str) -> Seeds:
         "key_id": key_id,
     }
     by_phone = {"phone": phone}
+    # Lead-local wall time two days ahead (a callback must be in the future and within 90 days).
+    callback_at = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT15:00:00")
     examples = {
         "DELETE /assistants/{assistant_id}": Example({"assistant_id": spare_assistant}),
         "PATCH /assistants/{assistant_id}": Example(body={"description": "Seeded"}),
@@ -110,6 +114,7 @@ def seed_resources(call: Call, *, phone_suffix: str) -> Seeds:
         ),
         "PUT /leads/{lead_id}/consent": Example(body=consent),
         "GET /leads/{lead_id}/eligibility": Example(query={"at": "2026-03-04T16:00:00Z"}),
+        "POST /leads/{lead_id}/callback": Example(body={"at": callback_at, "note": "after lunch"}),
         "GET /leads": Example(query=by_phone),
         "GET /dnc/check": Example(query={"phone": dnc_phone}),
         "GET /dnc/audit": Example(query={"phone": dnc_phone}),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 import types
 import typing
 from enum import Enum
@@ -129,12 +130,26 @@ def all_request_models() -> set[type[RequestModel]]:
     return found
 
 
+#: Fields Telnyx documents that the July 2026 spec in tests/fixtures predates, each with its source
+#: (WIRE §12.1). Only these may pass undeclared: anything else a model can send must be in the spec.
+NEWER_THAN_SPEC = {
+    "$.tools[].timeout_ms": "SDK 4.189: timeout_ms belongs at tool level, a sibling of type",
+    "$.tools[].webhook.preset_body_fields": "docs: ai-assistants/preset-webhook-parameters; SDK 4.189",
+    "$.tools[].webhook.preset_query_params": "docs: ai-assistants/preset-webhook-parameters; SDK 4.189",
+}
+
+
+def _undeclared(openapi_spec: dict[str, Any], method: str, path: str, body: dict[str, Any]) -> set[str]:
+    found = unknown_body_keys(openapi_spec, method, path, body)
+    return {key for key in found if re.sub(r"\[\d+\]", "[]", key) not in NEWER_THAN_SPEC}
+
+
 @pytest.mark.parametrize(("model", "method", "path"), SENT_TO, ids=lambda v: getattr(v, "__name__", v))
 def test_every_field_of_the_model_is_declared_by_the_spec(
     openapi_spec: dict[str, Any], model: type[RequestModel], method: str, path: str
 ) -> None:
     samples = bodies(model)
-    unknown = sorted({key for body in samples for key in unknown_body_keys(openapi_spec, method, path, body)})
+    unknown = sorted({key for body in samples for key in _undeclared(openapi_spec, method, path, body)})
     assert unknown == [], f"{model.__name__} fields the spec does not declare for {method} {path}"
 
 

@@ -13,7 +13,7 @@ from dialer.adapters.calls_table import CallsTable
 from dialer.adapters.campaigns_table import CampaignsTable, lead_from_item
 from dialer.adapters.dialing_table import DialingTable, TenantLimits
 from dialer.adapters.people_table import ContactHistory, DncTable
-from dialer.domain.campaigns import CampaignStatus, compliance_policy
+from dialer.domain.campaigns import OPEN_STATUSES, CampaignStatus, compliance_policy
 from dialer.domain.dialing import LeadStatus, shard_of, utc_iso
 from dialer.errors import Conflict, InvalidInput, NotFound
 from dialer.policies.compliance import evaluate, next_legal_time, zone_info
@@ -88,7 +88,9 @@ class DialingApi:
         campaign = self.campaigns.get_campaign(self.tenant_id, lead.campaign_id)
         if campaign is None:
             raise NotFound(f"lead {lead_id} not found")
-        if campaign.status not in (CampaignStatus.ACTIVE, CampaignStatus.PAUSED):
+        # A draft or paused campaign keeps the callback and dials it once active; a finished one
+        # makes no more calls.
+        if campaign.status not in OPEN_STATUSES:
             raise Conflict(f"the campaign is {campaign.status.value}: no more calls")
         status = LeadStatus(lead.status)
         if status not in _REOPENABLE and status != LeadStatus.DIALING:
