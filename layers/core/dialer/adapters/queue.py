@@ -10,8 +10,8 @@ from dialer.adapters import aws
 from dialer.errors import TemporarilyUnavailable
 
 
-class SqsQueue:
-    """Sends messages to one SQS queue."""
+class _Queue:
+    """One SQS queue and its boto3 client, built on first use."""
 
     def __init__(self, queue_url: str, client: Any = None) -> None:
         self.queue_url = queue_url
@@ -23,6 +23,10 @@ class SqsQueue:
         if self._client is None:
             self._client = aws.client("sqs")
         return self._client
+
+
+class SqsQueue(_Queue):
+    """Sends messages to one SQS queue."""
 
     def send(self, body: str, attributes: dict[str, str] | None = None) -> str:
         """Send one message; return its SQS message id. Raises TemporarilyUnavailable on failure."""
@@ -36,19 +40,8 @@ class SqsQueue:
         return str(response["MessageId"])
 
 
-class JobsQueue:
+class JobsQueue(_Queue):
     """The engine's work queues (dial jobs, dispatch kicks): delays and batches."""
-
-    def __init__(self, queue_url: str, client: Any = None) -> None:
-        self.queue_url = queue_url
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        """The boto3 SQS client, built on first use."""
-        if self._client is None:
-            self._client = aws.client("sqs")
-        return self._client
 
     def send(self, body: str, *, delay_seconds: int = 0) -> str:
         """Send one message, visible after ``delay_seconds`` (0-900)."""
