@@ -289,7 +289,14 @@ def test_caller_id_pool(api: InProcessApi, alpha: Tenant) -> None:
     patched = api.patch(f"/caller-ids/{cid}", alpha.api_key, {"enabled": False})
     assert patched.body["enabled"] is False
     assert patched.body["daily_cap"] == 50
-    assert cid in {c["id"] for c in api.get("/caller-ids", alpha.api_key).body["data"]}
+    listed, cursor = set(), ""  # every page: other tests add caller IDs to this tenant too
+    while True:
+        page = api.get(f"/caller-ids?limit=100{cursor}", alpha.api_key).body
+        listed |= {c["id"] for c in page["data"]}
+        if not page.get("next_cursor"):
+            break
+        cursor = f"&cursor={page['next_cursor']}"
+    assert cid in listed
     assert api.post("/caller-ids", alpha.api_key, {"phone_number": "555"}).status == 422
     assert api.delete(f"/caller-ids/{cid}", alpha.api_key).status == 204
     assert api.get(f"/caller-ids/{cid}", alpha.api_key).status == 404
