@@ -208,8 +208,8 @@ def in_process(args: argparse.Namespace) -> int:
     from moto import mock_aws
 
     from bench.dynamo_meter import DynamoMeter
+    from local.moto_dynamo import serialised_dynamodb
     from tests.support.aws import aws_env_defaults, function_environment, provision
-    from tests.support.moto_dynamo import serialised_dynamodb
 
     aws_env_defaults()
     failures = 0

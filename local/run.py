@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from local.gateway import Gateway, routes_from_template
+from local.moto_dynamo import serialised_dynamodb
 from local.provision import Provisioner, register_computed
 from local.sandbox import ApiSandbox, FunctionSpec, InvokeResult, RieSandbox, Sandbox, find_python, find_rie
 from local.template import ACCOUNT_ID, Resolver, TemplateError, code_path, parameter_values, translate
@@ -76,6 +77,7 @@ class LocalStack:
         self.ready_seconds = 0.0
         self._clients: dict[str, Any] = {}
         self._stopped = False
+        self._dynamo_fix: Any = None
 
     def client(self, service: str) -> Any:
         """A boto3 client for the stack's AWS endpoint (thread-safe, cached)."""
@@ -126,6 +128,10 @@ class LocalStack:
             return
         from moto.server import ThreadedMotoServer
 
+        # Many function processes write at once: moto's DynamoDB is neither thread-safe nor fast
+        # at transactions without this (see local.moto_dynamo); undone in stop().
+        self._dynamo_fix = serialised_dynamodb()
+        self._dynamo_fix.__enter__()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
         self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.options.moto_port, verbose=False)
         self.moto.start()
@@ -333,6 +339,7 @@ class LocalStack:
             thread.join()
         if self.moto is not None:
             self.moto.stop()
+            self._dynamo_fix.__exit__(None, None, None)
 
 
 _SCHEDULE_TYPES = {  # type → (event source, ARN resource path)

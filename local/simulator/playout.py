@@ -351,8 +351,9 @@ class Playout:
             account.stats.opt_outs_requested.append(call.to)
             calls.append(("opt_out", {}))
         if call.disposition == "callback_requested" and "schedule_callback" in tools:
-            local = wall_now() + timedelta(seconds=self._config().callback_after_s)
-            when = local.replace(minute=0, second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M:%S")
+            # People name whole minutes; rounded up so a short delay is never in the past.
+            local = wall_now() + timedelta(seconds=self._config().callback_after_s + 59)
+            when = local.replace(second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M:%S")
             account.stats.callbacks_requested.setdefault(call.to, []).append(when + "Z")
             calls.append(
                 ("schedule_callback", {"when": when, "time_zone": "UTC", "note": "asked on the call"})

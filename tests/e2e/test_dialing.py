@@ -16,6 +16,7 @@ import os
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -41,6 +42,8 @@ MAX_ATTEMPTS = 3
 OFFSET = dialing.clock_offset()
 API_PORT = dialing.free_port()
 TERMINAL = {"reached", "exhausted", "invalid", "blocked"}
+CALLBACK_AFTER_S = 30.0
+CALLBACK_SLACK = timedelta(seconds=120)  # a due callback waits for at most a dispatcher tick and a queue
 RUN_TIMEOUT = float(os.environ.get("E2E_DIALING_TIMEOUT") or 120 + LEADS * 6.0)  # seconds
 
 
@@ -59,6 +62,9 @@ def simulator_config(plan: list[dialing.PlannedLead], api_port: int, offset: flo
         time_scale=0.02,  # a 15 s simulated conversation takes 0.3 s
         conversation_secs=(5.0, 15.0),
         scenario_mix={"human": 0.5, "voicemail": 0.2, "no_answer": 0.15, "busy": 0.15},
+        # Answered people opt out or ask to be called back (in a minute) through the in-call tools.
+        disposition_mix={"interested": 0.4, "not_interested": 0.2, "callback_requested": 0.25, "dnc": 0.15},
+        callback_after_s=CALLBACK_AFTER_S,
         number_scenarios={p.phone: "invalid_number" for p in plan if p.kind is Kind.INVALID},
         clock_offset_s=offset,
     )
@@ -155,18 +161,50 @@ def test_a_campaign_dials_itself_to_completion(
         assert lead_ids[lead_id] == planned, dial
         dials_by_lead[lead_id].append(dial)
     # AND our records agree with it, lead by lead: the same calls, and the outcome it played
+    # (a callback the callee asked for is a dial of its own that does not use the retry budget)
     for lead_id, lead in leads.items():
         dials = dials_by_lead.get(lead_id, [])
         scenarios = [d["scenario"] for d in dials]
-        assert len(dials) <= MAX_ATTEMPTS
         attempts = [a for a in records[lead_id][1] if a.call_control_id]
         assert sorted(a.call_control_id for a in attempts) == sorted(d["call_control_id"] for d in dials)
+        callbacks = {a.call_control_id for a in attempts if a.callback}
+        callback_ns = {a.n for a in attempts if a.callback}
+        retried = [d["scenario"] for d in dials if d["call_control_id"] not in callbacks]
+        seen = [(a.n, a.callback, a.state, a.outcome) for a in records[lead_id][1]]
+        why = (lead["status"], scenarios, seen)
+        assert len(retried) <= MAX_ATTEMPTS, why
         if lead["status"] == "reached":
-            assert scenarios[-1:] == ["human"], (lead, scenarios)
+            assert scenarios[-1:] == ["human"], why
         elif lead["status"] == "exhausted":
-            assert len(dials) == MAX_ATTEMPTS, (lead, scenarios)
-            assert "human" not in scenarios
+            assert len(retried) == MAX_ATTEMPTS, why
+            # a person who answered asked to be called back (and missed the callback)
+            answered = [a.n for a in records[lead_id][1] if a.outcome == "answered_human"]
+            assert all(n + 1 in callback_ns for n in answered), why
         elif lead["status"] == "invalid":
-            assert scenarios == ["invalid_number"], (lead, scenarios)
+            assert scenarios == ["invalid_number"], why
         else:
-            assert not dials, (lead, scenarios)
+            assert not dials, why
+
+    # AND what callees said on their calls (the in-call tools) was done: an opt-out put the number
+    # on the DNC list and nothing dialled it again; a callback was dialled at the time confirmed
+    # to the callee (the time asked for, legal in every zone here), not before
+    account = sim.stats(SIM_KEY)
+    opted_out = account["opt_outs_requested"]
+    for phone in opted_out:
+        assert http.get("/dnc/check", params={"phone": phone}).json()["dnc"] is True, phone
+        to_phone = [d for d in truth["dials"] if d["to"] == phone]
+        assert to_phone[-1]["scenario"] == "human", to_phone  # the call it was said on was the last
+    dialled_at = defaultdict(list)
+    for dial in truth["dials"]:
+        dialled_at[dial["to"]].append(dialing.parse_time(dial["at"]))
+    for phone, asked in account["callbacks_requested"].items():
+        for when in asked:
+            due = dialing.parse_time(when)
+            assert any(
+                due - timedelta(seconds=1) <= at <= due + CALLBACK_SLACK for at in dialled_at[phone]
+            ), (
+                phone,
+                when,
+                dialled_at[phone],
+            )
+    print(f"{len(opted_out)} opt-outs, {sum(map(len, account['callbacks_requested'].values()))} callbacks")

@@ -25,9 +25,9 @@ from typing import Any
 import boto3
 import pytest
 
+from local.moto_dynamo import serialised_dynamodb
 from local.simulator import AccountConfig, Simulator, SimulatorConfig, WebhookReceiver
 from tests.support.aws import MotoStack, drain
-from tests.support.moto_dynamo import serialised_dynamodb
 
 TENANT = "dial-co"
 ASSISTANT = "assistant-dial-0001"

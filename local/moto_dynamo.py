@@ -1,6 +1,8 @@
-"""Make moto's DynamoDB behave like DynamoDB under concurrency (test infrastructure).
+"""Make moto's DynamoDB behave like DynamoDB under concurrency.
 
-Two gaps matter to the dialing engine's tests, which run dispatchers and dialers on threads:
+The local stack's embedded moto server (``local.run``) serves every Lambda-like process at once,
+and the dialing engine's in-process tests run dispatchers and dialers on threads. Three gaps
+matter to both:
 
 * moto's backend is not thread-safe (a query iterating a partition while another thread writes
   to it fails), while DynamoDB serialises each request per item. :func:`serialised_dynamodb`
