@@ -1,0 +1,112 @@
+"""The reaper, duty by duty: nothing stays stuck, and it never dials anything itself.
+
+Each test builds the stuck state the way production gets there (a lost dial job, a call whose
+webhooks never arrive, a process that died holding a slot), runs the real reaper on moto and the
+simulator, and checks the lead is terminal or due again, every slot is back, and the simulator's
+ground truth shows no attempt dialled twice.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from tests.integration.dialing.conftest import Harness
+
+CALL_OVER = timedelta(seconds=120 + 30 + 1)  # the harness's time limit + grace, and a second
+RETRY_NOW = {"max_attempts": 3, "outcomes": {"unknown": {"delay_minutes": 0, "max_attempts": 3}}}
+
+
+def open_attempts(h: Harness, campaign_id: str) -> dict[str, str]:
+    """lead id → state of its current attempt, for leads still dialling."""
+    out = {}
+    for lead in h.leads(campaign_id):
+        if lead["status"] == "dialing":
+            attempt = h.dialing.get_attempt(h.tenant, lead["lead_id"], int(lead["current_attempt"]))
+            assert attempt is not None
+            out[lead["lead_id"]] = attempt.state.value
+    return out
+
+
+def test_claims_whose_jobs_were_lost_are_put_back_and_dialled_once(make_harness: Any) -> None:
+    # GIVEN leads claimed by the dispatcher whose dial jobs never reached a dialer (lost messages)
+    h: Harness = make_harness()
+    cid = h.campaign(6)
+    h.dispatcher().tick(1)
+    h.sqs.purge_queue(QueueUrl=h.dials_url)
+    claimed = open_attempts(h, cid)
+    assert claimed
+    assert set(claimed.values()) == {"claimed"}
+    # WHEN the reaper runs, and the dialers then drain the queue
+    done = h.reaper().run([h.tenant])
+    assert done["claim_requeued"] == len(claimed)
+    h.pump_dials([h.dialer()], max_idle_rounds=2)
+    h.settle()
+    # THEN each claimed lead was dialled exactly once for its attempt, and none is stuck
+    placed = h.sim_attempts()
+    assert placed == {f"{lead_id}#attempt-1": 1 for lead_id in claimed}
+    assert open_attempts(h, cid) == {}
+    assert h.dialing.slots_in_use(h.tenant) == 0
+
+
+def test_calls_whose_webhooks_never_come_are_finalised_after_their_time_limit(make_harness: Any) -> None:
+    # GIVEN calls Telnyx placed and played out, but whose webhooks never reached us
+    h: Harness = make_harness(webhooks=False)
+    cid = h.campaign(4, retry=RETRY_NOW)
+    h.dispatcher().tick(1)
+    h.pump_dials([h.dialer()], max_idle_rounds=2, webhooks=False)
+    h.sim.wait_idle(20)
+    assert set(open_attempts(h, cid).values()) == {"accepted"}
+    assert h.dialing.slots_in_use(h.tenant) == 4
+    reaper = h.reaper()
+    # WHEN the reaper runs inside the calls' time limit, it leaves them alone
+    assert not reaper.run([h.tenant])
+    # AND once the time limit and grace have passed, it asks Telnyx and finalises them
+    h.clock.offset += CALL_OVER
+    done = reaper.run([h.tenant])
+    assert done["call_finalised"] == 4, done
+    # THEN the leads are due again for their next attempt (outcome unknown), slots are back, and
+    # a second pass changes nothing
+    leads = h.leads(cid)
+    assert {(lead["status"], lead.get("last_outcome")) for lead in leads} == {("pending", "unknown")}
+    assert all(int(lead["attempts"]) == 1 for lead in leads)
+    assert h.dialing.slots_in_use(h.tenant) == 0
+    assert not reaper.run([h.tenant])
+    assert set(h.sim_attempts().values()) == {1}
+
+
+def test_a_slot_held_by_a_dead_process_is_reclaimed(make_harness: Any) -> None:
+    # GIVEN a slot lease whose holder died (no attempt of ours behind it) and one still valid
+    h: Harness = make_harness()
+    now = h.clock().timestamp()
+    assert h.dialing.acquire_slot(h.tenant, "ld_gone#attempt-1", 10, now - 1)
+    assert h.dialing.acquire_slot(h.tenant, "ld_live#attempt-1", 10, now + 600)
+    # WHEN the reaper runs
+    done = h.reaper().run([h.tenant])
+    # THEN only the expired lease is given back
+    assert done["slot_reclaimed"] == 1
+    assert [attempt for attempt, _ in h.dialing.slot_leases(h.tenant)] == ["ld_live#attempt-1"]
+    assert h.dialing.slots_in_use(h.tenant) == 1
+
+
+def test_an_ambiguous_dial_is_never_redialled_by_the_reaper(make_harness: Any) -> None:
+    # GIVEN dials whose POST reached Telnyx but whose answer was lost (the call exists, we do not
+    # know it) and whose webhooks never come
+    h: Harness = make_harness(webhooks=False, error_5xx_rate=1.0, error_5xx_commit_fraction=1.0)
+    cid = h.campaign(3, retry=RETRY_NOW)
+    h.dispatcher().tick(1)
+    h.pump_dials([h.dialer()], max_idle_rounds=2, webhooks=False)
+    h.sim.wait_idle(20)
+    states = set(open_attempts(h, cid).values())
+    assert states <= {"posting", "unconfirmed"}, states
+    # WHEN the reaper runs past the de-duplication window and the call's time limit
+    reaper = h.reaper()
+    h.clock.offset += CALL_OVER
+    for _ in range(2):  # posting → unconfirmed, then unconfirmed → settled
+        reaper.run([h.tenant])
+    # THEN the attempts are settled as unknown (counted: the call may have happened), the
+    # leads are due again, and the reaper itself dialled nothing
+    leads = h.leads(cid)
+    assert {(lead["status"], lead.get("last_outcome")) for lead in leads} == {("pending", "unknown")}
+    assert h.dialing.slots_in_use(h.tenant) == 0
+    assert set(h.sim_attempts().values()) == {1}
