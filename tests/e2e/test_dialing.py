@@ -26,18 +26,13 @@ from local.simulator import AccountConfig, Simulator, SimulatorConfig
 from tests.support import dialing
 from tests.support.dialing import Kind
 
-# Opt-in (``E2E_DIALING_LEADS=200``): on the shared 2-core machine this branch was built on, the
-# local stack dialled ~0.15 leads/s (load average 14), so even 200 leads outlast a CI budget; see
-# docs/decisions.md (Issue 9 — local run). bench/dialing.py runs the 1,000-lead campaign.
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not os.environ.get("E2E_DIALING_LEADS"), reason="set E2E_DIALING_LEADS (e.g. 200) to run it"
-    ),
-]
+# CI runs 40 leads (every kind of lead, every zone, callbacks and opt-outs: about 3 minutes);
+# ``E2E_DIALING_LEADS=1000`` is the issue's "done when" run (about 0.3-0.5 leads/s on a 2-core
+# machine: the whole stack, moto included, shares the two cores; docs/scale.md).
+pytestmark = pytest.mark.e2e
 TENANT = "e2e-dialing"
 SIM_KEY = "KEYSIM_e2e_dialing"
-LEADS = int(os.environ.get("E2E_DIALING_LEADS") or "200")
+LEADS = int(os.environ.get("E2E_DIALING_LEADS") or "40")
 MAX_ATTEMPTS = 3
 OFFSET = dialing.clock_offset()
 API_PORT = dialing.free_port()
