@@ -1,5 +1,6 @@
 # The two commands the README gives:
-#   make dev    run the product locally (local stack on moto + Telnyx simulator; no AWS, no Docker)
+#   make demo   run the product's main job locally: a whole campaign on the local stack (moto) and the
+#               Telnyx simulator, with live progress and an HTML report (no AWS, no Docker)
 #   make test   everything CI checks: lint, types, template lint and scan, sam build, all test scopes
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -11,9 +12,10 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # sam build finds python3.12 through pyenv when the default python is another version.
 export PYENV_VERSION ?= 3.11.7:3.12.1
 
-.PHONY: help setup lint typecheck template-lint scan build unit integration e2e test dev bench clean openapi tenant
+.PHONY: help setup lint typecheck template-lint scan build unit integration e2e test dev demo bench clean openapi config-reference tenant
 
 help:
+	@echo "make demo   - a whole compliant campaign on the local stack, live progress, HTML report (DEMO_LEADS=1000)"
 	@echo "make dev    - run the local stack (moto + Telnyx simulator)"
 	@echo "make test   - lint, typecheck, template lint and scan, sam build, unit + integration + e2e tests"
 	@echo "make scan   - checkov on template.yaml: 0 failed, every skip with its reason"
@@ -63,6 +65,13 @@ dev: build
 
 openapi: setup
 	PYTHONPATH=layers/telnyx_client:layers/core:. $(VENV)/python scripts/openapi.py
+
+config-reference: setup
+	$(VENV)/python scripts/config_reference.py
+
+# The main job on this machine: a whole compliant campaign end to end (DEMO_LEADS=1000 for all of it).
+demo: build
+	PYTHONPATH=layers/telnyx_client:layers/core:. $(VENV)/python -m local.demo
 
 # make tenant T=acme STACK=telnyx-ai-dialer-dev   (deployed stack; Telnyx key from $$TELNYX_API_KEY)
 # make tenant T=acme TABLE=... PREFIX=/telnyx-ai-dialer/local AWS_ENDPOINT_URL=http://127.0.0.1:5055

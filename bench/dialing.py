@@ -20,6 +20,9 @@ In-process (moto + the simulator + the engine's services on threads, as the engi
 them), where this machine cannot drive 30 dials/s through the whole local stack:
 
 - ``inprocess.pacing.*``: the same 3,000-lead pacing run.
+- ``inprocess.pacing_at_scaled_limit.*``: the pacing logic at a limit this machine's moto can
+  serve (``--scaled-dps``, default 2/s and 10 per 5 s, on the tenant and the simulator account;
+  a minute of leads): achieved dials/s ÷ that limit, and the 429s.
 - ``inprocess.dispatch.items_read_per_lead``: one dispatcher tick over 100,000 leads of which 500
   are due, next to a paused campaign with 50,000 due leads: items read (DynamoDB ScannedCount,
   counted from botocore hooks) / leads claimed or deferred.
@@ -218,11 +221,18 @@ def in_process(args: argparse.Namespace) -> int:
         stack = provision(lambda service: boto3.client(service, region_name="us-east-1"))
         os.environ.update(function_environment(stack))
         failures += _inprocess_pacing(stack, meter, args.pacing_leads)
+        # The pacing logic itself, at a limit moto on this machine can serve (each dial costs ~28
+        # DynamoDB requests, and moto serves ~100 a second here): does the engine use all of it?
+        failures += _inprocess_pacing(
+            stack, meter, args.scaled_dps * 60, dps=args.scaled_dps, name="pacing_at_scaled_limit"
+        )
         failures += _inprocess_dispatch_reads(stack, meter, args.dispatch_leads, args.paused_leads)
     return failures
 
 
-def _harness(stack: Any, tenant: str, *, channel_limit: int, **sim_config: Any) -> Any:
+def _harness(
+    stack: Any, tenant: str, *, channel_limit: int, dials_per_second: int = LIMIT_DPS, **sim_config: Any
+) -> Any:
     """The engine's own test harness (tests/integration/dialing) on a fresh table and simulator."""
     from local.simulator import WebhookReceiver
     from tests.integration.dialing.conftest import (
@@ -238,6 +248,8 @@ def _harness(stack: Any, tenant: str, *, channel_limit: int, **sim_config: Any) 
         api_key=f"KEY_{tenant}",
         webhook_url=f"{receiver.url}/webhooks/telnyx/{tenant}",
         channel_limit=channel_limit,
+        dials_per_second=dials_per_second,
+        dials_per_5s=5 * dials_per_second,
     )
     config = SimulatorConfig(accounts=(account,), strict_assistant_ids=False, **sim_config)
     sim = Simulator(config).start()
@@ -251,14 +263,26 @@ def _harness(stack: Any, tenant: str, *, channel_limit: int, **sim_config: Any) 
         tenant=tenant,
         table_name=fresh_table(f"bench-{tenant}"),
     )
-    harness.seed_tenant(channel_limit=channel_limit)
+    harness.seed_tenant(
+        channel_limit=channel_limit, dials_per_second=dials_per_second, dials_per_5s=5 * dials_per_second
+    )
     return harness
 
 
-def _inprocess_pacing(stack: Any, meter: Any, leads: int) -> int:
+def _inprocess_pacing(
+    stack: Any, meter: Any, leads: int, *, dps: int = LIMIT_DPS, name: str = "pacing"
+) -> int:
+    """``leads`` one-attempt leads dialled against an account (and tenant) limit of ``dps``."""
     import threading
 
-    harness = _harness(stack, "pace", channel_limit=leads, time_scale=0.01, scenario_mix={"busy": 1.0})
+    harness = _harness(
+        stack,
+        f"pace{dps}",
+        channel_limit=leads,
+        dials_per_second=dps,
+        time_scale=0.01,
+        scenario_mix={"busy": 1.0},
+    )
     sim = harness.sim
     try:
         harness.campaign(leads)
@@ -286,14 +310,16 @@ def _inprocess_pacing(stack: Any, meter: Any, leads: int) -> int:
         truth = sim.dials()
         dials = truth["count"]
         rate = dial_rate(truth["dials"])
-        emit("inprocess.pacing.leads", leads, "count")
-        emit("inprocess.pacing.dials", dials, "count")
-        emit("inprocess.pacing.wall_time", elapsed, "s")
-        emit("inprocess.pacing.dials_per_s", rate, "per_s")
-        emit("inprocess.pacing.efficiency", rate / LIMIT_DPS, "ratio")
-        emit("inprocess.pacing.rate_limited_429", sim.stats()["rate_limited_429"], "count")
-        emit("inprocess.pacing.dialled_twice", len(truth["command_ids_dialled_twice"]), "count")
-        _per_dial(used, sim, dials)
+        emit(f"inprocess.{name}.limit", dps, "per_s")
+        emit(f"inprocess.{name}.leads", leads, "count")
+        emit(f"inprocess.{name}.dials", dials, "count")
+        emit(f"inprocess.{name}.wall_time", elapsed, "s")
+        emit(f"inprocess.{name}.dials_per_s", rate, "per_s")
+        emit(f"inprocess.{name}.efficiency", rate / dps, "ratio")
+        emit(f"inprocess.{name}.rate_limited_429", sim.stats()["rate_limited_429"], "count")
+        emit(f"inprocess.{name}.dialled_twice", len(truth["command_ids_dialled_twice"]), "count")
+        if dps == LIMIT_DPS:
+            _per_dial(used, sim, dials)
         return int(bool(truth["command_ids_dialled_twice"]))
     finally:
         sim.stop()
@@ -316,6 +342,8 @@ def _per_dial(used: Any, sim: Simulator, dials: int) -> None:
     emit("inprocess.per_dial.dynamodb_requests", used.total_requests() / dials, "requests")
     for operation, count in sorted(used.requests.items()):
         emit(f"inprocess.per_dial.dynamodb_requests.{operation}", count / dials, "requests")
+    for target, count in used.targets.most_common(15):
+        print(f"# {count / dials:.2f} requests/dial: {target}", flush=True)
     emit("inprocess.per_dial.dynamodb_write_units", writes / dials, "WCU")
     emit("inprocess.per_dial.dynamodb_read_units", reads / dials, "RCU")
     emit("inprocess.per_dial.telnyx_requests", telnyx / dials, "requests")
@@ -425,6 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slot-time-scale", type=float, default=0.25)
     parser.add_argument("--e2e-leads", type=int, default=E2E_LEADS)
     parser.add_argument("--pacing-leads", type=int, default=PACING_LEADS)
+    parser.add_argument("--scaled-dps", type=int, default=2, help="limit of the scaled pacing run")
     parser.add_argument("--dispatch-leads", type=int, default=100_000)
     parser.add_argument("--paused-leads", type=int, default=50_000)
     args = parser.parse_args(argv)

@@ -45,6 +45,8 @@ class Meter:
     write_units: Counter[tuple[str, str]] = field(default_factory=Counter)  # (index|"table", pk) → WCU
     read_units: Counter[tuple[str, str]] = field(default_factory=Counter)
     items_read: int = 0  # items a query or get evaluated (ScannedCount), whatever it returned
+    # requests by operation and the item class they address ("GetItem T#{}#LEAD#{} ATTEMPT")
+    targets: Counter[str] = field(default_factory=Counter)
 
     def total_requests(self) -> int:
         """Requests of every operation."""
@@ -105,6 +107,7 @@ class DynamoMeter:
         operation = model.name
         with self._lock:
             self.meter.requests[operation] += 1
+            self.meter.targets[f"{operation} {_target(params)}"] += 1
             if operation == "TransactWriteItems":
                 for entry in params.get("TransactItems", []):
                     ((kind, body),) = entry.items()
@@ -196,6 +199,17 @@ def _updated_index_keys(before: dict[str, str], params: dict[str, Any]) -> dict[
             for name in (n.strip() for n in body.split(",")):
                 after.pop(names.get(name, name), None)
     return after
+
+
+def _target(params: dict[str, Any]) -> str:
+    """The item class a single-item request addresses, or a query's index and partition class."""
+    key = params.get("Key")
+    if isinstance(key, dict) and "pk" in key:
+        sk = str(key.get("sk", {}).get("S", ""))
+        return f"{partition_class(key['pk']['S'])} {sk.split('#')[0]}"
+    if "KeyConditionExpression" in params:
+        return f"{params.get('IndexName', 'table')} {partition_class(_query_partition(params))}"
+    return ""
 
 
 def _query_partition(params: dict[str, Any]) -> str:

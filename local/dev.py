@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from local.run import REPO, LocalStack, parse_args
+from local.tenants import bootstrap_tenant
 
 log = logging.getLogger("local.dev")
 
@@ -87,48 +88,6 @@ def start_simulator(
             time.sleep(0.2)
     process.terminate()
     raise RuntimeError("the Telnyx simulator did not start within 30 s")
-
-
-def bootstrap_tenant(stack: LocalStack) -> dict[str, str]:
-    """Create tenant ``default`` with its first API key; return key id and key."""
-    info = stack.describe()
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(str(REPO / p) for p in ("layers/telnyx_client", "layers/core", ".")),
-        "AWS_ENDPOINT_URL": info["aws_endpoint"],
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": info["region"],
-        "TELNYX_API_KEY": SIM_API_KEY,
-    }
-    prefix = info["param_prefixes"][0] if info["param_prefixes"] else "/telnyx-ai-dialer/local"
-    out = subprocess.run(
-        [
-            str(RUNTIME_PYTHON),
-            "scripts/tenant.py",
-            "--table",
-            info["resources"]["StateTable"],
-            "--param-prefix",
-            prefix,
-            "bootstrap",
-            TENANT,
-            "--name",
-            "Local development",
-            "--connection-id",
-            CONNECTION_ID,
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"tenant bootstrap failed: {out.stderr.strip()[-2000:]}")
-    values = dict(
-        line.split("=", 1) for line in out.stdout.splitlines() if line.startswith(("api_key=", "key_id="))
-    )
-    return {"api_key": values["api_key"], "key_id": values["key_id"].split()[0]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,8 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         stack.start()
-        credentials = bootstrap_tenant(stack)
         info = stack.describe()
+        credentials = bootstrap_tenant(
+            info, TENANT, telnyx_api_key=SIM_API_KEY, connection_id=CONNECTION_ID, name="Local development"
+        )
         summary = {
             "api_url": info["api_url"],
             "webhook_url": f"{info['api_url']}/webhooks/telnyx/{TENANT}",

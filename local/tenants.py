@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +54,57 @@ def dev_tenant(path: Path) -> dict[str, Any]:
     with os.fdopen(fd, "w") as handle:
         json.dump(data, handle, indent=2)
     return data
+
+
+def bootstrap_tenant(
+    stack: dict[str, Any],
+    tenant: str,
+    *,
+    telnyx_api_key: str,
+    connection_id: str,
+    name: str,
+    channel_limit: int | None = None,
+) -> dict[str, str]:
+    """Create ``tenant`` on a running local stack (``stack``: its description, as in its ready
+    file) through ``scripts/tenant.py``, as an operator would: tenant record, first management API
+    key, its Telnyx API key, a Call Control connection. Returns the key id and the API key."""
+    repo = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(str(repo / p) for p in ("layers/telnyx_client", "layers/core", ".")),
+        "AWS_ENDPOINT_URL": stack["aws_endpoint"],
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": stack["region"],
+        "TELNYX_API_KEY": telnyx_api_key,  # read by the script from its environment, never argv
+    }
+    prefix = stack["param_prefixes"][0] if stack["param_prefixes"] else "/telnyx-ai-dialer/local"
+    limits = ["--channel-limit", str(channel_limit)] if channel_limit else []
+    out = subprocess.run(
+        [
+            str(repo / ".venv" / "bin" / "python"),
+            "scripts/tenant.py",
+            "--table",
+            stack["resources"]["StateTable"],
+            "--param-prefix",
+            prefix,
+            "bootstrap",
+            tenant,
+            "--name",
+            name,
+            "--connection-id",
+            connection_id,
+            *limits,
+        ],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"tenant bootstrap failed: {out.stderr.strip()[-2000:]}")
+    values = dict(
+        line.split("=", 1) for line in out.stdout.splitlines() if line.startswith(("api_key=", "key_id="))
+    )
+    return {"api_key": values["api_key"], "key_id": values["key_id"].split()[0]}

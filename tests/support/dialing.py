@@ -13,14 +13,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
+from local.legal_time import clock_offset
 from tests.support.lead_csv import EXCHANGES, HEADER
+
+__all__ = ["clock_offset"]  # re-exported: the tests' clock shift is the demo's
 
 # (state, area code, zone): every US zone, and states with rules of their own (windows, caps).
 ZONES: tuple[tuple[str, str, str], ...] = (
@@ -43,9 +46,6 @@ ZONES: tuple[tuple[str, str, str], ...] = (
 # Lead-local hours every dial must fall in: the federal window (08:00-21:00) intersected with the
 # campaign's default window (09:00-20:00) and the strictest state above (RI ends at 18:00).
 EARLIEST, LATEST = 9, 18
-# 21:00 UTC is 16:00 in New York and 11:00 in Honolulu (17:00 / 11:00 in summer): inside every
-# window above, with hours of margin on both sides for a run of a few minutes.
-TARGET_UTC_HOUR = 21
 CONSENT = {"type": "express_written", "source": "web form", "granted_at": "2026-01-05T10:00:00Z"}
 
 
@@ -82,33 +82,6 @@ def population(count: int) -> list[PlannedLead]:
         kind = {3: Kind.DNC, 7: Kind.NO_CONSENT, 11: Kind.INVALID}.get(i % 20, Kind.CALLABLE)
         leads.append(PlannedLead(i, phone(area, i // len(ZONES)), state, zone, kind))
     return leads
-
-
-def target_instant(after: datetime) -> datetime:
-    """The first Tuesday-Thursday at 21:00 UTC after ``after`` that is nobody's holiday.
-
-    Tuesday to Thursday: no Sunday bans, no DST switch (always on a Sunday) within a day. The
-    holidays are the compliance engine's own table (``holiday_dates``), for every state above.
-    """
-    from dialer.policies.compliance import holiday_dates
-
-    day = (after + timedelta(days=1)).date()
-    while True:
-        if day.weekday() in (1, 2, 3) and not _near_holiday(day, holiday_dates):
-            return datetime(day.year, day.month, day.day, TARGET_UTC_HOUR, tzinfo=UTC)
-        day += timedelta(days=1)
-
-
-def _near_holiday(day: date, holiday_dates: Any) -> bool:
-    around = {day - timedelta(days=1), day, day + timedelta(days=1)}
-    return any(around & holiday_dates(state, day.year) for state, _, _ in ZONES)
-
-
-def clock_offset(now: datetime | None = None) -> float:
-    """Seconds to add to the wall clock so "now" is :func:`target_instant` (always >= 0, so leads
-    created at the real time are already due on the shifted clock)."""
-    real = now or datetime.now(UTC)
-    return (target_instant(real) - real).total_seconds()
 
 
 def local_hour(at: datetime, zone: str) -> float:

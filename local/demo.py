@@ -1,0 +1,330 @@
+"""``make demo``: a whole compliant campaign on this machine, with no AWS account and no Docker.
+
+1. Takes the first ``DEMO_LEADS`` rows (default 100) of ``examples/demo/leads.csv`` (every US time
+   zone, 30 states, leads without consent, numbers that do not exist, duplicate rows) and stamps
+   today's date as their national-DNC scrub (what you would do against the registry).
+2. Starts the Telnyx simulator (the calls: humans, voicemail, no answer, busy; callees who opt out
+   or ask to be called back through the assistant's tools) and the local stack (moto and every
+   function of the ``sam build`` output), both with the clock moved to a weekday afternoon in the
+   US so every lead is inside its calling window whatever the time here.
+3. Bootstraps tenant ``demo`` (``scripts/tenant.py``), then does everything else with the
+   ``dialer`` CLI, as an operator would: applies two assistants, adds the DNC list, creates the
+   A/B campaign with a budget (``examples/demo/campaign.yaml``), imports the CSV through the
+   presigned upload, starts it and watches it run (the real dispatcher, dialer and reaper, on their
+   schedules), then writes the HTML report and the results CSV.
+4. Checks every lead against the simulator's ground truth (what was really dialled) and prints
+   the summary. Exit 0 when every check held.
+
+Run: ``make demo`` (``DEMO_LEADS=1000 make demo`` for the whole list). Output in ``.local/demo/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from local.legal_time import clock_offset
+from local.process import BUILT_TEMPLATE, REPO, LocalStackProcess
+from local.simulator import AccountConfig, Simulator, SimulatorConfig
+from local.tenants import bootstrap_tenant
+
+EXAMPLES = REPO / "examples"
+OUT = REPO / ".local" / "demo"
+TENANT = "demo"
+SIM_KEY = "KEYSIM_demo"  # the simulated Telnyx account's API key (local only)
+CONNECTION_ID = "local-call-control"  # the simulator accepts any Call Control connection
+CHANNELS = 20
+CALLER_IDS = ("+12125550100", "+13055550100", "+14155550100")
+TERMINAL = {"reached", "exhausted", "invalid", "blocked"}
+# Lead-local hours a dial may happen in: the campaign's window, inside every state's own.
+EARLIEST, LATEST = 9, 20
+
+
+def prepare_leads(count: int, scrubbed_at: datetime) -> dict[str, Any]:
+    """The first ``count`` rows of the demo list, scrubbed "today"; what each number is."""
+    with (EXAMPLES / "demo" / "leads.csv").open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        header = list(reader.fieldnames or [])
+        rows = [row for _, row in zip(range(count), reader, strict=False)]
+    for row in rows:
+        row["DNC Scrubbed At"] = scrubbed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    phones = {row["Phone"] for row in rows}
+    dnc = [p for p in (EXAMPLES / "demo" / "dnc.txt").read_text().split() if p in phones]
+    invalid = [p for p in (EXAMPLES / "demo" / "invalid.txt").read_text().split() if p in phones]
+    OUT.mkdir(parents=True, exist_ok=True)
+    with (OUT / "leads.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    (OUT / "dnc.txt").write_text("\n".join(dnc) + "\n")
+    return {
+        "rows": len(rows),
+        "dnc": set(dnc),
+        "invalid": set(invalid),
+        "no_consent": {row["Phone"] for row in rows if not row["Consent Type"]},
+        "zone": {row["Phone"]: row["Timezone"] for row in rows},
+    }
+
+
+def simulator_config(api_port: int, offset: float, invalid: set[str], time_scale: float) -> SimulatorConfig:
+    """The tenant's simulated Telnyx account: the outcome and disposition mix of a real list."""
+    return SimulatorConfig(
+        accounts=(
+            AccountConfig(
+                api_key=SIM_KEY,
+                webhook_url=f"http://127.0.0.1:{api_port}/webhooks/telnyx/{TENANT}",
+                channel_limit=CHANNELS,
+                phone_numbers=CALLER_IDS,
+            ),
+        ),
+        seed=2026,
+        time_scale=time_scale,
+        conversation_secs=(20.0, 150.0),
+        scenario_mix={"human": 0.45, "voicemail": 0.25, "no_answer": 0.2, "busy": 0.1},
+        disposition_mix={
+            "interested": 0.3,
+            "not_interested": 0.25,
+            "callback_requested": 0.2,
+            "appointment_set": 0.1,
+            "dnc": 0.1,
+            "wrong_number": 0.05,
+        },
+        callback_after_s=45.0,
+        number_scenarios=dict.fromkeys(invalid, "invalid_number"),
+        clock_offset_s=offset,
+    )
+
+
+def stack_args(api_port: int, telnyx_url: str, public_key: str, offset: float) -> list[str]:
+    """The stack as ``make dev`` runs it, with the dispatcher and reaper on fast schedules."""
+    return [
+        "--port",
+        str(api_port),
+        "--parameter-overrides",
+        "Stage=local",
+        f"TelnyxBaseUrl={telnyx_url}",
+        f"PublicApiUrl=http://127.0.0.1:{api_port}",
+        "--tenant",
+        f"{TENANT}={public_key}",
+        "--schedule-period",
+        "0",
+        "--schedule-period",
+        "DispatcherFunction=5",
+        "--schedule-period",
+        "ReaperFunction=30",
+        "--clock-offset",
+        repr(offset),
+    ]
+
+
+def free_port() -> int:
+    """A free loopback port."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Cli:
+    """The ``dialer`` CLI, run as a user runs it (its own process, configured by environment)."""
+
+    def __init__(self, api_url: str, api_key: str) -> None:
+        self.env = {**os.environ, "DIALER_API_URL": api_url, "DIALER_API_KEY": api_key}
+        self.env.pop("DIALER_CONFIG", None)
+        self.env.pop("DIALER_PROFILE", None)
+
+    def __call__(self, *args: str, capture: bool = False) -> str:
+        print(f"\n$ dialer {' '.join(args)}", flush=True)
+        done = subprocess.run(
+            [str(Path(sys.executable).with_name("dialer")), *args],  # the console script
+            cwd=REPO,
+            env=self.env,
+            stdout=subprocess.PIPE if capture else None,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"`dialer {' '.join(args)}` exited with {done.returncode}")
+        return done.stdout or ""
+
+
+def pages(http: httpx.Client, path: str) -> list[dict[str, Any]]:
+    """Every item of a paginated listing."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = http.get(path, params={"limit": 100, **({"cursor": cursor} if cursor else {})})
+        page.raise_for_status()
+        items += page.json()["data"]
+        cursor = page.json().get("next_cursor")
+        if not cursor:
+            return items
+
+
+def check(
+    http: httpx.Client, campaign_id: str, sim: Simulator, plan: dict[str, Any]
+) -> list[tuple[str, bool, str]]:
+    """Our records against the simulator's ground truth: (check, held, detail) rows."""
+    leads = pages(http, f"/campaigns/{campaign_id}/leads")
+    details = {lead["id"]: http.get(f"/leads/{lead['id']}").json() for lead in leads}
+    truth = sim.dials(SIM_KEY)
+    account = sim.stats(SIM_KEY)
+    dials_by_lead: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for dial in truth["dials"]:
+        dials_by_lead[str(dial["command_id"]).partition("#attempt-")[0]].append(dial)
+    ours = {
+        a["call_control_id"] for lead in details.values() for a in lead["history"] if a.get("call_control_id")
+    }
+    blocked_phones = plan["dnc"] | plan["no_consent"]
+    outside = []
+    for dial in truth["dials"]:
+        at = datetime.fromisoformat(str(dial["at"]).replace("Z", "+00:00"))
+        local = at.astimezone(ZoneInfo(plan["zone"].get(dial["to"], "America/New_York")))
+        if not EARLIEST <= local.hour + local.minute / 60 < LATEST:
+            outside.append(dial["to"][:-4] + "****")
+    statuses = Counter(lead["status"] for lead in leads)
+    opted_out = account["opt_outs_requested"]
+    dialled_after_opt_out = [
+        p for p in opted_out if [d for d in truth["dials"] if d["to"] == p][-1]["scenario"] != "human"
+    ]
+    mismatched = [
+        lead_id
+        for lead_id, lead in details.items()
+        if sorted(a["call_control_id"] for a in lead["history"] if a.get("call_control_id"))
+        != sorted(d["call_control_id"] for d in dials_by_lead.get(lead_id, []))
+    ]
+    return [
+        (
+            "every lead ended (reached, exhausted, invalid or blocked)",
+            set(statuses) <= TERMINAL,
+            dict(statuses),
+        ),
+        ("no attempt dialled twice", not truth["command_ids_dialled_twice"], f"{truth['count']} dials"),
+        ("every dial is one of our attempts", {d["call_control_id"] for d in truth["dials"]} == ours, ""),
+        ("each lead's calls equal what Telnyx placed", not mismatched, f"{len(mismatched)} differ"),
+        (
+            "no DNC or no-consent number dialled",
+            not any(d["to"] in blocked_phones for d in truth["dials"]),
+            "",
+        ),
+        ("no dial outside the lead's calling hours", not outside, f"{len(outside)} outside"),
+        (
+            "opt-outs on the DNC list, never dialled again",
+            not dialled_after_opt_out
+            and all(http.get("/dnc/check", params={"phone": p}).json()["dnc"] for p in opted_out),
+            f"{len(opted_out)} opt-outs",
+        ),
+        (
+            "numbers that do not exist: invalid after one dial",
+            all(
+                lead["status"] == "invalid" and len(dials_by_lead.get(lead["id"], [])) == 1
+                for lead in leads
+                if lead["phone"] in plan["invalid"]
+            ),
+            f"{len(plan['invalid'])} invalid",
+        ),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the demo; 0 when every check held."""
+    parser = argparse.ArgumentParser(prog="python -m local.demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--leads", type=int, default=int(os.environ.get("DEMO_LEADS") or 100))
+    parser.add_argument(
+        "--time-scale", type=float, default=0.02, help="real seconds per simulated call second"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=0, help="give up after this many seconds (0: by size)"
+    )
+    args = parser.parse_args(argv)
+    if not 1 <= args.leads <= 1000:
+        parser.error("--leads / DEMO_LEADS must be between 1 and 1000 (the rows of examples/demo/leads.csv)")
+    if not BUILT_TEMPLATE.is_file():
+        print(f"{BUILT_TEMPLATE} is missing: run `make build` first", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    offset = clock_offset()
+    now = datetime.now(UTC) + timedelta(seconds=offset)
+    plan = prepare_leads(args.leads, now)
+    api_port = free_port()
+    sim = Simulator(simulator_config(api_port, offset, plan["invalid"], args.time_scale)).start()
+    stack = LocalStackProcess(
+        BUILT_TEMPLATE, OUT, stack_args(api_port, sim.base_url, sim.public_key_b64, offset)
+    )
+    try:
+        print(f"starting the local stack and the Telnyx simulator ({args.leads} leads)...", flush=True)
+        stack.start(timeout=180)
+        credentials = bootstrap_tenant(
+            stack.info,
+            TENANT,
+            telnyx_api_key=SIM_KEY,
+            connection_id=CONNECTION_ID,
+            name="Demo",
+            channel_limit=CHANNELS,
+        )
+        dialer = Cli(stack.api_url, credentials["api_key"])
+        dialer("assistants", "apply", "-f", "examples/assistant.yaml")
+        dialer("assistants", "apply", "-f", "examples/assistant-b.yaml")
+        dialer("dnc", "import", str(OUT / "dnc.txt"), "--reason", "demo: the tenant's list")
+        created = dialer("campaigns", "create", "-f", "examples/demo/campaign.yaml", "--quiet", capture=True)
+        campaign_id = created.strip().splitlines()[-1]
+        dialer("campaigns", "import", campaign_id, str(OUT / "leads.csv"))
+        dialer("campaigns", "start", campaign_id)
+        budget = args.timeout or 240 + 6 * args.leads
+        dialer("campaigns", "watch", campaign_id, "--timeout", str(int(budget)))
+        dialer("campaigns", "stats", campaign_id)
+        dialer("campaigns", "report", campaign_id, "-o", str(OUT / "report.html"))
+        dialer("campaigns", "export", campaign_id, "-o", str(OUT / "results.csv"))
+        sim.wait_idle(60)
+        with httpx.Client(
+            base_url=stack.api_url, headers={"Authorization": f"Bearer {credentials['api_key']}"}, timeout=60
+        ) as http:
+            rows = check(http, campaign_id, sim, plan)
+        return summarize(rows, time.monotonic() - started, plan)
+    except RuntimeError as exc:
+        print(f"demo failed: {exc} (logs in {OUT / 'logs'})", file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()
+        sim.stop()
+
+
+def summarize(rows: list[tuple[str, bool, str]], elapsed: float, plan: dict[str, Any]) -> int:
+    """Print the ground-truth table; 0 when every row held."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Every lead against the simulator's ground truth ({plan['rows']} rows)")
+    table.add_column("check")
+    table.add_column("held")
+    table.add_column("detail")
+    for name, held, detail in rows:
+        table.add_row(name, "[green]yes[/]" if held else "[red]NO[/]", str(detail))
+    console = Console()
+    console.print(table)
+    report = OUT / "report.html"
+    size = report.stat().st_size if report.exists() else 0
+    console.print(
+        f"demo finished in {elapsed:.0f} s · report {report} ({size / 1024:.0f} KiB) · results {OUT / 'results.csv'}"
+    )
+    (OUT / "summary.json").write_text(
+        json.dumps({"seconds": round(elapsed, 1), "report_bytes": size, "checks": rows}, indent=2)
+    )
+    return 0 if all(held for _, held, _ in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
