@@ -2,12 +2,13 @@
 
 The local stack's embedded moto server (``local.run``) serves every Lambda-like process at once,
 and the dialing engine's in-process tests run dispatchers and dialers on threads. Three gaps
-matter to both:
+matter to both (a fourth is speed):
 
 * moto's backend is not thread-safe (a query iterating a partition while another thread writes
   to it fails), while DynamoDB serialises each request per item. :func:`serialised_dynamodb`
   runs every DynamoDB request under one lock: each request is atomic, as in DynamoDB.
-* moto sorts the whole table for every Query (see :func:`_query`);
+* moto tests, then sorts, every item of the table for every Query, index Queries included
+  (see :func:`_query` and :class:`_IndexMap`);
 * moto's ``TransactWriteItems`` deep-copies the whole table for each item of a transaction (to
   roll back on failure) and restores that copy on failure, which is O(table) per call and, with
   other writers, would undo *their* writes too. DynamoDB evaluates every condition of a
@@ -97,21 +98,80 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
         raise
 
 
+def _dkey(value: Any) -> tuple[str, str] | None:
+    """A moto ``DynamoType`` as a hashable key (None for a missing attribute)."""
+    return None if value is None else (value.type, str(value.value))
+
+
+class _IndexMap:
+    """Which items each index partition holds, kept up to date on every write (moto itself
+    finds an index partition by testing every item of the table, O(table) per Query)."""
+
+    def __init__(self, table: Any) -> None:
+        self.attrs = {
+            index.name: next(k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH")
+            for index in table.all_indexes()
+        }
+        self.partitions: dict[str, dict[tuple[str, str], dict[Any, Any]]] = {n: {} for n in self.attrs}
+        self.member: dict[Any, dict[str, tuple[str, str]]] = {}
+        for item in _items(table):
+            self.put(item)
+
+    @staticmethod
+    def key(item: Any) -> Any:
+        return (_dkey(item.hash_key), _dkey(item.range_key))
+
+    def remove(self, key: Any) -> None:
+        for name, partition_key in self.member.pop(key, {}).items():
+            partition = self.partitions[name].get(partition_key)
+            if partition is not None:
+                partition.pop(key, None)
+                if not partition:
+                    del self.partitions[name][partition_key]
+
+    def put(self, item: Any) -> None:
+        key = self.key(item)
+        self.remove(key)
+        found = {}
+        for name, attr in self.attrs.items():
+            partition_key = _dkey(item.attrs.get(attr))
+            if partition_key is not None:
+                self.partitions[name].setdefault(partition_key, {})[key] = item
+                found[name] = partition_key
+        if found:
+            self.member[key] = found
+
+
+def _items(table: Any) -> list[Any]:
+    if table.range_key_attr:
+        return [item for part in table.items.values() for item in part.values()]
+    return list(table.items.values())
+
+
+def _index_map(table: Any) -> _IndexMap:
+    found = table.__dict__.get("_serialised_index_map")
+    if found is None:
+        found = table.__dict__["_serialised_index_map"] = _IndexMap(table)
+    return found
+
+
 def _query(original: Any) -> Any:
-    """moto answers every Query by sorting the whole table, then filtering it. A Query on the
-    table only ever matches its partition, and an index Query sorts what it matched anyway: hand
-    ``query`` just the partition, or the unsorted items (same answers, O(partition) or O(n))."""
+    """moto answers every Query by testing, then sorting, every item of the table. A Query on the
+    table only ever matches its partition, and an index Query only the index partition's items
+    (kept by :class:`_IndexMap`): hand ``query`` just those (same answers, O(partition))."""
 
     def query(self: Any, *args: Any, **kwargs: Any) -> Any:
         index_name = kwargs.get("index_name", args[7] if len(args) > 7 else None)
         hash_key = kwargs.get("hash_key", args[0] if args else None)
-        if index_name is None and hash_key is not None and self.range_key_attr:
+        if hash_key is None or not self.range_key_attr:
+            return original(self, *args, **kwargs)
+        if index_name is None:
             partition = self.items.get(hash_key)
             candidates = list(partition.values()) if partition else []
-        elif self.range_key_attr:
-            candidates = [item for part in self.items.values() for item in part.values()]
         else:
-            return original(self, *args, **kwargs)
+            candidates = list(
+                _index_map(self).partitions.get(index_name, {}).get(_dkey(hash_key), {}).values()
+            )
         self.all_items = lambda: candidates  # shadows the method for this call (requests are serialised)
         try:
             return original(self, *args, **kwargs)
@@ -119,6 +179,37 @@ def _query(original: Any) -> Any:
             del self.all_items
 
     return query
+
+
+def _indexed_put(original: Any) -> Any:
+    def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        item = original(self, *args, **kwargs)
+        if item is not None and "_serialised_index_map" in self.__dict__:
+            self.__dict__["_serialised_index_map"].put(item)
+        return item
+
+    return put_item
+
+
+def _indexed_delete(original: Any) -> Any:
+    def delete_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        item = original(self, *args, **kwargs)
+        if item is not None and "_serialised_index_map" in self.__dict__:
+            self.__dict__["_serialised_index_map"].remove(_IndexMap.key(item))
+        return item
+
+    return delete_item
+
+
+def _indexed_update(original: Any) -> Any:
+    def update_item(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+        item = original(self, table_name, *args, **kwargs)  # updates the item in place
+        table = self.get_table(table_name)
+        if item is not None and "_serialised_index_map" in table.__dict__:
+            table.__dict__["_serialised_index_map"].put(item)
+        return item
+
+    return update_item
 
 
 @contextmanager
@@ -129,9 +220,15 @@ def serialised_dynamodb() -> Iterator[None]:
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoHandler
 
-    original_call = DynamoHandler.call_action
-    original_transact = DynamoDBBackend.transact_write_items
-    original_query = Table.query
+    originals = (
+        DynamoHandler.call_action,
+        DynamoDBBackend.transact_write_items,
+        DynamoDBBackend.update_item,
+        Table.query,
+        Table.put_item,
+        Table.delete_item,
+    )
+    original_call = originals[0]
 
     def call_action(self: Any) -> Any:
         with _LOCK:
@@ -139,10 +236,18 @@ def serialised_dynamodb() -> Iterator[None]:
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
-    Table.query = _query(original_query)  # type: ignore[method-assign]
+    DynamoDBBackend.update_item = _indexed_update(originals[2])  # type: ignore[method-assign]
+    Table.query = _query(originals[3])  # type: ignore[method-assign]
+    Table.put_item = _indexed_put(originals[4])  # type: ignore[method-assign]
+    Table.delete_item = _indexed_delete(originals[5])  # type: ignore[method-assign]
     try:
         yield
     finally:
-        Table.query = original_query  # type: ignore[method-assign]
-        DynamoHandler.call_action = original_call  # type: ignore[method-assign]
-        DynamoDBBackend.transact_write_items = original_transact  # type: ignore[method-assign]
+        (
+            DynamoHandler.call_action,
+            DynamoDBBackend.transact_write_items,
+            DynamoDBBackend.update_item,
+            Table.query,
+            Table.put_item,
+            Table.delete_item,
+        ) = originals  # type: ignore[method-assign]
