@@ -33,8 +33,20 @@ def error_lines(body: Any) -> list[str]:
     for item in body.get("errors") or body.get("detail") or []:
         if isinstance(item, dict):
             where = item.get("field") or ".".join(str(p) for p in item.get("loc", []) if p != "body")
-            lines.append(f"{where}: {item.get('message') or item.get('msg')}" if where else str(item))
+            text = item.get("message") or item.get("msg") or str(item)
+            lines.append(f"{where}: {text}" if where else str(text))
     return lines
+
+
+def no_such_route(response: httpx.Response) -> bool:
+    """API Gateway's answer to a path it has no route for (a stack older than the CLI): 403
+    "Missing Authentication Token", whatever the key."""
+    if response.status_code != 403:
+        return False
+    try:
+        return bool(response.json().get("message") == "Missing Authentication Token")
+    except (ValueError, AttributeError):
+        return False
 
 
 class Api:
@@ -87,14 +99,20 @@ class Api:
         except ValueError:
             body = None
         message = body.get("message") if isinstance(body, dict) else None
+        if no_such_route(response):
+            return CliError(
+                f"{method} {path}: this API has no such route (an older stack?)", ExitCode.NOT_FOUND
+            )
         if response.status_code in (401, 403):
             hint = "the API key is missing" if not self.config.api_key else "the API key was refused"
             message = f"{hint} ({message or response.reason_phrase}); check --api-key / DIALER_API_KEY"
-        text = message or (response.text[:200] if response.text else response.reason_phrase)
+        details = error_lines(body)
+        if not message:
+            message = (
+                "the request was rejected" if details else (response.text[:200] or response.reason_phrase)
+            )
         return CliError(
-            f"{method} {path} → {response.status_code}: {text}",
-            _code_for(response.status_code),
-            error_lines(body),
+            f"{method} {path} → {response.status_code}: {message}", _code_for(response.status_code), details
         )
 
     def get(self, path: str, **params: Any) -> Any:
@@ -103,7 +121,7 @@ class Api:
     def get_optional(self, path: str, **params: Any) -> Any | None:
         """GET a resource a newer API has (stats, calls, results): None when it answers 404."""
         response = self.send("GET", path, params=params)
-        if response.status_code == 404:
+        if response.status_code == 404 or no_such_route(response):
             return None
         if response.is_success:
             return response.json()
