@@ -481,7 +481,8 @@ def campaigns_watch(
     campaign = api.get(f"/campaigns/{campaign_id}")
     has_stats = api.get_optional(f"/campaigns/{campaign_id}/stats") is not None
     deadline = time.monotonic() + timeout if timeout else None
-    with Live(console=out, auto_refresh=False, transient=False) as live:
+    # With --json the frames go to stderr and stdout carries only the final document.
+    with Live(console=err if _state(ctx).as_json else out, auto_refresh=False, transient=False) as live:
         while True:
             progress = api.get(f"/campaigns/{campaign_id}/progress")
             stats = api.get_optional(f"/campaigns/{campaign_id}/stats") if has_stats else None

@@ -258,7 +258,7 @@ def test_run_pause_resume_watch(dialer: Run, tmp_path: Path) -> None:
     watched = dialer(
         "--json", "campaigns", "watch", campaign_id, "--interval", "1", "--timeout", str(RUN_TIMEOUT)
     )
-    final = json.loads(watched.stdout[watched.stdout.index("{\n") :])
+    final = json.loads(watched.stdout)
     assert final["status"] == "completed"
     assert sum(final["leads_by_state"].values()) == 9
     # bad input: unknown campaign; a status move the campaign's state refuses

@@ -70,6 +70,13 @@ def test_small_samples_are_called_small() -> None:
     test = metrics.two_proportion_test(metrics.Variant("a", "A", 12, 6), metrics.Variant("b", "B", 10, 2))
     assert test.too_small
     assert "too small" in test.note
+    # 20 leads a side with 10 expected reached: the expected counts pass, the group size does not
+    assert metrics.two_proportion_test(
+        metrics.Variant("a", "A", 20, 14), metrics.Variant("b", "B", 20, 6)
+    ).too_small
+    assert not metrics.two_proportion_test(
+        metrics.Variant("a", "A", 30, 20), metrics.Variant("b", "B", 30, 10)
+    ).too_small
     nothing = metrics.two_proportion_test(metrics.Variant("a", "A", 0, 0), metrics.Variant("b", "B", 5, 1))
     assert nothing.z is None
 
