@@ -75,7 +75,7 @@ def _time_section(name: str, title: str, series: metrics.Series, limit_name: str
         return f"<h2>{escape(title)}</h2>" + _na("no dials yet")
     limit = f"{series.limit:g} {series.unit}" if series.limit is not None else "not set"
     caption = (
-        f"{series.label} in {series.step:g}-second buckets; peak {series.peak:.2f} {series.unit}; "
+        f"{series.label} in {series.step:g}-second buckets; peak {series.peak:.3g} {series.unit}; "
         f"{limit_name} {limit} (dashed)"
     )
     return f"<h2>{escape(title)}</h2>" + _figure(name, caption, svg.time_chart(name, series))

@@ -63,14 +63,15 @@ def time_chart(name: str, series: Series, width: int = 720, height: int = 240) -
         f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" class="axis"/>',
         f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" class="axis"/>',
     ]
-    for tick in (0.0, ceiling / 2, ceiling / 1.1):
+    highest = ceiling / 1.1
+    for tick in (0.0, highest / 2, highest):
         parts.append(
             f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" class="tick">{_fmt(tick)}</text>'
         )
     total_s = series.step * n
-    for frac in (0.0, 0.5, 1.0):
+    for frac, anchor in ((0.0, "start"), (0.5, "middle"), (1.0, "end")):
         parts.append(
-            f'<text x="{x(n * frac):.1f}" y="{height - 12}" text-anchor="middle" class="tick">+{total_s * frac:,.0f} s</text>'
+            f'<text x="{x(n * frac):.1f}" y="{height - 12}" text-anchor="{anchor}" class="tick">+{total_s * frac:,.0f} s</text>'
         )
     parts.append(
         f'<polyline class="mark" fill="none" stroke="{PALETTE[0]}" stroke-width="1.6" points="{" ".join(points)}">'

@@ -142,3 +142,15 @@ def test_an_empty_campaign_renders() -> None:
 
 def test_rendering_is_pure() -> None:
     assert render(report_data()) == render(report_data())
+
+
+def test_a_value_at_the_limit_is_drawn_on_the_limit_line() -> None:
+    from dialer_cli.report.svg import time_chart
+
+    series = metrics.Series(T0, 1, [1, 5, 3, 0], 5, "calls", "calls")
+    chart = time_chart("c", series)
+    limit_y = float(re.search(r'class="limit"[^>]* y1="([\d.]+)"', chart).group(1))  # type: ignore[union-attr]
+    points = re.search(r'points="([^"]+)"', chart).group(1)  # type: ignore[union-attr]
+    ys = [float(p.split(",")[1]) for p in points.split()]
+    assert min(ys) == limit_y  # the peak (5) sits exactly on the limit (5)
+    assert max(ys) > limit_y
