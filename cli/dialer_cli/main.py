@@ -7,6 +7,7 @@ with one line on stderr and an exit code from :class:`~dialer_cli.errors.ExitCod
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 import time
@@ -20,6 +21,7 @@ from rich.live import Live
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.progress_bar import ProgressBar
 from rich.table import Table
+from rich.text import Text
 
 from dialer_cli.api import Api
 from dialer_cli.config import load_config
@@ -28,8 +30,10 @@ from dialer_cli.files import lead_csv, load_spec, phone_list
 from dialer_cli.report.collect import collect
 from dialer_cli.report.render import render
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# No markup by default: names, messages and values come from users and the API ("[x]" in an
+# assistant's instructions must print as is); the few styled lines use Text or escape().
+out = Console(soft_wrap=True, markup=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 app = typer.Typer(
     name="dialer",
@@ -153,12 +157,14 @@ def settings_changes(
     return changes
 
 
-def _show_changes(changes: list[tuple[str, Any, Any]]) -> None:
+def _show_changes(ctx: typer.Context, changes: list[tuple[str, Any, Any]]) -> None:
+    """The diff, on stdout (on stderr with --json, where stdout carries the document)."""
+    console = err if _state(ctx).as_json else out
     for path, have, want in changes:
         if have is None:
-            out.print(f"[green]+ {path}: {json.dumps(want)}[/green]", highlight=False)
+            console.print(Text(f"+ {path}: {json.dumps(want)}", style="green"))
         else:
-            out.print(f"[yellow]~ {path}: {json.dumps(have)} → {json.dumps(want)}[/yellow]", highlight=False)
+            console.print(Text(f"~ {path}: {json.dumps(have)} → {json.dumps(want)}", style="yellow"))
 
 
 @assistants_app.command("apply")
@@ -180,7 +186,7 @@ def assistants_apply(
             f"{len(existing)} assistants are named {spec['name']!r}: rename or delete one", ExitCode.USAGE
         )
     if not existing:
-        _show_changes([(key, None, value) for key, value in spec.items()])
+        _show_changes(ctx, [(key, None, value) for key, value in spec.items()])
         if dry_run:
             out.print(f"would create assistant {spec['name']!r}")
             return
@@ -192,7 +198,7 @@ def assistants_apply(
     if not changes:
         _done(ctx, current, f"assistant {spec['name']!r} ({current['id']}) is up to date")
         return
-    _show_changes(changes)
+    _show_changes(ctx, changes)
     if dry_run:
         out.print(f"would update assistant {spec['name']!r} ({current['id']}): {len(changes)} change(s)")
         return
@@ -524,7 +530,9 @@ def campaigns_stats(ctx: typer.Context, campaign_id: str) -> None:
         highlight=False,
     )
     if stats is None:
-        out.print("[dim]costs, dispositions and A/B figures: not available from this API (no /stats)[/dim]")
+        out.print(
+            Text("costs, dispositions and A/B figures: not available from this API (no /stats)", style="dim")
+        )
     else:
         _emit_json(stats)
 
@@ -598,29 +606,16 @@ def campaigns_export(
         rows = []
         for lead in api.pages(f"/campaigns/{campaign_id}/leads"):
             rows.append({**{k: lead.get(k) for k in EXPORT_COLUMNS}, "lead_id": lead["id"]})
-        buffer = _StringWriter()
+        buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-        text = buffer.text
+        text = buffer.getvalue()
     if str(output) == "-":
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
         err.print(f"wrote {output} ({text.count(chr(10)) - 1:,} leads)", highlight=False)
-
-
-class _StringWriter:
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-
-    def write(self, text: str) -> int:
-        self.parts.append(text)
-        return len(text)
-
-    @property
-    def text(self) -> str:
-        return "".join(self.parts)
 
 
 # --- DNC -----------------------------------------------------------------------------------------
@@ -744,17 +739,17 @@ def calls_show(
             "" if a.get("duration_s") is None else str(a["duration_s"]),
         )
     out.print(table)
-    out.print("[dim]transcripts and insights: not available from this API (no GET /calls/{id})[/dim]")
+    out.print(Text("transcripts and insights: not available from this API (no GET /calls/{id})", style="dim"))
 
 
 def _print_transcript(transcript: Any) -> None:
     if not transcript:
-        out.print("[dim]no transcript[/dim]")
+        out.print(Text("no transcript", style="dim"))
         return
     messages = transcript.get("messages", transcript) if isinstance(transcript, dict) else transcript
     for m in messages if isinstance(messages, list) else []:
         out.print(
-            f"[bold]{m.get('role', '?')}[/bold]: {m.get('text') or m.get('content') or ''}", highlight=False
+            Text(f"{m.get('role', '?')}: ", style="bold") + Text(str(m.get("text") or m.get("content") or ""))
         )
 
 
@@ -823,7 +818,7 @@ def doctor(ctx: typer.Context) -> None:
     else:
         table = Table("", "check", "detail")
         for name, ok, detail in checks:
-            table.add_row("[green]✓[/green]" if ok else "[red]✗[/red]", name, detail)
+            table.add_row(Text("✓", style="green") if ok else Text("✗", style="red"), name, detail)
         out.print(table)
     if code is not ExitCode.OK:
         raise typer.Exit(int(code))
@@ -834,7 +829,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="dialer")
     except CliError as exc:
-        err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        err.print(Text("error: ", style="red") + Text(exc.message))
         for line in exc.details[:20]:
             err.print(f"  {line}", highlight=False)
         sys.exit(int(exc.code))
