@@ -87,6 +87,7 @@ bench: build
 	PYTHONPATH=layers/telnyx_client:layers/core:. $(VENV)/python bench/import.py
 	PYTHONPATH=layers/telnyx_client:layers/core:. $(VENV)/python bench/dialing.py
 	PYTHONPATH=layers/telnyx_client:layers/core:. $(VENV)/python bench/init.py
+	PYTHONPATH=layers/telnyx_client:layers/core:cli:. $(VENV)/python bench/report.py
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -33,7 +33,7 @@ make_venv() {  # dir, requirements...
   echo "$want" > "$dir/.stamp"
 }
 
-make_venv .venv requirements/dev.txt layers/telnyx_client/requirements.txt layers/core/requirements.txt
+make_venv .venv requirements/dev.txt requirements/cli.txt layers/telnyx_client/requirements.txt layers/core/requirements.txt
 make_venv .venv-tools requirements/tools.txt
 make_venv .venv-scan requirements/scan.txt
 

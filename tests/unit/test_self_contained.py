@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SCANNED = ("functions", "layers", "local", "tests", "bench", "scripts")
+SCANNED = ("functions", "layers", "local", "tests", "bench", "scripts", "cli", "examples")
 ROOT_FILES = ("Makefile", "pyproject.toml", "template.yaml", "package.json", "samconfig.toml")
 SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "node_modules", ".aws-sam"}
 
