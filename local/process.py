@@ -95,6 +95,8 @@ class LocalStackProcess:
             *self.args,
         ]
         env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "PYTHONPATH": str(REPO)}
+        self.ready_file.unlink(missing_ok=True)  # a previous run's file would read as "ready" at once
+        self.workdir.mkdir(parents=True, exist_ok=True)
         with self.output.open("wb") as output:
             self.process = subprocess.Popen(
                 command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
