@@ -141,7 +141,8 @@ def test_every_disposition_reaches_leads_dnc_and_totals_as_the_simulator_said(ma
         # AND the lead changed as the disposition says
         assert listed is (canonical == "do_not_call"), (canonical, sim_call.to)
         if canonical == "callback_requested":
-            assert lead["status"] == "pending" and lead.get("callback_at"), lead
+            assert lead["status"] == "pending", lead
+            assert lead.get("callback_at"), lead
         elif canonical == "appointment_set":
             assert lead.get("appointment_at"), lead
         elif canonical in ("interested", "not_interested", "wrong_number"):
