@@ -4,6 +4,8 @@ as the simulator's ground truth says; the campaign totals equal the calls; a bud
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections import Counter
 from decimal import Decimal
@@ -154,6 +156,32 @@ def test_every_disposition_reaches_leads_dnc_and_totals_as_the_simulator_said(ma
     assert totals["calls"] == 18
     for disposition, n in Counter(r["disposition"] for r in records).items():
         assert totals[f"disp:{disposition}"] == n
+    # AND the stats API reads the same figures from the counters
+    from dialer.services.analytics import AnalyticsService
+
+    analytics = AnalyticsService(
+        h.tenant,
+        campaigns=h.campaigns,
+        dialing=h.dialing,
+        calls=h.calls,
+        totals=h.totals,  # type: ignore[attr-defined]
+    )
+    stats = analytics.stats(campaign_id)
+    assert stats.calls.calls == 18
+    assert stats.calls.answered_human == 18
+    assert Decimal(stats.calls.cost_total) == totals["cost"]
+    assert stats.calls.by_disposition == dict(Counter(r["disposition"] for r in records))
+    assert stats.calls.average_talk_s is not None
+    assert stats.calls.average_talk_s > 0
+    # AND the results export has every lead once, with its disposition and cost
+    rows = list(csv.DictReader(io.StringIO("".join(analytics.results_csv(campaign_id)))))
+    assert sorted(r["phone"] for r in rows) == sorted(leads)
+    assert sum(Decimal(r["cost"]) for r in rows) == totals["cost"]
+    # AND a call's detail and the lead's calls show the call
+    some = calls[0]
+    assert analytics.call(some.call_control_id).conversation["conversation_id"] == some.conversation_id
+    lead_id = leads[some.to]["lead_id"]
+    assert [c.call_control_id for c in analytics.lead_calls(lead_id).data] == [some.call_control_id]
     # AND delivering every webhook again changes nothing
     before = (dict(totals), {p: (i["status"], i.get("result")) for p, i in leads.items()})
     h.processed = 0

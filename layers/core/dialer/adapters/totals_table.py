@@ -77,6 +77,9 @@ class TotalsTable:
             },
             _add_op(keys.campaign_totals_key(tenant_id, campaign_id, shard), change),
         ]
+        if call.get("lead_id") and COST in change:
+            # The lead's own spend (the results export reads it with the lead, no call reads).
+            ops.append(_add_op(keys.lead_key(tenant_id, str(call["lead_id"])), {COST: change[COST]}))
         tenant_change = {n: v for n, v in change.items() if n in _TENANT_COUNTERS}
         if tenant_change:
             ops.append(_add_op(keys.tenant_totals_key(tenant_id, shard), tenant_change))

@@ -152,4 +152,5 @@ def build_after_call(settings: Settings, calls: CallsTable) -> AfterCall:
         totals=TotalsTable(table),
         defaults=tenant_defaults(settings),
         clock=clock.now,
+        default_region=settings.default_region,
     )
