@@ -226,3 +226,94 @@ def test_a_budget_pauses_the_campaign_and_the_dialer_refuses_past_it(make_harnes
     h.pump_dials(workers, max_idle_rounds=1)
     h.settle(10.0)
     assert len(sim_calls(h)) == placed
+
+
+def test_any_order_and_duplication_of_every_event_gives_the_same_effects(make_harness: Any) -> None:
+    """Each call's webhooks (lifecycle, AMD, conversation, insights, cost) delivered shuffled and
+    partly twice, calls interleaved: the call records equal the in-order summaries, and leads, DNC
+    list and totals follow the simulator's ground truth exactly as with in-order delivery."""
+    import random
+
+    from dialer.domain.calls import facts_from_event, merge_facts, summarize
+    from dialer.domain.webhook_message import WebhookMessage
+    from telnyx_client.webhooks import parse_webhook
+
+    h = make_harness(
+        scenario_mix={"human": 1.0},
+        disposition_mix={d: 1.0 for d in ("interested", "callback_requested", "appointment_set", "dnc")},
+        tool_calls=False,
+    )
+    with_after_call(h)
+    campaign_id = h.campaign(8, retry={"max_attempts": 1})
+    dispatcher = h.dispatcher()
+    workers = [h.dialer()]
+    # WHEN every lead is dialled and played out with no webhook applied yet
+    for _ in range(20):
+        dispatcher.tick()
+        h.pump_dials(workers, max_idle_rounds=1, webhooks=False)
+        if len(sim_calls(h)) == 8:
+            break
+    assert h.sim.wait_idle(30.0)
+    received = [i for i in h.receiver.items() if i.verified and 200 <= i.status < 300]
+    by_call: dict[str, list[bytes]] = {}
+    for item in received:
+        parsed = parse_webhook(item.body, item.headers.get("content-type", "application/json"))
+        by_call.setdefault(str(parsed.call_control_id), []).append(item.body)
+    rng = random.Random(10)
+    plan = []
+    for bodies in by_call.values():
+        unique = list(dict.fromkeys(bodies))
+        chosen = unique + [rng.choice(unique) for _ in range(len(unique) // 2)]
+        rng.shuffle(chosen)
+        plan.append(chosen)
+    # AND the calls' shuffled events are interleaved
+    delivery: list[bytes] = []
+    while any(plan):
+        queue = rng.choice([p for p in plan if p])
+        delivery.append(queue.pop(0))
+    h.processed = len(h.receiver.items())
+    for body in delivery:
+        message = WebhookMessage(
+            tenant_id=h.tenant,
+            event_id="",
+            event_type="",
+            content_type="application/json",
+            received_at="",
+            signed_at=0,
+            body=body.decode(),
+            body_bytes=len(body),
+        )
+        h.processor.process(message.to_json())
+    # THEN each call record is the in-order summary of its events
+    for call_control_id, bodies in by_call.items():
+        facts: dict = {}
+        for body in dict.fromkeys(bodies):
+            p = parse_webhook(body, "application/json")
+            facts = merge_facts(facts, facts_from_event(p.event_type, p.event_id, p.occurred_at, p.payload))
+        expected = summarize(facts)
+        record = h.calls.get_call_item(h.tenant, call_control_id)
+        assert record is not None
+        assert record["outcome"] == (expected.outcome.value if expected.outcome else None)
+        assert Decimal(str(record["cost"])) == expected.cost
+        assert record.get("insights", {}) == expected.insights
+    # AND leads, the DNC list and the totals are what the simulator's conversations concluded
+    leads = {i["phone"]: i for i in h.leads(campaign_id)}
+    records = []
+    for sim_call in sim_calls(h):
+        record = h.calls.get_call_item(h.tenant, sim_call.call_control_id) or {}
+        records.append(record)
+        canonical = {"dnc": "do_not_call"}.get(sim_call.disposition, sim_call.disposition)
+        assert record["disposition"] == canonical
+        assert (h.dnc.get(h.tenant, sim_call.to) is not None) is (canonical == "do_not_call")
+        lead = leads[sim_call.to]
+        if canonical == "callback_requested":
+            assert lead.get("callback_at"), lead
+        if canonical == "appointment_set":
+            assert lead.get("appointment_at"), lead
+        if canonical == "interested":
+            assert lead.get("result") == "interested", lead
+    totals = h.totals.campaign_totals(h.tenant, campaign_id)  # type: ignore[attr-defined]
+    assert totals["calls"] == 8
+    assert totals["cost"] == sum(Decimal(str(r["cost"])) for r in records)
+    for disposition, n in Counter(r["disposition"] for r in records).items():
+        assert totals[f"disp:{disposition}"] == n
