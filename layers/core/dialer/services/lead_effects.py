@@ -97,12 +97,12 @@ class LeadEffects:
     ) -> LeadChange:
         if campaign.status == CampaignStatus.CANCELED:
             return LeadChange(LeadStatus.CANCELED, outcome=outcome.value)
-        if lead.result in RESULT_STATUS:
-            # The conversation's conclusion (an insight that beat the hangup) ends the lead.
-            return LeadChange(RESULT_STATUS[lead.result], outcome=outcome.value)
         if lead.callback_at and outcome != CallOutcome.INVALID_NUMBER:
             # The person asked (during this call, or meanwhile) to be called back: that wins.
             return LeadChange(LeadStatus.PENDING, next_at=lead.callback_at, priority=0, outcome=outcome.value)
+        if lead.result in RESULT_STATUS:
+            # The conversation's conclusion (an insight that beat the hangup) ends the lead.
+            return LeadChange(RESULT_STATUS[lead.result], outcome=outcome.value)
         step = next_step(campaign.config, outcome, used)
         if not step.retry:
             return LeadChange(step.status, outcome=outcome.value)
