@@ -39,6 +39,7 @@ def event_processor() -> EventProcessor:
     from dialer.adapters.campaigns_table import CampaignsTable
     from dialer.adapters.dialing_table import DialingTable
     from dialer.adapters.people_table import ContactHistory
+    from dialer.services.engine import build_after_call
     from dialer.services.lead_effects import CallOutcomes
     from dialer.settings import get_settings
 
@@ -49,7 +50,11 @@ def event_processor() -> EventProcessor:
         DialingTable(settings.table_name), CampaignsTable(settings.table_name), history, clock.now
     )
     return EventProcessor(
-        calls=calls, payloads=S3PayloadStore(settings.payload_bucket), settler=settler, reader=calls
+        calls=calls,
+        payloads=S3PayloadStore(settings.payload_bucket),
+        settler=settler,
+        reader=calls,
+        after_call=build_after_call(settings, calls),
     )
 
 
@@ -64,6 +69,7 @@ def record_handler(record: SQSRecord) -> None:
         call_control_id=processed.call_control_id,
         result=processed.result.value,
         lead_effect=processed.lead_effect,
+        after_call=list(processed.after_call),
         receive_count=record.attributes.approximate_receive_count,
     )
     metrics.add_metric(name=f"Event{processed.result.value.capitalize()}", unit="Count", value=1)

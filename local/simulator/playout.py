@@ -63,7 +63,7 @@ _SUMMARIES = {
 }
 TERMINAL_TEXML = {"completed", "no-answer", "busy", "canceled", "failed"}
 # The simulator's dispositions in the product's canonical vocabulary (set_disposition's enum).
-CANONICAL_DISPOSITIONS = {"dnc": "do_not_call"}
+CANONICAL_DISPOSITIONS = {"dnc": "do_not_call", "voicemail": "voicemail_left"}
 
 
 class Playout:
@@ -841,21 +841,35 @@ def _insight_result(template: dict[str, Any], disposition: str, call: CallRecord
         schema = _json_object(schema.encode())
     if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
         return _SUMMARIES.get(disposition, "Reached voicemail; left a message.")
+    canonical = CANONICAL_DISPOSITIONS.get(disposition, disposition)
     out: dict[str, Any] = {}
     for name, prop in schema["properties"].items():
         kind = prop.get("type") if isinstance(prop, dict) else None
         enum = prop.get("enum") if isinstance(prop, dict) else None
         if enum:
-            out[name] = disposition if disposition in enum else call.rng.choice(enum)
+            out[name] = canonical if canonical in enum else call.rng.choice(enum)
         elif kind == "boolean":
             out[name] = disposition in ("interested", "appointment_set", "callback_requested")
         elif kind in ("integer", "number"):
             out[name] = call.rng.randint(1, 10)
+        elif "callback" in name or "appointment" in name:
+            # A lead-local wall time (no offset), as a person says it: "Tuesday at 3".
+            wanted = "callback" if "callback" in name else "appointment"
+            out[name] = _local_time(call) if wanted in disposition else None
         else:
             out[name] = (
-                disposition if "disposition" in name or "outcome" in name else _SUMMARIES.get(disposition, "")
+                canonical if "disposition" in name or "outcome" in name else _SUMMARIES.get(disposition, "")
             )
-    return out
+    # Telnyx delivers structured results as objects or as stringified JSON (WIRE §6): both.
+    return json.dumps(out) if call.rng.random() < 0.5 else out
+
+
+def _local_time(call: CallRecord) -> str:
+    """A wall time eight days ahead at 15:00 (lead-local, no offset): "next week, at 3"."""
+    from datetime import datetime, timedelta
+
+    base = datetime.fromisoformat(iso_now().replace("Z", "+00:00")) + timedelta(days=8)
+    return base.replace(hour=15, minute=0, second=0, microsecond=0, tzinfo=None).isoformat()
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:

@@ -89,6 +89,11 @@ _RESOURCES = [
     "/caller-ids/{caller_id_id}",
     "/caller-ids",
     "/docs",
+    # analytics_api (issue 10)
+    "/campaigns/{campaign_id}/stats",
+    "/campaigns/{campaign_id}/results",
+    "/leads/{lead_id}/calls",
+    "/calls/{call_id}",
     # campaigns_api (issue 6)
     "/campaigns/{campaign_id}/imports/{import_id}",
     "/campaigns/{campaign_id}/imports",
@@ -108,8 +113,16 @@ _RESOURCES = [
     "/dnc/audit",
     "/dnc",
 ]
-#: Paths served by campaigns_api; everything else by assistants_api.
-CAMPAIGNS_API_PREFIXES = ("/campaigns", "/leads", "/dnc")
+#: Paths served by campaigns_api (and analytics_api, its read-only sibling: same isolation
+#: suite); everything else by assistants_api.
+CAMPAIGNS_API_PREFIXES = ("/campaigns", "/leads", "/dnc", "/calls")
+#: Resources served by analytics_api (issue 10).
+ANALYTICS_API_RESOURCES = (
+    "/campaigns/{campaign_id}/stats",
+    "/campaigns/{campaign_id}/results",
+    "/leads/{lead_id}/calls",
+    "/calls/{call_id}",
+)
 
 
 def served_by_campaigns_api(path: str) -> bool:
@@ -182,7 +195,10 @@ class InProcessApi:
             headers=headers,
             authorizer=authorizer_context,
         )
-        handler = self._campaigns_api() if served_by_campaigns_api(resource) else self.api
+        if resource in ANALYTICS_API_RESOURCES:
+            handler = self._analytics_api()
+        else:
+            handler = self._campaigns_api() if served_by_campaigns_api(resource) else self.api
         out = handler.lambda_handler(event, LambdaContextStub())
         text = out.get("body") or ""
         try:
@@ -200,6 +216,19 @@ class InProcessApi:
 
             self.campaigns = importlib.import_module("functions.campaigns_api.app")
         return self.campaigns
+
+    def _analytics_api(self) -> ModuleType:
+        """analytics_api, its per-environment caches cleared once per InProcessApi (a fresh stack)."""
+        module: ModuleType | None = getattr(self, "_analytics", None)
+        if module is None:
+            import importlib
+
+            module = importlib.import_module("functions.analytics_api.app")
+            for value in vars(module).values():
+                if callable(value) and hasattr(value, "cache_clear") and value.__module__ == module.__name__:
+                    value.cache_clear()
+            self._analytics = module
+        return module
 
     def get(self, path: str, token: str | None, **kw: Any) -> ApiResponse:
         """GET."""

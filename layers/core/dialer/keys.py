@@ -219,3 +219,18 @@ def caller_id_usage_key(tenant_id: str, caller_id_id: str, day: str) -> dict[str
 def tenants_index(tenant_id: str = "") -> dict[str, str]:
     """gsi1 keys listing every tenant (the reaper visits them all)."""
     return {"gsi1pk": "TENANTS", "gsi1sk": tenant_id}
+
+
+#: Shards of a campaign's (and a tenant's) call totals: each its own partition, so 30 calls/s
+#: settling at once spread their counter writes instead of queueing on one key.
+TOTALS_SHARDS = 8
+
+
+def campaign_totals_key(tenant_id: str, campaign_id: str, shard: int) -> dict[str, str]:
+    """One shard of a campaign's call totals (cost, talk time, outcomes, dispositions, variants)."""
+    return {"pk": f"T#{tenant_id}#CAMPAIGN#{campaign_id}#TOTALS#{shard}", "sk": "TOTALS"}
+
+
+def tenant_totals_key(tenant_id: str, shard: int) -> dict[str, str]:
+    """One shard of a tenant's call totals (cost and calls across its campaigns)."""
+    return {"pk": f"T#{tenant_id}#TOTALS#{shard}", "sk": "TOTALS"}

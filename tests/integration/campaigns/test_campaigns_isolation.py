@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
 import pytest
 
 from tests.integration.campaigns.conftest import CampaignTenant, campaign_body, object_key, upload
@@ -41,7 +42,7 @@ QUERIES: dict[tuple[str, str], dict[str, str]] = {
 
 
 @pytest.fixture
-def a_ids(api: InProcessApi, ta: CampaignTenant, importer: Any) -> dict[str, str]:
+def a_ids(api: InProcessApi, ta: CampaignTenant, importer: Any, moto_stack: Any) -> dict[str, str]:
     """Things tenant A owns: a campaign with a lead, an import, and a number on its DNC list."""
     campaign = api.post("/campaigns", ta.key, campaign_body(ta)).body
     lead_id = api.post(f"/campaigns/{campaign['id']}/leads", ta.key, {"leads": [{"phone": PHONE}]}).body[
@@ -51,7 +52,23 @@ def a_ids(api: InProcessApi, ta: CampaignTenant, importer: Any) -> dict[str, str
     upload(object_key(created["upload_url"]), b"phone\n+16175550144\n")
     importer.run()
     assert api.post("/dnc", ta.key, {"phone": PHONE, "reason": "A's"}).status in (200, 201)
-    return {"campaign_id": campaign["id"], "lead_id": lead_id, "import_id": created["import_id"]}
+    # call_id: A's call (issue 10); B must not see it either.
+    call_id = "v3:a-call-0001"
+    boto3.client("dynamodb").put_item(
+        TableName=moto_stack.table_name,
+        Item={
+            "pk": {"S": f"T#{ta.tenant.tenant_id}#CALL#{call_id}"},
+            "sk": {"S": "CALL"},
+            "call_control_id": {"S": call_id},
+            "tenant_id": {"S": ta.tenant.tenant_id},
+        },
+    )
+    return {
+        "campaign_id": campaign["id"],
+        "lead_id": lead_id,
+        "import_id": created["import_id"],
+        "call_id": call_id,
+    }
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])

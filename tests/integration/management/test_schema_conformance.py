@@ -96,7 +96,32 @@ def seeds(api: InProcessApi, alpha: Tenant, import_env: dict[str, str]) -> Seeds
         response = api.request(method, path, token=alpha.api_key, body=body)
         return response.status, response.body
 
-    return seed_resources(call, phone_suffix=f"0{next(_SUFFIXES)}")
+    seeds = seed_resources(call, phone_suffix=f"0{next(_SUFFIXES)}")
+    seeds.ids["call_id"] = _seed_call(alpha.tenant_id, seeds.ids["campaign_id"], seeds.ids["lead_id"])
+    return seeds
+
+
+def _seed_call(tenant_id: str, campaign_id: str, lead_id: str) -> str:
+    """A call record of the tenant (no API creates calls: the event processor writes them)."""
+    import os
+
+    from dialer.adapters.calls_table import CallsTable
+
+    call_id = f"v3:conformance-{next(_SUFFIXES)}"
+    CallsTable(os.environ["TABLE_NAME"]).items.put(
+        {
+            "pk": f"T#{tenant_id}#CALL#{call_id}",
+            "sk": "CALL",
+            "entity": "call",
+            "tenant_id": tenant_id,
+            "call_control_id": call_id,
+            "campaign_id": campaign_id,
+            "lead_id": lead_id,
+            "state": "ended",
+            "outcome": "answered_human",
+        }
+    )
+    return call_id
 
 
 @pytest.mark.parametrize("label", OPERATIONS)

@@ -64,6 +64,7 @@ def test_defaults_follow_the_design() -> None:
         CallOutcome.BUSY,
         CallOutcome.VOICEMAIL,
         CallOutcome.FAILED,
+        CallOutcome.ASSISTANT_FAILED,  # issue 10: the assistant never spoke, the callee heard nothing
         CallOutcome.UNKNOWN,
     }
     assert all(r.delay_minutes == 30 and r.max_attempts == 3 for r in config.retry.outcomes.values())

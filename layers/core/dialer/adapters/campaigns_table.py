@@ -35,6 +35,7 @@ class CampaignRecord:
     updated_at: str
     lead_count: int = 0
     status_changed_at: str | None = None
+    paused_reason: str | None = None  # set when the system paused it (``budget_reached``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,7 @@ class LeadRecord:
     dials: int = 0
     last_reasons: tuple[str, ...] = ()
     callback_at: str | None = None
+    result: str | None = None  # the disposition the lead ended with (interested, not_interested …)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,7 @@ class CampaignsTable:
             "updated_at": record.updated_at,
             "status_changed_at": record.status_changed_at,
             "lead_count": record.lead_count,
+            "paused_reason": record.paused_reason,
         }
         if expect_updated_at is None:
             return self.items.put(item, condition="attribute_not_exists(pk)")
@@ -133,7 +136,8 @@ class CampaignsTable:
             self.ops.update(
                 keys.campaign_key(record.tenant_id, record.campaign_id),
                 set_fields=fields,
-                remove=() if registry else ("gsi2pk", "gsi2sk"),
+                remove=(() if registry else ("gsi2pk", "gsi2sk"))
+                + (() if record.paused_reason else ("paused_reason",)),
                 condition="#u = :seen",
                 names={"#u": "updated_at"},
                 values={":seen": expect_updated_at},
@@ -155,6 +159,25 @@ class CampaignsTable:
                 condition="#st = :active AND lead_count = :count",
                 names={"#st": "status"},
                 values={":active": CampaignStatus.ACTIVE.value, ":count": lead_count},
+            )
+        )
+
+    def pause_for(self, tenant_id: str, campaign_id: str, *, reason: str, at: str) -> bool:
+        """active → paused by the system (``reason``: ``budget_reached``), only if still active;
+        out of the dialing registry so the dispatcher stops claiming at once."""
+        return bool(
+            self.ops.update(
+                keys.campaign_key(tenant_id, campaign_id),
+                set_fields={
+                    "status": CampaignStatus.PAUSED.value,
+                    "paused_reason": reason,
+                    "updated_at": at,
+                    "status_changed_at": at,
+                },
+                remove=("gsi2pk", "gsi2sk"),
+                condition="#st = :active",
+                names={"#st": "status"},
+                values={":active": CampaignStatus.ACTIVE.value},
             )
         )
 
@@ -469,6 +492,7 @@ def lead_from_item(item: Mapping[str, Any]) -> LeadRecord:
         dials=int(item.get("dials") or 0),
         last_reasons=tuple(item.get("last_reasons") or ()),
         callback_at=item.get("callback_at"),
+        result=item.get("result"),
     )
 
 
@@ -530,6 +554,7 @@ def _campaign(item: Mapping[str, Any]) -> CampaignRecord:
         updated_at=item.get("updated_at", ""),
         lead_count=int(item.get("lead_count", 0)),
         status_changed_at=item.get("status_changed_at"),
+        paused_reason=item.get("paused_reason"),
     )
 
 

@@ -10,6 +10,7 @@ from dialer import keys
 from dialer.adapters.campaigns_table import LeadRecord, lead_from_item
 from dialer.adapters.dynamo import DynamoItems
 from dialer.adapters.table_ops import TableOps
+from dialer.domain.outcomes import Disposition
 
 
 class DispositionsTable:
@@ -28,24 +29,35 @@ class DispositionsTable:
         item = self.items.get(keys.lead_key(tenant_id, lead_id))
         return lead_from_item(item) if item else None
 
-    def record_on_call(self, tenant_id: str, call_control_id: str, fields: dict[str, Any]) -> None:
+    def record_on_call(self, tenant_id: str, call_control_id: str, fields: dict[str, Any]) -> bool:
         """SET the disposition attributes on the call record (an upsert: the event processor
-        and the dialer only SET their own attributes, so all three writers coexist)."""
-        self.ops.update(
-            keys.call_key(tenant_id, call_control_id),
-            set_fields={
-                "entity": "call",
-                "tenant_id": tenant_id,
-                "call_control_id": call_control_id,
-                **fields,
-            },
+        and the dialer only SET their own attributes, so all three writers coexist). A recorded
+        ``do_not_call`` is never replaced by another disposition (False then)."""
+        return bool(
+            self.ops.update(
+                keys.call_key(tenant_id, call_control_id),
+                set_fields={
+                    "entity": "call",
+                    "tenant_id": tenant_id,
+                    "call_control_id": call_control_id,
+                    **fields,
+                },
+                **_keeps_dnc("disposition", fields.get("disposition")),
+            )
         )
 
     def record_on_lead(self, tenant_id: str, lead_id: str, fields: dict[str, Any]) -> bool:
-        """SET the lead's last-disposition attributes; False if there is no such lead."""
+        """SET the lead's last-disposition (and result) attributes; False if there is no such lead
+        or it already ended with ``do_not_call``."""
+        guard = _keeps_dnc("last_disposition", fields.get("last_disposition"))
+        condition = "attribute_exists(pk)" + (f" AND ({guard['condition']})" if guard else "")
         return bool(
             self.ops.update(
-                keys.lead_key(tenant_id, lead_id), set_fields=fields, condition="attribute_exists(pk)"
+                keys.lead_key(tenant_id, lead_id),
+                set_fields=fields,
+                condition=condition,
+                names=guard.get("names"),
+                values=guard.get("values"),
             )
         )
 
@@ -56,3 +68,14 @@ class DispositionsTable:
             "gsi1pk", index["gsi1pk"], index="gsi1", sk_name="gsi1sk", prefix="LEAD#", limit=1000
         )
         return items
+
+
+def _keeps_dnc(attribute: str, new: Any) -> dict[str, Any]:
+    """The condition that keeps a stored ``do_not_call`` (DNC wins over whatever comes later)."""
+    if new is None or new == Disposition.DO_NOT_CALL.value:
+        return {}
+    return {
+        "condition": "attribute_not_exists(#disp) OR #disp <> :dnc",
+        "names": {"#disp": attribute},
+        "values": {":dnc": Disposition.DO_NOT_CALL.value},
+    }

@@ -12,12 +12,15 @@ function of the facts. State only moves forward because "ended" dominates: a lat
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from dialer.domain.insights import conclusion
 from dialer.domain.outcomes import AmdCategory, CallOutcome, CallState, amd_category
 
 
@@ -31,6 +34,11 @@ class FactKind(StrEnum):
     HANGUP = "hangup"
     TEXML_PROGRESS = "texml_progress"
     TEXML_FINAL = "texml_final"
+    CONVERSATION_CREATED = "conversation_created"
+    CONVERSATION_ENDED = "conversation_ended"
+    CONVERSATION_FAILED = "conversation_failed"
+    INSIGHTS = "insights"
+    COST = "cost"
 
 
 # Answered calls shorter than this with no human AMD verdict are not counted as a conversation:
@@ -105,6 +113,11 @@ class CallSummary:
     duration_s: int | None
     amd: AmdCategory | None
     hangup_cause: str | None
+    conversation: dict[str, str] = field(default_factory=dict)
+    insights: dict[str, str] = field(default_factory=dict)
+    cost: Decimal | None = None
+    cost_currency: str | None = None
+    billed_s: int | None = None
 
 
 def summarize(facts: CallFacts) -> CallSummary:
@@ -152,6 +165,16 @@ def summarize(facts: CallFacts) -> CallSummary:
             sip_cause=end_fact.data.get("sip_hangup_cause") or end_fact.data.get("sip_code"),
             texml_status=texml_status,
         )
+        started = FactKind.CONVERSATION_CREATED in facts or FactKind.CONVERSATION_ENDED in facts
+        if (
+            FactKind.CONVERSATION_FAILED in facts
+            and not started
+            and outcome in (CallOutcome.ANSWERED_HUMAN, CallOutcome.UNKNOWN)
+        ):
+            # Telnyx answered but the assistant never spoke: nobody had a conversation.
+            outcome = CallOutcome.ASSISTANT_FAILED
+    cost_fact = facts.get(FactKind.COST)
+    insights_fact = facts.get(FactKind.INSIGHTS)
     return CallSummary(
         state=state,
         outcome=outcome,
@@ -160,7 +183,25 @@ def summarize(facts: CallFacts) -> CallSummary:
         duration_s=duration,
         amd=amd,
         hangup_cause=hangup_cause,
+        conversation=_conversation(facts),
+        insights=dict(insights_fact.data) if insights_fact else {},
+        cost=_decimal(cost_fact.data.get("total_cost")) if cost_fact else None,
+        cost_currency=cost_fact.data.get("currency") if cost_fact else None,
+        billed_s=_int_or_none(cost_fact.data.get("billed_duration_secs")) if cost_fact else None,
     )
+
+
+def _conversation(facts: CallFacts) -> dict[str, str]:
+    """What the AI conversation facts say (ended wins over created for shared keys)."""
+    merged: dict[str, str] = {}
+    for kind in (FactKind.CONVERSATION_FAILED, FactKind.CONVERSATION_CREATED, FactKind.CONVERSATION_ENDED):
+        fact = facts.get(kind)
+        if fact is not None:
+            merged.update({k: v for k, v in fact.data.items() if k in _CONVERSATION_FIELDS})
+    if FactKind.CONVERSATION_FAILED in facts:
+        merged["start_failed"] = facts[FactKind.CONVERSATION_FAILED].data.get("reason") or "unspecified"
+        merged.pop("reason", None)
+    return merged
 
 
 def classify_outcome(
@@ -276,7 +317,86 @@ def facts_from_event(
             ]
         case "texml.status" | "texml.amd":
             return _texml_facts(event_id, when, payload)
+        case "call.conversation.created":
+            return [
+                fact(FactKind.CONVERSATION_CREATED, ("conversation_id", "client_state", *_IDENTITY_FIELDS))
+            ]
+        case "call.conversation.ended":
+            return [
+                fact(FactKind.CONVERSATION_ENDED, ("client_state", *_IDENTITY_FIELDS, *_CONVERSATION_FIELDS))
+            ]
+        case "call.conversation.start_failed":
+            return [
+                fact(
+                    FactKind.CONVERSATION_FAILED,
+                    ("client_state", *_IDENTITY_FIELDS, "assistant_id", "reason"),
+                )
+            ]
+        case "call.conversation_insights.generated":
+            results = payload.get("results")
+            found = conclusion(results if isinstance(results, list) else [])
+            insight = fact(FactKind.INSIGHTS, ("insight_group_id",))
+            return [replace(insight, data={**insight.data, **found})]
+        case "call.cost":
+            return [_cost_fact(event_id, when, payload)]
     return []
+
+
+# Conversation fields kept on the call (``assistant_id`` is the one that spoke; the dialer's link
+# names the one it dialled with).
+_CONVERSATION_FIELDS = (
+    "conversation_id",
+    "assistant_id",
+    "duration_sec",
+    "llm_model",
+    "stt_model",
+    "tts_provider",
+    "tts_model_id",
+    "tts_voice_id",
+    "reason",
+)
+
+
+def _cost_fact(event_id: str, when: str, payload: Mapping[str, Any]) -> Fact:
+    """``call.cost``: money values are decimal strings; the total is theirs, or the parts' sum."""
+    parts = []
+    for part in payload.get("cost_parts") or []:
+        if not isinstance(part, Mapping):
+            continue
+        parts.append(
+            {
+                "call_part": str(part.get("call_part") or ""),
+                "cost": str(_decimal(part.get("cost")) or Decimal(0)),
+                "rate": str(part.get("rate") or ""),
+                "currency": str(part.get("currency") or ""),
+                "billed_duration_secs": str(part.get("billed_duration_secs") or ""),
+            }
+        )
+    total = _decimal(payload.get("total_cost"))
+    if total is None:
+        total = sum((Decimal(p["cost"]) for p in parts), Decimal(0))
+    currencies = {p["currency"] for p in parts if p["currency"]}
+    data = {
+        "total_cost": str(total),
+        "currency": currencies.pop() if len(currencies) == 1 else ("USD" if not currencies else "mixed"),
+        "status": str(payload.get("status") or ""),
+        "parts": json.dumps(parts, sort_keys=True),
+    }
+    if payload.get("billed_duration_secs") not in (None, ""):
+        data["billed_duration_secs"] = str(payload["billed_duration_secs"])
+    # A later cost report of the same call (a correction) wins by its timestamp (then event id).
+    return Fact(FactKind.COST, event_id, when, data)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """A money amount from Telnyx's decimal string (never through float)."""
+    if value in (None, ""):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() else None
 
 
 def _texml_facts(event_id: str, when: str, form: Mapping[str, Any]) -> list[Fact]:

@@ -169,6 +169,7 @@ def _default_retry_rules() -> dict[CallOutcome, RetryRule]:
         CallOutcome.BUSY,
         CallOutcome.VOICEMAIL,
         CallOutcome.FAILED,
+        CallOutcome.ASSISTANT_FAILED,
         CallOutcome.UNKNOWN,
     )
     return {outcome: RetryRule() for outcome in retried}

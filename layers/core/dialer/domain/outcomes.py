@@ -36,6 +36,9 @@ class CallOutcome(StrEnum):
     FAILED = "failed"
     INVALID_NUMBER = "invalid_number"
     CANCELED = "canceled"
+    # Answered, but the AI assistant never started (``call.conversation.start_failed``): the
+    # callee heard nothing, so a retry policy treats it apart from a conversation.
+    ASSISTANT_FAILED = "assistant_failed"
     UNKNOWN = "unknown"
 
 

@@ -73,6 +73,9 @@ class CampaignResponse(CampaignConfig):
     created_at: str
     updated_at: str
     status_changed_at: str | None = None
+    paused_reason: str | None = Field(
+        default=None, description="Why the system paused it (budget_reached); null when a user did."
+    )
 
 
 class CampaignListResponse(BaseModel):

@@ -110,7 +110,8 @@ class CampaignsService:
         if target == CampaignStatus.ACTIVE:
             self._check_dialable(record.config)
         now = self._now()
-        moved = _replace(record, status=target, updated_at=now, status_changed_at=now)
+        # A user's move clears the reason the system paused it for (budget_reached).
+        moved = _replace(record, status=target, updated_at=now, status_changed_at=now, paused_reason=None)
         if not self.table.put_campaign(moved, expect_updated_at=record.updated_at):
             raise Conflict("the campaign changed meanwhile; read it again")
         return campaign_view(moved)
@@ -158,6 +159,7 @@ def campaign_view(record: CampaignRecord) -> CampaignResponse:
         created_at=record.created_at,
         updated_at=record.updated_at,
         status_changed_at=record.status_changed_at,
+        paused_reason=record.paused_reason,
     )
 
 

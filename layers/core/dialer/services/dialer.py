@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -35,6 +36,8 @@ from dialer.adapters.campaigns_table import CampaignRecord, CampaignsTable, Lead
 from dialer.adapters.dialing_table import AttemptRecord, DialingTable, TenantLimits
 from dialer.adapters.management_table import ManagementTable
 from dialer.adapters.people_table import ContactHistory, DncTable
+from dialer.adapters.totals_table import TotalsTable
+from dialer.domain.analytics import budget_reached
 from dialer.domain.campaigns import CampaignStatus, DialMethod
 from dialer.domain.dialing import (
     AttemptState,
@@ -156,6 +159,7 @@ class Dialer:
         clock: Callable[[], datetime],
         monotonic: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        totals: TotalsTable | None = None,
     ) -> None:
         self.dialing = dialing
         self.campaigns = campaigns
@@ -168,6 +172,8 @@ class Dialer:
         self.clock = clock
         self.epoch = monotonic  # epoch seconds: the limiter's schedule is shared across machines
         self.sleep = sleep
+        # Campaign spend, for the budget re-check (same table as the dialing state).
+        self.totals = totals or TotalsTable(dialing.table_name, client=dialing.client)
         self.effects = LeadEffects(dialing, campaigns, clock)
         self._cache: dict[tuple[str, ...], tuple[float, Any]] = {}
 
@@ -266,6 +272,14 @@ class Dialer:
         if lead.status != LeadStatus.DIALING or lead.dials != attempt.n:
             self.effects.drop(attempt, ["lead_changed"])
             return JobResult.DROPPED
+        if campaign.config.budget is not None and self._budget_reached(campaign):
+            # Spend plus the calls in flight reach the cap: no call past it. The campaign pauses
+            # itself; the lead goes back to due, nothing counted.
+            self.campaigns.pause_for(
+                campaign.tenant_id, campaign.campaign_id, reason="budget_reached", at=utc_iso(self.clock())
+            )
+            self.effects.drop(attempt, ["budget_reached"])
+            return JobResult.DROPPED
         now = self.clock()
         listed = self.dnc.get(lead.tenant_id, lead.lead.phone) is not None
         calls = self.history.recent(lead.tenant_id, lead.lead.phone, now - HISTORY_WINDOW)
@@ -280,6 +294,20 @@ class Dialer:
                 attempt, reasons, retry_at=result.next_window_start, deferred_reason=primary_reason(reasons)
             )
         return JobResult.DROPPED
+
+    def _budget_reached(self, campaign: CampaignRecord) -> bool:
+        budget = campaign.config.budget
+        if budget is None:
+            return False
+        tenant_id, campaign_id = campaign.tenant_id, campaign.campaign_id
+        totals = self._cached(
+            ("totals", tenant_id, campaign_id), lambda: self.totals.campaign_totals(tenant_id, campaign_id)
+        )
+        in_flight = self._cached(
+            ("in_flight", tenant_id, campaign_id),
+            lambda: self.dialing.campaign_stats(tenant_id, campaign_id).get("st_dialing", 0),
+        )
+        return budget_reached(Decimal(str(budget.max_cost)), totals, int(in_flight))
 
     def _drop(
         self, attempt: AttemptRecord, reasons: list[str], *, deferred: str, later: timedelta

@@ -101,11 +101,13 @@ class Dispositions:
         effects; ``source`` says where it came from (``tool``, ``insight``, ``api``)."""
         at = self._clock().isoformat(timespec="seconds")
         note = (note or "").strip()[:MAX_NOTE] or None
+        on_call = False
         if call_control_id:
             fields = {"disposition": disposition.value, "disposition_source": source, "disposition_at": at}
             if note:
                 fields["disposition_note"] = note
-            self.table.record_on_call(self.tenant_id, call_control_id, fields)
+            # False when the call already holds do_not_call: that conclusion is never replaced.
+            on_call = self.table.record_on_call(self.tenant_id, call_control_id, fields)
         on_lead = False
         if lead_id:
             lead_fields = {
@@ -117,4 +119,4 @@ class Dispositions:
         opt_out = None
         if disposition == Disposition.DO_NOT_CALL and phone:
             opt_out = self.opt_out(phone, call_control_id=call_control_id, source=source)
-        return DispositionResult(disposition, bool(call_control_id), on_lead, opt_out)
+        return DispositionResult(disposition, on_call, on_lead, opt_out)

@@ -7,7 +7,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from dialer.adapters.calls_table import CallsTable
     from dialer.adapters.dialing_table import TenantLimits
+    from dialer.services.after_call import AfterCall
     from dialer.services.dialer import Dialer
     from dialer.services.dispatcher import Dispatcher
     from dialer.services.reaper import Reaper
@@ -125,4 +127,30 @@ def build_reaper(settings: Settings) -> Reaper:
             grace_seconds=settings.reaper_grace_seconds,
         ),
         clock=clock.now,
+    )
+
+
+def build_after_call(settings: Settings, calls: CallsTable) -> AfterCall:
+    """Insight effects, call totals and the budget cap, for the event processor."""
+    from dialer import clock
+    from dialer.adapters.campaigns_table import CampaignsTable
+    from dialer.adapters.dialing_table import DialingTable
+    from dialer.adapters.dispositions_table import DispositionsTable
+    from dialer.adapters.people_table import ContactHistory, DncTable
+    from dialer.adapters.totals_table import TotalsTable
+    from dialer.services.after_call import AfterCall
+
+    table = settings.table_name
+    return AfterCall(
+        table_name=table,
+        calls=calls,
+        campaigns=CampaignsTable(table),
+        dialing=DialingTable(table),
+        dispositions=DispositionsTable(table),
+        dnc=DncTable(table),
+        history=ContactHistory(table, keep=timedelta(days=settings.contact_history_days)),
+        totals=TotalsTable(table),
+        defaults=tenant_defaults(settings),
+        clock=clock.now,
+        default_region=settings.default_region,
     )

@@ -20,9 +20,17 @@ from dialer.adapters.dialing_table import AttemptRecord, DialingTable, LeadChang
 from dialer.adapters.people_table import ContactHistory
 from dialer.domain.campaigns import CampaignStatus, compliance_policy
 from dialer.domain.dialing import AttemptState, LeadStatus, next_step, parse_utc, utc_iso
-from dialer.domain.outcomes import CallOutcome
+from dialer.domain.outcomes import CallOutcome, Disposition
 from dialer.policies.compliance import next_legal_time
 from dialer.services.eligibility import lead_facts
+
+#: Dispositions that end a lead with that result, and the status it ends in (the rest leave the
+#: lead to its outcome's retry policy; callbacks and do-not-call have effects of their own).
+RESULT_STATUS: dict[str, LeadStatus] = {
+    Disposition.INTERESTED.value: LeadStatus.REACHED,
+    Disposition.NOT_INTERESTED.value: LeadStatus.REACHED,
+    Disposition.WRONG_NUMBER.value: LeadStatus.INVALID,
+}
 
 
 class LeadEffects:
@@ -92,6 +100,9 @@ class LeadEffects:
         if lead.callback_at and outcome != CallOutcome.INVALID_NUMBER:
             # The person asked (during this call, or meanwhile) to be called back: that wins.
             return LeadChange(LeadStatus.PENDING, next_at=lead.callback_at, priority=0, outcome=outcome.value)
+        if lead.result in RESULT_STATUS:
+            # The conversation's conclusion (an insight that beat the hangup) ends the lead.
+            return LeadChange(RESULT_STATUS[lead.result], outcome=outcome.value)
         step = next_step(campaign.config, outcome, used)
         if not step.retry:
             return LeadChange(step.status, outcome=outcome.value)

@@ -28,6 +28,14 @@ class CallSettler(Protocol):
         ...
 
 
+class AfterCallHook(Protocol):
+    """What a call's AI events set in motion: insight effects, totals, the budget cap."""
+
+    def after_event(self, tenant_id: str, call: Mapping[str, Any]) -> list[str]:
+        """Idempotent; returns what it did."""
+        ...
+
+
 class CallReader(Protocol):
     """Reads the stored call record."""
 
@@ -54,6 +62,7 @@ class ProcessedEvent:
     call_control_id: str | None
     result: ApplyResult
     lead_effect: str | None = None
+    after_call: tuple[str, ...] = ()
 
 
 class EventProcessor:
@@ -66,11 +75,13 @@ class EventProcessor:
         payloads: PayloadReader,
         settler: CallSettler | None = None,
         reader: CallReader | None = None,
+        after_call: AfterCallHook | None = None,
     ) -> None:
         self.calls = calls
         self.payloads = payloads
         self.settler = settler
         self.reader = reader
+        self.after_call = after_call
 
     def process(self, message_body: str) -> ProcessedEvent:
         """Apply one SQS message. Raises on anything retryable or malformed (SQS retries, then DLQ)."""
@@ -103,6 +114,18 @@ class EventProcessor:
             call = self.reader.get_call_item(message.tenant_id, parsed.call_control_id)
             if call is not None:
                 effect = self.settler.after_event(message.tenant_id, call)
+        done: list[str] = []
+        if self.after_call is not None and self.reader is not None and parsed.call_control_id and facts:
+            # After the engine's link and settlement (the lead and campaign are known by then).
+            call = self.reader.get_call_item(message.tenant_id, parsed.call_control_id)
+            if call is not None:
+                done = self.after_call.after_event(message.tenant_id, call)
         return ProcessedEvent(
-            message.tenant_id, parsed.event_id, parsed.event_type, parsed.call_control_id, result, effect
+            message.tenant_id,
+            parsed.event_id,
+            parsed.event_type,
+            parsed.call_control_id,
+            result,
+            effect,
+            tuple(done),
         )

@@ -1,0 +1,103 @@
+"""The analytics API: campaign stats (with A/B variants), call details, a lead's calls and the
+per-lead results export.
+
+Its own function (not more routes on campaigns_api): read-only, so its role only reads, and its
+traffic (dashboards polling stats) never competes with lead imports for the same concurrency.
+Thin like the other APIs: the tenant comes only from the authorizer's context, each route makes
+one call into ``dialer.services.analytics``, domain errors become HTTP in one place.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from dialer.http_api import json_body, register_error_handlers, responses, tenant_of
+from dialer.observability import get_logger, get_metrics, get_tracer
+from dialer.services.analytics_models import CallDetailResponse, CallListResponse, CampaignStatsResponse
+from dialer.services.api_models import ID_PATTERN
+
+if TYPE_CHECKING:
+    from dialer.services.analytics import AnalyticsService
+
+logger = get_logger()
+metrics = get_metrics()
+tracer = get_tracer()
+app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=json_body)
+register_error_handlers(app, logger)
+
+IdPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=128)]
+
+_CSV_RESPONSES = {
+    200: {
+        "description": "One row per lead: outcome, disposition, result, attempts, cost, callback, summary.",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    },
+    **{code: body for code, body in responses(200, None, 404).items() if code != 200},
+}
+
+
+@cache
+def _tables() -> tuple[Any, ...]:
+    from dialer.adapters.calls_table import CallsTable
+    from dialer.adapters.campaigns_table import CampaignsTable
+    from dialer.adapters.dialing_table import DialingTable
+    from dialer.adapters.totals_table import TotalsTable
+    from dialer.settings import get_settings
+
+    table = get_settings().table_name
+    return CampaignsTable(table), DialingTable(table), CallsTable(table), TotalsTable(table)
+
+
+def _analytics() -> AnalyticsService:
+    from dialer.services.analytics import AnalyticsService
+
+    campaigns, dialing, calls, totals = _tables()
+    return AnalyticsService(tenant_of(app), campaigns=campaigns, dialing=dialing, calls=calls, totals=totals)
+
+
+@app.get(
+    "/campaigns/<campaign_id>/stats", tags=["analytics"], responses=responses(200, CampaignStatsResponse, 404)
+)
+def campaign_stats(campaign_id: IdPath) -> CampaignStatsResponse:
+    """Leads by state; calls by outcome and disposition; connect, human and voicemail rates;
+    average talk time; cost total, per call, per connected minute and per reached lead; budget
+    left; per A/B variant the same with a two-proportion z-test on conversion."""
+    return _analytics().stats(campaign_id)
+
+
+@app.get("/campaigns/<campaign_id>/results", tags=["analytics"], responses=_CSV_RESPONSES)
+def campaign_results(campaign_id: IdPath) -> Response[str]:
+    """The campaign's results as CSV, one row per lead."""
+    body = "".join(_analytics().results_csv(campaign_id))
+    return Response(
+        status_code=200,
+        content_type="text/csv; charset=utf-8",
+        body=body,
+        headers={"Content-Disposition": f'attachment; filename="{campaign_id}-results.csv"'},
+    )
+
+
+@app.get("/calls/<call_id>", tags=["analytics"], responses=responses(200, CallDetailResponse, 404))
+def get_call(call_id: IdPath) -> CallDetailResponse:
+    """One call: lifecycle, conversation, insights, disposition and cost parts."""
+    return _analytics().call(call_id)
+
+
+@app.get("/leads/<lead_id>/calls", tags=["analytics"], responses=responses(200, CallListResponse, 404))
+def lead_calls(lead_id: IdPath) -> CallListResponse:
+    """A lead's calls, newest first."""
+    return _analytics().lead_calls(lead_id)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """API Gateway (REST, proxy) entry point."""
+    return app.resolve(event, context)

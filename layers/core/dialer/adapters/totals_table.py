@@ -1,0 +1,123 @@
+"""Campaign and tenant call totals: sharded counters kept equal to the sum of the calls'
+contributions (see :mod:`dialer.domain.analytics`), so stats read a handful of items, never the
+calls.
+
+A call's shard is derived from its ``call_control_id``: different calls spread over
+:data:`~dialer.keys.TOTALS_SHARDS` partitions; all writes of one call go to one shard item,
+in one transaction with the call's own ``totals`` (what it has contributed so far).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from dialer import keys
+from dialer.adapters.dynamo import DynamoItems
+from dialer.adapters.table_ops import TableOps
+from dialer.domain.analytics import BILLED_S, CALLS, COST, contribution, delta
+from dialer.errors import ConcurrentUpdate
+
+MAX_ATTEMPTS = 5
+
+# What the tenant-wide totals keep (the campaign shards keep everything).
+_TENANT_COUNTERS = (CALLS, COST, BILLED_S)
+
+
+def totals_shard(call_control_id: str) -> int:
+    """The totals shard a call writes to (stable)."""
+    return int(hashlib.sha256(call_control_id.encode()).hexdigest()[:8], 16) % keys.TOTALS_SHARDS
+
+
+class TotalsTable:
+    """Sharded call totals per campaign and per tenant."""
+
+    def __init__(self, table_name: str, *, client: Any = None) -> None:
+        self.items = DynamoItems(table_name, client=client)
+        self.ops = TableOps(self.items)
+
+    def sync_call(self, tenant_id: str, call_control_id: str) -> dict[str, Decimal] | None:
+        """Bring the counters in line with the call record, once: returns what was added (None
+        when nothing was due). Safe to call any number of times, concurrently."""
+        for _ in range(MAX_ATTEMPTS):
+            call = self.items.get(keys.call_key(tenant_id, call_control_id))
+            if call is None or not call.get("campaign_id"):
+                return None  # not linked to a campaign (yet): the link's sync counts it
+            counted = call.get("totals") or {}
+            change = delta(contribution(call), counted)
+            if not change:
+                return None
+            if self._commit(tenant_id, call, counted, change):
+                return change
+        raise ConcurrentUpdate(f"call {call_control_id} totals kept changing")
+
+    def _commit(
+        self, tenant_id: str, call: Mapping[str, Any], counted: Mapping[str, Any], change: dict[str, Decimal]
+    ) -> bool:
+        call_control_id = str(call["call_control_id"])
+        campaign_id = str(call["campaign_id"])
+        shard = totals_shard(call_control_id)
+        target = {n: Decimal(str(v)) for n, v in counted.items()}
+        for name, amount in change.items():
+            target[name] = target.get(name, Decimal(0)) + amount
+        target = {n: v for n, v in target.items() if v}
+        rev = int(call.get("totals_rev") or 0)
+        ops: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "Key": keys.call_key(tenant_id, call_control_id),
+                    "UpdateExpression": "SET totals = :t, totals_rev = :next",
+                    "ConditionExpression": "attribute_not_exists(totals_rev) OR totals_rev = :rev"
+                    if rev == 0
+                    else "totals_rev = :rev",
+                    "ExpressionAttributeValues": {":t": target, ":next": rev + 1, ":rev": rev},
+                }
+            },
+            _add_op(keys.campaign_totals_key(tenant_id, campaign_id, shard), change),
+        ]
+        if call.get("lead_id") and COST in change:
+            # The lead's own spend (the results export reads it with the lead, no call reads).
+            ops.append(_add_op(keys.lead_key(tenant_id, str(call["lead_id"])), {COST: change[COST]}))
+        tenant_change = {n: v for n, v in change.items() if n in _TENANT_COUNTERS}
+        if tenant_change:
+            ops.append(_add_op(keys.tenant_totals_key(tenant_id, shard), tenant_change))
+        return self.ops.transact(ops)
+
+    def campaign_totals(self, tenant_id: str, campaign_id: str) -> dict[str, Decimal]:
+        """The campaign's counters summed over their shards (one BatchGetItem)."""
+        return _summed(
+            self.ops.batch_get(
+                [keys.campaign_totals_key(tenant_id, campaign_id, s) for s in range(keys.TOTALS_SHARDS)]
+            )
+        )
+
+    def tenant_totals(self, tenant_id: str) -> dict[str, Decimal]:
+        """The tenant's counters summed over their shards."""
+        return _summed(
+            self.ops.batch_get([keys.tenant_totals_key(tenant_id, s) for s in range(keys.TOTALS_SHARDS)])
+        )
+
+
+def _add_op(key: Mapping[str, str], change: Mapping[str, Decimal]) -> dict[str, Any]:
+    names = {f"#c{i}": name for i, name in enumerate(change)}
+    values = {f":c{i}": amount for i, amount in enumerate(change.values())}
+    return {
+        "Update": {
+            "Key": dict(key),
+            "UpdateExpression": "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(change))),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
+def _summed(items: list[dict[str, Any]]) -> dict[str, Decimal]:
+    total: dict[str, Decimal] = {}
+    for item in items:
+        for name, value in item.items():
+            if name in ("pk", "sk") or not isinstance(value, int | float | Decimal):
+                continue
+            total[name] = total.get(name, Decimal(0)) + Decimal(str(value))
+    return total

@@ -1,0 +1,86 @@
+"""API models of the analytics routes: campaign stats with A/B variants, calls, a lead's calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class CallFigures(BaseModel):
+    """Calls of a campaign (or of one variant), from counters kept as events are applied."""
+
+    calls: int = Field(description="Ended calls.")
+    connected: int = Field(description="Ended calls that were answered (a person or a machine).")
+    answered_human: int
+    voicemail: int
+    connect_rate: float | None
+    human_rate: float | None
+    voicemail_rate: float | None
+    average_talk_s: float | None = Field(description="Conversation seconds per human-answered call.")
+    cost_total: str = Field(description="Decimal string, as Telnyx sends money.")
+    cost_per_call: str | None
+    cost_per_connected_minute: str | None
+    converted: int = Field(description="Calls concluded interested or appointment_set.")
+    conversion_rate: float | None
+    by_outcome: dict[str, int]
+    by_disposition: dict[str, int]
+
+
+class VariantStats(BaseModel):
+    """One A/B variant against the first (the baseline): two-proportion z-test on conversion."""
+
+    assistant_id: str
+    figures: CallFigures
+    baseline: bool
+    conversion_difference: float | None = Field(description="This variant's rate minus the baseline's.")
+    z: float | None
+    p_value: float | None
+    significant: bool = Field(description="p < 0.05 with a large enough sample.")
+    sample_too_small: bool
+
+
+class CampaignStatsResponse(BaseModel):
+    """A campaign's results so far."""
+
+    campaign_id: str
+    status: str
+    paused_reason: str | None
+    lead_count: int
+    leads_by_state: dict[str, int]
+    calls: CallFigures
+    cost_per_reached_lead: str | None
+    budget: str | None
+    budget_left: str | None
+    variants: list[VariantStats]
+
+
+class CallDetailResponse(BaseModel):
+    """One call: lifecycle, conversation, insights, disposition and cost."""
+
+    call_control_id: str
+    lead_id: str | None = None
+    campaign_id: str | None = None
+    attempt_n: int | None = None
+    assistant_id: str | None = None
+    state: str | None = None
+    outcome: str | None = None
+    amd: str | None = None
+    answered_at: str | None = None
+    ended_at: str | None = None
+    duration_s: int | None = None
+    conversation: dict[str, str] = Field(default_factory=dict)
+    insights: dict[str, str] = Field(default_factory=dict)
+    disposition: str | None = None
+    disposition_source: str | None = None
+    cost: str | None = None
+    cost_currency: str | None = None
+    billed_s: int | None = None
+    cost_parts: list[dict[str, Any]] = Field(default_factory=list)
+    created_at: str | None = None
+
+
+class CallListResponse(BaseModel):
+    """A lead's calls, newest first."""
+
+    data: list[CallDetailResponse]
