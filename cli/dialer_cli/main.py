@@ -462,7 +462,7 @@ def progress_view(progress: dict[str, Any], campaign: dict[str, Any], stats: dic
         f"{progress['slots_in_use']:,} / {slots:,} channels · {progress['in_flight']:,} in flight · {progress['due_now']:,} due now",
     )
     budget = (campaign.get("budget") or {}).get("max_cost")
-    spent = ((stats or {}).get("cost") or {}).get("total")
+    spent = ((stats or {}).get("calls") or {}).get("cost_total")
     if budget is not None and spent is not None:
         table.add_row(
             "spend",

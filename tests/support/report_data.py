@@ -114,21 +114,21 @@ def report_data(leads: int = 400, seed: int = 12, with_stats: bool = True) -> Re
     stats = None
     if with_stats:
         human = outcomes["answered_human"]
-        stats = {
-            "calls_by_disposition": {
-                "interested": human // 3,
-                "not_interested": human // 3,
-                "callback_requested": human // 6,
-                "do_not_call": human - 2 * (human // 3) - human // 6,
-                "voicemail_left": outcomes["voicemail"],
-            },
-            "cost": {
-                "currency": "USD",
-                "total": round(0.011 * dials + 0.09 * human, 4),
-                "per_call": round((0.011 * dials + 0.09 * human) / dials, 4),
-                "per_connected_minute": 0.1123,
-                "by_outcome": {
-                    k: round(v * (0.1 if k == "answered_human" else 0.011), 4) for k, v in outcomes.items()
+        total = 0.011 * dials + 0.09 * human
+        stats = {  # the shape of GET /campaigns/{id}/stats (money as decimal strings)
+            "calls": {
+                "by_disposition": {
+                    "interested": human // 3,
+                    "not_interested": human // 3,
+                    "callback_requested": human // 6,
+                    "do_not_call": human - 2 * (human // 3) - human // 6,
+                    "voicemail_left": outcomes["voicemail"],
+                },
+                "cost_total": f"{total:.4f}",
+                "cost_per_call": f"{total / dials:.4f}",
+                "cost_per_connected_minute": "0.1123",
+                "cost_by_outcome": {
+                    k: f"{v * (0.1 if k == 'answered_human' else 0.011):.4f}" for k, v in outcomes.items()
                 },
             },
         }

@@ -128,7 +128,7 @@ def dispositions(data: ReportData) -> dict[str, int] | None:
     """Calls by disposition (from the stats API; None when the API has no stats)."""
     if not data.stats:
         return None
-    found = data.stats.get("calls_by_disposition") or data.stats.get("dispositions")
+    found = (data.stats.get("calls") or {}).get("by_disposition")
     return {k: int(v) for k, v in found.items()} if isinstance(found, dict) else None
 
 
@@ -143,19 +143,20 @@ class Costs:
 
 def costs(data: ReportData) -> Costs | None:
     """Spend (from the stats API; None when the API has no stats or no cost figures)."""
-    cost = (data.stats or {}).get("cost")
-    if not isinstance(cost, dict) or cost.get("total") is None:
+    calls = (data.stats or {}).get("calls")
+    if not isinstance(calls, dict) or calls.get("cost_total") is None:
         return None
 
     def num(value: Any) -> float | None:
         return None if value is None else float(value)
 
+    # Money arrives as decimal strings (as Telnyx sends it); the report only draws and rounds it.
     return Costs(
-        currency=str(cost.get("currency") or "USD"),
-        total=float(cost["total"]),
-        per_call=num(cost.get("per_call")),
-        per_connected_minute=num(cost.get("per_connected_minute")),
-        by_outcome={k: float(v) for k, v in (cost.get("by_outcome") or {}).items()},
+        currency=str((data.campaign.get("budget") or {}).get("currency") or "USD"),
+        total=float(calls["cost_total"]),
+        per_call=num(calls.get("cost_per_call")),
+        per_connected_minute=num(calls.get("cost_per_connected_minute")),
+        by_outcome={k: float(v) for k, v in (calls.get("cost_by_outcome") or {}).items()},
     )
 
 

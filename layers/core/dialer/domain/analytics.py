@@ -48,6 +48,8 @@ def contribution(call: Mapping[str, Any]) -> dict[str, Decimal]:
     if call.get("state") == "ended" and call.get("outcome"):
         out[CALLS] = Decimal(1)
         out[f"out:{call['outcome']}"] = Decimal(1)
+        if cost is not None:  # spend by outcome, once both are known (either may come first)
+            out[f"cost:{call['outcome']}"] = Decimal(str(cost))
         if call.get("answered_at"):
             out[CONNECTED] = Decimal(1)
         talk = talk_seconds(call)
@@ -107,6 +109,7 @@ class Figures:
     conversion_rate: float | None
     by_outcome: dict[str, int]
     by_disposition: dict[str, int]
+    cost_by_outcome: dict[str, Decimal]
 
 
 def figures(counters: Mapping[str, Decimal], prefix: str = "") -> Figures:
@@ -141,6 +144,11 @@ def figures(counters: Mapping[str, Decimal], prefix: str = "") -> Figures:
         conversion_rate=_rate(converted, calls),
         by_outcome=by_outcome,
         by_disposition=by_disposition,
+        cost_by_outcome={
+            name[len(prefix) + 5 :]: Decimal(value)
+            for name, value in sorted(counters.items())
+            if name.startswith(prefix + "cost:") and ":" not in name[len(prefix) + 5 :] and value
+        },
     )
 
 

@@ -214,6 +214,7 @@ def _view(f: Figures) -> CallFigures:
         conversion_rate=f.conversion_rate,
         by_outcome=f.by_outcome,
         by_disposition=f.by_disposition,
+        cost_by_outcome={k: _money(v) for k, v in f.cost_by_outcome.items()},
     )
 
 

@@ -25,6 +25,7 @@ class CallFigures(BaseModel):
     conversion_rate: float | None
     by_outcome: dict[str, int]
     by_disposition: dict[str, int]
+    cost_by_outcome: dict[str, str] = Field(description="Spend of ended calls by outcome (decimal strings).")
 
 
 class VariantStats(BaseModel):
