@@ -97,6 +97,11 @@ _RESOURCES = [
     "/campaigns/{campaign_id}/leads",
     "/campaigns/{campaign_id}",
     "/campaigns",
+    # scheduled_events (issue 11)
+    "/leads/{lead_id}/scheduled-events/{event_id}",
+    "/leads/{lead_id}/scheduled-events",
+    "/leads/{lead_id}/scheduled-calls",
+    "/leads/{lead_id}/scheduled-texts",
     "/leads/{lead_id}/eligibility",
     "/leads/{lead_id}/consent",
     "/leads/{lead_id}/callback",
@@ -108,13 +113,19 @@ _RESOURCES = [
     "/dnc/audit",
     "/dnc",
 ]
-#: Paths served by campaigns_api; everything else by assistants_api.
+#: Paths served by campaigns_api (and, under /leads, scheduled_events); the rest by assistants_api.
 CAMPAIGNS_API_PREFIXES = ("/campaigns", "/leads", "/dnc")
 
 
 def served_by_campaigns_api(path: str) -> bool:
-    """True when ``path`` (a resource or a concrete path) belongs to campaigns_api."""
+    """True when ``path`` (a resource or a concrete path) belongs to campaigns_api or to its
+    neighbour scheduled_events (one isolation suite covers both: same tenants, same leads)."""
     return path.startswith(CAMPAIGNS_API_PREFIXES)
+
+
+def served_by_scheduled_events(resource: str) -> bool:
+    """True when the resource belongs to the scheduled_events function."""
+    return resource.startswith("/leads/{lead_id}/scheduled-")
 
 
 def resource_of(path: str) -> tuple[str, dict[str, str]]:
@@ -182,7 +193,12 @@ class InProcessApi:
             headers=headers,
             authorizer=authorizer_context,
         )
-        handler = self._campaigns_api() if served_by_campaigns_api(resource) else self.api
+        if served_by_scheduled_events(resource):
+            handler = self._scheduled_events()
+        elif served_by_campaigns_api(resource):
+            handler = self._campaigns_api()
+        else:
+            handler = self.api
         out = handler.lambda_handler(event, LambdaContextStub())
         text = out.get("body") or ""
         try:
@@ -200,6 +216,11 @@ class InProcessApi:
 
             self.campaigns = importlib.import_module("functions.campaigns_api.app")
         return self.campaigns
+
+    def _scheduled_events(self) -> ModuleType:
+        import importlib
+
+        return importlib.import_module("functions.scheduled_events.app")
 
     def get(self, path: str, token: str | None, **kw: Any) -> ApiResponse:
         """GET."""

@@ -219,3 +219,20 @@ def caller_id_usage_key(tenant_id: str, caller_id_id: str, day: str) -> dict[str
 def tenants_index(tenant_id: str = "") -> dict[str, str]:
     """gsi1 keys listing every tenant (the reaper visits them all)."""
     return {"gsi1pk": "TENANTS", "gsi1sk": tenant_id}
+
+
+def scheduled_event_key(tenant_id: str, lead_id: str, event_id: str) -> dict[str, str]:
+    """Our record of a Telnyx scheduled event, beside its lead (``event_id``: Telnyx's id)."""
+    return {"pk": f"T#{tenant_id}#LEAD#{lead_id}", "sk": f"SCHED#{event_id}"}
+
+
+def pending_scheduled_index(tenant_id: str, e164: str, event_id: str = "") -> dict[str, str]:
+    """gsi1 keys of a *pending* scheduled event, beside the number's leads (sparse: removed once
+    the event is canceled), so a DNC add finds the number's events in one Query."""
+    return {"gsi1pk": f"T#{tenant_id}#PHONE#{e164}", "gsi1sk": f"SCHED#{event_id}" if event_id else "SCHED#"}
+
+
+def scheduled_horizon_key(tenant_id: str) -> dict[str, str]:
+    """The latest time any of the tenant's scheduled events is due: a DNC add after it has
+    nothing to cancel, so tenants without scheduled events pay one GetItem."""
+    return {"pk": f"T#{tenant_id}#SCHEDULED", "sk": "HORIZON"}
