@@ -360,7 +360,7 @@ def scheduled_events_for(tenant_id: str) -> ScheduledEvents:
     from dialer.settings import get_settings
 
     settings = get_settings()
-    accounts = _accounts()
+    accounts = _accounts(settings.param_prefix, settings.telnyx_base_url, settings.telnyx_timeout_seconds)
     return ScheduledEvents(
         tenant_id,
         table=ScheduledEventsTable(settings.table_name),
@@ -373,16 +373,15 @@ def scheduled_events_for(tenant_id: str) -> ScheduledEvents:
 
 
 @cache
-def _accounts() -> TelnyxAccounts:
+def _accounts(param_prefix: str, base_url: str, timeout: float) -> TelnyxAccounts:
+    """One set of Telnyx clients per process (and per configuration, which tests change)."""
     from dialer.adapters.secrets import TenantSecrets
     from dialer.settings import get_settings
 
     settings = get_settings()
     secrets_ = TenantSecrets(
-        settings.param_prefix,
+        param_prefix,
         max_age=settings.config_cache_seconds,
         miss_ttl=settings.unknown_tenant_cache_seconds,
     )
-    return TelnyxAccounts(
-        secrets_, base_url=settings.telnyx_base_url, timeout=settings.telnyx_timeout_seconds
-    )
+    return TelnyxAccounts(secrets_, base_url=base_url, timeout=timeout)
