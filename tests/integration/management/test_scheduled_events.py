@@ -274,3 +274,24 @@ def test_another_tenant_cannot_schedule_list_or_cancel(
     assert telnyx_events(telnyx_sim, alpha)[event]["status"] == "pending"
     assert _statuses(api, alpha, lead) == [("scheduled", None)]
     assert telnyx_events(telnyx_sim, bravo) == bravo_before
+
+
+def test_an_event_we_could_not_record_is_taken_back_at_telnyx(
+    api: InProcessApi, alpha: Tenant, telnyx_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dialer.adapters.scheduled_events_table import ScheduledEventsTable
+    from dialer.errors import TemporarilyUnavailable
+
+    lead = setup_lead(api, alpha, "+15550001001")
+    before = {e for e, v in telnyx_events(telnyx_sim, alpha).items() if v["status"] == "pending"}
+
+    def table_down(self: Any, record: Any) -> None:  # an injected DynamoDB outage
+        raise TemporarilyUnavailable("could not write to the state table")
+
+    monkeypatch.setattr(ScheduledEventsTable, "put", table_down)
+    # WHEN Telnyx created the event but our record could not be written
+    failed = api.post(f"/leads/{lead['lead_id']}/scheduled-calls", alpha.api_key, {"at": wednesday(15)})
+    # THEN the request fails and no event is left at Telnyx that a DNC add could not find
+    assert failed.status == 503, failed.body
+    after = {e for e, v in telnyx_events(telnyx_sim, alpha).items() if v["status"] == "pending"}
+    assert after == before

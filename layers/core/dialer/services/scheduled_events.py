@@ -37,6 +37,7 @@ from dialer.domain.dialing import CallerIdOption, choose_caller_id, choose_varia
 from dialer.domain.phones import area_code_state
 from dialer.domain.variables import CallbackContext, dynamic_variables
 from dialer.errors import Conflict, InvalidInput, NotCallable, NotFound, UpstreamFailed
+from dialer.observability import get_logger
 from dialer.policies.compliance import evaluate, next_legal_time, zone_info
 from dialer.services.eligibility import HISTORY_WINDOW, lead_facts
 from dialer.services.scheduled_event_models import (
@@ -51,6 +52,7 @@ from dialer.services.telnyx_accounts import TelnyxAccounts, telnyx_errors
 if TYPE_CHECKING:
     from telnyx_client.client import TelnyxClient
 
+logger = get_logger()
 MAX_AHEAD = timedelta(days=90)
 _PAST_TOLERANCE = timedelta(minutes=1)
 # A reconcile after an ambiguous create looks for our reference at exactly this instant.
@@ -139,8 +141,21 @@ class ScheduledEvents:
             created_at=utc_iso(self.clock()),
             text=text,
         )
-        self.table.put(record)
+        try:
+            self.table.put(record)
+        except Exception:
+            # Without our record no DNC add could find it: take it back at Telnyx, then fail.
+            self._take_back(assistant_id, event_id)
+            raise
         return _view(record, zone)
+
+    def _take_back(self, assistant_id: str, event_id: str) -> None:
+        from telnyx_client.errors import TelnyxError
+
+        try:
+            self._telnyx().assistants.scheduled_events.delete(assistant_id, event_id)
+        except TelnyxError:
+            logger.error("scheduled event left at Telnyx without our record", event_id=event_id)
 
     def _create(self, assistant_id: str, body: dict[str, object], when: datetime, reference: str) -> str:
         """Create at Telnyx (never retried: it would schedule twice). If the answer is lost, the
