@@ -70,6 +70,10 @@ def stack(
 def http(stack: Any) -> Iterator[httpx.Client]:
     with dialing.tenant_client(stack, TENANT, SIM_KEY) as client:
         dialing.set_dialing(stack, TENANT, channel_limit=10)
+        # Warm the Telnyx-facing functions (unsigned: 401s) so a cold start on a busy machine
+        # does not eat the tools' few-second budget, as provisioned concurrency would in production.
+        for path in (f"/tools/{TENANT}/opt_out", f"/webhooks/telnyx/{TENANT}/init"):
+            assert client.post(path, content=b"{}").status_code == 401
         yield client
 
 
