@@ -359,11 +359,9 @@ class Playout:
             account.stats.opt_outs_requested.append(call.end_user)
             calls.append(("opt_out", {}))
         if call.disposition == "callback_requested" and "schedule_callback" in tools:
-            after = self._config().callback_after_s
-            local = wall_now() + timedelta(seconds=after)
-            # People name an hour ("tomorrow at three"); a short test delay names the minute.
-            floor = local.replace(second=0, microsecond=0)
-            when = (floor.replace(minute=0) if after >= 3600 else floor).strftime("%Y-%m-%dT%H:%M:%S")
+            # People name whole minutes; rounded up so a short delay is never in the past.
+            local = wall_now() + timedelta(seconds=self._config().callback_after_s + 59)
+            when = local.replace(second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M:%S")
             account.stats.callbacks_requested.setdefault(call.end_user, []).append(when + "Z")
             calls.append(
                 ("schedule_callback", {"when": when, "time_zone": "UTC", "note": "asked on the call"})
