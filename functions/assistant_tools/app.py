@@ -15,7 +15,16 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dialer.errors import BadRequest, InvalidInput, NotFound, TemporarilyUnavailable, Unauthorized
+from dialer.errors import (
+    BadRequest,
+    InvalidInput,
+    NotFound,
+    TemporarilyUnavailable,
+    Unauthorized,
+    UpstreamFailed,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+)
 from dialer.observability import get_logger, get_metrics
 from dialer.services.assistant_tools import AssistantTools, ToolRequest
 
@@ -36,6 +45,7 @@ def tools() -> AssistantTools:
     from dialer.services.dialing_api import DialingApi
     from dialer.services.dispositions import Dispositions
     from dialer.services.engine import tenant_defaults
+    from dialer.services.scheduled_events import scheduled_events_for
     from dialer.settings import get_settings
 
     settings = get_settings()
@@ -55,7 +65,15 @@ def tools() -> AssistantTools:
         secrets=secrets,
         table=table,
         dispositions=lambda tenant_id: Dispositions(
-            tenant_id, table, dnc, dialing, default_region=settings.default_region
+            tenant_id,
+            table,
+            dnc,
+            dialing,
+            default_region=settings.default_region,
+            # An opt-out cancels the number's pending Telnyx scheduled events too.
+            after_listed=lambda phones: scheduled_events_for(tenant_id).cancel_for_numbers(
+                phones, reason="dnc"
+            ),
         ),
         # The same service as POST /leads/{id}/callback.
         callbacks=lambda tenant_id: DialingApi(
@@ -104,7 +122,10 @@ def _invalid(exc: InvalidInput) -> Response[dict[str, str]]:
 
 
 @app.exception_handler(TemporarilyUnavailable)
-def _unavailable(exc: TemporarilyUnavailable) -> Response[dict[str, str]]:
+@app.exception_handler(UpstreamFailed)
+@app.exception_handler(UpstreamTimeout)
+@app.exception_handler(UpstreamRateLimited)
+def _unavailable(exc: Exception) -> Response[dict[str, str]]:
     logger.exception("tool call failed")
     metrics.add_metric(name="ToolFailed", unit="Count", value=1)
     return _error(503, "unavailable", "try again")

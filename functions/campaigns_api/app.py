@@ -74,6 +74,7 @@ if TYPE_CHECKING:
     from dialer.services.eligibility import EligibilityService
     from dialer.services.imports import ImportsService
     from dialer.services.leads import LeadsService
+    from dialer.services.scheduled_events import ScheduledEvents
 
 logger = get_logger()
 metrics = get_metrics()
@@ -166,7 +167,20 @@ def _dnc() -> DncService:
     tenant_id = tenant_of(app)
     authorizer = authorizer_context(app)
     actor = f"{authorizer.get('auth_method') or 'api_key'}:{authorizer.get('principalId') or 'unknown'}"
-    return DncService(tenant_id, _dnc_table(), actor=actor, default_region=get_settings().default_region)
+    return DncService(
+        tenant_id,
+        _dnc_table(),
+        actor=actor,
+        default_region=get_settings().default_region,
+        # A listed number's pending Telnyx scheduled events are canceled too.
+        after_listed=lambda phones: _scheduled(tenant_id).cancel_for_numbers(phones, reason="dnc"),
+    )
+
+
+def _scheduled(tenant_id: str) -> ScheduledEvents:
+    from dialer.services.scheduled_events import scheduled_events_for
+
+    return scheduled_events_for(tenant_id)
 
 
 @cache
@@ -340,8 +354,12 @@ def lead_eligibility(
 
 @app.put("/leads/<lead_id>/consent", tags=["leads"], responses=responses(200, LeadResponse, 404))
 def set_consent(lead_id: IdPath, request: Annotated[ConsentInput, Body()]) -> LeadResponse:
-    """Set the lead's consent record (type, source, granted_at; revoked_at records a revocation)."""
-    return _leads().set_consent(lead_id, request)
+    """Set the lead's consent record (type, source, granted_at; revoked_at records a revocation,
+    which also cancels the lead's pending scheduled calls and texts)."""
+    lead = _leads().set_consent(lead_id, request)
+    if request.revoked_at is not None:
+        _scheduled(tenant_of(app)).cancel_for_lead(lead_id, reason="consent_revoked")
+    return lead
 
 
 def _aware(at: datetime | None) -> datetime | None:

@@ -105,11 +105,19 @@ class Playout:
         self._after(call, 0.1, lambda: self._initiated(call, generation), plan=False)
 
     def _initiated(self, call: CallRecord, generation: int) -> None:
-        self._event(call, "call.initiated", {"direction": "outgoing", "state": "bridging"})
+        self._event(
+            call,
+            "call.initiated",
+            {"direction": call.direction, "state": "parked" if call.direction == "incoming" else "bridging"},
+        )
         if call.generation != generation or not call.is_alive:
             return  # an action re-planned the call before it was initiated
         rng = call.rng
         scenario = call.scenario
+        if call.direction == "incoming":
+            # The assistant picks up the person's call after a ring or two.
+            self._after(call, rng.uniform(0.5, 2), lambda: self._answered(call))
+            return
         if scenario == "channel_limit":
             self._after(call, 0.3, lambda: self._hangup(call, "call_rejected", "unknown", "403"))
         elif scenario in (Scenario.HUMAN, Scenario.START_FAILED):
@@ -266,8 +274,8 @@ class Playout:
                 "occurred_at": iso_now(),
                 "payload": {
                     "telnyx_conversation_channel": "phone_call",
-                    "telnyx_agent_target": call.from_,
-                    "telnyx_end_user_target": call.to,
+                    "telnyx_agent_target": call.agent,
+                    "telnyx_end_user_target": call.end_user,
                     "telnyx_end_user_target_verified": False,
                     "call_control_id": call.call_control_id,
                     "assistant_id": (call.assistant or {}).get("id"),
@@ -304,8 +312,8 @@ class Playout:
             "metadata": {
                 "assistant_id": assistant_id,
                 "call_control_id": call.call_control_id,
-                "telnyx_agent_target": call.from_,
-                "telnyx_end_user_target": call.to,
+                "telnyx_agent_target": call.agent,
+                "telnyx_end_user_target": call.end_user,
                 "telnyx_conversation_channel": "phone_call",
                 **{k: v for k, v in call.conversation_metadata.items() if not str(k).startswith("telnyx_")},
             },
@@ -348,13 +356,13 @@ class Playout:
         disposition = CANONICAL_DISPOSITIONS.get(call.disposition, call.disposition)
         calls: list[tuple[str, dict[str, Any]]] = []
         if call.disposition == "dnc" and "opt_out" in tools:
-            account.stats.opt_outs_requested.append(call.to)
+            account.stats.opt_outs_requested.append(call.end_user)
             calls.append(("opt_out", {}))
         if call.disposition == "callback_requested" and "schedule_callback" in tools:
             # People name whole minutes; rounded up so a short delay is never in the past.
             local = wall_now() + timedelta(seconds=self._config().callback_after_s + 59)
             when = local.replace(second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M:%S")
-            account.stats.callbacks_requested.setdefault(call.to, []).append(when + "Z")
+            account.stats.callbacks_requested.setdefault(call.end_user, []).append(when + "Z")
             calls.append(
                 ("schedule_callback", {"when": when, "time_zone": "UTC", "note": "asked on the call"})
             )
@@ -369,8 +377,8 @@ class Playout:
             **(self._assistant_config(call).get("dynamic_variables") or {}),
             **call.dynamic_variables,
             "call_control_id": call.call_control_id,
-            "telnyx_end_user_target": call.to,
-            "telnyx_agent_target": call.from_,
+            "telnyx_end_user_target": call.end_user,
+            "telnyx_agent_target": call.agent,
             "telnyx_conversation_channel": "phone_call",
         }
         requests = []

@@ -217,14 +217,27 @@ class Simulator:
         time_limit: int | None,
         texml: dict[str, Any],
         command_id: str | None = None,
+        direction: str = "outgoing",
+        disposition: str | None = None,
     ) -> CallRecord:
-        """Create a call, pick its scenario and start its playout (caller holds ``account.lock``)."""
+        """Create a call, pick its scenario and start its playout (caller holds ``account.lock``).
+
+        ``direction="incoming"``: a person (``from_``) calls the account's number ``to``; the
+        assistant answers it, and it is not a dial (not in ``dials``, no channel-limit draw)."""
         cfg = self.config
-        account.number_attempts[to] += 1
+        inbound = direction == "incoming"
+        person = from_ if inbound else to
+        account.number_attempts[person] += 1
         # One RNG per (account, number, attempt): outcomes do not depend on thread timing.
-        rng = random.Random(f"{cfg.seed}:{account.index}:{to}:{account.number_attempts[to]}")
-        scenario = cfg.number_scenarios.get(to) or _weighted(rng, cfg.scenario_mix)
-        disposition = _weighted(rng, cfg.disposition_mix) if cfg.disposition_mix else rng.choice(DISPOSITIONS)
+        rng = random.Random(
+            f"{cfg.seed}:{account.index}:{'in:' if inbound else ''}{person}:{account.number_attempts[person]}"
+        )
+        scenario = (
+            Scenario.HUMAN if inbound else cfg.number_scenarios.get(to) or _weighted(rng, cfg.scenario_mix)
+        )
+        disposition = disposition or (
+            _weighted(rng, cfg.disposition_mix) if cfg.disposition_mix else rng.choice(DISPOSITIONS)
+        )
         disposition = (
             disposition
             if disposition in DISPOSITIONS
@@ -235,7 +248,7 @@ class Simulator:
                 )
             )
         )
-        if account.live_calls() >= account.config.channel_limit:
+        if not inbound and account.live_calls() >= account.config.channel_limit:
             scenario = "channel_limit"
             account.stats.channel_limit_rejections += 1
         assistant_id = (assistant or {}).get("id")
@@ -252,6 +265,7 @@ class Simulator:
             client_state=client_state,
             scenario=scenario,
             rng=rng,
+            direction=direction,
             disposition=disposition,
             webhook_url=webhook_url,
             webhook_urls=dict(webhook_urls),
@@ -271,10 +285,14 @@ class Simulator:
             **((assistant or {}).get("dynamic_variables") or {}),
         }
         account.calls[call.call_control_id] = call
+        call.placed_monotonic = time.monotonic()
+        if inbound:
+            account.stats.inbound_calls[from_] += 1
+            self.playout.start(call)
+            return call
         account.stats.calls_by_number[to] += 1
         account.stats.scenarios[scenario] += 1
         account.stats.scenarios_by_number.setdefault(to, []).append(scenario)
-        call.placed_monotonic = time.monotonic()
         account.dials.append(
             Dial(
                 kind=kind,
@@ -290,6 +308,54 @@ class Simulator:
         )
         self.playout.start(call)
         return call
+
+    def place_inbound_call(
+        self,
+        account: Account,
+        *,
+        from_: str,
+        to: str,
+        webhook_url: str | None = None,
+        assistant_id: str | None = None,
+        disposition: str | None = None,
+    ) -> CallRecord:
+        """A person at ``from_`` calls the account's number ``to``: the assistant the number is
+        assigned to (through its TeXML app) answers, sends its init webhook and its tools, and the
+        call's ``call.*`` webhooks (``direction: incoming``) go to ``webhook_url`` (the number's
+        connection webhook; default: the account's). ``disposition`` fixes what the caller says."""
+        with account.lock:
+            number = next((n for n in account.phone_numbers.values() if n.get("phone_number") == to), None)
+            if number is None:
+                raise KeyError(f"{to} is not a number of this account")
+            if assistant_id is None:
+                app = number.get("connection_id")
+                assistant_id = next(
+                    (
+                        aid
+                        for aid, a in account.assistants.items()
+                        if app and (a.get("telephony_settings") or {}).get("default_texml_app_id") == app
+                    ),
+                    None,
+                )
+            if assistant_id is None or assistant_id not in account.assistants:
+                raise KeyError(f"{to} is not assigned to an assistant")
+            return self.place_call(
+                account,
+                kind="call_control",
+                connection_id=str(number.get("connection_id") or ""),
+                from_=from_,
+                to=to,
+                client_state=None,
+                webhook_url=webhook_url,
+                webhook_urls={},
+                amd="disabled",
+                assistant={"id": assistant_id},
+                timeout_secs=30,
+                time_limit=None,
+                texml={},
+                direction="incoming",
+                disposition=disposition,
+            )
 
     def schedule_event_dispatch(self, account: Account, event: dict[str, Any], when: datetime) -> None:
         """Place the scheduled event's call at its time (wall clock; counted for ``wait_idle`` if soon)."""
@@ -447,6 +513,22 @@ class Simulator:
             return Response(200, self.dials(key))
         if path == "/_sim/public_keys" and method == "GET":
             return Response(200, {"…" + k[-4:]: a.public_key_b64 for k, a in self.accounts.items()})
+        if path == "/_sim/inbound" and method == "POST":
+            # A person calls one of an account's numbers (ground truth: stats.inbound_calls).
+            try:
+                doc = json.loads(body or b"{}")
+                account = self.account(doc.get("api_key"))
+                call = self.place_inbound_call(
+                    account,
+                    from_=str(doc["from"]),
+                    to=str(doc["to"]),
+                    webhook_url=doc.get("webhook_url"),
+                    assistant_id=doc.get("assistant_id"),
+                    disposition=doc.get("disposition"),
+                )
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                return Response(400, {"error": str(exc)})
+            return Response(201, call.summary())
         if path == "/_sim/config" and method == "GET":
             return Response(200, self.config.public_dict())
         if path == "/_sim/config" and method == "POST":

@@ -57,6 +57,7 @@ class Stats:
     opt_outs_requested: list[str] = field(default_factory=list)
     callbacks_requested: dict[str, list[str]] = field(default_factory=dict)
     scheduled_events_dispatched: int = 0
+    inbound_calls: Counter[str] = field(default_factory=Counter)  # caller number → inbound calls placed
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly copy."""
@@ -88,6 +89,7 @@ class CallRecord:
     client_state: str | None
     scenario: str
     rng: random.Random
+    direction: str = "outgoing"  # "incoming": a person called one of the account's numbers
     disposition: str = "interested"  # what the human says (drives transcript and insights)
     webhook_url: str | None = None
     webhook_urls: dict[str, str] = field(default_factory=dict)
@@ -116,6 +118,16 @@ class CallRecord:
     # Real monotonic seconds the call took a channel (placed → hangup): channel occupancy.
     placed_monotonic: float = 0.0
     ended_monotonic: float | None = None
+
+    @property
+    def end_user(self) -> str:
+        """The person's number (``telnyx_end_user_target``): the callee, or the inbound caller."""
+        return self.from_ if self.direction == "incoming" else self.to
+
+    @property
+    def agent(self) -> str:
+        """Our number (``telnyx_agent_target``)."""
+        return self.to if self.direction == "incoming" else self.from_
 
     @property
     def is_alive(self) -> bool:

@@ -338,3 +338,23 @@ def test_schedule_callback_answers_times_the_model_got_wrong(handler, signer, se
     assert response["json"]["error"] == error
     after = seed.table.items.get({"pk": f"T#{TENANT}#LEAD#{lead.lead_id}", "sk": "LEAD"})
     assert after.get("due_sk") == before.get("due_sk")
+
+
+def test_schedule_callback_on_a_call_we_did_not_dial_finds_the_lead_by_number(handler, signer, seed):
+    # An inbound caller (or a Telnyx scheduled event): no attempt link, the preset fields render
+    # only the call and the person's number.
+    lead = _eligible_lead(seed, "cmp_cb4", "+12125550174")
+    body = {
+        "call_control_id": "v3:inbound-call",
+        "lead_id": "{{lead_id}}",
+        "end_user": "+12125550174",
+        "when": _next_wednesday_local(15),
+    }
+    answer = call_tool(handler, "schedule_callback", body, signer=signer)["json"]
+    assert answer["ok"] is True, answer
+    item = seed.table.items.get({"pk": f"T#{TENANT}#LEAD#{lead.lead_id}", "sk": "LEAD"})
+    assert item["callback_at"] == item["next_attempt_at"]
+    assert item["due_sk"].startswith("0#")
+    # AND another tenant's route with the same number finds nobody (its own tenant has no such lead)
+    other = call_tool(handler, "schedule_callback", body, tenant=OTHER, signer=None, secret=SECRET_B)
+    assert other["json"]["result"] == "caller_unknown"

@@ -93,3 +93,12 @@ def test_dialing_engine_samples(aws, moto_stack, monkeypatch):
     reaper = load_handler("reaper")
     reaper.reaper.cache_clear()
     assert isinstance(reaper.lambda_handler(load("reaper/schedule.json"), CONTEXT), dict)
+
+
+def test_scheduled_events_sample_answers_for_the_authorizers_tenant(aws, moto_stack):
+    from tests.integration.conftest import load_handler
+
+    handler = load_handler("scheduled_events")
+    response = handler.lambda_handler(load("scheduled_events/list_scheduled_events.json"), CONTEXT)
+    assert response["statusCode"] == 404, response["body"]
+    assert json.loads(response["body"])["error"] == "not_found"

@@ -157,6 +157,15 @@ def test_built_functions_run_with_only_their_packaged_dependencies(moto_server):
     assert me["statusCode"] == 200, me
     assert json.loads(me["body"])["tenant_id"] == "default"
 
+    # AND the built scheduled-events function answers for that tenant (no such lead: 404)
+    listed = invoke(
+        "ScheduledEventsFunction",
+        json.loads((events / "scheduled_events/list_scheduled_events.json").read_text()),
+        env("ScheduledEventsFunction"),
+    )
+    assert listed["statusCode"] == 404, listed
+    assert json.loads(listed["body"])["error"] == "not_found"
+
     # AND the dialing engine's functions run on their samples: a dispatcher run (schedule) and a
     # kick, a dial job for an attempt that does not exist (nothing to do), a reaper pass
     assert "ticks" in invoke(

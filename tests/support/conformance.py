@@ -87,6 +87,13 @@ def seed_resources(call: Call, *, phone_suffix: str) -> Seeds:
     number = ok("GET", "/numbers")["data"][0]["id"]
     ok("PUT", f"/numbers/{number}/assignment", {"assistant_id": assistant, "force": True})
     key_id = ok("POST", "/tenants/me/api-keys", {"name": "spare"})["key_id"]
+    # A Wednesday at least two days ahead, lead-local (Florida): legal for a scheduled contact.
+    wednesday = datetime.now(UTC) + timedelta(days=2)
+    while wednesday.weekday() != 2:
+        wednesday += timedelta(days=1)
+    scheduled_call = {"at": wednesday.strftime("%Y-%m-%dT15:00:00")}
+    scheduled_text = {"at": wednesday.strftime("%Y-%m-%dT11:00:00"), "text": "Your renewal is due."}
+    event_id = ok("POST", f"/leads/{lead_id}/scheduled-calls", scheduled_call)["event_id"]
 
     ids = {
         "assistant_id": assistant,
@@ -97,6 +104,7 @@ def seed_resources(call: Call, *, phone_suffix: str) -> Seeds:
         "lead_id": lead_id,
         "number_id": number,
         "key_id": key_id,
+        "event_id": event_id,
     }
     by_phone = {"phone": phone}
     # Lead-local wall time two days ahead (a callback must be in the future and within 90 days).
@@ -115,6 +123,8 @@ def seed_resources(call: Call, *, phone_suffix: str) -> Seeds:
         "PUT /leads/{lead_id}/consent": Example(body=consent),
         "GET /leads/{lead_id}/eligibility": Example(query={"at": "2026-03-04T16:00:00Z"}),
         "POST /leads/{lead_id}/callback": Example(body={"at": callback_at, "note": "after lunch"}),
+        "POST /leads/{lead_id}/scheduled-calls": Example(body=scheduled_call),
+        "POST /leads/{lead_id}/scheduled-texts": Example(body=scheduled_text),
         "GET /leads": Example(query=by_phone),
         "GET /dnc/check": Example(query={"phone": dnc_phone}),
         "GET /dnc/audit": Example(query={"phone": dnc_phone}),

@@ -102,6 +102,11 @@ _RESOURCES = [
     "/campaigns/{campaign_id}/leads",
     "/campaigns/{campaign_id}",
     "/campaigns",
+    # scheduled_events (issue 11)
+    "/leads/{lead_id}/scheduled-events/{event_id}",
+    "/leads/{lead_id}/scheduled-events",
+    "/leads/{lead_id}/scheduled-calls",
+    "/leads/{lead_id}/scheduled-texts",
     "/leads/{lead_id}/eligibility",
     "/leads/{lead_id}/consent",
     "/leads/{lead_id}/callback",
@@ -113,8 +118,8 @@ _RESOURCES = [
     "/dnc/audit",
     "/dnc",
 ]
-#: Paths served by campaigns_api (and analytics_api, its read-only sibling: same isolation
-#: suite); everything else by assistants_api.
+#: Paths served by campaigns_api (and analytics_api, its read-only sibling, and under /leads,
+#: scheduled_events: same isolation suite); everything else by assistants_api.
 CAMPAIGNS_API_PREFIXES = ("/campaigns", "/leads", "/dnc", "/calls")
 #: Resources served by analytics_api (issue 10).
 ANALYTICS_API_RESOURCES = (
@@ -126,8 +131,14 @@ ANALYTICS_API_RESOURCES = (
 
 
 def served_by_campaigns_api(path: str) -> bool:
-    """True when ``path`` (a resource or a concrete path) belongs to campaigns_api."""
+    """True when ``path`` (a resource or a concrete path) belongs to campaigns_api or to its
+    neighbour scheduled_events (one isolation suite covers both: same tenants, same leads)."""
     return path.startswith(CAMPAIGNS_API_PREFIXES)
+
+
+def served_by_scheduled_events(resource: str) -> bool:
+    """True when the resource belongs to the scheduled_events function."""
+    return resource.startswith("/leads/{lead_id}/scheduled-")
 
 
 def resource_of(path: str) -> tuple[str, dict[str, str]]:
@@ -197,8 +208,12 @@ class InProcessApi:
         )
         if resource in ANALYTICS_API_RESOURCES:
             handler = self._analytics_api()
+        elif served_by_scheduled_events(resource):
+            handler = self._scheduled_events()
+        elif served_by_campaigns_api(resource):
+            handler = self._campaigns_api()
         else:
-            handler = self._campaigns_api() if served_by_campaigns_api(resource) else self.api
+            handler = self.api
         out = handler.lambda_handler(event, LambdaContextStub())
         text = out.get("body") or ""
         try:
@@ -229,6 +244,11 @@ class InProcessApi:
                     value.cache_clear()
             self._analytics = module
         return module
+
+    def _scheduled_events(self) -> ModuleType:
+        import importlib
+
+        return importlib.import_module("functions.scheduled_events.app")
 
     def get(self, path: str, token: str | None, **kw: Any) -> ApiResponse:
         """GET."""

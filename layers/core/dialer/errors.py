@@ -39,6 +39,14 @@ class Conflict(DialerError):
     """The request contradicts the current state (e.g. a number already assigned elsewhere)."""
 
 
+class NotCallable(Conflict):
+    """The lead may not be contacted (``reasons``: stable compliance reason codes, e.g. ``dnc``)."""
+
+    def __init__(self, message: str, reasons: list[str]) -> None:
+        super().__init__(message)
+        self.reasons = reasons
+
+
 class InvalidInput(DialerError):
     """Input that passed the schema failed a deeper check; ``errors`` name the fields (422).
 

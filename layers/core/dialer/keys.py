@@ -234,3 +234,20 @@ def campaign_totals_key(tenant_id: str, campaign_id: str, shard: int) -> dict[st
 def tenant_totals_key(tenant_id: str, shard: int) -> dict[str, str]:
     """One shard of a tenant's call totals (cost and calls across its campaigns)."""
     return {"pk": f"T#{tenant_id}#TOTALS#{shard}", "sk": "TOTALS"}
+
+
+def scheduled_event_key(tenant_id: str, lead_id: str, event_id: str) -> dict[str, str]:
+    """Our record of a Telnyx scheduled event, beside its lead (``event_id``: Telnyx's id)."""
+    return {"pk": f"T#{tenant_id}#LEAD#{lead_id}", "sk": f"SCHED#{event_id}"}
+
+
+def pending_scheduled_index(tenant_id: str, e164: str, event_id: str = "") -> dict[str, str]:
+    """gsi1 keys of a *pending* scheduled event, beside the number's leads (sparse: removed once
+    the event is canceled), so a DNC add finds the number's events in one Query."""
+    return {"gsi1pk": f"T#{tenant_id}#PHONE#{e164}", "gsi1sk": f"SCHED#{event_id}" if event_id else "SCHED#"}
+
+
+def scheduled_horizon_key(tenant_id: str) -> dict[str, str]:
+    """The latest time any of the tenant's scheduled events is due: a DNC add after it has
+    nothing to cancel, so tenants without scheduled events pay one GetItem."""
+    return {"pk": f"T#{tenant_id}#SCHEDULED", "sk": "HORIZON"}

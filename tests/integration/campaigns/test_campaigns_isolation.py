@@ -30,6 +30,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/campaigns/{campaign_id}/imports"): {"filename": "x.csv"},
     ("PUT", "/leads/{lead_id}/consent"): CONSENT,
     ("POST", "/leads/{lead_id}/callback"): {"at": "2030-01-06T15:00:00Z"},
+    ("POST", "/leads/{lead_id}/scheduled-calls"): {"at": "2030-01-06T15:00:00Z"},
+    ("POST", "/leads/{lead_id}/scheduled-texts"): {"at": "2030-01-06T15:00:00Z", "text": "hello"},
     ("POST", "/dnc"): {"phone": PHONE},
     ("POST", "/dnc/bulk"): {"phones": [PHONE]},
     ("POST", "/dnc/remove"): {"phone": PHONE, "reason": "another tenant"},
@@ -63,11 +65,15 @@ def a_ids(api: InProcessApi, ta: CampaignTenant, importer: Any, moto_stack: Any)
             "tenant_id": {"S": ta.tenant.tenant_id},
         },
     )
+    # These tenants' Telnyx keys are not simulator accounts, so A has no real scheduled event here
+    # (tests/integration/management/test_scheduled_events.py isolates real ones): B naming A's
+    # lead with any event id must still be a 404.
     return {
         "campaign_id": campaign["id"],
         "lead_id": lead_id,
         "import_id": created["import_id"],
         "call_id": call_id,
+        "event_id": "00000000-0000-4000-8000-000000000000",
     }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from dialer import keys
 from dialer.adapters.dynamo import DynamoItems
 from dialer.adapters.table_ops import TableOps
+from dialer.domain.callers import preferred_lead
 from dialer.domain.campaigns import CampaignConfig, CampaignStatus
 from dialer.domain.dialing import LeadStatus, parse_utc, shard_of, utc_iso
 from dialer.domain.leads import NormalizedLead, parse_instant
@@ -275,6 +276,16 @@ class CampaignsTable:
             "gsi1pk", index["gsi1pk"], index="gsi1", sk_name="gsi1sk", prefix="LEAD#", limit=limit
         )
         return [lead_from_item(i) for i in items]
+
+    def caller_lead(self, tenant_id: str, e164: str) -> LeadRecord | None:
+        """The lead a caller with this number is, by the one rule for callers
+        (:func:`~dialer.domain.callers.preferred_lead`), or None."""
+        leads = self.leads_by_phone(tenant_id, e164)
+        statuses: dict[str, str | None] = {}
+        for campaign_id in {lead.campaign_id for lead in leads}:
+            campaign = self.get_campaign(tenant_id, campaign_id)
+            statuses[campaign_id] = campaign.status.value if campaign else None
+        return preferred_lead(leads, lambda lead: lead.campaign_id, statuses.get)
 
     # --- imports ---------------------------------------------------------------------------------
     def create_import(self, record: ImportRecord) -> bool:

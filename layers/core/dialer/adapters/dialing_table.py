@@ -875,6 +875,17 @@ class DialingTable:
         )
         return result if isinstance(result, dict) else {}
 
+    def link_inbound(self, tenant_id: str, call_control_id: str, fields: Mapping[str, Any]) -> bool:
+        """Mark an inbound call record (and link it to its caller's lead) once; False if an
+        earlier event already did. Other writers' attributes are kept."""
+        return bool(
+            self.ops.update(
+                keys.call_key(tenant_id, call_control_id),
+                set_fields=fields,
+                condition="attribute_exists(pk) AND attribute_not_exists(caller_checked_at)",
+            )
+        )
+
     # --- counters -------------------------------------------------------------------------------
     def campaign_stats(self, tenant_id: str, campaign_id: str) -> Counter[str]:
         """The campaign's counters summed over their shards."""

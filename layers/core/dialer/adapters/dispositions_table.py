@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from dialer import keys
-from dialer.adapters.campaigns_table import LeadRecord, lead_from_item
+from dialer.adapters.campaigns_table import CampaignsTable, LeadRecord, lead_from_item
 from dialer.adapters.dynamo import DynamoItems
 from dialer.adapters.table_ops import TableOps
 from dialer.domain.outcomes import Disposition
@@ -19,6 +19,7 @@ class DispositionsTable:
     def __init__(self, table_name: str, *, client: Any = None) -> None:
         self.items = DynamoItems(table_name, client=client)
         self.ops = TableOps(self.items)
+        self.campaigns = CampaignsTable(table_name, client=client)
 
     def call_item(self, tenant_id: str, call_control_id: str) -> dict[str, Any] | None:
         """The call record (with the dialer's link to its lead), or None."""
@@ -28,6 +29,10 @@ class DispositionsTable:
         """One lead of this tenant, or None."""
         item = self.items.get(keys.lead_key(tenant_id, lead_id))
         return lead_from_item(item) if item else None
+
+    def caller_lead(self, tenant_id: str, e164: str) -> LeadRecord | None:
+        """The lead a caller with this number is (the init webhook's rule), or None."""
+        return self.campaigns.caller_lead(tenant_id, e164)
 
     def record_on_call(self, tenant_id: str, call_control_id: str, fields: dict[str, Any]) -> bool:
         """SET the disposition attributes on the call record (an upsert: the event processor

@@ -154,7 +154,12 @@ class AssistantTools:
                 lead_id = link["lead_id"]
         lead = self.table.get_lead(tenant_id, lead_id) if lead_id else None
         end_user = _rendered(body.get("end_user"))
-        phone = lead.lead.phone if lead else (end_user if end_user and _E164.match(end_user) else None)
+        number = end_user if end_user and _E164.match(end_user) else None
+        if lead is None and number is not None:
+            # A call we did not dial (an inbound caller, a Telnyx scheduled event): the number's
+            # lead, by the same rule the init webhook greeted them with.
+            lead = self.table.caller_lead(tenant_id, number)
+        phone = lead.lead.phone if lead else number
         return Caller(call_control_id, lead, phone)
 
     # --- the tools -------------------------------------------------------------------------------

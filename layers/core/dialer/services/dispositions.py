@@ -4,7 +4,8 @@ Independent of how the conclusion arrived: the in-call ``set_disposition`` and `
 call it today, insights (issue 10) call the same :meth:`Dispositions.record` later.
 
 * An **opt-out** puts the number on the tenant's DNC list at once (audited, naming the call),
-  and ends every pending lead of that number in every campaign of the tenant (the dialer's
+  cancels its pending Telnyx scheduled events, and ends every pending lead of that number in
+  every campaign of the tenant (the dialer's
   dial-time DNC re-check covers a lead that is being dialled right now).
 * A **disposition** is recorded on the call and, as ``last_disposition``, on the lead (the init
   webhook greets the next call with it). ``do_not_call`` has the opt-out's effects as well.
@@ -59,6 +60,7 @@ class Dispositions:
         *,
         default_region: str = "US",
         clock: Callable[[], datetime] | None = None,
+        after_listed: Callable[[list[str]], object] | None = None,
     ) -> None:
         self.tenant_id = tenant_id
         self.table = table
@@ -66,12 +68,18 @@ class Dispositions:
         self.dialing = dialing
         self.default_region = default_region
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._after_listed = after_listed  # cancels the number's Telnyx scheduled events
 
     def opt_out(self, phone: str, *, call_control_id: str | None, source: str) -> OptOutResult:
         """The number joins the DNC list now, and its pending leads in every campaign end."""
         actor = f"call:{call_control_id}" if call_control_id else source
         service = DncService(
-            self.tenant_id, self.dnc, actor=actor, default_region=self.default_region, clock=self._clock
+            self.tenant_id,
+            self.dnc,
+            actor=actor,
+            default_region=self.default_region,
+            clock=self._clock,
+            after_listed=self._after_listed,
         )
         entry, added = service.add(phone, reason="opted out during a call", source=source)
         now = utc_iso(self._clock())

@@ -33,18 +33,25 @@ class DncService:
         actor: str,
         default_region: str = "US",
         clock: Callable[[], datetime] | None = None,
+        after_listed: Callable[[list[str]], object] | None = None,
     ) -> None:
         self.tenant_id = tenant_id
         self.table = table
         self.actor = actor
         self.default_region = default_region
         self._clock = clock or (lambda: datetime.now(UTC))
+        # What else a listing stops (the numbers' pending Telnyx scheduled events). Run on every
+        # add, "already listed" included: a retry after a failed cancellation finishes it.
+        self._after_listed = after_listed
 
     def add(self, phone: str, *, reason: str, source: str) -> tuple[DncEntryResponse, bool]:
         """Put a number on the list; returns the entry and whether it was added just now."""
         e164 = self._phone(phone, ["body", "phone"])
         entry, audit = self._change(e164, reason, source)
-        if self.table.add(entry, audit):
+        added = self.table.add(entry, audit)
+        if self._after_listed is not None:
+            self._after_listed([e164])
+        if added:
             return _entry(entry), True
         existing = self.table.get(self.tenant_id, e164)
         return _entry(existing or entry), False
@@ -65,6 +72,8 @@ class DncService:
         listed = self.table.listed(self.tenant_id, list(wanted))
         changes = [self._change(e164, reason, source) for e164 in wanted if e164 not in listed]
         added = self.table.add_many(changes)
+        if self._after_listed is not None and wanted:
+            self._after_listed(list(wanted))
         return DncBulkResponse(
             received=len(phones),
             added=len(added),

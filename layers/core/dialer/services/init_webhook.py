@@ -31,13 +31,13 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from dialer.adapters.init_context import CampaignView, LeadPartition, LeadView
+from dialer.domain.callers import preferred_lead
 from dialer.domain.variables import CallbackContext, dynamic_variables
 from dialer.errors import DialerError, Unauthorized
 from dialer.services.intake import TenantKeys, verify_tenant_signature
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 MAX_INIT_BODY = 64 * 1024  # an init event is a few hundred bytes
-ACTIVE = "active"
 
 
 class InitBranch(StrEnum):
@@ -207,15 +207,16 @@ class InitWebhook:
         return None
 
     def _lead_for_number(self, tenant_id: str, e164: str) -> LeadView | None:
-        """The number's lead in the most recent active campaign (campaign ids are time-ordered),
-        else in the most recent campaign of any status: an inbound caller from a finished campaign
-        is still someone we know."""
+        """The number's lead by the one rule for callers (:func:`~dialer.domain.callers.preferred_lead`)."""
         leads = self.context.leads_by_phone(tenant_id, e164)
         if not leads:
             return None
         campaigns = self.context.campaigns(tenant_id, [lead.campaign_id for lead in leads])
-        active = [lead for lead in leads if (c := campaigns.get(lead.campaign_id)) and c.status == ACTIVE]
-        return max(active or leads, key=lambda lead: lead.campaign_id)
+        return preferred_lead(
+            leads,
+            lambda lead: lead.campaign_id,
+            lambda campaign_id: c.status if (c := campaigns.get(campaign_id)) else None,
+        )
 
     # --- the answers -----------------------------------------------------------------------------
     def _lead_body(

@@ -119,6 +119,10 @@ def due_time(value: str | None) -> datetime | None:
     return parse_utc(value) if value else None
 
 
+# Telnyx's ``direction`` of a call someone placed to one of our numbers (WIRE §7.2).
+INBOUND = "incoming"
+
+
 class CallOutcomes:
     """The event processor's side of the engine: attach a call to its attempt and, once the call
     has ended, apply its outcome to the lead.
@@ -145,6 +149,8 @@ class CallOutcomes:
     def after_event(self, tenant_id: str, call: Mapping[str, Any]) -> str | None:
         """Link and settle the call (idempotent: safe on every delivery); returns what it did."""
         call_control_id = str(call.get("call_control_id") or "")
+        if call.get("direction") == INBOUND:
+            return self._link_inbound(tenant_id, call_control_id, call)
         attempt = self._attempt_of(tenant_id, call_control_id, call)
         if attempt is None:
             return None
@@ -177,6 +183,22 @@ class CallOutcomes:
         if ended and self.effects.call_ended(attempt, CallOutcome(str(outcome))):
             did = "settled"
         return did
+
+    def _link_inbound(self, tenant_id: str, call_control_id: str, call: Mapping[str, Any]) -> str | None:
+        """An inbound call (someone called one of the tenant's numbers): linked once to the
+        caller's lead by the one rule for callers, so its conversation, insights and cost join the
+        lead. Nothing else: it is not an attempt of ours, so it uses no retry budget, moves no
+        lead and counts in no campaign; a DNC caller was answered (their call) and stays blocked.
+        A callback they ask for goes through the callback service like any other."""
+        if call.get("caller_checked_at") or not call_control_id:
+            return None  # linked (or found to be nobody we know) by an earlier event
+        caller = str(call.get("from") or "")
+        lead = self.campaigns.caller_lead(tenant_id, caller) if caller.startswith("+") else None
+        fields: dict[str, Any] = {"inbound": True, "caller_checked_at": utc_iso(self.clock())}
+        if lead is not None:
+            fields.update({"lead_id": lead.lead_id, "campaign_id": lead.campaign_id})
+        linked = self.dialing.link_inbound(tenant_id, call_control_id, fields)
+        return ("linked_inbound" if lead is not None else "inbound_unknown") if linked else None
 
     def _attempt_of(
         self, tenant_id: str, call_control_id: str, call: Mapping[str, Any]
