@@ -2,16 +2,16 @@
 
 Thin: authentication, identity and the tools live in ``dialer.services.assistant_tools`` and the
 effects in ``dialer.services.dispositions``. Telnyx-facing, so no API-key authorizer: the Ed25519
-signature and the tenant's tool secret authenticate it. No Powertools Tracer (cold start, as on the
-intake). A failed dependency is a 503 (Telnyx may retry; every tool is idempotent).
+signature and the tenant's tool secret authenticate it. Telnyx waits on it mid-call: one route,
+read straight from the proxy event (no Powertools event handler or Tracer, most of a cold import),
+as the init webhook does. A failed dependency is a 503 (Telnyx may retry; every tool is idempotent).
 """
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -26,11 +26,13 @@ from dialer.errors import (
     UpstreamTimeout,
 )
 from dialer.observability import get_logger, get_metrics
-from dialer.services.assistant_tools import AssistantTools, ToolRequest
+from dialer.proxy_event import json_response, path_parameter, raw_body
+
+if TYPE_CHECKING:
+    from dialer.services.assistant_tools import AssistantTools
 
 logger = get_logger()
 metrics = get_metrics()
-app = APIGatewayRestResolver()
 
 
 @cache
@@ -42,6 +44,7 @@ def tools() -> AssistantTools:
     from dialer.adapters.dispositions_table import DispositionsTable
     from dialer.adapters.people_table import ContactHistory, DncTable
     from dialer.adapters.secrets import TenantSecrets
+    from dialer.services.assistant_tools import AssistantTools
     from dialer.services.dialing_api import DialingApi
     from dialer.services.dispositions import Dispositions
     from dialer.services.engine import tenant_defaults
@@ -88,69 +91,41 @@ def tools() -> AssistantTools:
     )
 
 
-def _error(status: int, code: str, message: str) -> Response[dict[str, str]]:
-    return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body={"error": code, "message": message},
-    )
+def _answer(tenant_id: str, tool: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Run one tool call; domain errors become the documented status codes."""
+    from dialer.services.assistant_tools import ToolRequest
 
-
-@app.exception_handler(Unauthorized)
-def _unauthorized(exc: Unauthorized) -> Response[dict[str, str]]:
-    logger.warning("tool call rejected", reason=exc.reason)
-    metrics.add_metric(name="ToolRejected", unit="Count", value=1)
-    return _error(401, "unauthorized", "tool call could not be authenticated")
-
-
-@app.exception_handler(NotFound)
-def _not_found(exc: NotFound) -> Response[dict[str, str]]:
-    logger.warning("tool not found", reason=str(exc))
-    return _error(404, "not_found", str(exc))
-
-
-@app.exception_handler(BadRequest)
-def _bad_request(exc: BadRequest) -> Response[dict[str, str]]:
-    logger.warning("tool body unparseable", reason=str(exc))
-    return _error(400, "bad_request", str(exc))
-
-
-@app.exception_handler(InvalidInput)
-def _invalid(exc: InvalidInput) -> Response[dict[str, str]]:
-    logger.warning("tool input invalid", reason=str(exc))
-    return _error(400, "bad_request", str(exc))
-
-
-@app.exception_handler(TemporarilyUnavailable)
-@app.exception_handler(UpstreamFailed)
-@app.exception_handler(UpstreamTimeout)
-@app.exception_handler(UpstreamRateLimited)
-def _unavailable(exc: Exception) -> Response[dict[str, str]]:
-    logger.exception("tool call failed")
-    metrics.add_metric(name="ToolFailed", unit="Count", value=1)
-    return _error(503, "unavailable", "try again")
-
-
-@app.post("/tools/<tenant_id>/<tool>")
-def call_tool(tenant_id: str, tool: str) -> Response[dict[str, Any]]:
-    """Run one tool call."""
-    event = app.current_event
-    raw = event.decoded_body or ""
-    answer = tools().call(
-        ToolRequest(
-            tenant_id=tenant_id,
-            tool=tool,
-            raw_body=raw.encode("utf-8") if isinstance(raw, str) else raw,
-            headers=event.headers or {},
+    try:
+        answer = tools().call(
+            ToolRequest(
+                tenant_id=tenant_id, tool=tool, raw_body=raw_body(event), headers=event.get("headers") or {}
+            )
         )
-    )
+    except Unauthorized as exc:
+        logger.warning("tool call rejected", reason=exc.reason)
+        metrics.add_metric(name="ToolRejected", unit="Count", value=1)
+        return json_response(
+            401, {"error": "unauthorized", "message": "tool call could not be authenticated"}
+        )
+    except NotFound as exc:
+        logger.warning("tool not found", reason=str(exc))
+        return json_response(404, {"error": "not_found", "message": str(exc)})
+    except (BadRequest, InvalidInput) as exc:
+        logger.warning("tool body unusable", reason=str(exc))
+        return json_response(400, {"error": "bad_request", "message": str(exc)})
+    except (TemporarilyUnavailable, UpstreamFailed, UpstreamTimeout, UpstreamRateLimited):
+        logger.exception("tool call failed")
+        metrics.add_metric(name="ToolFailed", unit="Count", value=1)
+        return json_response(503, {"error": "unavailable", "message": "try again"})
     logger.info("tool answered", tool=tool, ok=answer.get("ok"))
     metrics.add_metric(name="ToolAnswered", unit="Count", value=1)
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=answer)
+    return json_response(200, answer)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """API Gateway (REST, proxy) entry point."""
-    return app.resolve(event, context)
+    """API Gateway (REST, proxy) entry point: the template routes only POST /tools/{tenant_id}/{tool}."""
+    if str(event.get("httpMethod") or "POST").upper() != "POST":
+        return json_response(405, {"error": "method_not_allowed", "message": "tools are called with POST"})
+    return _answer(path_parameter(event, "tenant_id"), path_parameter(event, "tool"), event)

@@ -9,9 +9,6 @@ good), 401 (bad signature or unknown tenant: Telnyx then proceeds with the assis
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from functools import cache
 from typing import Any
 
@@ -20,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dialer.errors import Unauthorized
 from dialer.observability import get_logger, get_metrics
+from dialer.proxy_event import json_response, path_parameter, raw_body
 from dialer.services.init_webhook import InitWebhook
 
 logger = get_logger()
@@ -47,35 +45,17 @@ def init_webhook() -> InitWebhook:
     )
 
 
-def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json"},
-        "body": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
-    }
-
-
-def _raw_body(event: dict[str, Any]) -> bytes:
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        try:
-            return base64.b64decode(body)
-        except (binascii.Error, ValueError):
-            return b""
-    return body.encode("utf-8") if isinstance(body, str) else b""
-
-
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """API Gateway (REST, proxy) entry point."""
-    tenant_id = str((event.get("pathParameters") or {}).get("tenant_id") or "")
+    tenant_id = path_parameter(event, "tenant_id")
     try:
-        answer = init_webhook().answer(tenant_id, _raw_body(event), event.get("headers") or {})
+        answer = init_webhook().answer(tenant_id, raw_body(event), event.get("headers") or {})
     except Unauthorized as exc:
         logger.warning("init webhook rejected", reason=exc.reason)
         metrics.add_metric(name="InitRejected", unit="Count", value=1)
-        return _response(401, {"error": "unauthorized", "message": "signature could not be verified"})
+        return json_response(401, {"error": "unauthorized", "message": "signature could not be verified"})
     logger.info("init webhook answered", branch=answer.branch.value)
     metrics.add_metric(name=f"InitAnswered_{answer.branch.value}", unit="Count", value=1)
-    return _response(200, answer.body)
+    return json_response(200, answer.body)
