@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 _LEAD_VARIABLES = ("first_name", "last_name", "email", "company", "address", "city", "state", "zip")
+#: The lead attributes a dial's (or a scheduled event's) variables are built from.
+LEAD_FIELDS = (*_LEAD_VARIABLES, "phone", "time_zone")
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_]+")
 
 

@@ -55,6 +55,7 @@ from dialer.domain.dialing import (
 )
 from dialer.domain.outcomes import CallOutcome
 from dialer.domain.phones import area_code_state
+from dialer.domain.variables import LEAD_FIELDS
 from dialer.observability import get_logger
 from dialer.services.eligibility import HISTORY_WINDOW, decide
 from dialer.services.lead_effects import LeadEffects
@@ -359,18 +360,7 @@ class Dialer:
         callback = CallbackContext(at=now, note=attempt.callback_note) if attempt.callback else None
         data = lead.lead
         variables = dynamic_variables(
-            lead_fields={
-                "first_name": data.first_name,
-                "last_name": data.last_name,
-                "email": data.email,
-                "company": data.company,
-                "address": data.address,
-                "city": data.city,
-                "state": data.state,
-                "zip": data.zip,
-                "phone": data.phone,
-                "time_zone": data.time_zone,
-            },
+            lead_fields={name: getattr(data, name) for name in LEAD_FIELDS},
             custom_fields=data.custom_fields,
             mapping=config.variables,
             zone=data.zone or config.window.fallback_zone,

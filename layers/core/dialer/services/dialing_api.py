@@ -96,29 +96,8 @@ class DialingApi:
         if status not in _REOPENABLE and status != LeadStatus.DIALING:
             raise Conflict(f"the lead is {status.value}: it cannot be called back")
         zone = lead.lead.zone or campaign.config.window.fallback_zone
-        requested = request.at
-        if requested.tzinfo is None:
-            tz = zone_info(zone) if zone else None
-            if tz is None:
-                raise InvalidInput(
-                    "the lead's time zone is unknown: give the time with an offset",
-                    [
-                        {
-                            "loc": ["body", "at"],
-                            "msg": "needs an offset (the lead has no zone)",
-                            "type": "value_error",
-                        }
-                    ],
-                )
-            requested = requested.replace(tzinfo=tz)
-        requested = requested.astimezone(UTC)
         now = self.clock()
-        if requested < now - _PAST_TOLERANCE:
-            raise InvalidInput(
-                "the callback time is in the past",
-                [{"loc": ["body", "at"], "msg": "must not be in the past", "type": "value_error"}],
-            )
-        requested = max(requested, now)
+        requested = lead_instant(request.at, zone, now, what="the callback time")
         listed = self.dnc.get(self.tenant_id, lead.lead.phone) is not None
         calls = self.history.recent(self.tenant_id, lead.lead.phone, requested - HISTORY_WINDOW)
         facts = lead_facts(lead, dnc=listed, recent_calls=calls)
@@ -278,3 +257,29 @@ class DialingApi:
             callback_at=item.get("callback_at"),
             history=history,
         )
+
+
+def lead_instant(at: datetime, zone: str | None, now: datetime, *, what: str) -> datetime:
+    """A requested time as a UTC instant: lead-local (``zone``) unless it carries an offset; not in
+    the past (a minute of tolerance, then "now"). InvalidInput names the ``at`` field otherwise."""
+    if at.tzinfo is None:
+        tz = zone_info(zone) if zone else None
+        if tz is None:
+            raise InvalidInput(
+                "the lead's time zone is unknown: give the time with an offset",
+                [
+                    {
+                        "loc": ["body", "at"],
+                        "msg": "needs an offset (the lead has no zone)",
+                        "type": "value_error",
+                    }
+                ],
+            )
+        at = at.replace(tzinfo=tz)
+    when = at.astimezone(UTC)
+    if when < now - _PAST_TOLERANCE:
+        raise InvalidInput(
+            f"{what} is in the past",
+            [{"loc": ["body", "at"], "msg": "must not be in the past", "type": "value_error"}],
+        )
+    return max(when, now)

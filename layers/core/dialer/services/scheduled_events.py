@@ -20,7 +20,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -35,10 +35,11 @@ from dialer.adapters.scheduled_events_table import (
 from dialer.domain.campaigns import OPEN_STATUSES, compliance_policy
 from dialer.domain.dialing import CallerIdOption, choose_caller_id, choose_variant, parse_utc, utc_iso
 from dialer.domain.phones import area_code_state
-from dialer.domain.variables import CallbackContext, dynamic_variables
+from dialer.domain.variables import LEAD_FIELDS, CallbackContext, dynamic_variables
 from dialer.errors import Conflict, InvalidInput, NotCallable, NotFound, UpstreamFailed
 from dialer.observability import get_logger
-from dialer.policies.compliance import evaluate, next_legal_time, zone_info
+from dialer.policies.compliance import evaluate, next_legal_time
+from dialer.services.dialing_api import lead_instant
 from dialer.services.eligibility import HISTORY_WINDOW, lead_facts
 from dialer.services.scheduled_event_models import (
     Channel,
@@ -54,7 +55,6 @@ if TYPE_CHECKING:
 
 logger = get_logger()
 MAX_AHEAD = timedelta(days=90)
-_PAST_TOLERANCE = timedelta(minutes=1)
 # A reconcile after an ambiguous create looks for our reference at exactly this instant.
 _RECONCILE_SLACK = timedelta(seconds=1)
 
@@ -253,27 +253,8 @@ class ScheduledEvents:
         return lead, campaign
 
     def _instant(self, at: datetime, zone: str | None) -> datetime:
-        if at.tzinfo is None:
-            tz = zone_info(zone) if zone else None
-            if tz is None:
-                raise InvalidInput(
-                    "the lead's time zone is unknown: give the time with an offset",
-                    [
-                        {
-                            "loc": ["body", "at"],
-                            "msg": "needs an offset (the lead has no zone)",
-                            "type": "value_error",
-                        }
-                    ],
-                )
-            at = at.replace(tzinfo=tz)
-        when = at.astimezone(UTC)
         now = self.clock()
-        if when < now - _PAST_TOLERANCE:
-            raise InvalidInput(
-                "the time is in the past",
-                [{"loc": ["body", "at"], "msg": "must not be in the past", "type": "value_error"}],
-            )
+        when = lead_instant(at, zone, now, what="the time")
         if when - now > MAX_AHEAD:
             raise InvalidInput(
                 f"the time is more than {MAX_AHEAD.days} days ahead",
@@ -327,18 +308,7 @@ class ScheduledEvents:
     ) -> dict[str, str]:
         data = lead.lead
         return dynamic_variables(
-            lead_fields={
-                "first_name": data.first_name,
-                "last_name": data.last_name,
-                "email": data.email,
-                "company": data.company,
-                "address": data.address,
-                "city": data.city,
-                "state": data.state,
-                "zip": data.zip,
-                "phone": data.phone,
-                "time_zone": data.time_zone,
-            },
+            lead_fields={name: getattr(data, name) for name in LEAD_FIELDS},
             custom_fields=data.custom_fields,
             mapping=campaign.config.variables,
             zone=data.zone or campaign.config.window.fallback_zone,
