@@ -118,11 +118,15 @@ def test_a_campaign_dials_itself_to_completion(
     started = time.monotonic()
     moved = http.post(f"/campaigns/{cid}/status", json={"status": "active"})
     assert moved.status_code == 200, moved.text
-    # THEN it runs to completion by itself
-    status = dialing.wait_status(http, cid, "completed", timeout=RUN_TIMEOUT)
+    # THEN it runs to completion by itself (or to where only the law holds leads back: a person
+    # who asked for a callback can reach a state's cap of calls per day, e.g. Florida's 3 in 24 h,
+    # and is then due again tomorrow)
+    status = dialing.wait_settled(http, cid, timeout=RUN_TIMEOUT)
     elapsed = time.monotonic() - started
-    assert status == "completed", f"not completed after {elapsed:.0f} s: {sim.stats(SIM_KEY)['scenarios']}"
-    print(f"\n{len(plan)} leads completed in {elapsed:.1f} s, {sim.dials(SIM_KEY)['count']} dials")
+    assert status in ("completed", "deferred"), (
+        f"{status} after {elapsed:.0f} s: {sim.stats(SIM_KEY)['scenarios']}"
+    )
+    print(f"\n{len(plan)} leads {status} in {elapsed:.1f} s, {sim.dials(SIM_KEY)['count']} dials")
     assert sim.wait_idle(60)
 
     # AND every lead ends reached, exhausted, invalid or blocked, with its reason
@@ -134,7 +138,7 @@ def test_a_campaign_dials_itself_to_completion(
     assert set(by_kind[Kind.DNC]) == {"blocked"}, by_kind
     assert set(by_kind[Kind.NO_CONSENT]) == {"blocked"}, by_kind
     assert set(by_kind[Kind.INVALID]) == {"invalid"}, by_kind
-    assert set(by_kind[Kind.CALLABLE]) == {"reached", "exhausted"}, by_kind
+    assert set(by_kind[Kind.CALLABLE]) <= {"reached", "exhausted", "pending"}, by_kind
     records = our_records(stack, list(leads))
     for lead_id, (lead, _) in records.items():
         if lead["status"] == "blocked":
@@ -177,6 +181,8 @@ def test_a_campaign_dials_itself_to_completion(
             assert all(n + 1 in callback_ns for n in answered), why
         elif lead["status"] == "invalid":
             assert scenarios == ["invalid_number"], why
+        elif lead["status"] == "pending":  # held back by a per-person cap until tomorrow
+            assert any(r.startswith("cap_") for r in records[lead_id][0].get("last_reasons", [])), why
         else:
             assert not dials, why
 
@@ -192,8 +198,9 @@ def test_a_campaign_dials_itself_to_completion(
     dialled_at = defaultdict(list)
     for dial in truth["dials"]:
         dialled_at[dial["to"]].append(dialing.parse_time(dial["at"]))
+    held = {lead["phone"] for lead in leads.values() if lead["status"] == "pending"}  # capped till tomorrow
     for phone, asked in account["callbacks_requested"].items():
-        for when in asked:
+        for when in asked if phone not in held else ():
             due = dialing.parse_time(when)
             assert any(
                 due - timedelta(seconds=1) <= at <= due + CALLBACK_SLACK for at in dialled_at[phone]

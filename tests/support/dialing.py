@@ -271,6 +271,32 @@ def wait_status(http: httpx.Client, campaign_id: str, status: str, timeout: floa
     return current
 
 
+def wait_settled(http: httpx.Client, campaign_id: str, timeout: float, poll: float = 3.0) -> str:
+    """Poll until the campaign completes ("completed") or nothing is left to dial today: no call
+    in flight, nothing due, and every open lead deferred by the law (a per-person call cap, e.g.
+    Florida's 3 calls in 24 hours, which retries and callbacks can reach) to a later time
+    ("deferred"). Returns the last state seen otherwise."""
+    deadline = time.monotonic() + timeout
+    current = ""
+    while time.monotonic() < deadline:
+        current = http.get(f"/campaigns/{campaign_id}").json()["status"]
+        if current == "completed":
+            return current
+        progress = http.get(f"/campaigns/{campaign_id}/progress").json()
+        open_states = {k for k, v in progress["leads_by_state"].items() if v} - TERMINAL_STATES
+        if not progress["in_flight"] and not progress["due_now"] and open_states == {"pending"}:
+            leads = pages(http, f"/campaigns/{campaign_id}/leads")
+            pending = [lead for lead in leads if lead["status"] == "pending"]
+            reasons = [http.get(f"/leads/{lead['id']}").json().get("last_reasons") or [] for lead in pending]
+            if pending and all(any(r.startswith("cap_") for r in rs) for rs in reasons):
+                return "deferred"
+        time.sleep(poll)
+    return current
+
+
+TERMINAL_STATES = frozenset({"reached", "exhausted", "invalid", "blocked"})
+
+
 def pages(http: httpx.Client, path: str) -> list[dict[str, Any]]:
     """Every item of a paginated listing."""
     items: list[dict[str, Any]] = []
