@@ -10,7 +10,7 @@ import csv
 import io
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -271,11 +271,14 @@ def wait_status(http: httpx.Client, campaign_id: str, status: str, timeout: floa
     return current
 
 
-def wait_settled(http: httpx.Client, campaign_id: str, timeout: float, poll: float = 3.0) -> str:
+def wait_settled(
+    http: httpx.Client, campaign_id: str, timeout: float, now: Callable[[], datetime], poll: float = 3.0
+) -> str:
     """Poll until the campaign completes ("completed") or nothing is left to dial today: no call
-    in flight, nothing due, and every open lead deferred by the law (a per-person call cap, e.g.
-    Florida's 3 calls in 24 hours, which retries and callbacks can reach) to a later time
-    ("deferred"). Returns the last state seen otherwise."""
+    in flight, nothing due, and every open lead held back by the law until later than ``now()``
+    + 15 minutes ("deferred"): a per-person call cap (e.g. Florida's 3 calls in 24 hours, which
+    retries and callbacks can reach) deferred its next attempt, or moved the callback the person
+    asked for. Returns the last state seen otherwise."""
     deadline = time.monotonic() + timeout
     current = ""
     while time.monotonic() < deadline:
@@ -285,13 +288,23 @@ def wait_settled(http: httpx.Client, campaign_id: str, timeout: float, poll: flo
         progress = http.get(f"/campaigns/{campaign_id}/progress").json()
         open_states = {k for k, v in progress["leads_by_state"].items() if v} - TERMINAL_STATES
         if not progress["in_flight"] and not progress["due_now"] and open_states == {"pending"}:
-            leads = pages(http, f"/campaigns/{campaign_id}/leads")
-            pending = [lead for lead in leads if lead["status"] == "pending"]
-            reasons = [http.get(f"/leads/{lead['id']}").json().get("last_reasons") or [] for lead in pending]
-            if pending and all(any(r.startswith("cap_") for r in rs) for rs in reasons):
+            later = now() + timedelta(minutes=15)
+            pending = [
+                lead for lead in pages(http, f"/campaigns/{campaign_id}/leads") if lead["status"] == "pending"
+            ]
+            if pending and all(
+                held_by_law(http.get(f"/leads/{lead['id']}").json(), later) for lead in pending
+            ):
                 return "deferred"
         time.sleep(poll)
     return current
+
+
+def held_by_law(lead: dict[str, Any], later: datetime) -> bool:
+    """A pending lead (``GET /leads/{id}``) whose next attempt the law put after ``later``."""
+    capped = any(str(r).startswith("cap_") for r in lead.get("last_reasons") or [])
+    next_at = lead.get("next_attempt_at")
+    return bool(capped or lead.get("callback_at")) and bool(next_at) and parse_time(str(next_at)) > later
 
 
 TERMINAL_STATES = frozenset({"reached", "exhausted", "invalid", "blocked"})
