@@ -254,6 +254,20 @@ class InProcessApi:
         """GET."""
         return self.request("GET", path, token=token, **kw)
 
+    def every(self, path: str, token: str | None, query: dict[str, str] | None = None) -> list[Any]:
+        """Every item of a paginated listing (tests share tenants: one page may not hold yours)."""
+        items: list[Any] = []
+        cursor = None
+        while True:
+            page = self.get(
+                path, token, query={**(query or {}), "limit": "100", **({"cursor": cursor} if cursor else {})}
+            )
+            assert page.status == 200, page.body
+            items += page.body["data"]
+            cursor = page.body.get("next_cursor")
+            if not cursor:
+                return items
+
     def post(self, path: str, token: str | None, body: Any = None, **kw: Any) -> ApiResponse:
         """POST."""
         return self.request("POST", path, token=token, body=body if body is not None else {}, **kw)

@@ -51,7 +51,7 @@ def _upstream_ids(sim: Simulator, tenant: Tenant) -> set[str]:
 
 
 def _listed_ids(api: InProcessApi, tenant: Tenant) -> set[str]:
-    return {a["id"] for a in api.get("/assistants", tenant.api_key, query={"limit": "100"}).body["data"]}
+    return {a["id"] for a in api.every("/assistants", tenant.api_key)}
 
 
 MB = "x" * 1_000_000
@@ -276,12 +276,12 @@ def test_the_same_idempotency_key_creates_one_campaign(api: InProcessApi, alpha:
     caller = api.post("/caller-ids", alpha.api_key, {"phone_number": "+15550001001"}).body["id"]
     body = {"name": "Renewals", "assistant_id": assistant_id, "caller_ids": [caller]}
     key = {"Idempotency-Key": f"campaign-{uuid.uuid4()}"}
-    before = api.get("/campaigns", alpha.api_key, query={"limit": "100"}).body["data"]
+    before = api.every("/campaigns", alpha.api_key)
     first = api.post("/campaigns", alpha.api_key, body, headers=key)
     again = api.post("/campaigns", alpha.api_key, body, headers=key)
     assert (first.status, again.status) == (201, 201), (first.body, again.body)
     assert again.body == first.body
-    after = api.get("/campaigns", alpha.api_key, query={"limit": "100"}).body["data"]
+    after = api.every("/campaigns", alpha.api_key)
     assert len(after) == len(before) + 1
     other = api.post("/campaigns", alpha.api_key, {**body, "name": "Other"}, headers=key)
     assert other.status == 422
@@ -305,7 +305,7 @@ def test_an_assistant_too_large_to_mirror_made_elsewhere_is_still_synced_and_lis
     synced = api.post("/assistants/sync", alpha.api_key)
     # THEN it is listed, without what did not fit, and answered whole from Telnyx
     assert synced.status == 200, synced.body
-    listed = {a["id"]: a for a in api.get("/assistants", alpha.api_key, query={"limit": "100"}).body["data"]}
+    listed = {a["id"]: a for a in api.every("/assistants", alpha.api_key)}
     assert listed[assistant_id]["settings"]["omitted_from_mirror"] == ["instructions"]
     assert listed[assistant_id]["settings"]["greeting"] == "Hi"
     whole = api.get(f"/assistants/{assistant_id}", alpha.api_key)

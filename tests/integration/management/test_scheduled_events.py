@@ -46,7 +46,7 @@ def setup_lead(api: InProcessApi, tenant: Tenant, caller: str, **lead: Any) -> d
     assistant = api.post("/assistants", key, MINIMAL_ASSISTANT).body["id"]
     caller_id = api.post("/caller-ids", key, {"phone_number": caller}).body
     if "id" not in caller_id:  # the number is already this tenant's caller ID
-        listed = api.get("/caller-ids", key, query={"limit": "100"}).body["data"]
+        listed = api.every("/caller-ids", key)
         caller_id = next(c for c in listed if c["phone_number"] == caller)
     body = {"name": "Renewals", "assistant_id": assistant, "caller_ids": [caller_id["id"]]}
     campaign = api.post("/campaigns", key, body).body["id"]
