@@ -481,12 +481,20 @@ def campaigns_watch(
     campaign_id: str,
     interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 2.0,
     timeout: Annotated[float, typer.Option(help="Give up (exit 6) after this many seconds; 0: never.")] = 0,
+    until_idle: Annotated[
+        float,
+        typer.Option(
+            help="Also stop (exit 0) once nothing has been in flight or due for this many seconds: "
+            "what is left waits for later (a retry delay, a callback, a state's daily cap). 0: off."
+        ),
+    ] = 0,
 ) -> None:
-    """Live progress until the campaign is completed or canceled."""
+    """Live progress until the campaign is completed or canceled (or idle, with --until-idle)."""
     api = _state(ctx).api()
     campaign = api.get(f"/campaigns/{campaign_id}")
     has_stats = api.get_optional(f"/campaigns/{campaign_id}/stats") is not None
     deadline = time.monotonic() + timeout if timeout else None
+    idle_since: float | None = None
     # With --json the frames go to stderr and stdout carries only the final document.
     with Live(console=err if _state(ctx).as_json else out, auto_refresh=False, transient=False) as live:
         while True:
@@ -494,6 +502,10 @@ def campaigns_watch(
             stats = api.get_optional(f"/campaigns/{campaign_id}/stats") if has_stats else None
             live.update(progress_view(progress, campaign, stats), refresh=True)
             if progress["status"] in TERMINAL_CAMPAIGN:
+                break
+            idle = not progress.get("in_flight") and not progress.get("due_now")
+            idle_since = (idle_since or time.monotonic()) if idle else None
+            if until_idle and idle_since is not None and time.monotonic() - idle_since >= until_idle:
                 break
             if deadline is not None and time.monotonic() > deadline:
                 raise CliError(

@@ -302,9 +302,8 @@ def wait_settled(
 
 def held_by_law(lead: dict[str, Any], later: datetime) -> bool:
     """A pending lead (``GET /leads/{id}``) whose next attempt the law put after ``later``."""
-    capped = any(str(r).startswith("cap_") for r in lead.get("last_reasons") or [])
     next_at = lead.get("next_attempt_at")
-    return bool(capped or lead.get("callback_at")) and bool(next_at) and parse_time(str(next_at)) > later
+    return bool(next_at) and parse_time(str(next_at)) > later
 
 
 TERMINAL_STATES = frozenset({"reached", "exhausted", "invalid", "blocked"})
