@@ -257,3 +257,20 @@ def test_budget_counts_spend_and_the_expected_cost_of_calls_in_flight() -> None:
     assert budget_reached(cap, {"cost": Decimal("0.50"), "calls": Decimal(10)}, 10)  # 0.50 + 10 x 0.05
     assert budget_reached(cap, {"cost": Decimal("1.00"), "calls": Decimal(10)}, 0)
     assert budget_reached(cap, {}, 20)  # before any cost: 20 x the default 0.05
+
+
+def test_the_z_test_survives_more_conversions_than_calls_counted_so_far() -> None:
+    # Counters are summed shard by shard while events land: never a math domain error.
+    from dialer.domain.analytics import two_proportion_test
+
+    result = two_proportion_test(7, 5, 3, 40)
+    assert result.sample_too_small
+    assert result.difference is not None
+
+
+def test_a_conversion_counts_once_its_call_has_ended() -> None:
+    from dialer.domain.analytics import CONVERTED, contribution
+
+    talking = {"disposition": "interested", "state": "answered"}
+    assert CONVERTED not in contribution(talking)
+    assert contribution({**talking, "state": "ended", "outcome": "answered_human"})[CONVERTED] == 1

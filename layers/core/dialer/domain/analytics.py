@@ -58,8 +58,8 @@ def contribution(call: Mapping[str, Any]) -> dict[str, Decimal]:
     disposition = call.get("disposition")
     if disposition:
         out[f"disp:{disposition}"] = Decimal(1)
-        if disposition in CONVERSIONS:
-            out[CONVERTED] = Decimal(1)
+        if disposition in CONVERSIONS and CALLS in out:
+            out[CONVERTED] = Decimal(1)  # of ended calls: the conversion rate's denominator
     variant = call.get("assistant_id")
     if variant:
         for name in list(out):
@@ -183,6 +183,9 @@ def two_proportion_test(
     than 5 expected successes or failures)."""
     if not n_a or not n_b:
         return Comparison(None, None, None, False, True)
+    # A rate is at most 1 (counters of one campaign are summed shard by shard: never trust them
+    # to be a proportion on their own).
+    success_a, success_b = min(max(success_a, 0), n_a), min(max(success_b, 0), n_b)
     p_a, p_b = success_a / n_a, success_b / n_b
     pooled = (success_a + success_b) / (n_a + n_b)
     small = min(n_a, n_b) < MIN_SAMPLE or any(
