@@ -37,6 +37,7 @@ import httpx
 
 from local.legal_time import clock_offset
 from local.process import BUILT_TEMPLATE, REPO, LocalStackProcess
+from local.sandbox import free_port
 from local.simulator import AccountConfig, Simulator, SimulatorConfig
 from local.tenants import bootstrap_tenant
 
@@ -127,15 +128,6 @@ def stack_args(api_port: int, telnyx_url: str, public_key: str, offset: float) -
         "--clock-offset",
         repr(offset),
     ]
-
-
-def free_port() -> int:
-    """A free loopback port."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Cli:

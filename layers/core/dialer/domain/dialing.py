@@ -65,6 +65,16 @@ class AttemptState(StrEnum):
 OPEN_ATTEMPT_STATES = frozenset({AttemptState.POSTING, AttemptState.ACCEPTED, AttemptState.UNCONFIRMED})
 
 
+def leads_by_state(counters: Mapping[str, int], lead_count: int) -> dict[str, int]:
+    """A campaign's leads by state from its sharded ``st_<state>`` counters: pending is whatever
+    the other states do not hold (leads are created pending without a counter write)."""
+    by_state = {
+        s.value: max(0, int(counters.get(f"st_{s.value}", 0))) for s in LeadStatus if s != LeadStatus.PENDING
+    }
+    by_state[LeadStatus.PENDING.value] = max(0, lead_count - sum(by_state.values()))
+    return by_state
+
+
 def shard_of(lead_id: str) -> int:
     """The due/in-flight shard of a lead (stable: derived from its id)."""
     return int(hashlib.sha256(lead_id.encode()).hexdigest()[:8], 16) % DUE_SHARDS

@@ -16,7 +16,7 @@ from dialer.adapters.campaigns_table import CampaignsTable
 from dialer.adapters.dialing_table import DialingTable
 from dialer.adapters.totals_table import TotalsTable
 from dialer.domain.analytics import COST, Figures, figures, two_proportion_test
-from dialer.domain.dialing import LeadStatus
+from dialer.domain.dialing import LeadStatus, leads_by_state
 from dialer.errors import NotFound
 from dialer.services.analytics_models import (
     CallDetailResponse,
@@ -71,10 +71,7 @@ class AnalyticsService:
         if campaign is None:
             raise NotFound(f"campaign {campaign_id} not found")
         states = self.dialing.campaign_stats(self.tenant_id, campaign_id)
-        by_state = {
-            s.value: max(0, states.get(f"st_{s.value}", 0)) for s in LeadStatus if s != LeadStatus.PENDING
-        }
-        by_state[LeadStatus.PENDING.value] = max(0, campaign.lead_count - sum(by_state.values()))
+        by_state = leads_by_state(states, campaign.lead_count)
         totals = self.totals.campaign_totals(self.tenant_id, campaign_id)
         overall = figures(totals)
         reached = by_state[LeadStatus.REACHED.value]

@@ -14,7 +14,7 @@ from dialer.adapters.campaigns_table import CampaignsTable, lead_from_item
 from dialer.adapters.dialing_table import DialingTable, TenantLimits
 from dialer.adapters.people_table import ContactHistory, DncTable
 from dialer.domain.campaigns import OPEN_STATUSES, CampaignStatus, compliance_policy
-from dialer.domain.dialing import LeadStatus, shard_of, utc_iso
+from dialer.domain.dialing import LeadStatus, leads_by_state, shard_of, utc_iso
 from dialer.errors import Conflict, InvalidInput, NotFound
 from dialer.policies.compliance import evaluate, next_legal_time, zone_info
 from dialer.services.dialing_models import (
@@ -189,10 +189,7 @@ class DialingApi:
         if campaign is None:
             raise NotFound(f"campaign {campaign_id} not found")
         stats = self.dialing.campaign_stats(self.tenant_id, campaign_id)
-        by_state = {
-            s.value: max(0, stats.get(f"st_{s.value}", 0)) for s in LeadStatus if s != LeadStatus.PENDING
-        }
-        by_state[LeadStatus.PENDING.value] = max(0, campaign.lead_count - sum(by_state.values()))
+        by_state = leads_by_state(stats, campaign.lead_count)
         now = self.clock()
         minutes = [(now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M"), now.strftime("%Y-%m-%dT%H:%M")]
         pace = self.dialing.pace(self.tenant_id, campaign_id, minutes)
