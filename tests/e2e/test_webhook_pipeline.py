@@ -88,17 +88,25 @@ def test_every_fixture_three_times_shuffled_is_applied_once(local_stack, signer,
     assert call["outcome"]["S"] == "answered_human"
     assert call["hangup_cause"]["S"] == "normal_clearing"
     assert int(call["duration_s"]["N"]) == 116
-    # AND each call event changed the record exactly once (the version counts applications)
+    # AND each call event changed the record exactly once (the version counts applications):
+    # the lifecycle and every AI event (conversation, insights, cost) land on the call record;
+    # assistant.initialization only gets a receipt
     call_events = [r for r in receipts if r.get("call_control_id", {}).get("S") == CALL]
-    lifecycle = {
+    on_the_record = {
         "call.initiated",
         "call.answered",
         "call.hangup",
         "call.machine.detection.ended",
         "call.machine.premium.detection.ended",
         "call.machine.premium.greeting.ended",
+        "call.conversation.created",
+        "call.conversation.ended",
+        "call.conversation.start_failed",
+        "call.conversation_insights.generated",
+        "call.cost",
     }
-    applied = [r for r in call_events if r["event_type"]["S"] in lifecycle]
+    applied = [r for r in call_events if r["event_type"]["S"] in on_the_record]
+    assert len(applied) == 13  # every fixture but assistant.initialization (and its response)
     assert int(call["version"]["N"]) == len(applied)
     # AND nothing was parked in the dead-letter queue
     sqs = local_stack.boto3_client("sqs")
@@ -130,8 +138,12 @@ def test_one_mib_body_becomes_a_call_record(local_stack, signer, ddb):
     # THEN the large one went through the claim check and was applied, and the call exists
     receipt = wait_for(lambda: get(ddb, f"T#{TENANT}#EVENT#e2e-big-1", "RECEIPT"))
     assert receipt["event_type"]["S"] == "call.conversation.ended"
-    call = wait_for(lambda: get(ddb, f"T#{TENANT}#CALL#v3:e2e-big-call", "CALL"))
-    assert call["state"]["S"] == "ended"
+    # (the conversation event creates the record too, so wait for the hangup's effect)
+    call = wait_for(
+        lambda: (c := get(ddb, f"T#{TENANT}#CALL#v3:e2e-big-call", "CALL")) and c["state"]["S"] == "ended" and c
+    )
+    assert call["conversation"]["M"]  # the conversation's facts are on it, not its 1 MiB of messages
+    assert int(call["version"]["N"]) == 2
 
 
 @pytest.mark.parametrize("case", ["unsigned", "tampered", "stale", "unknown tenant"])
