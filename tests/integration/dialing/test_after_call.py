@@ -173,6 +173,11 @@ def test_every_disposition_reaches_leads_dnc_and_totals_as_the_simulator_said(ma
     assert stats.calls.by_disposition == dict(Counter(r["disposition"] for r in records))
     assert stats.calls.average_talk_s is not None
     assert stats.calls.average_talk_s > 0
+    # AND the hourly timeline holds the same calls and spend, hour by hour
+    assert stats.timeline
+    assert sum(h.calls for h in stats.timeline) == 18
+    assert sum(Decimal(h.cost) for h in stats.timeline) == totals["cost"]
+    assert [h.hour for h in stats.timeline] == sorted({r["ended_at"][:13] + ":00:00Z" for r in records})
     # AND the results export has every lead once, with its disposition and cost
     rows = list(csv.DictReader(io.StringIO("".join(analytics.results_csv(campaign_id)))))
     assert sorted(r["phone"] for r in rows) == sorted(leads)

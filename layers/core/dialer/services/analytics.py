@@ -15,7 +15,7 @@ from dialer.adapters.calls_table import CallsTable
 from dialer.adapters.campaigns_table import CampaignsTable
 from dialer.adapters.dialing_table import DialingTable
 from dialer.adapters.totals_table import TotalsTable
-from dialer.domain.analytics import COST, Figures, figures, two_proportion_test
+from dialer.domain.analytics import COST, Figures, figures, timeline, two_proportion_test
 from dialer.domain.dialing import LeadStatus, leads_by_state
 from dialer.errors import NotFound
 from dialer.services.analytics_models import (
@@ -23,6 +23,7 @@ from dialer.services.analytics_models import (
     CallFigures,
     CallListResponse,
     CampaignStatsResponse,
+    TimelineHour,
     VariantStats,
 )
 
@@ -107,6 +108,17 @@ class AnalyticsService:
             budget=_money(budget) if budget is not None else None,
             budget_left=_money(max(Decimal(0), budget - cost)) if budget is not None else None,
             variants=variants,
+            timeline=[
+                TimelineHour(
+                    hour=h.hour,
+                    calls=h.calls,
+                    connected=h.connected,
+                    answered_human=h.answered_human,
+                    converted=h.converted,
+                    cost=_money(h.cost),
+                )
+                for h in timeline(totals)
+            ],
         )
 
     # --- calls ------------------------------------------------------------------------------------

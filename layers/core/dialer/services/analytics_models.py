@@ -41,6 +41,17 @@ class VariantStats(BaseModel):
     sample_too_small: bool
 
 
+class TimelineHour(BaseModel):
+    """Calls that ended in one UTC hour."""
+
+    hour: str = Field(description="Start of the hour, UTC (ISO 8601).")
+    calls: int
+    connected: int
+    answered_human: int
+    converted: int
+    cost: str = Field(description="Spend of the hour's calls (decimal string).")
+
+
 class CampaignStatsResponse(BaseModel):
     """A campaign's results so far."""
 
@@ -54,6 +65,9 @@ class CampaignStatsResponse(BaseModel):
     budget: str | None
     budget_left: str | None
     variants: list[VariantStats]
+    timeline: list[TimelineHour] = Field(
+        default_factory=list, description="Ended calls per UTC hour, oldest first (hours with calls)."
+    )
 
 
 class CallDetailResponse(BaseModel):
