@@ -41,6 +41,14 @@ class VariantStats(BaseModel):
     sample_too_small: bool
 
 
+class ResultsLink(BaseModel):
+    """Where a big results export waits (the 303's body; the same URL is in ``Location``)."""
+
+    url: str = Field(description="Presigned S3 URL of the CSV; fetch it without the API key.")
+    expires_at: str = Field(description="When the link stops working (UTC).")
+    rows: int = Field(description="Leads in the export.")
+
+
 class TimelineHour(BaseModel):
     """Calls that ended in one UTC hour."""
 
