@@ -241,7 +241,7 @@ def check(
         (
             "each call's cost and the campaign's spend are what Telnyx billed",
             not billed_otherwise and spent == billed,
-            f"{spent} of {billed} USD, {len(billed_otherwise)} calls differ",
+            f"{spent:.4f} of {billed:.4f} USD, {len(billed_otherwise)} calls differ",
         ),
         (
             "the results export has every lead once",
