@@ -40,3 +40,28 @@ def test_a_campaign_dials_every_lead_once_and_completes_by_itself(make_harness: 
     stats = h.dialing.campaign_stats(h.tenant, campaign_id)
     assert stats["st_dialing"] == 0
     assert h.dialing.slots_in_use(h.tenant) == 0
+
+
+def test_the_dispatch_loop_stops_at_once_when_no_campaign_is_active(make_harness: Any) -> None:
+    # GIVEN a tenant whose only campaign is paused, and a dispatcher asked to loop for 50 s
+    h = make_harness()
+    campaign_id = h.campaign(3)
+    from dialer.domain.campaigns import CampaignStatus
+
+    h.move(campaign_id, CampaignStatus.PAUSED)
+    slept: list[float] = []
+    dispatcher = h.dispatcher(tick_seconds=1.0)
+    dispatcher.sleep = slept.append
+    # WHEN the scheduled run starts
+    report = dispatcher.run(seconds=50.0)
+    # THEN one sub-tick found nothing to dial and the run ended without sleeping the minute away
+    assert report.ticks == 1
+    assert report.active_tenants == 0
+    assert slept == []
+    # AND with the campaign active again, the run keeps ticking through its time
+    h.move(campaign_id, CampaignStatus.ACTIVE)
+    fake = iter(range(1000))
+    dispatcher.monotonic = lambda: float(next(fake))
+    report = dispatcher.run(seconds=5.0)
+    assert report.ticks >= 2
+    assert report.active_tenants == 1

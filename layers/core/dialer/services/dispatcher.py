@@ -89,6 +89,7 @@ class DispatchReport:
     lost: int = 0
     completed: list[str] = field(default_factory=list)
     by_reason: Counter[str] = field(default_factory=Counter)
+    active_tenants: int = 0  # tenants with an active campaign at the last tick
 
     def merge(self, other: DispatchReport) -> None:
         """Add ``other``'s counts."""
@@ -137,16 +138,23 @@ class Dispatcher:
 
     # --- the loop -------------------------------------------------------------------------------
     def run(self, *, seconds: float | None = None, tenant_id: str | None = None) -> DispatchReport:
-        """Loop sub-ticks for ``seconds`` (default: the configured loop), then give the leases up."""
+        """Loop sub-ticks for ``seconds`` (default: the configured loop), then give the leases up.
+
+        Stops at the first sub-tick that finds no active campaign: an idle stack then costs one
+        short invocation a minute, not a minute of Lambda time, and a campaign activated or
+        resumed meanwhile is started at once by its dispatch-queue kick, not by this loop.
+        """
         report = DispatchReport()
         end = self.monotonic() + (self.config.loop_seconds if seconds is None else seconds)
         try:
             while True:
                 started = self.monotonic()
-                report.merge(self.tick(report.ticks, tenant_id=tenant_id))
+                ticked = self.tick(report.ticks, tenant_id=tenant_id)
+                report.merge(ticked)
                 report.ticks += 1
+                report.active_tenants = ticked.active_tenants
                 next_at = started + self.config.tick_seconds
-                if next_at >= end:
+                if next_at >= end or not ticked.active_tenants:
                     return report
                 pause = next_at - self.monotonic()
                 if pause > 0:
@@ -163,6 +171,7 @@ class Dispatcher:
         for tenant, campaign_id in self.dialing.active_campaigns():
             if tenant_id is None or tenant == tenant_id:
                 by_tenant[tenant].append(campaign_id)
+        report.active_tenants = len(by_tenant)
         ttl = max(3 * self.config.tick_seconds, 2.0)
         for tenant, campaign_ids in by_tenant.items():
             if not self.dialing.hold_lease(tenant, "DISPATCH", self.owner, self.epoch(), ttl):
