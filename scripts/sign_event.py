@@ -22,6 +22,8 @@ from pathlib import Path
 
 from nacl.signing import SigningKey
 
+# Runs from a clone as printed in the README, without PYTHONPATH: the signer lives in the layer.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "telnyx_client"))
 from telnyx_client.signature import sign
 
 TEST_SEED = bytes([7]) * 32  # the published test key: never use it for a real tenant
