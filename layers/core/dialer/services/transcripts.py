@@ -10,6 +10,8 @@ transcripts consumer runs :meth:`TranscriptFetcher.fetch` for each job:
 * the messages are read page by page (GETs, retried by the client: nothing on Telnyx changes) and
   written to ONE deterministic key per call, so a retry or a duplicate job overwrites the same
   object with the same bytes and nothing is ever duplicated;
+* a job for a call whose transcript is settled (stored, not kept, empty) does nothing, so a
+  second job for the same call costs one read;
 * an empty conversation is not stored: the job fails and SQS brings it back after the visibility
   timeout, until ``max_tries`` receives, after which the call records ``empty``.
 """
@@ -44,6 +46,7 @@ class FetchResult(StrEnum):
     NOT_KEPT = "not_kept"
     EMPTY = "empty"
     UNKNOWN_CALL = "unknown_call"
+    ALREADY = "already"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +143,10 @@ class TranscriptFetcher:
             # The job is sent after the call record's commit, so this is another tenant's id or
             # a record that expired: nothing to link a transcript to.
             return Fetched(FetchResult.UNKNOWN_CALL)
+        if call.get("transcript_status"):
+            # A second job for the same call (a redelivered conversation.ended raced the first):
+            # settled already, so Telnyx is not asked twice.
+            return Fetched(FetchResult.ALREADY, call.get("transcript_key"))
         client = self.telnyx.client_for(job.tenant_id)
         if not self._retains_data(client, job.assistant_id):
             self._link(job, TranscriptStatus.NOT_KEPT)
@@ -169,8 +176,8 @@ class TranscriptFetcher:
                 assistant = client.assistants.retrieve(assistant_id)
         except NotFound:
             return True
-        privacy = assistant.privacy_settings
-        return not (privacy is not None and privacy.data_retention is False)
+        privacy = assistant.privacy_settings or {}
+        return privacy.get("data_retention") is not False
 
     def _link(self, job: TranscriptJob, status: TranscriptStatus, **extra: Any) -> None:
         now = self.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
