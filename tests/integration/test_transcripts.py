@@ -243,3 +243,63 @@ def test_an_assistant_that_keeps_no_data_gets_no_transcript(
 def test_unknown_call_is_404(stack: MotoStack) -> None:
     status, body = get_transcript(TENANT, "v3:no-such-call")
     assert (status, body["message"]) == (404, "call v3:no-such-call not found")
+
+
+def cli_api(tenant: str) -> Any:
+    """The CLI's API client for ``tenant`` (a fresh API key), over the real authorizer and
+    functions in-process (the transport plays API Gateway)."""
+    import boto3
+
+    from dialer.adapters.secrets import TenantSecrets
+    from dialer.adapters.tenants_table import TenantsTable
+    from dialer.services.tenants import TenantAdmin
+    from dialer.settings import get_settings
+    from dialer_cli.api import Api
+    from dialer_cli.config import Config
+    from tests.support.management import InProcessApi
+
+    admin = TenantAdmin(
+        TenantsTable(get_settings().table_name, client=boto3.client("dynamodb")),
+        TenantSecrets(PARAM_PREFIX, client=boto3.client("ssm")),
+    )
+    if admin.table.get_tenant(tenant) is None:
+        admin.create_tenant(tenant)
+    key = admin.issue_api_key(tenant, "cli").plaintext
+    authorizer = load_handler("authorizer")
+    authorizer.authenticator.cache_clear()
+    api = InProcessApi(authorizer, load_handler("assistants_api"))
+
+    def gateway(request: httpx.Request) -> httpx.Response:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ") or None
+        answer = api.request(request.method, request.url.raw_path.decode(), token=token)
+        return httpx.Response(answer.status, json=answer.body, headers={"x-amzn-requestid": "local"})
+
+    return Api(Config("https://api.invalid", key, "test", "test"), transport=httpx.MockTransport(gateway))
+
+
+def test_cli_calls_show_prints_the_transcript_or_why_there_is_none(
+    stack: MotoStack, aws: dict[str, Any], sim: Simulator, processor_handler: ModuleType
+) -> None:
+    from dialer_cli import main as cli
+
+    # GIVEN a call with a transcript and one whose assistant keeps no data
+    kept, kept_events = play_call(sim, KEEPS, data_retention=True)
+    forgot, forgot_events = play_call(sim, FORGETS, data_retention=False)
+    deliver(processor_handler, kept_events + forgot_events)
+    assert len(run_jobs(aws, stack)) == 2
+    api = cli_api(TENANT)
+
+    # WHEN the CLI reads them
+    transcript, why = cli._transcript_of(api, kept)
+    with cli.out.capture() as shown:
+        cli._print_transcript(transcript, why)
+    none, reason = cli._transcript_of(api, forgot)
+
+    # THEN the first prints every message, oldest first, with who said it
+    assert why is None
+    lines = shown.get().splitlines()
+    assert len(lines) == len(transcript["messages"]) >= 2
+    assert lines[0].split(" ", 1)[1].startswith(f"{transcript['messages'][0]['role']}: ")
+    # AND the second says why it has none (the API's reason)
+    assert none is None
+    assert reason == f"call {forgot} has no transcript (the assistant does not retain conversation data)"
