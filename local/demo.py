@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import os
 import subprocess
@@ -29,6 +30,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -201,6 +203,24 @@ def check(
     dialled_after_opt_out = [
         p for p in opted_out if [d for d in truth["dials"] if d["to"] == p][-1]["scenario"] != "human"
     ]
+    # What each call concluded and cost, as Telnyx sent it, against our call records and totals.
+    sent = [c for c in sim.calls(SIM_KEY) if c.get("truth")]
+    records = {c["call_control_id"]: http.get(f"/calls/{c['call_control_id']}").json() for c in sent}
+    concluded_otherwise = [
+        c["call_control_id"]
+        for c in sent
+        if "disposition" in c["truth"]
+        and records[c["call_control_id"]].get("disposition") != c["truth"]["disposition"]
+    ]
+    billed_otherwise = [
+        c["call_control_id"]
+        for c in sent
+        if "cost" in c["truth"]
+        and Decimal(str(records[c["call_control_id"]].get("cost") or "0")) != Decimal(c["truth"]["cost"])
+    ]
+    billed = sum((Decimal(c["truth"]["cost"]) for c in sent if "cost" in c["truth"]), Decimal(0))
+    spent = Decimal(str(http.get(f"/campaigns/{campaign_id}/stats").json()["calls"]["cost_total"]))
+    exported = list(csv.DictReader(io.StringIO(http.get(f"/campaigns/{campaign_id}/results").text)))
     mismatched = [
         lead_id
         for lead_id, lead in details.items()
@@ -212,6 +232,21 @@ def check(
             "every lead ended (reached, exhausted, invalid, blocked) or is held by law until later",
             set(statuses) <= TERMINAL | {"pending"} and held_by_law,
             dict(statuses),
+        ),
+        (
+            "each call's disposition is what its insights said",
+            not concluded_otherwise,
+            f"{sum('disposition' in c['truth'] for c in sent)} concluded, {len(concluded_otherwise)} differ",
+        ),
+        (
+            "each call's cost and the campaign's spend are what Telnyx billed",
+            not billed_otherwise and spent == billed,
+            f"{spent} of {billed} USD, {len(billed_otherwise)} calls differ",
+        ),
+        (
+            "the results export has every lead once",
+            sorted(r["lead_id"] for r in exported) == sorted(lead["id"] for lead in leads),
+            f"{len(exported)} rows",
         ),
         ("no attempt dialled twice", not truth["command_ids_dialled_twice"], f"{truth['count']} dials"),
         ("every dial is one of our attempts", {d["call_control_id"] for d in truth["dials"]} == ours, ""),

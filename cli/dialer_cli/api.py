@@ -84,6 +84,18 @@ class Api:
                 f"cannot reach the API at {self.config.api_url}: {exc}", ExitCode.UNREACHABLE
             ) from exc
 
+    def download(self, url: str) -> str:
+        """The text at a presigned URL (no API key sent); a failure → :class:`CliError`."""
+        try:
+            response = httpx.get(url, timeout=self.http.timeout)
+        except httpx.HTTPError as exc:
+            raise CliError(f"could not download {url.split('?')[0]}: {exc}", ExitCode.UNREACHABLE) from exc
+        if not response.is_success:
+            raise CliError(
+                f"could not download {url.split('?')[0]}: HTTP {response.status_code}", ExitCode.API_ERROR
+            )
+        return response.text
+
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """The decoded JSON of a 2xx answer (None for 204); any other status → :class:`CliError`."""
         if method in ("POST", "PUT", "PATCH"):

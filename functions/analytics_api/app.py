@@ -1,8 +1,9 @@
 """The analytics API: campaign stats (with A/B variants), call details and transcripts, a lead's
 calls and the per-lead results export.
 
-Its own function (not more routes on campaigns_api): read-only, so its role only reads, and its
-traffic (dashboards polling stats) never competes with lead imports for the same concurrency.
+Its own function (not more routes on campaigns_api): its role only reads (but for writing a big
+results export under the import bucket's ``exports/``), and its traffic (dashboards polling
+stats) never competes with lead imports for the same concurrency.
 Thin like the other APIs: the tenant comes only from the authorizer's context, each route makes
 one call into ``dialer.services.analytics``, domain errors become HTTP in one place.
 """
@@ -13,7 +14,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -23,6 +24,7 @@ from dialer.services.analytics_models import (
     CallDetailResponse,
     CallListResponse,
     CampaignStatsResponse,
+    ResultsLink,
     TranscriptResponse,
 )
 from dialer.services.api_models import ID_PATTERN
@@ -42,6 +44,13 @@ _CSV_RESPONSES = {
     200: {
         "description": "One row per lead: outcome, disposition, result, attempts, cost, callback, summary.",
         "content": {"text/csv": {"schema": {"type": "string"}}},
+    },
+    303: {
+        "description": (
+            "The export is too big to answer inline (or `link=true` was asked): `Location` is a "
+            "presigned S3 URL to the same CSV, valid 15 minutes (fetch it without the API key)."
+        ),
+        "content": {"application/json": {"schema": ResultsLink.model_json_schema()}},
     },
     **{code: body for code, body in responses(200, None, 404).items() if code != 200},
 }
@@ -63,6 +72,15 @@ def _tables() -> tuple[Any, ...]:
 
         transcripts = S3TranscriptStore(settings.transcript_bucket)
     return CampaignsTable(table), DialingTable(table), CallsTable(table), TotalsTable(table), transcripts
+
+
+@cache
+def _exports() -> Any:
+    from dialer.adapters.import_files import ImportFiles
+    from dialer.settings import get_settings
+
+    bucket = get_settings().import_bucket
+    return ImportFiles(bucket) if bucket else None
 
 
 def _analytics() -> AnalyticsService:
@@ -90,13 +108,26 @@ def campaign_stats(campaign_id: IdPath) -> CampaignStatsResponse:
 
 
 @app.get("/campaigns/<campaign_id>/results", tags=["analytics"], responses=_CSV_RESPONSES)
-def campaign_results(campaign_id: IdPath) -> Response[str]:
-    """The campaign's results as CSV, one row per lead."""
-    body = "".join(_analytics().results_csv(campaign_id))
+def campaign_results(
+    campaign_id: IdPath,
+    link: Annotated[
+        bool, Query(description="Answer with a presigned link even when the CSV is small.")
+    ] = False,
+) -> Response[str]:
+    """The campaign's results as CSV, one row per lead (a presigned link when it is big)."""
+    export = _analytics().export_results(campaign_id, store=_exports(), link=link)
+    if export.url:
+        found = ResultsLink(url=export.url, expires_at=export.expires_at or "", rows=export.rows)
+        return Response(
+            status_code=303,
+            content_type="application/json",
+            body=found.model_dump_json(),
+            headers={"Location": export.url},
+        )
     return Response(
         status_code=200,
         content_type="text/csv; charset=utf-8",
-        body=body,
+        body=export.csv or "",
         headers={"Content-Disposition": f'attachment; filename="{campaign_id}-results.csv"'},
     )
 

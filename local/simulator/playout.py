@@ -66,6 +66,12 @@ TERMINAL_TEXML = {"completed", "no-answer", "busy", "canceled", "failed"}
 CANONICAL_DISPOSITIONS = {"dnc": "do_not_call", "voicemail": "voicemail_left"}
 
 
+def said_disposition(call: CallRecord) -> str:
+    """The disposition the call's insights conclude, in the product's canonical vocabulary."""
+    said = "voicemail" if call.scenario == Scenario.VOICEMAIL else call.disposition
+    return CANONICAL_DISPOSITIONS.get(said, said)
+
+
 class Playout:
     """Turns calls into timed webhook sequences."""
 
@@ -633,6 +639,12 @@ class Playout:
         account = call.account
         call.events.append(event_type)
         account.stats.events_emitted[event_type] += 1
+        # Ground truth of what the call concluded and cost, as sent (tests compare the product's
+        # call records, leads and totals with it).
+        if event_type == "call.cost":
+            call.truth["cost"] = str(extra.get("total_cost"))
+        elif event_type == "call.conversation_insights.generated":
+            call.truth["disposition"] = said_disposition(call)
         if call.kind == "texml":
             self._texml_event(call, event_type, extra, final=final)
             return

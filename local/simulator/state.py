@@ -111,6 +111,7 @@ class CallRecord:
     conversation_metadata: dict[str, Any] = field(default_factory=dict)
     held: list[Any] = field(default_factory=list)  # deliveries held back to be reordered
     events: list[str] = field(default_factory=list)  # event types emitted, in order
+    truth: dict[str, str] = field(default_factory=dict)  # what it sent: "cost" total, "disposition"
     # TeXML AI calls
     texml: dict[str, Any] = field(default_factory=dict)
     sequence: int = 0
@@ -145,6 +146,7 @@ class CallRecord:
             "state": self.state,
             "conversation_id": self.conversation_id,
             "events": list(self.events),
+            "truth": dict(self.truth),
         }
 
 

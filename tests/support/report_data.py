@@ -131,6 +131,16 @@ def report_data(leads: int = 400, seed: int = 12, with_stats: bool = True) -> Re
                     k: f"{v * (0.1 if k == 'answered_human' else 0.011):.4f}" for k, v in outcomes.items()
                 },
             },
+            "timeline": [
+                {
+                    "hour": "2026-11-24T21:00:00Z",
+                    "calls": dials,
+                    "connected": human + outcomes["voicemail"],
+                    "answered_human": human,
+                    "converted": human // 3,
+                    "cost": f"{total:.4f}",
+                }
+            ],
         }
     return ReportData(
         campaign=campaign,

@@ -151,6 +151,27 @@ def _accounting_section(data: ReportData) -> str:
     return "<h2>Leads accounted for</h2>" + verdict + _table(["status", "leads", "share"], rows)
 
 
+def _timeline_section(data: ReportData) -> str:
+    """Calls per UTC hour, from the stats API's timeline (counters, not the calls)."""
+    hours = (data.stats or {}).get("timeline") or []
+    if not hours:
+        return "<h2>Calls per hour</h2>" + _na("no ended calls yet (or this API reports no timeline)")
+    rows = [
+        [
+            str(h.get("hour", ""))[:16].replace("T", " ") + " UTC",
+            f"{int(h.get('calls', 0)):,}",
+            f"{int(h.get('connected', 0)):,}",
+            f"{int(h.get('answered_human', 0)):,}",
+            f"{int(h.get('converted', 0)):,}",
+            str(h.get("cost", "0")),
+        ]
+        for h in hours
+    ]
+    return "<h2>Calls per hour</h2>" + _table(
+        ["hour", "calls", "connected", "human", "converted", "cost"], rows
+    )
+
+
 def render(data: ReportData) -> str:
     """The whole report page for ``data``."""
     campaign, progress = data.campaign, data.progress
@@ -191,6 +212,7 @@ def render(data: ReportData) -> str:
             "",
         ),
         _cost_section(data),
+        _timeline_section(data),
         _variants_section(data),
         _accounting_section(data),
     ]

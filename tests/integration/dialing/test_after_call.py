@@ -173,10 +173,35 @@ def test_every_disposition_reaches_leads_dnc_and_totals_as_the_simulator_said(ma
     assert stats.calls.by_disposition == dict(Counter(r["disposition"] for r in records))
     assert stats.calls.average_talk_s is not None
     assert stats.calls.average_talk_s > 0
+    # AND the hourly timeline holds the same calls and spend, hour by hour
+    assert stats.timeline
+    assert sum(h.calls for h in stats.timeline) == 18
+    assert sum(Decimal(h.cost) for h in stats.timeline) == totals["cost"]
+    assert [h.hour for h in stats.timeline] == sorted({r["ended_at"][:13] + ":00:00Z" for r in records})
     # AND the results export has every lead once, with its disposition and cost
     rows = list(csv.DictReader(io.StringIO("".join(analytics.results_csv(campaign_id)))))
     assert sorted(r["phone"] for r in rows) == sorted(leads)
     assert sum(Decimal(r["cost"]) for r in rows) == totals["cost"]
+    # AND an export too big to answer inline waits in S3 behind a presigned link, byte for byte
+    import boto3
+
+    from dialer.adapters.import_files import ImportFiles
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="results-exports")
+    inline = analytics.export_results(campaign_id, store=ImportFiles("results-exports", client=s3))
+    assert inline.csv is not None
+    assert inline.rows == 18
+    linked = analytics.export_results(
+        campaign_id, store=ImportFiles("results-exports", client=s3), inline_max=1000
+    )
+    assert linked.csv is None
+    assert linked.url
+    assert linked.rows == 18
+    key = next(o["Key"] for o in s3.list_objects_v2(Bucket="results-exports")["Contents"])
+    assert key.startswith(f"exports/{h.tenant}/{campaign_id}/")
+    assert key in linked.url
+    assert s3.get_object(Bucket="results-exports", Key=key)["Body"].read().decode() == inline.csv
     # AND a call's detail and the lead's calls show the call
     some = calls[0]
     assert analytics.call(some.call_control_id).conversation["conversation_id"] == some.conversation_id

@@ -110,6 +110,8 @@ def test_every_section_renders_and_text_is_escaped() -> None:
     assert "Renewals &lt;November&gt; &amp; co" in page
     assert "<November>" not in page
     assert "Every lead accounted for: 400 of 400." in page
+    assert "<h2>Calls per hour</h2>" in page
+    assert "2026-11-24 21:00 UTC" in page
     assert "http://" not in page.replace("http://www.w3.org/2000/svg", "").replace(
         "http://127.0.0.1:3000", ""
     )

@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dialer.domain.analytics import budget_reached, contribution, delta, figures, two_proportion_test
+from dialer.domain.analytics import (
+    budget_reached,
+    contribution,
+    delta,
+    figures,
+    timeline,
+    two_proportion_test,
+)
 from dialer.domain.calls import Fact, facts_from_event, merge_facts, summarize
 from dialer.domain.insights import conclusion, normalize_disposition, parse_result
 from dialer.domain.outcomes import CallOutcome, Disposition
@@ -274,3 +281,35 @@ def test_a_conversion_counts_once_its_call_has_ended() -> None:
     talking = {"disposition": "interested", "state": "answered"}
     assert CONVERTED not in contribution(talking)
     assert contribution({**talking, "state": "ended", "outcome": "answered_human"})[CONVERTED] == 1
+
+
+def test_the_hourly_timeline_counts_calls_by_the_hour_they_ended() -> None:
+    # GIVEN two calls ending at 14:xx and one at 15:xx (UTC), and one still talking
+    def ended(at: str, **extra: object) -> dict[str, object]:
+        return {**CALL, "ended_at": at, **extra}
+
+    calls = [
+        ended("2026-11-30T14:05:00.000000Z"),
+        ended("2026-11-30T14:59:59.999999Z", outcome="voicemail", disposition=None, cost=Decimal("0.007")),
+        ended(
+            "2026-11-30T15:00:00.000000Z", answered_at=None, outcome="no_answer", disposition=None, cost=None
+        ),
+        {**CALL, "state": "answered", "ended_at": None},
+    ]
+    summed: dict[str, Decimal] = {}
+    for call in calls:
+        for name, value in contribution(call).items():
+            summed[name] = summed.get(name, Decimal(0)) + value
+    # WHEN the timeline is read from the counters
+    hours = timeline(summed)
+    # THEN each hour has its own calls, connects, human answers, conversions and spend
+    assert [(h.hour, h.calls, h.connected, h.answered_human, h.converted, h.cost) for h in hours] == [
+        ("2026-11-30T14:00:00Z", 2, 2, 1, 1, Decimal("0.0210")),
+        ("2026-11-30T15:00:00Z", 1, 0, 0, 0, Decimal(0)),
+    ]
+    # AND the hour keys never leak into the campaign's figures
+    assert figures(summed).by_outcome == {"answered_human": 1, "no_answer": 1, "voicemail": 1}
+
+
+def test_a_call_without_a_readable_end_instant_has_no_hour() -> None:
+    assert not [k for k in contribution({**CALL, "ended_at": "soon"}) if k.startswith("t:")]

@@ -1,4 +1,6 @@
-"""S3 adapter for CSV imports: presigned upload URLs, and ranged reads from a checkpoint."""
+"""S3 adapter for the import bucket: CSV imports (presigned upload URLs, ranged reads from a
+checkpoint) and, under ``exports/``, results exports too big to answer inline (presigned download
+URLs)."""
 
 from __future__ import annotations
 
@@ -43,6 +45,24 @@ class ImportFiles:
             )
         except (ClientError, BotoCoreError) as exc:
             raise TemporarilyUnavailable("could not sign the upload URL") from exc
+
+    def put(self, key: str, body: bytes, *, content_type: str) -> None:
+        """Store ``body`` at ``key`` (an export). Raises TemporarilyUnavailable on failure."""
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+        except (ClientError, BotoCoreError) as exc:
+            raise TemporarilyUnavailable("could not store the export") from exc
+
+    def download_url(self, key: str, *, expires_in: int) -> str:
+        """A presigned GET URL for ``key``."""
+        try:
+            return str(
+                self.client.generate_presigned_url(
+                    "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
+                )
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise TemporarilyUnavailable("could not sign the download URL") from exc
 
     def size(self, key: str) -> int:
         """The object's size in bytes; NotFound if it is not there."""

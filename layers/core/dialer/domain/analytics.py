@@ -31,6 +31,12 @@ TALK_S = "talk_s"  # conversation seconds (the assistant's duration, else answer
 COST = "cost"  # money, exact (DynamoDB numbers are decimal)
 BILLED_S = "billed_s"
 CONVERTED = "converted"
+HUMAN = "out:answered_human"
+
+#: Counters also kept per UTC hour (``t:<YYYY-MM-DDTHH>:<counter>``, the hour the call ended):
+#: the stats' hourly timeline. Not per variant: a campaign's hours times its variants would grow
+#: a totals shard for little use.
+TIMELINE_COUNTERS = (CALLS, CONNECTED, HUMAN, CONVERTED, COST)
 
 
 def contribution(call: Mapping[str, Any]) -> dict[str, Decimal]:
@@ -61,10 +67,23 @@ def contribution(call: Mapping[str, Any]) -> dict[str, Decimal]:
         if disposition in CONVERSIONS and CALLS in out:
             out[CONVERTED] = Decimal(1)  # of ended calls: the conversion rate's denominator
     variant = call.get("assistant_id")
+    hour = _hour(call.get("ended_at")) if CALLS in out else None
     if variant:
         for name in list(out):
             out[f"v:{variant}:{name}"] = out[name]
+    if hour:
+        for name in TIMELINE_COUNTERS:
+            if name in out:
+                out[f"t:{hour}:{name}"] = out[name]
     return {k: v for k, v in out.items() if v}
+
+
+def _hour(instant: Any) -> str | None:
+    """``YYYY-MM-DDTHH`` of an ISO instant in UTC (our records keep instants in UTC, ``Z``)."""
+    text = str(instant or "")
+    if len(text) < 13 or text[10] != "T" or not (text[:4] + text[5:7] + text[8:10] + text[11:13]).isdigit():
+        return None
+    return text[:13]
 
 
 def talk_seconds(call: Mapping[str, Any]) -> int:
@@ -150,6 +169,39 @@ def figures(counters: Mapping[str, Decimal], prefix: str = "") -> Figures:
             if name.startswith(prefix + "cost:") and ":" not in name[len(prefix) + 5 :] and value
         },
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Hour:
+    """One hour of a campaign's calls (by the UTC hour they ended)."""
+
+    hour: str  # ISO instant of the hour's start, UTC
+    calls: int
+    connected: int
+    answered_human: int
+    converted: int
+    cost: Decimal
+
+
+def timeline(counters: Mapping[str, Decimal]) -> list[Hour]:
+    """The hourly timeline from summed counters, oldest hour first (hours with calls only)."""
+    hours: dict[str, dict[str, Decimal]] = {}
+    for name, value in counters.items():
+        if name.startswith("t:"):
+            hour, _, counter = name[2:].partition(":")
+            hours.setdefault(hour, {})[counter] = Decimal(value)
+    return [
+        Hour(
+            hour=f"{hour}:00:00Z",
+            calls=int(c.get(CALLS, 0)),
+            connected=int(c.get(CONNECTED, 0)),
+            answered_human=int(c.get(HUMAN, 0)),
+            converted=int(c.get(CONVERTED, 0)),
+            cost=c.get(COST, Decimal(0)),
+        )
+        for hour, c in sorted(hours.items())
+        if c.get(CALLS, 0) > 0
+    ]
 
 
 def _grouped(counters: Mapping[str, Decimal], prefix: str) -> dict[str, int]:

@@ -31,11 +31,12 @@ from dialer.adapters.dialing_table import DialingTable, TenantLimits
 from dialer.adapters.dispositions_table import DispositionsTable
 from dialer.adapters.people_table import ContactHistory, DncTable
 from dialer.adapters.totals_table import TotalsTable
-from dialer.domain.analytics import COST, budget_reached
+from dialer.domain.analytics import CONNECTED, COST, budget_reached
 from dialer.domain.campaigns import CampaignStatus
 from dialer.domain.dialing import LeadStatus, utc_iso
 from dialer.domain.outcomes import Disposition
 from dialer.errors import Conflict, InvalidInput, NotFound
+from dialer.observability import CALL_CONNECTED, CALL_COST, MetricUnit, record_metric
 from dialer.services.dialing_api import DialingApi
 from dialer.services.dialing_models import CallbackRequest
 from dialer.services.dispositions import Dispositions
@@ -85,6 +86,7 @@ class AfterCall:
         added = self.totals.sync_call(tenant_id, call_control_id)
         if added:
             done.append("totals")
+            _record_call_metrics(tenant_id, call, added)
         spent = bool(added) and COST in (added or {})
         if spent and call.get("campaign_id") and self.check_budget(tenant_id, str(call["campaign_id"])):
             done.append(BUDGET_REACHED)
@@ -187,6 +189,25 @@ class AfterCall:
             return False
         return self.campaigns.pause_for(
             tenant_id, campaign_id, reason=BUDGET_REACHED, at=utc_iso(self.clock())
+        )
+
+
+def _record_call_metrics(tenant_id: str, call: Mapping[str, Any], added: Mapping[str, Decimal]) -> None:
+    """Connects and cost as the totals counted them: once per call (the totals' delta), so a
+    redelivered event or a later cost correction is not counted twice."""
+    campaign_id = str(call.get("campaign_id") or "") or None
+    if added.get(CONNECTED):
+        record_metric(
+            CALL_CONNECTED, 1, tenant_id=tenant_id, campaign_id=campaign_id, outcome=call.get("outcome")
+        )
+    if added.get(COST):
+        record_metric(
+            CALL_COST,
+            float(added[COST]),
+            unit=MetricUnit.NoUnit,
+            tenant_id=tenant_id,
+            campaign_id=campaign_id,
+            currency=str(call.get("cost_currency") or "") or None,
         )
 
 

@@ -7,15 +7,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from dialer.adapters.calls_table import CallsTable
 from dialer.adapters.campaigns_table import CampaignsTable
 from dialer.adapters.dialing_table import DialingTable
 from dialer.adapters.totals_table import TotalsTable
-from dialer.domain.analytics import COST, Figures, figures, two_proportion_test
+from dialer.domain.analytics import COST, Figures, figures, timeline, two_proportion_test
 from dialer.domain.dialing import LeadStatus, leads_by_state
 from dialer.errors import NotFound
 from dialer.services.analytics_models import (
@@ -23,6 +26,7 @@ from dialer.services.analytics_models import (
     CallFigures,
     CallListResponse,
     CampaignStatsResponse,
+    TimelineHour,
     TranscriptResponse,
     VariantStats,
 )
@@ -46,6 +50,30 @@ RESULT_COLUMNS = (
 )
 
 _PAGE = 500
+
+#: Above this, the results export is stored in S3 and answered with a presigned link: a Lambda's
+#: synchronous answer is at most 6 MB, and the CSV is JSON-escaped inside it.
+INLINE_MAX_BYTES = 4 * 1024 * 1024
+#: How long a results link works.
+LINK_SECONDS = 15 * 60
+
+
+class ExportStore(Protocol):
+    """Where big exports go (the import bucket's ``exports/`` prefix, expired after a day)."""
+
+    def put(self, key: str, body: bytes, *, content_type: str) -> None: ...
+
+    def download_url(self, key: str, *, expires_in: int) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ResultsExport:
+    """The results export: the CSV itself, or a link to it when it is too big to answer inline."""
+
+    rows: int
+    csv: str | None = None
+    url: str | None = None
+    expires_at: str | None = None
 
 
 class AnalyticsService:
@@ -111,6 +139,17 @@ class AnalyticsService:
             budget=_money(budget) if budget is not None else None,
             budget_left=_money(max(Decimal(0), budget - cost)) if budget is not None else None,
             variants=variants,
+            timeline=[
+                TimelineHour(
+                    hour=h.hour,
+                    calls=h.calls,
+                    connected=h.connected,
+                    answered_human=h.answered_human,
+                    converted=h.converted,
+                    cost=_money(h.cost),
+                )
+                for h in timeline(totals)
+            ],
         )
 
     # --- calls ------------------------------------------------------------------------------------
@@ -147,6 +186,30 @@ class AnalyticsService:
         return CallListResponse(data=out)
 
     # --- results export ---------------------------------------------------------------------------
+    def export_results(
+        self,
+        campaign_id: str,
+        *,
+        store: ExportStore | None,
+        link: bool = False,
+        inline_max: int = INLINE_MAX_BYTES,
+    ) -> ResultsExport:
+        """The results CSV inline, or (``link``, or bigger than ``inline_max``) stored under
+        ``exports/<tenant>/<campaign>/`` and answered with a presigned URL."""
+        text = "".join(self.results_csv(campaign_id))
+        rows = max(0, sum(1 for _ in csv.reader(io.StringIO(text))) - 1)  # a summary may hold newlines
+        body = text.encode("utf-8")
+        if store is None or not (link or len(body) > inline_max):
+            return ResultsExport(rows=rows, csv=text)
+        key = f"exports/{self.tenant_id}/{campaign_id}/{uuid.uuid4().hex}.csv"
+        store.put(key, body, content_type="text/csv; charset=utf-8")
+        expires = datetime.now(UTC) + timedelta(seconds=LINK_SECONDS)
+        return ResultsExport(
+            rows=rows,
+            url=store.download_url(key, expires_in=LINK_SECONDS),
+            expires_at=expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+
     def results_csv(self, campaign_id: str) -> Iterator[str]:
         """The campaign's results as CSV, one row per lead, in pages of the campaign's lead index
         (no call reads: a lead carries its last outcome, disposition, result and spend)."""

@@ -41,6 +41,25 @@ class VariantStats(BaseModel):
     sample_too_small: bool
 
 
+class ResultsLink(BaseModel):
+    """Where a big results export waits (the 303's body; the same URL is in ``Location``)."""
+
+    url: str = Field(description="Presigned S3 URL of the CSV; fetch it without the API key.")
+    expires_at: str = Field(description="When the link stops working (UTC).")
+    rows: int = Field(description="Leads in the export.")
+
+
+class TimelineHour(BaseModel):
+    """Calls that ended in one UTC hour."""
+
+    hour: str = Field(description="Start of the hour, UTC (ISO 8601).")
+    calls: int
+    connected: int
+    answered_human: int
+    converted: int
+    cost: str = Field(description="Spend of the hour's calls (decimal string).")
+
+
 class CampaignStatsResponse(BaseModel):
     """A campaign's results so far."""
 
@@ -54,6 +73,9 @@ class CampaignStatsResponse(BaseModel):
     budget: str | None
     budget_left: str | None
     variants: list[VariantStats]
+    timeline: list[TimelineHour] = Field(
+        default_factory=list, description="Ended calls per UTC hour, oldest first (hours with calls)."
+    )
 
 
 class CallDetailResponse(BaseModel):

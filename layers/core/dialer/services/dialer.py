@@ -56,7 +56,7 @@ from dialer.domain.dialing import (
 from dialer.domain.outcomes import CallOutcome
 from dialer.domain.phones import area_code_state
 from dialer.domain.variables import LEAD_FIELDS
-from dialer.observability import get_logger
+from dialer.observability import DIAL_FAILED, DIAL_PLACED, DIAL_REFUSED_429, get_logger, record_metric
 from dialer.services.eligibility import HISTORY_WINDOW, decide
 from dialer.services.lead_effects import LeadEffects
 
@@ -510,6 +510,9 @@ class Dialer:
                 fresh = self.dialing.get_attempt(attempt.tenant_id, attempt.lead_id, attempt.n)
                 if fresh is not None:
                     self.effects.call_ended(fresh, CallOutcome(call["outcome"]))
+        record_metric(
+            DIAL_PLACED, 1, tenant_id=attempt.tenant_id, campaign_id=attempt.campaign_id, method=method.value
+        )
         return JobResult.DIALED
 
     def _rate_limited(self, attempt: AttemptRecord) -> JobResult:
@@ -519,6 +522,7 @@ class Dialer:
         job = DialJob(attempt.tenant_id, attempt.campaign_id, attempt.lead_id, attempt.n)
         self.jobs.send(job.to_json(), delay_seconds=int(_BACKOFF_429))
         get_logger().info("dial rate limited; job requeued", attempt_id=attempt.attempt_id)
+        record_metric(DIAL_REFUSED_429, 1, tenant_id=attempt.tenant_id, campaign_id=attempt.campaign_id)
         return JobResult.REQUEUED
 
     def _refused(self, attempt: AttemptRecord, exc: Exception) -> JobResult:
@@ -530,6 +534,13 @@ class Dialer:
         )
         if codes & _NUMBER_CODES or pointers & {"/to", "/To"}:
             self.effects.call_ended(attempt, CallOutcome.INVALID_NUMBER, failed=True)
+            record_metric(
+                DIAL_FAILED,
+                1,
+                tenant_id=attempt.tenant_id,
+                campaign_id=attempt.campaign_id,
+                reason="invalid_number",
+            )
             return JobResult.INVALID
         # Not the number: our configuration (key, connection, assistant). Nothing is counted; the
         # lead waits and the operator sees the reason on it.
@@ -539,6 +550,13 @@ class Dialer:
             ["dial_refused"],
             retry_at=self.clock() + timedelta(minutes=15),
             deferred_reason="dial_refused",
+        )
+        record_metric(
+            DIAL_FAILED,
+            1,
+            tenant_id=attempt.tenant_id,
+            campaign_id=attempt.campaign_id,
+            reason="dial_refused",
         )
         return JobResult.DROPPED
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from dialer.adapters.calls_table import ApplyResult, EventReceipt
 from dialer.domain.calls import Fact, facts_from_event, format_instant
 from dialer.domain.transcripts import TranscriptJob, job_for
 from dialer.domain.webhook_message import MalformedMessage, WebhookMessage
+from dialer.observability import WEBHOOK_LAG_SECONDS, MetricUnit, record_metric
 from telnyx_client.webhooks import WebhookParseError, parse_webhook
 
 
@@ -87,8 +89,10 @@ class EventProcessor:
         reader: CallReader | None = None,
         after_call: AfterCallHook | None = None,
         transcripts: TranscriptRequests | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.calls = calls
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.payloads = payloads
         self.settler = settler
         self.reader = reader
@@ -118,6 +122,16 @@ class EventProcessor:
             attempt=parsed.attempt,
         )
         result = self.calls.apply_event(receipt, facts)
+        if result != ApplyResult.DUPLICATE and parsed.occurred_at is not None:
+            # First arrival only: a redelivery's lag is SQS's retry delay, not Telnyx's.
+            lag = (self.clock() - parsed.occurred_at).total_seconds()
+            record_metric(
+                WEBHOOK_LAG_SECONDS,
+                max(0.0, lag),
+                unit=MetricUnit.Seconds,
+                tenant_id=message.tenant_id,
+                event_type=parsed.event_type,
+            )
         effect = None
         if self.settler is not None and self.reader is not None and parsed.call_control_id and facts:
             # After the call record is durable, and again on every duplicate: a crash between the
