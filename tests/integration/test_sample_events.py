@@ -116,7 +116,10 @@ def test_transcript_samples(aws, moto_stack):
     }
     result = transcripts.lambda_handler(load("transcripts/batch_with_poison.json"), CONTEXT)
     assert result == {"batchItemFailures": [{"itemIdentifier": "msg-poison"}]}
-    assert aws["s3"].list_objects_v2(Bucket=moto_stack.physical["TranscriptBucket"]).get("KeyCount") == 0
+    listed = aws["s3"].list_objects_v2(
+        Bucket=moto_stack.physical["TranscriptBucket"], Prefix="tenants/default/"
+    )
+    assert listed.get("KeyCount") == 0
 
     analytics = load_handler("analytics_api")
     analytics._tables.cache_clear()
