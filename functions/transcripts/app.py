@@ -1,9 +1,10 @@
 """SQS consumer: fetches an ended conversation's messages from Telnyx and keeps them in S3.
 
 One job per call (``dialer.domain.transcripts.TranscriptJob``), sent by the event processor so a
-slow Telnyx never holds webhook processing. Partial batch failures: a job whose messages are not
-there yet (or whose Telnyx call failed) alone goes back to the queue and returns after the
-visibility timeout; the fetch writes one deterministic key per call, so a retry duplicates nothing.
+slow Telnyx never holds webhook processing. Partial batch failures: a job whose Telnyx call failed
+alone goes back to the queue and returns after the visibility timeout. A conversation whose
+messages are not there yet is asked for again by a delayed copy of its job. The fetch writes one
+deterministic key per call, so a retry duplicates nothing.
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ def fetcher() -> TranscriptFetcher:
     """The transcript fetcher, wired once per execution environment."""
     from dialer import clock
     from dialer.adapters.calls_table import CallsTable
+    from dialer.adapters.queue import JobsQueue
     from dialer.adapters.transcripts_store import S3TranscriptStore
     from dialer.services.engine import telnyx_accounts
-    from dialer.services.transcripts import TranscriptFetcher
+    from dialer.services.transcripts import QueuedTranscriptRequests, TranscriptFetcher
     from dialer.settings import get_settings
 
     settings = get_settings()
@@ -47,6 +49,10 @@ def fetcher() -> TranscriptFetcher:
         store=S3TranscriptStore(settings.transcript_bucket),
         # Reads only: the client may retry them (nothing on Telnyx changes).
         telnyx=telnyx_accounts(settings, max_retries=2),
+        # "Not yet" asks again through a delayed copy of the job on its own queue.
+        retry=QueuedTranscriptRequests(JobsQueue(settings.transcripts_queue_url))
+        if settings.transcripts_queue_url
+        else None,
         max_tries=settings.transcript_max_tries,
         clock=clock.now,
     )
@@ -58,13 +64,14 @@ def record_handler(record: SQSRecord) -> None:
     from dialer.domain.transcripts import TranscriptJob
 
     job = TranscriptJob.from_json(record.body)
-    fetched = fetcher().fetch(job, receive_count=int(record.attributes.approximate_receive_count or 1))
+    fetched = fetcher().fetch(job)
     logger.info(
         "transcript job",
         tenant_id=job.tenant_id,
         call_control_id=job.call_control_id,
         conversation_id=job.conversation_id,
         result=fetched.result.value,
+        attempt=job.attempt,
         messages=fetched.messages,
     )
     metrics.add_metric(

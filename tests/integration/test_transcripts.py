@@ -100,14 +100,11 @@ def deliver(processor: ModuleType, events: list[dict[str, Any]]) -> None:
         assert processor.lambda_handler(sqs_event(messages[i : i + 10]), CONTEXT) == {"batchItemFailures": []}
 
 
-def run_jobs(aws: dict[str, Any], stack: MotoStack, receive_count: int = 1) -> list[dict[str, Any]]:
+def run_jobs(aws: dict[str, Any], stack: MotoStack) -> list[dict[str, Any]]:
     """Hand what is on the transcripts queue to the transcripts function; the jobs it ran."""
     jobs = drain(aws["sqs"], stack.physical["TranscriptsQueue"])
     if jobs:
-        event = sqs_event(jobs)
-        for record in event["Records"]:
-            record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
-        assert transcripts_handler().lambda_handler(event, CONTEXT) == {"batchItemFailures": []}
+        assert transcripts_handler().lambda_handler(sqs_event(jobs), CONTEXT) == {"batchItemFailures": []}
     return jobs
 
 
@@ -190,7 +187,7 @@ def test_an_ended_conversation_is_fetched_once_stored_under_the_tenant_and_serve
         UpdateExpression="REMOVE transcript_status, transcript_key, transcript_messages",
     )
     aws["sqs"].send_message(QueueUrl=stack.physical["TranscriptsQueue"], MessageBody=jobs[0]["Body"])
-    run_jobs(aws, stack, receive_count=2)
+    run_jobs(aws, stack)
     # THEN it overwrote the same key with the same bytes and linked it again: nothing duplicated
     assert stored_keys(aws, stack, TENANT) == [key]
     again = aws["s3"].get_object(Bucket=stack.physical["TranscriptBucket"], Key=key)["Body"].read()
@@ -199,7 +196,7 @@ def test_an_ended_conversation_is_fetched_once_stored_under_the_tenant_and_serve
 
     # AND a job for a call already settled does nothing
     aws["sqs"].send_message(QueueUrl=stack.physical["TranscriptsQueue"], MessageBody=jobs[0]["Body"])
-    run_jobs(aws, stack, receive_count=1)
+    run_jobs(aws, stack)
     assert stored_keys(aws, stack, TENANT) == [key]
 
     # AND the API serves it to the tenant, oldest first
@@ -303,3 +300,39 @@ def test_cli_calls_show_prints_the_transcript_or_why_there_is_none(
     # AND the second says why it has none (the API's reason)
     assert none is None
     assert reason == f"call {forgot} has no transcript (the assistant does not retain conversation data)"
+
+
+def test_messages_not_there_yet_are_asked_for_again_by_a_delayed_job(
+    stack: MotoStack, aws: dict[str, Any], sim: Simulator, processor_handler: ModuleType
+) -> None:
+    # GIVEN an ended conversation whose messages Telnyx has not written yet
+    ccid, events = play_call(sim, KEEPS, data_retention=True)
+    conversation_id = next(
+        e["data"]["payload"]["conversation_id"]
+        for e in events
+        if e["data"]["event_type"] == "call.conversation.ended"
+    )
+    account = sim.account(sim.api_key)
+    with account.lock:
+        written, account.messages[conversation_id] = account.messages[conversation_id], []
+    queue = stack.physical["TranscriptsQueue"]
+    try:
+        # WHEN the job runs
+        deliver(processor_handler, events)
+        assert len(run_jobs(aws, stack)) == 1
+        # THEN nothing is stored or linked, and the record did not fail (no Lambda error): a
+        # second ask waits on the queue, delayed
+        assert f"tenants/{TENANT}/transcripts/{ccid}.json" not in stored_keys(aws, stack, TENANT)
+        assert "transcript_status" not in call_item(stack, ccid)
+        counts = aws["sqs"].get_queue_attributes(
+            QueueUrl=queue,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"],
+        )["Attributes"]
+        assert (counts["ApproximateNumberOfMessages"], counts["ApproximateNumberOfMessagesDelayed"]) == (
+            "0",
+            "1",
+        )
+    finally:
+        aws["sqs"].purge_queue(QueueUrl=queue)
+        with account.lock:
+            account.messages[conversation_id] = written

@@ -102,7 +102,8 @@ class Settings(BaseModel):
     # TranscriptRetentionDays: 0 turns transcripts off (the event processor sends no job). The
     # bucket's lifecycle enforces the days; the processor only needs to know whether to fetch.
     transcript_retention_days: int = Field(default=90, ge=0)
-    # An empty conversation is asked for again (SQS visibility timeout) up to this many times.
+    # An empty conversation is asked for (30 s apart, doubling) up to this many times, then settled
+    # as "empty".
     transcript_max_tries: int = Field(default=5, ge=1)
     # Shifts dialer.clock.now() (local stack and demos only: refused unless stage == "local").
     clock_offset_seconds: float = 0.0

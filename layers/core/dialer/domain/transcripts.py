@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -38,6 +38,8 @@ class TranscriptJob:
     call_control_id: str
     conversation_id: str
     assistant_id: str | None = None
+    # Which ask this is: an empty conversation is asked for again by a delayed copy (attempt + 1).
+    attempt: int = 1
 
     def to_json(self) -> str:
         """The SQS message body."""
@@ -46,8 +48,13 @@ class TranscriptJob:
             "call_control_id": self.call_control_id,
             "conversation_id": self.conversation_id,
             "assistant_id": self.assistant_id,
+            "attempt": self.attempt if self.attempt > 1 else None,
         }
         return json.dumps({k: v for k, v in doc.items() if v}, separators=(",", ":"))
+
+    def next_attempt(self) -> TranscriptJob:
+        """The same job, one ask later."""
+        return replace(self, attempt=self.attempt + 1)
 
     @classmethod
     def from_json(cls, text: str) -> TranscriptJob:
@@ -64,11 +71,15 @@ class TranscriptJob:
         if not all(isinstance(v, str) and v for v in (tenant_id, call_control_id, conversation_id)):
             raise MalformedJob("a transcript job needs tenant_id, call_control_id and conversation_id")
         assistant = doc.get("assistant_id")
+        attempt = doc.get("attempt", 1)
+        if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 1:
+            raise MalformedJob("attempt must be a positive integer")
         return cls(
             str(tenant_id),
             str(call_control_id),
             str(conversation_id),
             assistant if isinstance(assistant, str) and assistant else None,
+            attempt,
         )
 
 
@@ -136,10 +147,15 @@ def _message(raw: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
-def give_up_waiting(receive_count: int, max_tries: int) -> bool:
-    """True when an empty conversation has been asked for ``max_tries`` times: stop retrying.
+def give_up_waiting(attempt: int, max_tries: int) -> bool:
+    """True when an empty conversation has been asked for ``max_tries`` times: stop asking.
 
     Telnyx writes a conversation's messages shortly after it ends; an empty answer before the
-    last try goes back to the queue (SQS redelivers it after the visibility timeout).
+    last try is asked again later (:func:`retry_delay_seconds`).
     """
-    return receive_count >= max_tries
+    return attempt >= max_tries
+
+
+def retry_delay_seconds(attempt: int) -> int:
+    """How long to wait before ask ``attempt + 1``: 30 s, doubling, at most SQS's 15 minutes."""
+    return int(min(900, 30 * 2 ** max(0, attempt - 1)))

@@ -42,7 +42,7 @@ class AfterCallHook(Protocol):
 class TranscriptRequests(Protocol):
     """Where transcript jobs go (the transcripts queue)."""
 
-    def request(self, job: TranscriptJob) -> None:
+    def request(self, job: TranscriptJob, *, delay_seconds: int = 0) -> None:
         """Enqueue one job; raise TemporarilyUnavailable on failure (the webhook is retried)."""
         ...
 

@@ -12,8 +12,10 @@ transcripts consumer runs :meth:`TranscriptFetcher.fetch` for each job:
   object with the same bytes and nothing is ever duplicated;
 * a job for a call whose transcript is settled (stored, not kept, empty) does nothing, so a
   second job for the same call costs one read;
-* an empty conversation is not stored: the job fails and SQS brings it back after the visibility
-  timeout, until ``max_tries`` receives, after which the call records ``empty``.
+* an empty conversation is not stored: a delayed copy of the job (``attempt`` + 1, 30 s doubling)
+  asks again, up to ``max_tries`` asks, after which the call records ``empty``. A delayed copy
+  rather than a failed record: "not yet" is expected, and must not count as a Lambda error
+  (alarmed) or spend the receives that lead a real failure to the dead-letter queue.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dialer.domain.transcripts import (
     TranscriptJob,
     TranscriptStatus,
     give_up_waiting,
+    retry_delay_seconds,
     transcript_document,
     transcript_key,
 )
@@ -36,7 +39,8 @@ from dialer.services.telnyx_accounts import telnyx_errors
 
 
 class TranscriptNotReady(DialerError):
-    """Telnyx has no messages for the conversation yet: retry later (SQS visibility timeout)."""
+    """Telnyx has no messages for the conversation yet and there is no queue to ask again through:
+    the record fails and SQS brings it back after the visibility timeout."""
 
 
 class FetchResult(StrEnum):
@@ -47,6 +51,7 @@ class FetchResult(StrEnum):
     EMPTY = "empty"
     UNKNOWN_CALL = "unknown_call"
     ALREADY = "already"
+    ASK_AGAIN = "ask_again"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +64,10 @@ class Fetched:
 
 
 class TranscriptRequests(Protocol):
-    """Where the event processor sends transcript jobs."""
+    """The transcripts queue (the event processor's first ask, the consumer's later ones)."""
 
-    def request(self, job: TranscriptJob) -> None:
-        """Enqueue one job (raise TemporarilyUnavailable on failure: the webhook is retried)."""
+    def request(self, job: TranscriptJob, *, delay_seconds: int = 0) -> None:
+        """Enqueue one job (raise TemporarilyUnavailable on failure: the sender is retried)."""
         ...
 
 
@@ -113,9 +118,10 @@ class QueuedTranscriptRequests:
     def __init__(self, queue: Any) -> None:
         self.queue = queue
 
-    def request(self, job: TranscriptJob) -> None:
-        """Send the job (a duplicate job is harmless: the fetch is idempotent)."""
-        self.queue.send(job.to_json())
+    def request(self, job: TranscriptJob, *, delay_seconds: int = 0) -> None:
+        """Send the job, visible after ``delay_seconds`` (a duplicate job is harmless: the fetch is
+        idempotent)."""
+        self.queue.send(job.to_json(), delay_seconds=delay_seconds)
 
 
 class TranscriptFetcher:
@@ -127,17 +133,19 @@ class TranscriptFetcher:
         calls: CallTranscriptLinks,
         store: TranscriptDocuments,
         telnyx: TelnyxClients,
+        retry: TranscriptRequests | None = None,
         max_tries: int = 5,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.calls = calls
         self.store = store
         self.telnyx = telnyx
+        self.retry = retry
         self.max_tries = max_tries
         self.clock = clock or (lambda: datetime.now(UTC))
 
-    def fetch(self, job: TranscriptJob, *, receive_count: int = 1) -> Fetched:
-        """Run one job. Raises TranscriptNotReady (retry later) or a domain error (retry, then DLQ)."""
+    def fetch(self, job: TranscriptJob) -> Fetched:
+        """Run one job. Raises a domain error on failure (SQS retries it, then the DLQ)."""
         call = self.calls.get_call_item(job.tenant_id, job.call_control_id)
         if call is None:
             # The job is sent after the call record's commit, so this is another tenant's id or
@@ -154,8 +162,11 @@ class TranscriptFetcher:
         with telnyx_errors("conversation"):
             messages = [m.model_dump(exclude_none=True) for m in _messages(client, job.conversation_id)]
         if not messages:
-            if not give_up_waiting(receive_count, self.max_tries):
-                raise TranscriptNotReady(f"conversation {job.conversation_id} has no messages yet")
+            if not give_up_waiting(job.attempt, self.max_tries):
+                if self.retry is None:
+                    raise TranscriptNotReady(f"conversation {job.conversation_id} has no messages yet")
+                self.retry.request(job.next_attempt(), delay_seconds=retry_delay_seconds(job.attempt))
+                return Fetched(FetchResult.ASK_AGAIN)
             self._link(job, TranscriptStatus.EMPTY)
             return Fetched(FetchResult.EMPTY)
         key = transcript_key(job.tenant_id, job.call_control_id)

@@ -16,6 +16,7 @@ from dialer.domain.transcripts import (
     TranscriptJob,
     give_up_waiting,
     job_for,
+    retry_delay_seconds,
     transcript_document,
     transcript_key,
 )
@@ -35,7 +36,9 @@ JOB = TranscriptJob("acme", "v3:call-1", "conv-1", "assistant-1")
 def test_job_round_trips_and_rejects_what_is_not_a_job() -> None:
     assert TranscriptJob.from_json(JOB.to_json()) == JOB
     assert TranscriptJob.from_json(TranscriptJob("a", "c", "v").to_json()).assistant_id is None
-    for body in ("nope", "[]", json.dumps({"tenant_id": "a", "call_control_id": "c"})):
+    assert TranscriptJob.from_json(JOB.next_attempt().to_json()).attempt == 2
+    bad_attempt = json.dumps({"tenant_id": "a", "call_control_id": "c", "conversation_id": "v", "attempt": 0})
+    for body in ("nope", "[]", json.dumps({"tenant_id": "a", "call_control_id": "c"}), bad_attempt):
         with pytest.raises(MalformedJob):
             TranscriptJob.from_json(body)
 
@@ -73,10 +76,12 @@ def test_webhook_style_content_is_kept_as_text() -> None:
     assert doc["messages"] == [{"role": "user", "text": "Hi"}]
 
 
-def test_give_up_after_max_tries() -> None:
+def test_give_up_after_max_tries_asking_less_and_less_often() -> None:
     assert not give_up_waiting(1, 5)
     assert not give_up_waiting(4, 5)
     assert give_up_waiting(5, 5)
+    assert [retry_delay_seconds(n) for n in (1, 2, 3, 4, 5, 6)] == [30, 60, 120, 240, 480, 900]
+    assert retry_delay_seconds(20) == 900  # SQS's longest delay
 
 
 # --- the fetcher, over fakes of its ports -------------------------------------------------------
@@ -136,9 +141,26 @@ class FakeTelnyx:
         return Assistant.model_validate({"id": assistant_id, "privacy_settings": privacy})
 
 
-def fetcher(telnyx: FakeTelnyx, calls: FakeCalls, store: FakeStore) -> TranscriptFetcher:
+@dataclass
+class FakeQueue:
+    """The transcripts queue: jobs and their delays."""
+
+    sent: list[tuple[TranscriptJob, int]] = field(default_factory=list)
+
+    def request(self, job: TranscriptJob, *, delay_seconds: int = 0) -> None:
+        self.sent.append((job, delay_seconds))
+
+
+def fetcher(
+    telnyx: FakeTelnyx, calls: FakeCalls, store: FakeStore, retry: FakeQueue | None = None
+) -> TranscriptFetcher:
     return TranscriptFetcher(
-        calls=calls, store=store, telnyx=telnyx, max_tries=3, clock=lambda: datetime(2026, 11, 30, tzinfo=UTC)
+        calls=calls,
+        store=store,
+        telnyx=telnyx,
+        retry=retry,
+        max_tries=3,
+        clock=lambda: datetime(2026, 11, 30, tzinfo=UTC),
     )
 
 
@@ -146,26 +168,33 @@ def a_call() -> FakeCalls:
     return FakeCalls({("acme", "v3:call-1"): {"call_control_id": "v3:call-1"}})
 
 
-def test_empty_conversation_is_retried_then_settled_without_storing() -> None:
+def test_empty_conversation_is_asked_again_later_then_settled_without_storing() -> None:
     # GIVEN a conversation Telnyx has no messages for
-    calls, store, telnyx = a_call(), FakeStore(), FakeTelnyx(messages=[])
-    # WHEN the job runs before its last try, THEN it asks SQS to bring it back
-    for receive in (1, 2):
-        with pytest.raises(TranscriptNotReady):
-            fetcher(telnyx, calls, store).fetch(JOB, receive_count=receive)
+    calls, store, telnyx, queue = a_call(), FakeStore(), FakeTelnyx(messages=[]), FakeQueue()
+    # WHEN the job runs, THEN a delayed copy of it asks again (no failure, nothing stored)
+    job = JOB
+    for _ in range(2):
+        assert fetcher(telnyx, calls, store, queue).fetch(job).result == FetchResult.ASK_AGAIN
+        job = queue.sent[-1][0]
+    assert [(j.attempt, d) for j, d in queue.sent] == [(2, 30), (3, 60)]
     assert "transcript_status" not in calls.items[("acme", "v3:call-1")]
-    # WHEN the last try is empty too, THEN the call says so and nothing was stored
-    assert fetcher(telnyx, calls, store).fetch(JOB, receive_count=3).result == FetchResult.EMPTY
+    # WHEN the last ask is empty too, THEN the call says so, nothing was stored, nothing is sent
+    assert fetcher(telnyx, calls, store, queue).fetch(job).result == FetchResult.EMPTY
     assert calls.items[("acme", "v3:call-1")]["transcript_status"] == "empty"
-    assert store.objects == {}
+    assert (store.objects, len(queue.sent)) == ({}, 2)
 
 
-def test_messages_that_arrive_late_are_stored_on_the_retry() -> None:
+def test_without_a_queue_not_ready_fails_the_record() -> None:
     calls, store, telnyx = a_call(), FakeStore(), FakeTelnyx(messages=[])
     with pytest.raises(TranscriptNotReady):
-        fetcher(telnyx, calls, store).fetch(JOB, receive_count=1)
+        fetcher(telnyx, calls, store).fetch(JOB)
+
+
+def test_messages_that_arrive_late_are_stored_on_the_next_ask() -> None:
+    calls, store, telnyx, queue = a_call(), FakeStore(), FakeTelnyx(messages=[]), FakeQueue()
+    assert fetcher(telnyx, calls, store, queue).fetch(JOB).result == FetchResult.ASK_AGAIN
     telnyx.messages = NEWEST_FIRST
-    fetched = fetcher(telnyx, calls, store).fetch(JOB, receive_count=2)
+    fetched = fetcher(telnyx, calls, store, queue).fetch(queue.sent[0][0])
     assert (fetched.result, fetched.messages) == (FetchResult.STORED, 3)
     assert list(store.objects) == ["tenants/acme/transcripts/v3:call-1.json"]
 
