@@ -23,7 +23,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from dialer_cli.api import Api
+from dialer_cli.api import Api, no_such_route
 from dialer_cli.config import load_config
 from dialer_cli.errors import EXIT_CODES_HELP, CliError, ExitCode
 from dialer_cli.files import lead_csv, load_spec, phone_list
@@ -724,12 +724,12 @@ def calls_show(
     api = _state(ctx).api()
     call = api.get_optional(f"/calls/{ref}")
     if call is not None:
-        transcript = api.get_optional(f"/calls/{ref}/transcript")
+        transcript, why = _transcript_of(api, ref)
         if _state(ctx).as_json:
             _emit_json({"call": call, "transcript": transcript})
             return
         _emit_json(call)
-        _print_transcript(transcript)
+        _print_transcript(transcript, why)
         return
     lead = api.get_optional(f"/leads/{ref}")
     if lead is None:
@@ -755,17 +755,38 @@ def calls_show(
             "" if a.get("duration_s") is None else str(a["duration_s"]),
         )
     out.print(table)
-    out.print(Text("transcripts and insights: not available from this API (no GET /calls/{id})", style="dim"))
+    out.print(Text("a call's transcript and insights: dialer calls show <call id>", style="dim"))
 
 
-def _print_transcript(transcript: Any) -> None:
+def _transcript_of(api: Api, call_id: str) -> tuple[Any | None, str | None]:
+    """The call's transcript, or None and the API's reason (it says why a call has none)."""
+    path = f"/calls/{call_id}/transcript"
+    response = api.send("GET", path)
+    if response.is_success:
+        return response.json(), None
+    if no_such_route(response):
+        return None, "transcripts: not available from this API (an older stack?)"
+    if response.status_code == 404:
+        try:
+            reason = response.json().get("message")
+        except (ValueError, AttributeError):
+            reason = None
+        return None, reason if isinstance(reason, str) else None
+    raise api.error("GET", path, response)
+
+
+def _print_transcript(transcript: Any, why: str | None = None) -> None:
     if not transcript:
-        out.print(Text("no transcript", style="dim"))
+        out.print(Text(why or "no transcript", style="dim"), highlight=False)
         return
     messages = transcript.get("messages", transcript) if isinstance(transcript, dict) else transcript
     for m in messages if isinstance(messages, list) else []:
+        when = f"{m['created_at']} " if m.get("created_at") else ""
         out.print(
-            Text(f"{m.get('role', '?')}: ", style="bold") + Text(str(m.get("text") or m.get("content") or ""))
+            Text(when, style="dim")
+            + Text(f"{m.get('role', '?')}: ", style="bold")
+            + Text(str(m.get("text") or m.get("content") or "")),
+            highlight=False,
         )
 
 

@@ -1,5 +1,5 @@
-"""The analytics API: campaign stats (with A/B variants), call details, a lead's calls and the
-per-lead results export.
+"""The analytics API: campaign stats (with A/B variants), call details and transcripts, a lead's
+calls and the per-lead results export.
 
 Its own function (not more routes on campaigns_api): its role only reads (but for writing a big
 results export under the import bucket's ``exports/``), and its traffic (dashboards polling
@@ -25,6 +25,7 @@ from dialer.services.analytics_models import (
     CallListResponse,
     CampaignStatsResponse,
     ResultsLink,
+    TranscriptResponse,
 )
 from dialer.services.api_models import ID_PATTERN
 
@@ -63,8 +64,14 @@ def _tables() -> tuple[Any, ...]:
     from dialer.adapters.totals_table import TotalsTable
     from dialer.settings import get_settings
 
-    table = get_settings().table_name
-    return CampaignsTable(table), DialingTable(table), CallsTable(table), TotalsTable(table)
+    settings = get_settings()
+    table = settings.table_name
+    transcripts = None
+    if settings.transcript_bucket:
+        from dialer.adapters.transcripts_store import S3TranscriptStore
+
+        transcripts = S3TranscriptStore(settings.transcript_bucket)
+    return CampaignsTable(table), DialingTable(table), CallsTable(table), TotalsTable(table), transcripts
 
 
 @cache
@@ -79,8 +86,15 @@ def _exports() -> Any:
 def _analytics() -> AnalyticsService:
     from dialer.services.analytics import AnalyticsService
 
-    campaigns, dialing, calls, totals = _tables()
-    return AnalyticsService(tenant_of(app), campaigns=campaigns, dialing=dialing, calls=calls, totals=totals)
+    campaigns, dialing, calls, totals, transcripts = _tables()
+    return AnalyticsService(
+        tenant_of(app),
+        campaigns=campaigns,
+        dialing=dialing,
+        calls=calls,
+        totals=totals,
+        transcripts=transcripts,
+    )
 
 
 @app.get(
@@ -122,6 +136,14 @@ def campaign_results(
 def get_call(call_id: IdPath) -> CallDetailResponse:
     """One call: lifecycle, conversation, insights, disposition and cost parts."""
     return _analytics().call(call_id)
+
+
+@app.get("/calls/<call_id>/transcript", tags=["analytics"], responses=responses(200, TranscriptResponse, 404))
+def get_transcript(call_id: IdPath) -> TranscriptResponse:
+    """The messages of the call's AI conversation, oldest first, when the tenant's assistant keeps
+    data (fetched from Telnyx once the conversation ended; kept for the deployment's retention).
+    404 says whether the call is unknown or has no transcript, and why."""
+    return _analytics().transcript(call_id)
 
 
 @app.get("/leads/<lead_id>/calls", tags=["analytics"], responses=responses(200, CallListResponse, 404))

@@ -44,6 +44,12 @@ def event_processor() -> EventProcessor:
     from dialer.settings import get_settings
 
     settings = get_settings()
+    transcripts = None
+    if settings.transcripts_queue_url and settings.transcript_retention_days > 0:
+        from dialer.adapters.queue import JobsQueue
+        from dialer.services.transcripts import QueuedTranscriptRequests
+
+        transcripts = QueuedTranscriptRequests(JobsQueue(settings.transcripts_queue_url))
     calls = CallsTable(settings.table_name, receipt_ttl_days=settings.receipt_ttl_days)
     history = ContactHistory(settings.table_name, keep=timedelta(days=settings.contact_history_days))
     settler = CallOutcomes(
@@ -55,6 +61,7 @@ def event_processor() -> EventProcessor:
         settler=settler,
         reader=calls,
         after_call=build_after_call(settings, calls),
+        transcripts=transcripts,
     )
 
 
@@ -70,6 +77,7 @@ def record_handler(record: SQSRecord) -> None:
         result=processed.result.value,
         lead_effect=processed.lead_effect,
         after_call=list(processed.after_call),
+        transcript_requested=processed.transcript_requested,
         receive_count=record.attributes.approximate_receive_count,
     )
     metrics.add_metric(name=f"Event{processed.result.value.capitalize()}", unit="Count", value=1)

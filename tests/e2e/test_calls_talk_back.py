@@ -93,6 +93,17 @@ def add(http: httpx.Client, campaign_id: str, phones: tuple[str, ...]) -> list[s
     return list(added.json()["lead_ids"])
 
 
+def wait_transcript(http: httpx.Client, call_id: str, timeout: float = 60) -> dict[str, Any]:
+    """The call's transcript, once the transcripts function has stored it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = http.get(f"/calls/{call_id}/transcript")
+        if response.status_code == 200 or time.monotonic() > deadline:
+            assert response.status_code == 200, response.text
+            return dict(response.json())
+        time.sleep(1)
+
+
 def dials_to(sim: Simulator) -> Counter[str]:
     return Counter(d["to"] for d in sim.dials(SIM_KEY)["dials"])
 
@@ -103,7 +114,7 @@ def test_an_opt_out_said_on_a_call_stops_every_campaign_from_dialling_the_number
     # GIVEN the same three people in two campaigns; the second is not started yet
     first = dialing.create_campaign(http, max_attempts=2, name="First")
     second = dialing.create_campaign(http, max_attempts=2, name="Second")
-    add(http, first, OPT_OUT_PHONES)
+    first_leads = add(http, first, OPT_OUT_PHONES)
     second_leads = add(http, second, OPT_OUT_PHONES)
     # WHEN the first runs and every callee says "stop calling me" (the assistant calls opt_out)
     assert http.post(f"/campaigns/{first}/status", json={"status": "active"}).status_code == 200
@@ -128,6 +139,15 @@ def test_an_opt_out_said_on_a_call_stops_every_campaign_from_dialling_the_number
     # AND, simulator ground truth: each number was dialled exactly once, by the first campaign
     dialled = dials_to(sim)
     assert {p: dialled[p] for p in OPT_OUT_PHONES} == dict.fromkeys(OPT_OUT_PHONES, 1)
+    # AND each call's conversation was fetched into a transcript (the stack's transcripts queue
+    # and function), the messages the simulator holds for it, oldest first
+    for lead_id in first_leads:
+        call_id = http.get(f"/leads/{lead_id}").json()["history"][0]["call_control_id"]
+        transcript = wait_transcript(http, call_id)
+        with sim.account(SIM_KEY).lock:
+            upstream = list(sim.account(SIM_KEY).messages[transcript["conversation_id"]])
+        assert [m["text"] for m in transcript["messages"]] == [m["text"] for m in reversed(upstream)]
+        assert http.get(f"/calls/{call_id}").json()["transcript_status"] == "stored"
 
 
 def test_a_callback_asked_for_on_a_call_is_dialled_at_the_confirmed_time(

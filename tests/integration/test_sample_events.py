@@ -102,3 +102,30 @@ def test_scheduled_events_sample_answers_for_the_authorizers_tenant(aws, moto_st
     response = handler.lambda_handler(load("scheduled_events/list_scheduled_events.json"), CONTEXT)
     assert response["statusCode"] == 404, response["body"]
     assert json.loads(response["body"])["error"] == "not_found"
+
+
+def test_transcript_samples(aws, moto_stack):
+    """The transcripts consumer's samples (a job for a call this stack never saw: nothing to do;
+    a poison record fails alone) and the transcript route's sample (the sample call has none: 404)."""
+    from tests.integration.conftest import load_handler
+
+    transcripts = load_handler("transcripts")
+    transcripts.fetcher.cache_clear()
+    assert transcripts.lambda_handler(load("transcripts/transcript_job.json"), CONTEXT) == {
+        "batchItemFailures": []
+    }
+    result = transcripts.lambda_handler(load("transcripts/batch_with_poison.json"), CONTEXT)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "msg-poison"}]}
+    listed = aws["s3"].list_objects_v2(
+        Bucket=moto_stack.physical["TranscriptBucket"], Prefix="tenants/default/"
+    )
+    assert listed.get("KeyCount") == 0
+
+    analytics = load_handler("analytics_api")
+    analytics._tables.cache_clear()
+    response = analytics.lambda_handler(load("analytics_api/get_call_transcript.json"), CONTEXT)
+    assert response["statusCode"] == 404, response["body"]
+    # Not found, or found without a transcript (when the processor's sample created the call).
+    assert json.loads(response["body"])["message"].startswith(
+        "call v3:TEST-fake-call-control-id-0000000000000000000001 "
+    )

@@ -166,6 +166,24 @@ def test_built_functions_run_with_only_their_packaged_dependencies(moto_server):
     assert listed["statusCode"] == 404, listed
     assert json.loads(listed["body"])["error"] == "not_found"
 
+    # AND the built transcripts consumer runs its sample (a call it does not know: nothing to do)
+    # and reports only the poison record of the other one
+    job = json.loads((events / "transcripts/transcript_job.json").read_text())
+    assert invoke("TranscriptsFunction", job, env("TranscriptsFunction")) == {"batchItemFailures": []}
+    poison = json.loads((events / "transcripts/batch_with_poison.json").read_text())
+    assert invoke("TranscriptsFunction", poison, env("TranscriptsFunction")) == {
+        "batchItemFailures": [{"itemIdentifier": "msg-poison"}]
+    }
+
+    # AND the built analytics function answers the transcript route (the sample call has none)
+    transcript = invoke(
+        "AnalyticsApiFunction",
+        json.loads((events / "analytics_api/get_call_transcript.json").read_text()),
+        env("AnalyticsApiFunction"),
+    )
+    assert transcript["statusCode"] == 404, transcript
+    assert "has no transcript" in json.loads(transcript["body"])["message"]
+
     # AND the dialing engine's functions run on their samples: a dispatcher run (schedule) and a
     # kick, a dial job for an attempt that does not exist (nothing to do), a reaper pass
     assert "ticks" in invoke(

@@ -93,6 +93,7 @@ _RESOURCES = [
     "/campaigns/{campaign_id}/stats",
     "/campaigns/{campaign_id}/results",
     "/leads/{lead_id}/calls",
+    "/calls/{call_id}/transcript",
     "/calls/{call_id}",
     # campaigns_api (issue 6)
     "/campaigns/{campaign_id}/imports/{import_id}",
@@ -126,6 +127,7 @@ ANALYTICS_API_RESOURCES = (
     "/campaigns/{campaign_id}/stats",
     "/campaigns/{campaign_id}/results",
     "/leads/{lead_id}/calls",
+    "/calls/{call_id}/transcript",
     "/calls/{call_id}",
 )
 

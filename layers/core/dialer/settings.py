@@ -94,6 +94,17 @@ class Settings(BaseModel):
     claim_timeout_seconds: int = 300
     # Telnyx's command_id de-duplication window: an ambiguous POST is retried within it, never after.
     command_id_window_seconds: float = 60.0
+    # --- transcripts (issue 10) ---
+    # Bucket transcripts are kept in (tenants/{tenant}/transcripts/{call_control_id}.json).
+    transcript_bucket: str = ""
+    # Queue of transcript fetch jobs (event processor → transcripts function).
+    transcripts_queue_url: str = ""
+    # TranscriptRetentionDays: 0 turns transcripts off (the event processor sends no job). The
+    # bucket's lifecycle enforces the days; the processor only needs to know whether to fetch.
+    transcript_retention_days: int = Field(default=90, ge=0)
+    # An empty conversation is asked for (30 s apart, doubling) up to this many times, then settled
+    # as "empty".
+    transcript_max_tries: int = Field(default=5, ge=1)
     # Shifts dialer.clock.now() (local stack and demos only: refused unless stage == "local").
     clock_offset_seconds: float = 0.0
 
@@ -149,6 +160,10 @@ _ENV = {
     "claim_timeout_seconds": "CLAIM_TIMEOUT_SECONDS",
     "command_id_window_seconds": "COMMAND_ID_WINDOW_SECONDS",
     "clock_offset_seconds": "CLOCK_OFFSET_SECONDS",
+    "transcript_bucket": "TRANSCRIPT_BUCKET",
+    "transcripts_queue_url": "TRANSCRIPTS_QUEUE_URL",
+    "transcript_retention_days": "TRANSCRIPT_RETENTION_DAYS",
+    "transcript_max_tries": "TRANSCRIPT_MAX_TRIES",
 }
 
 

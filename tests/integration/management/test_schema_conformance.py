@@ -121,6 +121,18 @@ def _seed_call(tenant_id: str, campaign_id: str, lead_id: str) -> str:
             "outcome": "answered_human",
         }
     )
+    # Its transcript, as the transcripts function leaves it (S3 object, linked from the call).
+    from dialer.adapters.transcripts_store import S3TranscriptStore
+    from dialer.domain.transcripts import transcript_document, transcript_key
+
+    key = transcript_key(tenant_id, call_id)
+    messages = [{"role": "assistant", "text": "Hello!", "created_at": "2026-11-30T10:00:00Z"}]
+    S3TranscriptStore(os.environ["TRANSCRIPT_BUCKET"]).put(
+        key, transcript_document(call_id=call_id, conversation_id="conv-conformance", messages=messages)
+    )
+    CallsTable(os.environ["TABLE_NAME"]).set_transcript(
+        tenant_id, call_id, status="stored", fetched_at="2026-11-30T10:01:00Z", key=key, messages=1
+    )
     return call_id
 
 

@@ -129,6 +129,29 @@ class CallsTable:
             return ApplyResult.APPLIED
         raise ConcurrentUpdate(f"call record kept changing while applying event {receipt.event_id}")
 
+    def set_transcript(
+        self,
+        tenant_id: str,
+        call_control_id: str,
+        *,
+        status: str,
+        fetched_at: str,
+        key: str | None = None,
+        messages: int | None = None,
+    ) -> bool:
+        """Record what became of the call's transcript; False if the call record does not exist.
+
+        A plain UpdateItem of attributes only this writer sets: it neither reads nor bumps
+        ``version``, so it never races the version-checked fact merge (which SETs only its own
+        attributes and keeps these).
+        """
+        fields: dict[str, Any] = {"transcript_status": status, "transcript_fetched_at": fetched_at}
+        if key is not None:
+            fields["transcript_key"] = key
+        if messages is not None:
+            fields["transcript_messages"] = messages
+        return self.items.update(keys.call_key(tenant_id, call_control_id), fields)
+
     def _receipt_item(self, receipt: EventReceipt) -> dict[str, Any]:
         now = self._clock()
         return {

@@ -27,8 +27,10 @@ from dialer.services.analytics_models import (
     CallListResponse,
     CampaignStatsResponse,
     TimelineHour,
+    TranscriptResponse,
     VariantStats,
 )
+from dialer.services.transcripts import TranscriptDocuments, Transcripts
 
 #: Columns of the results export, one row per lead.
 RESULT_COLUMNS = (
@@ -85,12 +87,14 @@ class AnalyticsService:
         dialing: DialingTable,
         calls: CallsTable,
         totals: TotalsTable,
+        transcripts: TranscriptDocuments | None = None,
     ) -> None:
         self.tenant_id = tenant_id
         self.campaigns = campaigns
         self.dialing = dialing
         self.calls = calls
         self.totals = totals
+        self.transcripts = transcripts
 
     # --- stats ------------------------------------------------------------------------------------
     def stats(self, campaign_id: str) -> CampaignStatsResponse:
@@ -155,6 +159,17 @@ class AnalyticsService:
         if item is None:
             raise NotFound(f"call {call_control_id} not found")
         return call_view(item)
+
+    def transcript(self, call_control_id: str) -> TranscriptResponse:
+        """The call's transcript (oldest first); NotFound naming what is missing (call or transcript)."""
+        if self.transcripts is None:
+            raise NotFound(
+                f"call {call_control_id} has no transcript (transcripts are off in this deployment)"
+            )
+        document = Transcripts(self.tenant_id, calls=self.calls, store=self.transcripts).of_call(
+            call_control_id
+        )
+        return TranscriptResponse.model_validate(document)
 
     def lead_calls(self, lead_id: str) -> CallListResponse:
         """A lead's calls, newest first (one Query for the attempts, one read per call)."""
@@ -306,4 +321,8 @@ def call_view(item: Mapping[str, Any]) -> CallDetailResponse:
         billed_s=int(item["billed_s"]) if item.get("billed_s") is not None else None,
         cost_parts=parts if isinstance(parts, list) else [],
         created_at=item.get("created_at"),
+        transcript_status=item.get("transcript_status"),
+        transcript_messages=int(item["transcript_messages"])
+        if item.get("transcript_messages") is not None
+        else None,
     )

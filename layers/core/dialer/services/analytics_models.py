@@ -101,6 +101,30 @@ class CallDetailResponse(BaseModel):
     billed_s: int | None = None
     cost_parts: list[dict[str, Any]] = Field(default_factory=list)
     created_at: str | None = None
+    transcript_status: str | None = Field(
+        default=None,
+        description="stored (GET /calls/{call_id}/transcript has it), not_kept (the assistant does "
+        "not retain data) or empty; absent until the conversation's messages were fetched.",
+    )
+    transcript_messages: int | None = Field(default=None, description="Messages in the stored transcript.")
+
+
+class TranscriptMessage(BaseModel):
+    """One message of the conversation, as Telnyx keeps it."""
+
+    role: str | None = Field(default=None, description="user, assistant, tool, system...")
+    text: str | None = None
+    created_at: str | None = None
+    sent_at: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+
+
+class TranscriptResponse(BaseModel):
+    """The messages of a call's AI conversation, oldest first."""
+
+    call_id: str
+    conversation_id: str
+    messages: list[TranscriptMessage]
 
 
 class CallListResponse(BaseModel):

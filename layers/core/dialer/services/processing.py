@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from dialer.adapters.calls_table import ApplyResult, EventReceipt
 from dialer.domain.calls import Fact, facts_from_event, format_instant
+from dialer.domain.transcripts import TranscriptJob, job_for
 from dialer.domain.webhook_message import MalformedMessage, WebhookMessage
 from dialer.observability import WEBHOOK_LAG_SECONDS, MetricUnit, record_metric
 from telnyx_client.webhooks import WebhookParseError, parse_webhook
@@ -35,6 +36,14 @@ class AfterCallHook(Protocol):
 
     def after_event(self, tenant_id: str, call: Mapping[str, Any]) -> list[str]:
         """Idempotent; returns what it did."""
+        ...
+
+
+class TranscriptRequests(Protocol):
+    """Where transcript jobs go (the transcripts queue)."""
+
+    def request(self, job: TranscriptJob, *, delay_seconds: int = 0) -> None:
+        """Enqueue one job; raise TemporarilyUnavailable on failure (the webhook is retried)."""
         ...
 
 
@@ -65,6 +74,7 @@ class ProcessedEvent:
     result: ApplyResult
     lead_effect: str | None = None
     after_call: tuple[str, ...] = ()
+    transcript_requested: bool = False
 
 
 class EventProcessor:
@@ -78,6 +88,7 @@ class EventProcessor:
         settler: CallSettler | None = None,
         reader: CallReader | None = None,
         after_call: AfterCallHook | None = None,
+        transcripts: TranscriptRequests | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.calls = calls
@@ -86,6 +97,7 @@ class EventProcessor:
         self.settler = settler
         self.reader = reader
         self.after_call = after_call
+        self.transcripts = transcripts
 
     def process(self, message_body: str) -> ProcessedEvent:
         """Apply one SQS message. Raises on anything retryable or malformed (SQS retries, then DLQ)."""
@@ -134,6 +146,9 @@ class EventProcessor:
             call = self.reader.get_call_item(message.tenant_id, parsed.call_control_id)
             if call is not None:
                 done = self.after_call.after_event(message.tenant_id, call)
+        requested = self._request_transcript(
+            job_for(parsed.event_type, message.tenant_id, parsed.call_control_id, parsed.payload), result
+        )
         return ProcessedEvent(
             message.tenant_id,
             parsed.event_id,
@@ -142,4 +157,21 @@ class EventProcessor:
             result,
             effect,
             tuple(done),
+            requested,
         )
+
+    def _request_transcript(self, job: TranscriptJob | None, result: ApplyResult) -> bool:
+        """Hand the ended conversation to the transcripts consumer, once.
+
+        Once: when this delivery applied the event. A redelivery (DUPLICATE) sends it again only
+        while the call has no transcript status, which repairs a crash between the commit and
+        the send; a second job for the same call is harmless (the fetch overwrites one key).
+        """
+        if job is None or self.transcripts is None:
+            return False
+        if result == ApplyResult.DUPLICATE:
+            call = self.reader.get_call_item(job.tenant_id, job.call_control_id) if self.reader else None
+            if call is None or call.get("transcript_status"):
+                return False
+        self.transcripts.request(job)
+        return True
