@@ -220,6 +220,25 @@ def check(
     ]
     billed = sum((Decimal(c["truth"]["cost"]) for c in sent if "cost" in c["truth"]), Decimal(0))
     spent = Decimal(str(http.get(f"/campaigns/{campaign_id}/stats").json()["calls"]["cost_total"]))
+    # Every conversation that ended has its transcript: the messages Telnyx holds, oldest first.
+    account_messages = sim.account(SIM_KEY).messages
+    talked = [
+        c for c in sim.calls(SIM_KEY) if "call.conversation.ended" in c["events"] and c["conversation_id"]
+    ]
+    transcripts_differ = []
+    for c in talked:
+        found = http.get(f"/calls/{c['call_control_id']}/transcript")
+        held = sorted(
+            (str(m.get("created_at")), str(m.get("text")))
+            for m in account_messages.get(c["conversation_id"], [])
+        )
+        stored = [(str(m.get("created_at")), str(m.get("text"))) for m in found.json().get("messages", [])]
+        if (
+            found.status_code != 200
+            or sorted(stored) != held
+            or [t for t, _ in stored] != sorted(t for t, _ in stored)
+        ):
+            transcripts_differ.append(c["call_control_id"])
     exported = list(csv.DictReader(io.StringIO(http.get(f"/campaigns/{campaign_id}/results").text)))
     mismatched = [
         lead_id
@@ -242,6 +261,11 @@ def check(
             "each call's cost and the campaign's spend are what Telnyx billed",
             not billed_otherwise and spent == billed,
             f"{spent:.4f} of {billed:.4f} USD, {len(billed_otherwise)} calls differ",
+        ),
+        (
+            "every conversation's transcript is stored, as Telnyx holds it",
+            not transcripts_differ,
+            f"{len(talked)} transcripts, {len(transcripts_differ)} differ",
         ),
         (
             "the results export has every lead once",
