@@ -140,7 +140,9 @@ def test_one_mib_body_becomes_a_call_record(local_stack, signer, ddb):
     assert receipt["event_type"]["S"] == "call.conversation.ended"
     # (the conversation event creates the record too, so wait for the hangup's effect)
     call = wait_for(
-        lambda: (c := get(ddb, f"T#{TENANT}#CALL#v3:e2e-big-call", "CALL")) and c["state"]["S"] == "ended" and c
+        lambda: (
+            (c := get(ddb, f"T#{TENANT}#CALL#v3:e2e-big-call", "CALL")) and c["state"]["S"] == "ended" and c
+        )
     )
     assert call["conversation"]["M"]  # the conversation's facts are on it, not its 1 MiB of messages
     assert int(call["version"]["N"]) == 2
