@@ -130,7 +130,10 @@ def test_both_channels_give_the_same_insights_fact_and_marker() -> None:
         "call.conversation_insights.generated",
         "ev-1",
         when,
-        {"insight_group_id": "grp-1", "results": [{"insight_id": "i-9", "result": {"disposition": "interested"}}]},
+        {
+            "insight_group_id": "grp-1",
+            "results": [{"insight_id": "i-9", "result": {"disposition": "interested"}}],
+        },
         names={"i-9": "disposition"},
     )
     assert by_webhook.kind is by_call_event.kind is FactKind.INSIGHTS
