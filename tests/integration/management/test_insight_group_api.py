@@ -152,3 +152,18 @@ def test_bootstrap_cli_creates_the_group_once(moto_stack: MotoStack, telnyx_sim:
     # THEN nothing new exists on Telnyx
     assert [g["id"] for g in _groups(telnyx_sim, "KEY_INS_CLI")] == [group["id"]]
     assert len(_templates(telnyx_sim, "KEY_INS_CLI")) == len(FIELDS)
+
+
+def test_the_post_sample_event_answers_for_the_authorizers_tenant(
+    api: InProcessApi, own_tenants: dict[str, Tenant]
+) -> None:
+    import json
+
+    from tests.support.aws import LambdaContextStub
+    from tests.support.signing import REPO
+
+    event = json.loads((REPO / "events/assistants_api/post_insight_group.json").read_text())
+    event["requestContext"]["authorizer"]["tenant_id"] = own_tenants["one"].tenant_id
+    response = api.api.lambda_handler(event, LambdaContextStub())
+    assert response["statusCode"] == 200, response["body"]
+    assert json.loads(response["body"])["source"] == "default"
