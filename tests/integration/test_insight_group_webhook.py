@@ -189,3 +189,11 @@ def test_a_call_event_on_the_insights_route_is_refused(intake_handler, aws, moto
     raw = json.dumps(insights_event("v3:wrong-route")).encode()
     assert post_insights(intake_handler, raw, token=TOKEN)["statusCode"] == 400
     assert queued_bodies(aws, moto_stack) == []
+
+
+def test_the_token_may_come_as_a_header(intake_handler, aws, moto_stack, tokens):
+    response = post_insights(
+        intake_handler, group_webhook("conv-header"), headers={"x-insights-token": TOKEN}
+    )
+    assert response["statusCode"] == 200
+    assert len(queued_bodies(aws, moto_stack)) == 1

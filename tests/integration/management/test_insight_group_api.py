@@ -167,3 +167,55 @@ def test_the_post_sample_event_answers_for_the_authorizers_tenant(
     response = api.api.lambda_handler(event, LambdaContextStub())
     assert response["statusCode"] == 200, response["body"]
     assert json.loads(response["body"])["source"] == "default"
+
+
+def test_sync_points_assistants_made_elsewhere_at_the_tenants_group(
+    api: InProcessApi, own_tenants: dict[str, Tenant], telnyx_sim: Simulator
+) -> None:
+    from telnyx_client.client import TelnyxClient
+
+    one = own_tenants["one"]
+    group_id = api.request("POST", "/tenants/me/insight-group", token=one.api_key, body={}).json()["group_id"]
+    # GIVEN an assistant created in the portal (not through the API), reporting to no group
+    with TelnyxClient(one.telnyx_key, telnyx_sim.base_url) as client:
+        made = client.assistants.create({"name": "Portal-made", "instructions": "Hello.", "model": "x"})
+    # WHEN the tenant syncs
+    assert api.request("POST", "/assistants/sync", token=one.api_key).status == 200
+    # THEN it reports to the tenant's group
+    upstream = telnyx_sim.account(one.telnyx_key).assistants[str(made.id)]
+    assert upstream["insight_settings"]["insight_group_id"] == group_id
+
+
+def test_names_of_an_unknown_group_come_from_telnyx_once_per_process(
+    moto_stack: MotoStack, own_tenants: dict[str, Tenant], telnyx_sim: Simulator
+) -> None:
+    from dialer.adapters.insights_table import InsightsTable
+    from dialer.adapters.secrets import TenantSecrets
+    from dialer.services.insight_groups import InsightLookups
+    from dialer.services.telnyx_accounts import TelnyxAccounts
+    from telnyx_client.client import TelnyxClient
+
+    two = own_tenants["two"]
+    # GIVEN a group the tenant's stored map does not describe
+    with TelnyxClient(two.telnyx_key, telnyx_sim.base_url) as client:
+        group = client.insight_groups.create({"name": "Elsewhere"})
+        template = client.insight_templates.create({"name": "Appointment", "instructions": "When?"})
+        client.insight_groups.assign(str(group.id), str(template.id))
+    accounts = TelnyxAccounts(
+        TenantSecrets(PARAM_PREFIX, client=boto3.client("ssm")), base_url=telnyx_sim.base_url, timeout=5
+    )
+    calls: list[str] = []
+
+    def telnyx_for(tenant_id: str) -> Any:
+        calls.append(tenant_id)
+        return accounts.client_for(tenant_id)
+
+    lookups = InsightLookups(InsightsTable(moto_stack.table_name), telnyx_for)
+    # WHEN its names are looked up twice
+    first = lookups.names_for(two.tenant_id, str(group.id))
+    second = lookups.names_for(two.tenant_id, str(group.id))
+    # THEN Telnyx was asked once, and the name maps to our field
+    assert first == second == {str(template.id): "appointment_at"}
+    assert calls == [two.tenant_id]
+    # AND an unknown group (Telnyx 404) maps nothing rather than failing the event
+    assert lookups.names_for(two.tenant_id, "no-such-group") == {}
