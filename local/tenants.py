@@ -64,10 +64,12 @@ def bootstrap_tenant(
     connection_id: str,
     name: str,
     channel_limit: int | None = None,
+    telnyx_base_url: str | None = None,
 ) -> dict[str, str]:
     """Create ``tenant`` on a running local stack (``stack``: its description, as in its ready
     file) through ``scripts/tenant.py``, as an operator would: tenant record, first management API
-    key, its Telnyx API key, a Call Control connection. Returns the key id and the API key."""
+    key, its Telnyx API key, a Call Control connection (and, given ``telnyx_base_url``, its default
+    insight group). Returns the key id and the API key."""
     repo = Path(__file__).resolve().parents[1]
     env = {
         **os.environ,
@@ -80,6 +82,9 @@ def bootstrap_tenant(
     }
     prefix = stack["param_prefixes"][0] if stack["param_prefixes"] else "/telnyx-ai-dialer/local"
     limits = ["--channel-limit", str(channel_limit)] if channel_limit else []
+    if telnyx_base_url:
+        # The default insight group is created on this Telnyx (the simulator), its webhook on the stack.
+        limits += ["--telnyx-base-url", telnyx_base_url, "--public-url", stack["api_url"]]
     out = subprocess.run(
         [
             str(repo / ".venv" / "bin" / "python"),

@@ -1,5 +1,7 @@
 """Bootstrap and administer tenants: create a tenant, issue/revoke API keys, store its Telnyx secrets,
-set its dialing connection and limits (``set-dialing``; ``bootstrap`` takes the same options).
+set its dialing connection and limits (``set-dialing``; ``bootstrap`` takes the same options), and
+create its default insight group on Telnyx (``insight-group``; ``bootstrap`` does it too once the
+tenant has a Telnyx API key; the management API's ``POST /tenants/me/insight-group`` is the same).
 
 Against a deployed stack (reads the StateTableName and TenantParameterPath outputs)::
 
@@ -95,6 +97,30 @@ def _set_dialing(args: argparse.Namespace) -> bool:
     return DialingTable(table, client=boto3.client("dynamodb")).set_tenant_limits(args.tenant_id, **given)
 
 
+def _ensure_insight_group(args: argparse.Namespace) -> str:
+    """The tenant's default insight group on Telnyx (idempotent); returns its id."""
+    import boto3
+
+    from dialer.adapters.insights_table import InsightsTable
+    from dialer.adapters.secrets import TenantSecrets
+    from dialer.services.insight_groups import InsightGroups
+    from dialer.services.telnyx_accounts import TelnyxAccounts
+
+    table, prefix = _table_and_prefix(args)
+    public_url = args.public_url or (_stack_outputs(args.stack_name)["ApiUrl"] if args.stack_name else None)
+    secrets = TenantSecrets(prefix, client=boto3.client("ssm"))
+    accounts = TelnyxAccounts(secrets, base_url=args.telnyx_base_url, timeout=10.0)
+    groups = InsightGroups(
+        args.tenant_id,
+        lambda: accounts.client_for(args.tenant_id),
+        InsightsTable(table, client=boto3.client("dynamodb")),
+        secrets,
+        base_url=public_url,
+    )
+    mapping, _ = groups.ensure()
+    return mapping.group_id
+
+
 def main(argv: list[str] | None = None) -> int:
     """The CLI."""
     parser = argparse.ArgumentParser(
@@ -119,12 +145,22 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--dials-per-second", type=int, help="dial rate (Telnyx default 30)")
         p.add_argument("--dials-per-5s", type=int, help="rolling 5-second dial cap (Telnyx default 150)")
 
+    def insight_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--public-url", help="this deployment's API URL, for the group's webhook (default: ApiUrl output)"
+        )
+        p.add_argument("--telnyx-base-url", default="https://api.telnyx.com/v2")
+
     p = sub.add_parser("bootstrap", help="create a tenant, its first API key and store its secrets")
     p.add_argument("tenant_id")
     p.add_argument("--name")
     p.add_argument("--key-name", default="bootstrap")
     secrets_args(p)
     dialing_args(p)
+    insight_args(p)
+    p = sub.add_parser("insight-group", help="create (idempotently) the tenant's default insight group")
+    p.add_argument("tenant_id")
+    insight_args(p)
     p = sub.add_parser("create-tenant")
     p.add_argument("tenant_id")
     p.add_argument("--name")
@@ -163,6 +199,16 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             if args.command == "set-dialing":
                 print(f"dialing settings of {args.tenant_id} stored")
+        if args.command == "insight-group":
+            print(f"insight_group_id={_ensure_insight_group(args)}")
+        if args.command == "bootstrap" and admin.secrets.telnyx_api_key(args.tenant_id):
+            try:
+                print(f"insight_group_id={_ensure_insight_group(args)}")
+            except DialerError as exc:
+                # The tenant exists and works without it; `insight-group` (or the API) retries.
+                print(
+                    f"warning: insight group not created ({exc}); run `insight-group` later", file=sys.stderr
+                )
         if args.command in ("bootstrap", "create-api-key"):
             issued = admin.issue_api_key(args.tenant_id, args.key_name)
             print(f"key_id={issued.record.key_id} (shown once, store it now)")

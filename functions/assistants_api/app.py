@@ -48,6 +48,8 @@ from dialer.services.api_models import (
     CallerIdListResponse,
     CallerIdPatchRequest,
     CallerIdResponse,
+    InsightGroupRequest,
+    InsightGroupResponse,
     NumberAssignRequest,
     NumberListResponse,
     NumberResponse,
@@ -58,6 +60,7 @@ from dialer.services.api_models import (
 if TYPE_CHECKING:
     from dialer.adapters.management_table import ManagementTable
     from dialer.services.assistants import AssistantsService
+    from dialer.services.insight_groups import InsightGroups
     from dialer.services.numbers import NumbersService
     from dialer.services.telnyx_accounts import TelnyxAccounts
     from dialer.services.tenants import TenantAdmin
@@ -141,14 +144,37 @@ def _assistants() -> AssistantsService:
     base_url = _base_url()
 
     def defaults() -> DeploymentDefaults:
+        mapping = _insights_table().get_mapping(tenant_id)
         return DeploymentDefaults(
             base_url,
             tenant_id,
             get_settings().dynamic_variables_timeout_ms,
             _secrets().tool_secret(tenant_id),
+            insight_group_id=mapping.group_id if mapping else None,
         )
 
     return AssistantsService(tenant_id, lambda: _accounts().client_for(tenant_id), _table(), defaults)
+
+
+@cache
+def _insights_table() -> Any:
+    from dialer.adapters.insights_table import InsightsTable
+    from dialer.settings import get_settings
+
+    return InsightsTable(get_settings().table_name)
+
+
+def _insight_groups() -> InsightGroups:
+    from dialer.services.insight_groups import InsightGroups
+
+    tenant_id = tenant_of(app)
+    return InsightGroups(
+        tenant_id,
+        lambda: _accounts().client_for(tenant_id),
+        _insights_table(),
+        _secrets(),
+        base_url=_base_url(),
+    )
 
 
 def _numbers() -> NumbersService:
@@ -207,6 +233,45 @@ def _key(record: Any) -> ApiKeyResponse:
         created_at=record.created_at,
         revoked_at=record.revoked_at,
         last_used_at=record.last_used_at,
+    )
+
+
+# --- insight group ------------------------------------------------------------------------------------
+@app.get("/tenants/me/insight-group", tags=["tenant"], responses=responses(200, InsightGroupResponse, 404))
+def get_insight_group() -> InsightGroupResponse:
+    """The insight group the tenant's calls report to (404 before the first POST or bootstrap)."""
+    from dialer.errors import NotFound
+
+    mapping = _insight_groups().current()
+    if mapping is None:
+        raise NotFound("no insight group yet (POST /tenants/me/insight-group)")
+    return _insight_view(mapping, [])
+
+
+@app.post(
+    "/tenants/me/insight-group",
+    tags=["tenant"],
+    responses=responses(200, InsightGroupResponse, 404, *UPSTREAM),
+)
+def ensure_insight_group(request: Annotated[InsightGroupRequest, Body()]) -> InsightGroupResponse:
+    """Create (idempotently) the default insight group, or plug in the tenant's own; either way
+    the tenant's assistants without a group are pointed at it."""
+    groups = _insight_groups()
+    if request.group_id:
+        mapping, attached = groups.use_own(request.group_id, request.fields, _assistants())
+    else:
+        mapping, attached = groups.ensure(_assistants())
+    logger.info("insight group set", group_id=mapping.group_id, source=mapping.source, attached=len(attached))
+    return _insight_view(mapping, attached)
+
+
+def _insight_view(mapping: Any, attached: list[str]) -> InsightGroupResponse:
+    return InsightGroupResponse(
+        group_id=mapping.group_id,
+        source=mapping.source,
+        insights=dict(mapping.names),
+        fields=dict(mapping.fields),
+        assistants_attached=attached,
     )
 
 

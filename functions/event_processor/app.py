@@ -38,9 +38,13 @@ def event_processor() -> EventProcessor:
     from dialer.adapters.calls_table import CallsTable
     from dialer.adapters.campaigns_table import CampaignsTable
     from dialer.adapters.dialing_table import DialingTable
+    from dialer.adapters.insights_table import InsightsTable
     from dialer.adapters.people_table import ContactHistory
+    from dialer.adapters.secrets import TenantSecrets
     from dialer.services.engine import build_after_call
+    from dialer.services.insight_groups import InsightLookups
     from dialer.services.lead_effects import CallOutcomes
+    from dialer.services.telnyx_accounts import TelnyxAccounts
     from dialer.settings import get_settings
 
     settings = get_settings()
@@ -51,6 +55,15 @@ def event_processor() -> EventProcessor:
 
         transcripts = QueuedTranscriptRequests(JobsQueue(settings.transcripts_queue_url))
     calls = CallsTable(settings.table_name, receipt_ttl_days=settings.receipt_ttl_days)
+    accounts = TelnyxAccounts(
+        TenantSecrets(
+            settings.param_prefix,
+            max_age=settings.config_cache_seconds,
+            miss_ttl=settings.unknown_tenant_cache_seconds,
+        ),
+        base_url=settings.telnyx_base_url,
+        timeout=settings.telnyx_timeout_seconds,
+    )
     history = ContactHistory(settings.table_name, keep=timedelta(days=settings.contact_history_days))
     settler = CallOutcomes(
         DialingTable(settings.table_name), CampaignsTable(settings.table_name), history, clock.now
@@ -62,6 +75,7 @@ def event_processor() -> EventProcessor:
         reader=calls,
         after_call=build_after_call(settings, calls),
         transcripts=transcripts,
+        insights=InsightLookups(InsightsTable(settings.table_name), accounts.client_for),
     )
 
 

@@ -1,4 +1,6 @@
-"""POST /webhooks/telnyx/{tenant_id}: verify a Telnyx webhook and make it durable in SQS.
+"""POST /webhooks/telnyx/{tenant_id}: verify a Telnyx webhook and make it durable in SQS; and
+POST /webhooks/telnyx/{tenant_id}/insights: the insight-group webhook (signed, or carrying the
+tenant's insights token), the same way.
 
 Thin by design: the checks and the enqueue live in ``dialer.services.intake``; this module only
 maps the API Gateway event in and the domain errors out. Telnyx retries any non-2xx, so only a
@@ -102,6 +104,32 @@ def receive(tenant_id: str) -> Response[dict[str, Any]]:
         event_type=accepted.event_type,
         claim_checked=accepted.claim_checked,
     )
+    metrics.add_metric(name="WebhookAccepted", unit="Count", value=1)
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body={"status": "accepted", "event_id": accepted.event_id},
+    )
+
+
+@app.post("/webhooks/telnyx/<tenant_id>/insights")
+def receive_insights(tenant_id: str) -> Response[dict[str, Any]]:
+    """Authenticate and enqueue one insight-group webhook."""
+    event = app.current_event
+    raw = event.decoded_body or ""
+    raw_body = raw.encode("utf-8") if isinstance(raw, str) else raw
+    headers = event.headers or {}
+    token = event.get_query_string_value("token") or headers.get("x-insights-token")
+    accepted = intake().accept_insights(
+        InboundWebhook(
+            tenant_id=tenant_id,
+            raw_body=raw_body,
+            headers=headers,
+            content_type=headers.get("content-type"),
+        ),
+        token,
+    )
+    logger.info("insight-group webhook accepted", event_id=accepted.event_id)
     metrics.add_metric(name="WebhookAccepted", unit="Count", value=1)
     return Response(
         status_code=200,

@@ -37,6 +37,7 @@ DEFAULT_MIX: dict[str, float] = {
 }
 
 DEFAULT_API_KEY = "KEYSIM_default"
+INSIGHT_DELIVERIES = frozenset({"call_event", "group_webhook", "both"})
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,11 @@ class SimulatorConfig:
     # Seconds from the start of the conversation to the callback a "callback_requested" person
     # asks for (the time they say; the tool gets it as an ISO 8601 local date-time).
     callback_after_s: float = 2 * 86400.0
+    # Where a conversation's insight results go (WIRE §12.4): "call_event"
+    # (``call.conversation_insights.generated``, no names), "group_webhook" (the insight group's
+    # ``webhook`` URL, top-level ``conversation.insights.completed`` with ``insight_name``s), or
+    # "both". A group without a webhook URL gets no group webhook, as on Telnyx.
+    insight_delivery: str = "both"
     undocumented_fields: bool = True  # add the real-capture extras of WIRE §7.1 (calling_party_type, codec …)
     port: int = 0  # 0 = any free port; the server binds 127.0.0.1 only
     # Seconds added to the simulated wall clock (event timestamps, scheduled events), matching the
@@ -120,6 +126,8 @@ class SimulatorConfig:
             values["scenario_mix"] = _check_mix(values["scenario_mix"])
         if values.get("disposition_mix") is not None:
             values["disposition_mix"] = check_disposition_mix(values["disposition_mix"])
+        if "insight_delivery" in values and values["insight_delivery"] not in INSIGHT_DELIVERIES:
+            raise ValueError(f"insight_delivery must be one of {sorted(INSIGHT_DELIVERIES)}")
         if "number_scenarios" in values:
             values["number_scenarios"] = {k: Scenario(v).value for k, v in values["number_scenarios"].items()}
         if "accounts" in values:

@@ -586,12 +586,34 @@ class Playout:
             results.append(
                 {"insight_id": template["id"], "result": _insight_result(template, disposition, call)}
             )
-        self._event(
-            call,
-            "call.conversation_insights.generated",
-            {"calling_party_type": "pstn", "insight_group_id": group_id, "results": results},
-            final=True,
-        )
+        delivery = self._config().insight_delivery
+        if delivery in ("call_event", "both"):
+            self._event(
+                call,
+                "call.conversation_insights.generated",
+                {"calling_party_type": "pstn", "insight_group_id": group_id, "results": results},
+                final=True,
+            )
+        if delivery in ("group_webhook", "both") and group and group.get("webhook") and call.conversation_id:
+            names = {t["id"]: t.get("name") for t in templates}
+            self._group_webhook(
+                call,
+                str(group["webhook"]),
+                {
+                    "event_type": "conversation.insights.completed",
+                    "conversation_id": call.conversation_id,
+                    "insight_group_id": group_id,
+                    "insight_group_name": group.get("name"),
+                    "insights": [
+                        {
+                            "insight_id": r["insight_id"],
+                            "insight_name": names.get(r["insight_id"]),
+                            "result": r["result"],
+                        }
+                        for r in results
+                    ],
+                },
+            )
         if call.conversation_id:
             account.conversation_insights.setdefault(call.conversation_id, []).append(
                 {
@@ -610,6 +632,25 @@ class Playout:
                 }
             )
         self._deliverer.flush(call)
+
+    def _group_webhook(self, call: CallRecord, url: str, doc: dict[str, Any]) -> None:
+        """The insight group's own webhook: top-level JSON (no ``data``/``meta``), signed like every
+        other delivery; the same bytes on every attempt (there is no ``meta.attempt`` to change)."""
+        account = call.account
+        if not account.config.deliver_webhooks:
+            account.stats.webhook_undeliverable += 1
+            return
+        body = json.dumps(doc, separators=(",", ":")).encode()
+        delivery = Delivery(
+            account,
+            call.call_control_id,
+            url,
+            "conversation.insights.completed",
+            f"insights:{call.conversation_id}:{doc['insight_group_id']}",
+            "application/json",
+            lambda attempt: body,
+        )
+        self._deliverer.emit(call, account, delivery, final=True)
 
     # ------------------------------------------------------------------ events
     def _assistant_config(self, call: CallRecord) -> dict[str, Any]:

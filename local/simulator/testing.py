@@ -29,7 +29,9 @@ def events_for(receiver: WebhookReceiver, call_control_id: str) -> list[dict[str
     seen: set[str] = set()
     out = []
     for event in receiver.events():
-        data = event["data"]
+        data = event.get("data")
+        if not isinstance(data, dict):
+            continue  # a top-level body (the insight-group webhook) belongs to a conversation
         if data.get("payload", {}).get("call_control_id") == call_control_id and data["id"] not in seen:
             seen.add(data["id"])
             out.append(event)

@@ -187,3 +187,55 @@ def test_texml_form_callback_end_to_end(local_stack, signer, ddb):
     assert httpx.post(webhook_url(local_stack), content=raw, headers=headers, timeout=30).status_code == 200
     call = wait_for(lambda: get(ddb, f"T#{TENANT}#CALL#v3:e2e-texml-1", "CALL"))
     assert (call["state"]["S"], call["outcome"]["S"]) == ("ended", "busy")
+
+
+def test_insight_group_webhook_joins_its_call_through_the_conversation(local_stack, signer, ddb):
+    # GIVEN the tenant's insights token in SSM, where the stack reads it
+    [parameter] = [p for p in local_stack.seed_tenant(TENANT, signer.public_key_b64) if "/tenants/" in p][:1]
+    prefix = parameter.rsplit("/tenants/", 1)[0]
+    local_stack.boto3_client("ssm").put_parameter(
+        Name=f"{prefix}/tenants/{TENANT}/insights_token",
+        Value="e2e-token",
+        Type="SecureString",
+        Overwrite=True,
+    )
+    # AND a call whose conversation the stack has seen (call.conversation.created)
+    created = load_fixture("call.conversation.created")
+    created["data"]["id"] = "e2e-insights-conv-created"
+    created["data"]["payload"].update(call_control_id="v3:e2e-insights", conversation_id="conv-e2e-insights")
+    raw = json.dumps(created).encode()
+    assert (
+        httpx.post(webhook_url(local_stack), content=raw, headers=signer.headers(raw), timeout=30).status_code
+        == 200
+    )
+    wait_for(lambda: get(ddb, f"T#{TENANT}#CONV#conv-e2e-insights", "CONV"))
+    body = json.dumps(
+        {
+            "event_type": "conversation.insights.completed",
+            "conversation_id": "conv-e2e-insights",
+            "insight_group_id": "grp-e2e",
+            "insights": [
+                {
+                    "insight_id": "i-1",
+                    "insight_name": "disposition",
+                    "result": '{"disposition": "not_interested"}',
+                }
+            ],
+        }
+    ).encode()
+    url = f"{webhook_url(local_stack)}/insights"
+    # WHEN the group webhook arrives with a wrong token, then with the tenant's
+    wrong = httpx.post(
+        url, params={"token": "nope"}, content=body, headers={"content-type": "application/json"}
+    )
+    assert wrong.status_code == 401
+    right = httpx.post(
+        url, params={"token": "e2e-token"}, content=body, headers={"content-type": "application/json"}
+    )
+    assert right.status_code == 200, right.text
+    assert right.json()["event_id"] == "insights:conv-e2e-insights:grp-e2e"
+    # THEN its conclusion lands on the conversation's call
+    call = wait_for(
+        lambda: (c := get(ddb, f"T#{TENANT}#CALL#v3:e2e-insights", "CALL")) and "insights" in c and c
+    )
+    assert call["insights"]["M"]["disposition"]["S"] == "not_interested"

@@ -129,3 +129,29 @@ def test_transcript_samples(aws, moto_stack):
     assert json.loads(response["body"])["message"].startswith(
         "call v3:TEST-fake-call-control-id-0000000000000000000001 "
     )
+
+
+def test_insight_group_samples_enqueue_then_land_on_the_call(
+    intake_handler, processor_handler, aws, moto_stack
+):
+    from dialer.adapters.secrets import INSIGHTS_TOKEN, TenantSecrets
+    from tests.support.aws import PARAM_PREFIX
+
+    TenantSecrets(PARAM_PREFIX, client=aws["ssm"]).put("default", INSIGHTS_TOKEN, "sample-insights-token")
+    # The intake sample carries the tenant's insights token (the group webhook may be unsigned).
+    assert (
+        intake_handler.lambda_handler(load("webhook_intake/insight_group_webhook.json"), CONTEXT)[
+            "statusCode"
+        ]
+        == 200
+    )
+    [queued] = drain(aws["sqs"], moto_stack.events_queue_url)
+    assert json.loads(queued["Body"])["event_id"].startswith("insights:")
+    # The processor sample: the conversation's call event, then the group webhook joined through it.
+    result = processor_handler.lambda_handler(load("event_processor/insight_group_webhook.json"), CONTEXT)
+    assert result == {"batchItemFailures": []}
+    item = CallsTable(moto_stack.table_name, client=aws["dynamodb"]).get_call_item(
+        "default", "v3:TEST-fake-call-control-id-0000000000000000000002"
+    )
+    assert item["insights"]["disposition"] == "callback_requested"
+    assert item["insights"]["callback_at"] == "2026-12-08T15:00:00"

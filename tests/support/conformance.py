@@ -64,6 +64,7 @@ def seed_resources(call: Call, *, phone_suffix: str) -> Seeds:
         assert 200 <= status < 300, (method, path, status, answer)
         return answer
 
+    ok("POST", "/tenants/me/insight-group", {})  # idempotent; GET /tenants/me/insight-group reads it
     assistant = ok("POST", "/assistants", {"name": "Seed", "instructions": "Qualify {{first_name}}."})["id"]
     ok("PATCH", f"/assistants/{assistant}", {"greeting": "Hello!", "promote_to_main": False})
     version = ok("GET", f"/assistants/{assistant}/versions")["data"][-1]["version_id"]
@@ -136,6 +137,7 @@ def seed_resources(call: Call, *, phone_suffix: str) -> Seeds:
         "POST /campaigns": Example(body=campaign),
         "PUT /numbers/{number_id}/assignment": Example(body={"assistant_id": assistant, "force": True}),
         "POST /tenants/me/api-keys": Example(body={"name": "another"}),
+        "POST /tenants/me/insight-group": Example(body={}),
     }
     return Seeds(ids, phone, examples)
 

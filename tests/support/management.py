@@ -77,6 +77,7 @@ def rest_event(
 _RESOURCES = [
     "/tenants/me/api-keys/{key_id}",
     "/tenants/me/api-keys",
+    "/tenants/me/insight-group",
     "/tenants/me",
     "/assistants/{assistant_id}/versions/{version_id}/promote",
     "/assistants/{assistant_id}/versions",

@@ -12,6 +12,16 @@ def call_key(tenant_id: str, call_control_id: str) -> dict[str, str]:
     return {"pk": f"T#{tenant_id}#CALL#{call_control_id}", "sk": "CALL"}
 
 
+def conversation_key(tenant_id: str, conversation_id: str) -> dict[str, str]:
+    """Which call an AI conversation belongs to (joins the insight-group webhook to its call)."""
+    return {"pk": f"T#{tenant_id}#CONV#{conversation_id}", "sk": "CONV"}
+
+
+def insight_group_key(tenant_id: str) -> dict[str, str]:
+    """The tenant's insight group and its insight id → name map."""
+    return {"pk": f"T#{tenant_id}#INSIGHTGROUP", "sk": "INSIGHTGROUP"}
+
+
 def receipt_key(tenant_id: str, event_id: str) -> dict[str, str]:
     """The receipt of one applied webhook event (dedupe on ``data.id``), expires by TTL."""
     return {"pk": f"T#{tenant_id}#EVENT#{event_id}", "sk": "RECEIPT"}

@@ -58,6 +58,8 @@ class ParsedWebhook:
 TEXML_STATUS = "texml.status"
 TEXML_AMD = "texml.amd"
 TEXML_CALLBACK = "texml.callback"
+# The insight-group webhook (top-level JSON, no ``data`` envelope, no call_control_id).
+INSIGHT_GROUP_EVENT = "conversation.insights.completed"
 
 
 def is_form_encoded(content_type: str | None) -> bool:
@@ -124,9 +126,16 @@ def _parse_json(raw_body: bytes) -> ParsedWebhook:
             call_control_id=_str_or_none(payload.get("call_control_id")),
         )
     # Top-level shapes (e.g. the insight-group webhook): keep the whole document as payload.
+    event_type = str(doc.get("event_type") or "unknown")
+    event_id = _digest("body", raw_body)
+    conversation, group = doc.get("conversation_id"), doc.get("insight_group_id")
+    if event_type == INSIGHT_GROUP_EVENT and isinstance(conversation, str) and isinstance(group, str):
+        # One group's results for one conversation, whatever the body's bytes (a redelivery may
+        # reorder keys): the id that makes a redelivered group webhook a duplicate.
+        event_id = f"insights:{conversation}:{group}"
     return ParsedWebhook(
-        event_id=_digest("body", raw_body),
-        event_type=str(doc.get("event_type") or "unknown"),
+        event_id=event_id,
+        event_type=event_type,
         format=WebhookFormat.JSON,
         payload=doc,
         occurred_at=parse_timestamp(doc.get("occurred_at")),

@@ -20,7 +20,8 @@ from dialer.errors import TemporarilyUnavailable
 TELNYX_API_KEY = "telnyx_api_key"
 TOOL_SECRET = "tool_secret"  # noqa: S105 - a parameter name, not a secret
 WEBHOOK_PUBLIC_KEY = "webhook_public_key"
-SECURE = {TELNYX_API_KEY, TOOL_SECRET}
+INSIGHTS_TOKEN = "insights_token"  # noqa: S105 - a parameter name, not a secret
+SECURE = {TELNYX_API_KEY, TOOL_SECRET, INSIGHTS_TOKEN}
 
 
 class TenantSecrets(SsmTenantConfig):

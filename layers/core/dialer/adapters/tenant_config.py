@@ -1,7 +1,8 @@
 """Per-tenant configuration from SSM Parameter Store, through Powertools Parameters (cached).
 
 Layout: ``{PARAM_PREFIX}/tenants/{tenant_id}/webhook_public_key`` (String: the base64 Ed25519 key
-from the tenant's Telnyx portal). Secrets of the same tenant (API key, tool secret) live beside
+from the tenant's Telnyx portal) and ``…/insights_token`` (SecureString: the token the tenant's
+insight-group webhook URL carries). Secrets of the same tenant (API key, tool secret) live beside
 it as SecureString and are read by the functions that need them, never by the intake.
 """
 
@@ -56,6 +57,14 @@ class SsmTenantConfig:
     def webhook_public_key(self, tenant_id: str) -> str | None:
         """The tenant's Telnyx webhook public key, or None if the tenant is unknown."""
         return self._get(self.parameter_name(tenant_id, "webhook_public_key"), decrypt=False)
+
+    def insights_token(self, tenant_id: str) -> str | None:
+        """The secret the tenant's insight-group webhook URL carries (SecureString), or None.
+
+        The insight-group webhook's signing is unverified (WIRE §12.4), so this token is what
+        authenticates an unsigned one.
+        """
+        return self._get(self.parameter_name(tenant_id, "insights_token"), decrypt=True)
 
     def _get(self, name: str, *, decrypt: bool) -> str | None:
         from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError

@@ -97,6 +97,8 @@ class DeploymentDefaults:
     tenant_id: str
     dynamic_variables_timeout_ms: int
     tool_secret: str | None
+    # The tenant's insight group (issue 10): new assistants report their insights to it.
+    insight_group_id: str | None = None
 
     @property
     def dynamic_variables_url(self) -> str:
@@ -119,6 +121,10 @@ def apply_create_defaults(
     privacy = dict(out.get("privacy_settings") or {})
     privacy.setdefault("data_retention", True)  # insights need retained conversations
     out["privacy_settings"] = privacy
+    if defaults.insight_group_id:
+        insight = dict(out.get("insight_settings") or {})
+        insight.setdefault("insight_group_id", defaults.insight_group_id)
+        out["insight_settings"] = insight
     if deployment_tools:
         tools = list(out.get("tools") or [])
         present = {(t.get("webhook") or {}).get("name") for t in tools if t.get("type") == "webhook"}

@@ -272,9 +272,18 @@ _IDENTITY_FIELDS = ("call_session_id", "call_leg_id", "connection_id", "from", "
 
 
 def facts_from_event(
-    event_type: str, event_id: str, occurred_at: datetime | None, payload: Mapping[str, Any]
+    event_type: str,
+    event_id: str,
+    occurred_at: datetime | None,
+    payload: Mapping[str, Any],
+    *,
+    names: Mapping[str, str] | None = None,
 ) -> list[Fact]:
-    """The facts one webhook teaches us about its call (none for events this slice ignores)."""
+    """The facts one webhook teaches us about its call (none for events this slice ignores).
+
+    ``names`` (insight id → name or field) helps read an insight event's results; the caller
+    looks them up (a tenant's map, Telnyx) so this stays a pure function of its arguments.
+    """
     when = format_instant(occurred_at)
 
     def fact(kind: FactKind, keys: Iterable[str], rank: int = 0, **extra: str) -> Fact:
@@ -334,8 +343,18 @@ def facts_from_event(
             ]
         case "call.conversation_insights.generated":
             results = payload.get("results")
-            found = conclusion(results if isinstance(results, list) else [])
+            found = conclusion(results if isinstance(results, list) else [], names)
             insight = fact(FactKind.INSIGHTS, ("insight_group_id",))
+            return [replace(insight, data={**insight.data, **found})]
+        case "conversation.insights.completed":
+            insights = payload.get("insights")
+            items = [i for i in insights if isinstance(i, Mapping)] if isinstance(insights, list) else []
+            # This channel names its insights itself; a tenant's map still wins for its own ids.
+            named = {
+                str(i.get("insight_id")): str(i.get("insight_name")) for i in items if i.get("insight_name")
+            }
+            found = conclusion(items, {**named, **(names or {})})
+            insight = fact(FactKind.INSIGHTS, ("insight_group_id", "conversation_id"))
             return [replace(insight, data={**insight.data, **found})]
         case "call.cost":
             return [_cost_fact(event_id, when, payload)]
@@ -434,6 +453,17 @@ def _texml_facts(event_id: str, when: str, form: Mapping[str, Any]) -> list[Fact
     if answered_by:
         facts.append(Fact(FactKind.AMD, event_id, when, {"result": answered_by, "detection": "texml"}))
     return facts
+
+
+def insight_marker(insights_fact: Mapping[str, Any]) -> str:
+    """What an insight conclusion is applied once per: its insight group's run on the call.
+
+    The same group's results reach us twice (the call event and the group webhook, different
+    event ids), so the group, not the event, is what the after-call effects stamp; an event
+    without a group falls back to its own id.
+    """
+    group = str((insights_fact.get("data") or {}).get("insight_group_id") or "")
+    return f"group:{group}" if group else str(insights_fact.get("event_id") or "")
 
 
 def identity_of(facts: CallFacts) -> dict[str, str]:

@@ -45,6 +45,11 @@ _ALIASES = {
 MAX_TEXT = 1000
 
 
+def field_of(name: str | None) -> str | None:
+    """The canonical field an insight name (or a structured result's key) stands for, or None."""
+    return _ALIASES.get(str(name or "").strip().lower())
+
+
 def parse_result(value: Any) -> dict[str, Any] | str | None:
     """An insight result as an object, or as text (stringified JSON objects are parsed)."""
     if isinstance(value, Mapping):
@@ -87,14 +92,14 @@ def conclusion(
         parsed = parse_result(item.get("result"))
         if parsed is None:
             continue
-        named = _ALIASES.get((names or {}).get(str(item.get("insight_id") or ""), "").strip().lower())
+        named = field_of((names or {}).get(str(item.get("insight_id") or "")))
         if isinstance(parsed, dict):
             if named and named in parsed:
                 _put(found, named, parsed[named])
             elif named:
                 _put(found, named, parsed)
             for key, value in parsed.items():
-                field = _ALIASES.get(str(key).strip().lower())
+                field = field_of(str(key))
                 if field:
                     _put(found, field, value)
         elif named:

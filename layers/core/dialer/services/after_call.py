@@ -32,6 +32,7 @@ from dialer.adapters.dispositions_table import DispositionsTable
 from dialer.adapters.people_table import ContactHistory, DncTable
 from dialer.adapters.totals_table import TotalsTable
 from dialer.domain.analytics import CONNECTED, COST, budget_reached
+from dialer.domain.calls import insight_marker
 from dialer.domain.campaigns import CampaignStatus
 from dialer.domain.dialing import LeadStatus, utc_iso
 from dialer.domain.outcomes import Disposition
@@ -97,7 +98,7 @@ class AfterCall:
         """The insights' disposition and its lead effect, once per insight event."""
         insights = call.get("insights") or {}
         fact = (call.get("facts") or {}).get("insights") or {}
-        marker = str(fact.get("event_id") or "")
+        marker = insight_marker(fact) if fact else ""
         if not insights.get("disposition") or not marker or call.get("insights_applied") == marker:
             return None
         if call.get("state") != "ended" and not call.get("lead_id"):

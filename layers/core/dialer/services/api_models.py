@@ -176,6 +176,32 @@ class TenantResponse(BaseModel):
     telnyx_configured: bool
 
 
+InsightField = Literal["disposition", "callback_at", "appointment_at", "summary", "sentiment"]
+
+
+class InsightGroupRequest(_Strict):
+    """Which insight group the tenant's calls report to. Empty: this deployment's default group
+    (created on Telnyx if missing, idempotent). ``group_id``: the tenant's own group, with
+    ``fields`` mapping its insight names to ours (names that already are ours need no entry)."""
+
+    group_id: Annotated[str, Field(pattern=ID_PATTERN, max_length=128)] | None = None
+    fields: dict[Annotated[str, Field(min_length=1, max_length=128)], InsightField] = Field(
+        default_factory=dict, max_length=50
+    )
+
+
+class InsightGroupResponse(BaseModel):
+    """The tenant's insight group and how its insights are read."""
+
+    group_id: str
+    source: Literal["default", "custom"]
+    insights: dict[str, str] = Field(description="insight id → insight name")
+    fields: dict[str, str] = Field(description="the tenant's insight name → our field")
+    assistants_attached: list[str] = Field(
+        default_factory=list, description="assistants this request pointed at the group"
+    )
+
+
 class ApiKeyCreateRequest(_Strict):
     """A new API key's name."""
 

@@ -8,6 +8,7 @@ what another tenant's id looks like.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -173,7 +174,36 @@ class AssistantsService:
             if assistant_id not in seen and not mirror.deleted_upstream:
                 self._mark_deleted(mirror)
                 marked += 1
+        group_id = self._defaults().insight_group_id
+        if group_id:
+            self.attach_insight_group(group_id)
         return SyncResponse(total_upstream=len(seen), created=created, updated=updated, marked_deleted=marked)
+
+    def attach_insight_group(self, group_id: str) -> builtins.list[str]:
+        """Point the tenant's assistants that report to no insight group at ``group_id``; returns
+        the ids changed. An assistant already pointed at a group (the user's choice) is left alone;
+        one that cannot be changed is skipped (logged) and tried again next time."""
+        unattached = [
+            mirror.assistant_id
+            for mirror in self.table.all_mirrors(self.tenant_id)
+            if not mirror.deleted_upstream
+            and not (mirror.settings.get("insight_settings") or {}).get("insight_group_id")
+        ]
+        attached = []
+        for assistant_id in unattached:
+            try:
+                self.update(
+                    assistant_id, AssistantPatchRequest(insight_settings={"insight_group_id": group_id})
+                )
+            except DialerError as exc:
+                # One assistant Telnyx refuses (or lost) must not stop the others; the next
+                # sync or POST /tenants/me/insight-group tries it again.
+                logger.warning(
+                    "assistant not attached to the insight group", assistant_id=assistant_id, reason=str(exc)
+                )
+                continue
+            attached.append(assistant_id)
+        return attached
 
     # --- helpers ---------------------------------------------------------------------------------
     def mirror(self, assistant_id: str) -> AssistantMirror:

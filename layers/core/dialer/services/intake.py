@@ -8,6 +8,8 @@ so Telnyx retries).
 
 from __future__ import annotations
 
+import hmac
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -18,7 +20,9 @@ from dialer.adapters.tenant_config import is_valid_tenant_id
 from dialer.domain.webhook_message import WebhookMessage
 from dialer.errors import BadRequest, PayloadTooLarge, Unauthorized
 from telnyx_client.signature import SignatureError, load_public_key, verify
-from telnyx_client.webhooks import WebhookParseError, parse_webhook
+from telnyx_client.webhooks import INSIGHT_GROUP_EVENT, ParsedWebhook, WebhookParseError, parse_webhook
+
+SIGNATURE_HEADER = "telnyx-signature-ed25519"
 
 
 class TenantKeys(Protocol):
@@ -26,6 +30,14 @@ class TenantKeys(Protocol):
 
     def webhook_public_key(self, tenant_id: str) -> str | None:
         """The base64 Ed25519 public key, or None for an unknown tenant."""
+        ...
+
+
+class IntakeKeys(TenantKeys, Protocol):
+    """The intake also reads the tenant's insight-webhook token."""
+
+    def insights_token(self, tenant_id: str) -> str | None:
+        """The token the tenant's insight-group webhook URL carries, or None."""
         ...
 
 
@@ -100,7 +112,7 @@ class WebhookIntake:
     def __init__(
         self,
         *,
-        tenant_keys: TenantKeys,
+        tenant_keys: IntakeKeys,
         queue: Queue,
         payloads: PayloadStore,
         max_body_bytes: int,
@@ -125,11 +137,40 @@ class WebhookIntake:
             inbound.headers,
             now=self._clock() if self._clock else None,
         )
-        try:
-            parsed = parse_webhook(inbound.raw_body, inbound.content_type)
-        except WebhookParseError as exc:
-            raise BadRequest(str(exc)) from exc
+        return self._enqueue(inbound, _parsed(inbound), signed_at)
 
+    def accept_insights(self, inbound: InboundWebhook, token: str | None) -> AcceptedWebhook:
+        """Authenticate and enqueue one insight-group webhook (``conversation.insights.completed``).
+
+        Whether Telnyx signs it is unverified (WIRE §12.4): a signed delivery is verified like any
+        other (a bad signature is refused even with a good token); an unsigned one must carry the
+        tenant's insights token, which the group's webhook URL holds. Never an unauthenticated body.
+        """
+        if len(inbound.raw_body) > self.max_body_bytes:
+            raise PayloadTooLarge(f"body is over {self.max_body_bytes} bytes")
+        if any(name.lower() == SIGNATURE_HEADER for name in inbound.headers):
+            signed_at = verify_tenant_signature(
+                self.tenant_keys,
+                inbound.tenant_id,
+                inbound.raw_body,
+                inbound.headers,
+                now=self._clock() if self._clock else None,
+            )
+        else:
+            expected = (
+                self.tenant_keys.insights_token(inbound.tenant_id)
+                if is_valid_tenant_id(inbound.tenant_id)
+                else None
+            )
+            if not expected or not token or not hmac.compare_digest(expected.encode(), token.encode()):
+                raise Unauthorized("signature could not be verified", reason="bad_insights_token")
+            signed_at = int(self._clock() if self._clock else time.time())
+        parsed = _parsed(inbound)
+        if parsed.event_type != INSIGHT_GROUP_EVENT or not parsed.event_id.startswith("insights:"):
+            raise BadRequest(f"expected {INSIGHT_GROUP_EVENT} with conversation_id and insight_group_id")
+        return self._enqueue(inbound, parsed, signed_at)
+
+    def _enqueue(self, inbound: InboundWebhook, parsed: ParsedWebhook, signed_at: int) -> AcceptedWebhook:
         content_type = inbound.content_type or "application/json"
         received = datetime.now(UTC)
         body_text = inbound.raw_body.decode("utf-8")  # parse_webhook proved it is UTF-8
@@ -152,6 +193,13 @@ class WebhookIntake:
             message.to_json(), {"tenant_id": inbound.tenant_id, "event_type": parsed.event_type[:256]}
         )
         return AcceptedWebhook(parsed.event_id, parsed.event_type, message_id, claim_checked)
+
+
+def _parsed(inbound: InboundWebhook) -> ParsedWebhook:
+    try:
+        return parse_webhook(inbound.raw_body, inbound.content_type)
+    except WebhookParseError as exc:
+        raise BadRequest(str(exc)) from exc
 
 
 def _safe(event_id: str) -> str:

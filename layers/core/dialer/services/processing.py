@@ -11,8 +11,18 @@ from dialer.adapters.calls_table import ApplyResult, EventReceipt
 from dialer.domain.calls import Fact, facts_from_event, format_instant
 from dialer.domain.transcripts import TranscriptJob, job_for
 from dialer.domain.webhook_message import MalformedMessage, WebhookMessage
+from dialer.errors import TemporarilyUnavailable
 from dialer.observability import WEBHOOK_LAG_SECONDS, MetricUnit, record_metric
-from telnyx_client.webhooks import WebhookParseError, parse_webhook
+from telnyx_client.webhooks import INSIGHT_GROUP_EVENT, WebhookParseError, parse_webhook
+
+INSIGHT_EVENTS = frozenset({"call.conversation_insights.generated", INSIGHT_GROUP_EVENT})
+CONVERSATION_EVENTS = frozenset({"call.conversation.created", "call.conversation.ended"})
+
+
+class ConversationNotLinked(TemporarilyUnavailable):
+    """An insight-group webhook whose conversation no call event has named yet: retried by SQS
+    (its ``call.conversation.created`` is usually a moment behind) and parked in the DLQ after
+    ``maxReceiveCount``, never dropped."""
 
 
 class CallsRepository(Protocol):
@@ -55,6 +65,22 @@ class CallReader(Protocol):
         ...
 
 
+class InsightLookups(Protocol):
+    """Insight names and conversation links (``dialer.services.insight_groups.InsightLookups``)."""
+
+    def names_for(self, tenant_id: str, group_id: str | None) -> Mapping[str, str]:
+        """insight id → field; {} when unknown (never raises)."""
+        ...
+
+    def link(self, tenant_id: str, conversation_id: str, call_control_id: str) -> None:
+        """Remember a conversation's call (idempotent)."""
+        ...
+
+    def call_of(self, tenant_id: str, conversation_id: str) -> str | None:
+        """The conversation's call, or None."""
+        ...
+
+
 class PayloadReader(Protocol):
     """Reads claim-checked bodies."""
 
@@ -89,6 +115,7 @@ class EventProcessor:
         reader: CallReader | None = None,
         after_call: AfterCallHook | None = None,
         transcripts: TranscriptRequests | None = None,
+        insights: InsightLookups | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.calls = calls
@@ -98,6 +125,7 @@ class EventProcessor:
         self.reader = reader
         self.after_call = after_call
         self.transcripts = transcripts
+        self.insights = insights
 
     def process(self, message_body: str) -> ProcessedEvent:
         """Apply one SQS message. Raises on anything retryable or malformed (SQS retries, then DLQ)."""
@@ -112,12 +140,19 @@ class EventProcessor:
         except WebhookParseError as exc:
             # The intake parsed this very body before enqueueing it; failing here means corruption.
             raise MalformedMessage(f"stored body no longer parses: {exc}") from exc
-        facts = facts_from_event(parsed.event_type, parsed.event_id, parsed.occurred_at, parsed.payload)
+        tenant_id, payload = message.tenant_id, parsed.payload
+        call_control_id = parsed.call_control_id
+        if parsed.event_type == INSIGHT_GROUP_EVENT:
+            call_control_id = self._call_of_conversation(tenant_id, payload.get("conversation_id"))
+        names: Mapping[str, str] = {}
+        if parsed.event_type in INSIGHT_EVENTS and self.insights is not None:
+            names = self.insights.names_for(tenant_id, _text(payload.get("insight_group_id")))
+        facts = facts_from_event(parsed.event_type, parsed.event_id, parsed.occurred_at, payload, names=names)
         receipt = EventReceipt(
             tenant_id=message.tenant_id,
             event_id=parsed.event_id,
             event_type=parsed.event_type,
-            call_control_id=parsed.call_control_id,
+            call_control_id=call_control_id,
             occurred_at=format_instant(parsed.occurred_at),
             attempt=parsed.attempt,
         )
@@ -132,18 +167,27 @@ class EventProcessor:
                 tenant_id=message.tenant_id,
                 event_type=parsed.event_type,
             )
+        conversation_id = _text(payload.get("conversation_id"))
+        if (
+            parsed.event_type in CONVERSATION_EVENTS
+            and conversation_id
+            and call_control_id
+            and self.insights is not None
+        ):
+            # After the commit, and on duplicates too (idempotent): the group webhook joins here.
+            self.insights.link(tenant_id, conversation_id, call_control_id)
         effect = None
-        if self.settler is not None and self.reader is not None and parsed.call_control_id and facts:
+        if self.settler is not None and self.reader is not None and call_control_id and facts:
             # After the call record is durable, and again on every duplicate: a crash between the
             # commit above and the lead effect is repaired by the redelivery (the effect is
             # idempotent, conditional on the attempt still being open).
-            call = self.reader.get_call_item(message.tenant_id, parsed.call_control_id)
+            call = self.reader.get_call_item(message.tenant_id, call_control_id)
             if call is not None:
                 effect = self.settler.after_event(message.tenant_id, call)
         done: list[str] = []
-        if self.after_call is not None and self.reader is not None and parsed.call_control_id and facts:
+        if self.after_call is not None and self.reader is not None and call_control_id and facts:
             # After the engine's link and settlement (the lead and campaign are known by then).
-            call = self.reader.get_call_item(message.tenant_id, parsed.call_control_id)
+            call = self.reader.get_call_item(message.tenant_id, call_control_id)
             if call is not None:
                 done = self.after_call.after_event(message.tenant_id, call)
         requested = self._request_transcript(
@@ -153,7 +197,7 @@ class EventProcessor:
             message.tenant_id,
             parsed.event_id,
             parsed.event_type,
-            parsed.call_control_id,
+            call_control_id,
             result,
             effect,
             tuple(done),
@@ -175,3 +219,16 @@ class EventProcessor:
                 return False
         self.transcripts.request(job)
         return True
+
+    def _call_of_conversation(self, tenant_id: str, conversation_id: Any) -> str:
+        conversation = _text(conversation_id)
+        if not conversation:
+            raise MalformedMessage("insight-group webhook without a conversation_id")
+        call_control_id = self.insights.call_of(tenant_id, conversation) if self.insights else None
+        if not call_control_id:
+            raise ConversationNotLinked(f"no call known for conversation {conversation} yet")
+        return call_control_id
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

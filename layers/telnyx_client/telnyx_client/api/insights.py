@@ -45,6 +45,14 @@ class _InsightCollection[Req: RequestModel, Item: BaseModel, Envelope: BaseModel
         item = getattr(self.envelope_model.model_validate(data or {}), "data", None)
         return item if item is not None else self.item_model()
 
+    def retrieve(self, item_id: str, *, timeout: float | None = None, deadline: DeadlineArg = None) -> Item:
+        """``GET {path}/{id}`` (404 → :class:`~telnyx_client.errors.TelnyxNotFound`)."""
+        data = self._core.request_json(
+            "GET", f"{self.path}/{seg(item_id)}", retry_safe=True, timeout=timeout, deadline=deadline
+        )
+        item = getattr(self.envelope_model.model_validate(data or {}), "data", None)
+        return item if item is not None else self.item_model()
+
     def list(
         self,
         *,
