@@ -169,7 +169,11 @@ def pages(http: httpx.Client, path: str) -> list[dict[str, Any]]:
 
 
 def check(
-    http: httpx.Client, campaign_id: str, sim: Simulator, plan: dict[str, Any]
+    http: httpx.Client,
+    campaign_id: str,
+    sim: Simulator,
+    plan: dict[str, Any],
+    parked: dict[str, int] | None = None,
 ) -> list[tuple[str, bool, str]]:
     """Our records against the simulator's ground truth: (check, held, detail) rows."""
     leads = pages(http, f"/campaigns/{campaign_id}/leads")
@@ -248,7 +252,7 @@ def check(
     ]
     return [
         (
-            "every lead ended (reached, exhausted, invalid, blocked) or is held by law until later",
+            "every lead ended (reached, exhausted, invalid, blocked) or waits for later (a callback, a state's cap)",
             set(statuses) <= TERMINAL | {"pending"} and held_by_law,
             dict(statuses),
         ),
@@ -271,6 +275,11 @@ def check(
             "the results export has every lead once",
             sorted(r["lead_id"] for r in exported) == sorted(lead["id"] for lead in leads),
             f"{len(exported)} rows",
+        ),
+        (
+            "nothing parked in a dead-letter queue",
+            not any((parked or {}).values()),
+            ", ".join(f"{name}: {n}" for name, n in sorted((parked or {}).items()) if n) or "all empty",
         ),
         ("no attempt dialled twice", not truth["command_ids_dialled_twice"], f"{truth['count']} dials"),
         ("every dial is one of our attempts", {d["call_control_id"] for d in truth["dials"]} == ours, ""),
@@ -297,6 +306,19 @@ def check(
             f"{len(plan['invalid'])} invalid",
         ),
     ]
+
+
+def dead_letters(stack: LocalStackProcess) -> dict[str, int]:
+    """Messages waiting in each dead-letter queue of the stack (a fault parked, not lost)."""
+    sqs = stack.boto3_client("sqs")
+    found = {}
+    for name, url in stack.resources.items():
+        if name.endswith("DeadLetterQueue") or name == "FailedInvocationsQueue":
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+            )
+            found[name] = int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -334,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
             connection_id=CONNECTION_ID,
             name="Demo",
             channel_limit=CHANNELS,
+            # The tenant's default insight group on the simulator: structured results, delivered
+            # both as the call event and as the group webhook (joined through the conversation).
+            telnyx_base_url=sim.base_url,
         )
         dialer = Cli(stack.api_url, credentials["api_key"])
         dialer("assistants", "apply", "-f", "examples/assistant.yaml")
@@ -355,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         with httpx.Client(
             base_url=stack.api_url, headers={"Authorization": f"Bearer {credentials['api_key']}"}, timeout=60
         ) as http:
-            rows = check(http, campaign_id, sim, plan)
+            rows = check(http, campaign_id, sim, plan, dead_letters(stack))
         return summarize(rows, time.monotonic() - started, plan)
     except RuntimeError as exc:
         print(f"demo failed: {exc} (logs in {OUT / 'logs'})", file=sys.stderr)
