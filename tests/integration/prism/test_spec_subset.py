@@ -34,8 +34,21 @@ def _path_of(node: ast.expr, class_paths: list[str], where: str) -> list[str]:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return [node.value]
     if isinstance(node, ast.JoinedStr):
-        parts = [p.value if isinstance(p, ast.Constant) else "x" for p in node.values]
-        return ["".join(str(p) for p in parts)]
+        # ``f"{self.path}/{id}"`` in a generic collection: one path per subclass's ``path``.
+        prefixes = [""]
+        for part in node.values:
+            if isinstance(part, ast.Constant):
+                prefixes = [p + str(part.value) for p in prefixes]
+            elif (
+                isinstance(part, ast.FormattedValue)
+                and isinstance(part.value, ast.Attribute)
+                and part.value.attr == "path"
+                and class_paths
+            ):
+                prefixes = [p + c for p in prefixes for c in class_paths]
+            else:
+                prefixes = [p + "x" for p in prefixes]
+        return prefixes
     if isinstance(node, ast.Attribute) and node.attr == "path" and class_paths:
         return class_paths  # a generic collection: ``self.path`` is each subclass's ``path``
     raise AssertionError(f"{where}: cannot read the request path statically; extend this test")
@@ -78,6 +91,8 @@ def test_the_client_layer_is_read_completely() -> None:
         ("POST", "/calls/x/actions/hangup"),
         ("POST", "/ai/conversations/insights"),
         ("GET", "/ai/conversations/insight-groups"),
+        ("GET", "/ai/conversations/insight-groups/x"),
+        ("GET", "/ai/conversations/insights/x"),
         ("PATCH", "/phone_numbers/x"),
     } <= operations
 
