@@ -30,10 +30,11 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
+from dialer import clock as engine_clock
 from dialer import keys
 from dialer.adapters.campaigns_table import CampaignsTable, ImportRecord, RowError
 from dialer.adapters.dynamo import decode_cursor, encode_cursor
@@ -132,7 +133,7 @@ class ImportsService:
         self.leads = leads
         self.files = files
         self.url_seconds = url_seconds
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
 
     def create(self, campaign_id: str, filename: str | None) -> ImportCreatedResponse:
         """A pending import and the presigned URL to PUT the CSV to."""
@@ -257,7 +258,7 @@ class ImportProcessor:
         self.chunk_rows = chunk_rows
         self.max_bytes = max_bytes
         self.reserve_ms = reserve_ms
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
 
     def run(self, ref: ImportRef, remaining_ms: Callable[[], int]) -> str:
         """Advance one import as far as time allows. Returns ``done``, ``continued`` (a
