@@ -373,12 +373,18 @@ class DialingTable:
                     IndexName="due",
                     KeyConditionExpression="due_pk = :pk AND due_sk BETWEEN :lo AND :hi",
                     ExpressionAttributeValues=self.items.to_ddb(
-                        {":pk": index["due_pk"], ":lo": f"{priority}#{after}#\uffff", ":hi": f"{priority}#\uffff"}
+                        {
+                            ":pk": index["due_pk"],
+                            ":lo": f"{priority}#{after}#\uffff",
+                            ":hi": f"{priority}#\uffff",
+                        }
                     ),
                     ProjectionExpression="due_sk",
                     Limit=1,
                 )
-                found += [self.items.from_ddb(item)["due_sk"].split("#")[1] for item in response.get("Items", [])]
+                found += [
+                    self.items.from_ddb(item)["due_sk"].split("#")[1] for item in response.get("Items", [])
+                ]
         return min(found, default=None)
 
     def pending_leads(self, tenant_id: str, campaign_id: str, shard: int, limit: int) -> list[dict[str, Any]]:
