@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dialer.errors import BadRequest, PayloadTooLarge, TemporarilyUnavailable, Unauthorized
 from dialer.observability import get_logger, get_metrics
+from dialer.request_body import event_body
 from dialer.services.intake import InboundWebhook, WebhookIntake
 
 logger = get_logger()
@@ -88,8 +89,7 @@ def _unavailable(exc: TemporarilyUnavailable) -> Response[dict[str, str]]:
 def receive(tenant_id: str) -> Response[dict[str, Any]]:
     """Verify and enqueue one Telnyx webhook."""
     event = app.current_event
-    raw = event.decoded_body or ""
-    raw_body = raw.encode("utf-8") if isinstance(raw, str) else raw
+    raw_body = event_body(event.raw_event)
     accepted = intake().accept(
         InboundWebhook(
             tenant_id=tenant_id,
@@ -116,8 +116,7 @@ def receive(tenant_id: str) -> Response[dict[str, Any]]:
 def receive_insights(tenant_id: str) -> Response[dict[str, Any]]:
     """Authenticate and enqueue one insight-group webhook."""
     event = app.current_event
-    raw = event.decoded_body or ""
-    raw_body = raw.encode("utf-8") if isinstance(raw, str) else raw
+    raw_body = event_body(event.raw_event)
     headers = event.headers or {}
     token = event.get_query_string_value("token") or headers.get("x-insights-token")
     accepted = intake().accept_insights(

@@ -110,19 +110,21 @@ def test_a_patch_that_would_outgrow_the_mirror_is_a_422_and_changes_nothing(
 
 
 class MirrorWritesFail:
-    """Fault injection at the AWS boundary: the table refuses assistant mirrors (as it would an
-    item over 400 KB, or during an outage) while everything else works."""
+    """Fault injection at the AWS boundary: the table refuses assistant mirrors with ``code`` (a
+    ``ValidationException`` as for an item over 400 KB, or an outage's error) while everything
+    else works."""
 
-    def __init__(self) -> None:
+    def __init__(self, code: str = "ValidationException") -> None:
         from dialer.adapters import aws as aws_clients
 
         self.client = aws_clients.client("dynamodb")
+        self.code = code
 
     def _refuse(self, params: dict[str, Any], **_: Any) -> None:
         from botocore.exceptions import ClientError
 
         if "#ASSISTANT#" in params.get("Item", {}).get("pk", {}).get("S", ""):
-            raise ClientError({"Error": {"Code": "ValidationException", "Message": "Item size"}}, "PutItem")
+            raise ClientError({"Error": {"Code": self.code, "Message": "Item size"}}, "PutItem")
 
     def __enter__(self) -> MirrorWritesFail:
         self.client.meta.events.register("provide-client-params.dynamodb.PutItem", self._refuse)
@@ -133,21 +135,26 @@ class MirrorWritesFail:
 
 
 @pytest.mark.parametrize("operation", ["create", "clone"])
+@pytest.mark.parametrize(
+    ("code", "status"),
+    # A write DynamoDB refuses as invalid would fail again: a 422, not "try again"; an outage is.
+    [("ValidationException", 422), ("InternalServerError", 503)],
+)
 def test_a_create_whose_mirror_write_fails_undoes_itself_at_telnyx(
-    api: InProcessApi, alpha: Tenant, telnyx_sim: Simulator, operation: str
+    api: InProcessApi, alpha: Tenant, telnyx_sim: Simulator, operation: str, code: str, status: int
 ) -> None:
     source = (
         api.post("/assistants", alpha.api_key, MINIMAL_ASSISTANT).body["id"] if operation == "clone" else ""
     )
     before = _upstream_ids(telnyx_sim, alpha)
     # GIVEN the mirror cannot be written after Telnyx accepted the assistant
-    with MirrorWritesFail():
+    with MirrorWritesFail(code):
         if operation == "create":
             response = api.post("/assistants", alpha.api_key, MINIMAL_ASSISTANT)
         else:
             response = api.post(f"/assistants/{source}/clone", alpha.api_key)
-    # THEN the client is told to try again, and Telnyx has no assistant the API does not list
-    assert response.status == 503, response.body
+    # THEN the client is told whether to try again, and Telnyx has no assistant the API does not list
+    assert response.status == status, response.body
     assert _upstream_ids(telnyx_sim, alpha) == before
     # AND the retry creates exactly one, listed
     retried = api.post("/assistants", alpha.api_key, MINIMAL_ASSISTANT)
@@ -230,7 +237,7 @@ def test_a_failed_create_releases_its_idempotency_key(
 ) -> None:
     key = {"Idempotency-Key": f"retry-{uuid.uuid4()}"}
     before = _upstream_ids(telnyx_sim, alpha)
-    with MirrorWritesFail():
+    with MirrorWritesFail("InternalServerError"):
         assert api.post("/assistants", alpha.api_key, MINIMAL_ASSISTANT, headers=key).status == 503
     retried = api.post("/assistants", alpha.api_key, MINIMAL_ASSISTANT, headers=key)
     assert retried.status == 201
