@@ -133,7 +133,12 @@ def test_opt_out_lists_the_number_ends_its_pending_leads_everywhere_and_is_idemp
         ("unknown_tenant", 401),
     ],
 )
-def test_authentication(handler, signer, other_signer, dnc, case, expected):
+def test_authentication(handler, signer, other_signer, dnc, seed, case, expected):
+    # A call of this tenant's (a disposition for a call it has no record of is a 404 of its own)
+    seed.campaign(TENANT, "cmp_auth")
+    lead = seed.lead(TENANT, "cmp_auth", "+13125550199")
+    seed.attempt(lead, 1)
+    seed.linked_call(lead, 1, "v3:auth")
     body = {"call_control_id": "v3:auth", "end_user": "+13125550199"}
     kwargs: dict[str, Any] = {}
     if case == "signature_and_secret":
@@ -180,11 +185,17 @@ def test_a_request_naming_another_tenants_lead_learns_and_changes_nothing(handle
     seed.attempt(b_lead, 1)
     seed.linked_call(b_lead, 1, "v3:b-only")
     body = {"call_control_id": "v3:b-only", "lead_id": b_lead.lead_id}
-    for tool, extra in (("opt_out", {}), ("set_disposition", {"disposition": "do_not_call"})):
+    # opt_out answers the model (caller unknown); set_disposition on a call that is not this
+    # tenant's is a 404, and creates no call record in this tenant's data either
+    for tool, extra, status in (
+        ("opt_out", {}, 200),
+        ("set_disposition", {"disposition": "do_not_call"}, 404),
+    ):
         response = call_tool(handler, tool, {**body, **extra}, signer=signer)
-        assert response["statusCode"] == 200
+        assert response["statusCode"] == status, response["body"]
         assert "Hidden" not in response["body"]
         assert phone not in response["body"]
+    assert seed.table.items.get({"pk": f"T#{TENANT}#CALL#v3:b-only", "sk": "CALL"}) is None
     assert dnc.get(OTHER, phone) is None
     assert dnc.get(TENANT, phone) is None
     assert lead_status(seed, OTHER, b_lead.lead_id) == "pending"

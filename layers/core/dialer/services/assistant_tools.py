@@ -79,6 +79,8 @@ class Caller:
     call_control_id: str | None
     lead: LeadRecord | None
     phone: str | None
+    #: This tenant has a record of the call (ours to annotate even without a lead).
+    known_call: bool = False
 
 
 class AssistantTools:
@@ -108,8 +110,8 @@ class AssistantTools:
     def call(self, request: ToolRequest) -> dict[str, Any]:
         """Authenticate, identify the caller and run the tool; the answer for the assistant.
 
-        Raises Unauthorized (401), NotFound (404: no such tool) or BadRequest (400: the body is not
-        a JSON object); everything the model got wrong is a 200 answer it can act on."""
+        Raises Unauthorized (401), NotFound (404: no such tool, or a disposition for a call the
+        tenant has no record or lead of) or BadRequest (400: the body is not a JSON object); everything the model got wrong is a 200 answer it can act on."""
         self._authenticate(request)
         try:
             tool = Tool(request.tool)
@@ -147,6 +149,7 @@ class AssistantTools:
             body.get("call_control_id")
         )
         lead_id = _rendered(body.get("lead_id"))
+        link: dict[str, Any] = {}
         if call_control_id:
             link = self.table.call_item(tenant_id, call_control_id) or {}
             # Our own link beats what the request names.
@@ -160,7 +163,7 @@ class AssistantTools:
             # lead, by the same rule the init webhook greeted them with.
             lead = self.table.caller_lead(tenant_id, number)
         phone = lead.lead.phone if lead else number
-        return Caller(call_control_id, lead, phone)
+        return Caller(call_control_id, lead, phone, known_call=bool(link))
 
     # --- the tools -------------------------------------------------------------------------------
     def _opt_out(self, tenant_id: str, caller: Caller) -> dict[str, Any]:
@@ -266,6 +269,11 @@ class AssistantTools:
                 "result": "caller_unknown",
                 "message": "The call could not be identified; carry on with the conversation.",
             }
+        if caller.lead is None and not caller.known_call:
+            # A call id this tenant has no record of and no lead for: another tenant's call (or
+            # a made-up one). Recording would create a call record in this tenant's data that
+            # belongs to nobody; refuse, as for any id that is not the tenant's.
+            raise NotFound("no such call for this tenant")
         note = body.get("note") if isinstance(body.get("note"), str) else None
         result = self.dispositions(tenant_id).record(
             disposition,
