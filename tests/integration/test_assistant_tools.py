@@ -369,3 +369,52 @@ def test_schedule_callback_on_a_call_we_did_not_dial_finds_the_lead_by_number(ha
     # AND another tenant's route with the same number finds nobody (its own tenant has no such lead)
     other = call_tool(handler, "schedule_callback", body, tenant=OTHER, signer=None, secret=SECRET_B)
     assert other["json"]["result"] == "caller_unknown"
+
+
+# --- hostile input (issue 22): answers the model can act on or a 400, never a crash ------------------
+@pytest.mark.parametrize(
+    ("body", "zone"),
+    [
+        ("0001-01-01T00:00:00+14:00", None),  # converting it to UTC overflows
+        ("2026-12-02T15:00", "x" * 300),  # ZoneInfo raises OSError (file name too long)
+        ("2026-12-02T15:00", "../../etc/passwd"),
+        ("2026-12-02T15:00", "Mars/Olympus"),
+        ("9999-12-31T23:59:59-12:00", None),
+    ],
+    ids=["year 1 at +14:00", "300-char zone", "path zone", "unknown zone", "year 9999 at -12:00"],
+)
+def test_schedule_callback_with_a_hostile_time_or_zone_answers_and_books_nothing(
+    handler, signer, seed, body, zone
+):
+    lead = _eligible_lead(seed, "cmp_cb5", "+12125550175")
+    before = seed.table.items.get({"pk": f"T#{TENANT}#LEAD#{lead.lead_id}", "sk": "LEAD"})
+    request = {"lead_id": lead.lead_id, "when": body, **({"time_zone": zone} if zone else {})}
+    response = call_tool(handler, "schedule_callback", request, signer=signer)
+    assert response["statusCode"] == 200, response["body"]
+    assert response["json"]["ok"] is False
+    assert response["json"]["error"] in {"unparseable_time", "invalid_time", "too_far_ahead"}
+    after = seed.table.items.get({"pk": f"T#{TENANT}#LEAD#{lead.lead_id}", "sk": "LEAD"})
+    assert after.get("due_sk") == before.get("due_sk")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 2_000 + b"]" * 2_000,
+        b'{"disposition":"interested","n":' + b"9" * 5_000 + b"}",
+        b'{"disposition":"interested","note":"\xff\xfe"}',
+        b'{"disposition":"interested","call_control_id":"v3:auth","note":"\\ud800"}',
+    ],
+    ids=["deep", "5000-digit integer", "not UTF-8", "lone surrogate"],
+)
+def test_a_tool_body_that_cannot_be_read_is_a_400(handler, signer, raw):
+    response = call_tool(handler, "set_disposition", raw, signer=signer)
+    assert response["statusCode"] == 400, response["body"]
+    assert response["json"]["error"] == "bad_request"
+
+
+def test_a_tool_called_with_get_is_a_405(handler):
+    event = {"httpMethod": "GET", "pathParameters": {"tenant_id": TENANT, "tool": "opt_out"}, "body": None}
+    response = handler.lambda_handler(event, CONTEXT)
+    assert response["statusCode"] == 405
+    assert response["headers"]["Allow"] == "POST"

@@ -43,6 +43,34 @@ def test_deeply_nested_json_is_a_422_on_every_route_with_a_body(
     assert response.body["detail"][0]["type"] == "json_too_deep"
 
 
+@pytest.mark.parametrize(("method", "path"), BODY_OPERATIONS, ids=[f"{m} {p}" for m, p in BODY_OPERATIONS])
+@pytest.mark.parametrize(
+    ("body", "status", "kind"),
+    [
+        (b'{"name":"\xff\xfe"}', 400, None),  # not UTF-8: the local gateway base64-encodes it
+        (b'{"name":"\\ud800"}', 422, "lone_surrogate"),
+        (b'{"name":' + b"9" * 5_000 + b"}", 422, "number_out_of_range"),
+        (b'{"name":1e400}', 422, "number_out_of_range"),
+    ],
+    ids=["not UTF-8", "lone surrogate", "5000-digit integer", "1e400"],
+)
+def test_an_unreadable_body_is_refused_on_every_route_with_a_body(
+    api: InProcessApi, alpha: Tenant, method: str, path: str, body: bytes, status: int, kind: str | None
+) -> None:
+    # GIVEN a body no parser downstream should be trusted with
+    response = api.request(method, _concrete(path), token=alpha.api_key, body=body)
+    # THEN it is refused before any route runs: 400 when it is not text at all, else a 422 naming it
+    assert response.status == status, (response.status, response.body)
+    if kind:
+        assert response.body["detail"][0] == {
+            "loc": ["body"],
+            "msg": response.body["detail"][0]["msg"],
+            "type": kind,
+        }
+    else:
+        assert response.body["error"] == "bad_request"
+
+
 # --- no orphans at Telnyx ---------------------------------------------------------------------------
 def _upstream_ids(sim: Simulator, tenant: Tenant) -> set[str]:
     account = sim.account(tenant.telnyx_key)
