@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Protocol
 
 from dialer.adapters.tenant_config import is_valid_tenant_id
+from dialer.domain.stored_fields import MAX_STORED_TEXT, STORED_TEXT_FIELDS
 from dialer.domain.webhook_message import WebhookMessage
 from dialer.errors import BadRequest, PayloadTooLarge, Unauthorized
 from dialer.request_body import read_form, read_json
@@ -238,6 +239,10 @@ def unapplicable(parsed: ParsedWebhook) -> str | None:
         latest = datetime.now(UTC).replace(month=1, day=1) + timedelta(days=366 * LATEST_EVENT_YEARS_AHEAD)
         if not EARLIEST_EVENT <= parsed.occurred_at <= latest:
             return f"occurred_at {parsed.occurred_at.isoformat()} is out of range"
+    for name in STORED_TEXT_FIELDS:
+        value = parsed.payload.get(name)
+        if value is not None and len(str(value)) > MAX_STORED_TEXT:
+            return f"{name} is longer than {MAX_STORED_TEXT} characters"
     parts = parsed.payload.get("cost_parts")
     if parts is not None and not (isinstance(parts, list) and all(isinstance(p, dict) for p in parts)):
         return "cost_parts is not a list of objects"
