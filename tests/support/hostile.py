@@ -105,7 +105,7 @@ def probes(ids: Mapping[str, str], other_ids: Mapping[str, str], tenant_id: str)
     for route in routes():
         own = {name: ids.get(name, f"x_{name}") for name in _params(route.path)}
         if route.telnyx_facing:
-            yield from _telnyx_probes(route, tenant_id)
+            yield from _telnyx_probes(route, tenant_id, ids.get("lead_id", "x_lead"))
             continue
         operations = document["paths"].get(route.path, {})
         served = [m.upper() for m in operations] if route.method == "ANY" else [route.method]
@@ -146,7 +146,7 @@ def probes(ids: Mapping[str, str], other_ids: Mapping[str, str], tenant_id: str)
 
 
 # --- Telnyx-facing routes ----------------------------------------------------------------------------
-def _telnyx_probes(route: Route, tenant_id: str) -> Iterator[Probe]:
+def _telnyx_probes(route: Route, tenant_id: str, lead_id: str) -> Iterator[Probe]:
     tools = TOOLS if "{tool}" in route.path else ("",)
     hangup = load_fixture("call.hangup")
     envelopes = {
@@ -175,7 +175,10 @@ def _telnyx_probes(route: Route, tenant_id: str) -> Iterator[Probe]:
         for label, raw in BODIES.items():
             content_type = "application/x-www-form-urlencoded" if label == "form body" else "application/json"
             yield Probe(route, "POST", label, params, body=raw, content_type=content_type)
-        docs: Mapping[str, Any] = tool_args if tool else envelopes
+        # tool arguments name the tenant's own lead, so they reach the parsers behind the identity
+        docs: Mapping[str, Any] = (
+            {k: {"lead_id": lead_id, **v} for k, v in tool_args.items()} if tool else envelopes
+        )
         for label, doc in docs.items():
             yield Probe(route, "POST", label, params, body=json.dumps(doc).encode())
 
