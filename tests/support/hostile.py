@@ -127,7 +127,10 @@ def probes(ids: Mapping[str, str], other_ids: Mapping[str, str], tenant_id: str)
                 for value in _hostile_values(
                     param["name"], _resolve(document, param.get("schema", {})), document
                 ):
-                    query = {param["name"]: value if isinstance(value, str) else json.dumps(value)}
+                    # 5,000 characters at most: longer is a URL no client sends (API Gateway's limit
+                    # is about 10 KB, httpx's 64 KB)
+                    text = value if isinstance(value, str) else json.dumps(value)
+                    query = {param["name"]: text[:5_000]}
                     yield Probe(route, method, f"query {param['name']}", own, query=query)
             body_schema = _body_schema(document, operation)
             if body_schema is None:
