@@ -85,6 +85,18 @@ def _unavailable(exc: TemporarilyUnavailable) -> Response[dict[str, str]]:
     return _error(503, "unavailable", "try again")
 
 
+@app.not_found
+def _no_route(exc: Exception) -> Response[dict[str, str]]:
+    # Both routes are POST only; a local gateway (or a template that routes more) may send others.
+    if app.current_event.http_method.upper() != "POST":
+        response = _error(
+            405, "method_not_allowed", f"{app.current_event.http_method} is not served here; use POST"
+        )
+        response.headers["Allow"] = "POST"
+        return response
+    return _error(404, "not_found", "no such route")
+
+
 @app.post("/webhooks/telnyx/<tenant_id>")
 def receive(tenant_id: str) -> Response[dict[str, Any]]:
     """Verify and enqueue one Telnyx webhook."""

@@ -266,3 +266,11 @@ def test_an_insights_body_that_cannot_be_read_is_a_400(intake_handler, aws, moto
         response = intake_handler.lambda_handler(event, CONTEXT)
         assert response["statusCode"] == 400, response["body"]
     assert queued(aws, moto_stack) == []
+
+
+def test_a_webhook_route_called_with_get_is_a_405(intake_handler):
+    event = api_gateway_event(TENANT, b"", {})
+    event["httpMethod"] = "GET"
+    response = intake_handler.lambda_handler(event, CONTEXT)
+    assert response["statusCode"] == 405, response["body"]
+    assert (response.get("multiValueHeaders") or {}).get("Allow") == ["POST"]
