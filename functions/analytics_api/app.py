@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dialer.http_api import json_body, register_error_handlers, responses, tenant_of
+from dialer.http_api import json_body, register_error_handlers, resolve, responses, tenant_of
 from dialer.observability import get_logger, get_metrics, get_tracer
 from dialer.services.analytics_models import (
     CallDetailResponse,
@@ -157,4 +157,4 @@ def lead_calls(lead_id: IdPath) -> CallListResponse:
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """API Gateway (REST, proxy) entry point."""
-    return app.resolve(event, context)
+    return resolve(app, event, context)

@@ -28,7 +28,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dialer import keys
-from dialer.adapters.dynamo import DynamoItems
+from dialer.adapters.dynamo import DynamoItems, storage_error
 from dialer.adapters.table_ops import TableOps
 from dialer.domain.dialing import (
     DUE_SHARDS,
@@ -183,7 +183,7 @@ class DialingTable:
             )
         except ClientError as exc:
             if _code(exc) != "ConditionalCheckFailedException":
-                raise TemporarilyUnavailable("could not drop the lease") from exc
+                raise storage_error(exc, "could not drop the lease") from exc
 
     # --- concurrency slots ----------------------------------------------------------------------
     def slots_in_use(self, tenant_id: str) -> int:
@@ -274,10 +274,10 @@ class DialingTable:
             )
         except ClientError as exc:
             if _code(exc) != "ConditionalCheckFailedException":
-                raise TemporarilyUnavailable("could not reserve a dial") from exc
+                raise storage_error(exc, "could not reserve a dial") from exc
             return None
         except BotoCoreError as exc:
-            raise TemporarilyUnavailable("could not reserve a dial") from exc
+            raise storage_error(exc, "could not reserve a dial") from exc
         return float(response["Attributes"]["tat"]["N"]) - interval
 
     def _reserve_idle(self, key: Mapping[str, str], now: float, interval: float) -> float | None:
@@ -972,7 +972,7 @@ class DialingTable:
         try:
             return dict(self.client.query(TableName=self.table_name, **kwargs))
         except (ClientError, BotoCoreError) as exc:
-            raise TemporarilyUnavailable("could not query the state table") from exc
+            raise storage_error(exc, "could not query the state table") from exc
 
     def _transact(self, operations: list[dict[str, Any]]) -> int | None:
         """TransactWriteItems; None when committed, else the index of the first operation whose
@@ -998,7 +998,7 @@ class DialingTable:
                 return None
             except ClientError as exc:
                 if _code(exc) != "TransactionCanceledException":
-                    raise TemporarilyUnavailable("could not write to the state table") from exc
+                    raise storage_error(exc, "could not write to the state table") from exc
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
                 failed = {i for i, reason in enumerate(reasons) if reason == "ConditionalCheckFailed"}
                 if failed:
@@ -1007,7 +1007,7 @@ class DialingTable:
                     return {0}
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))
             except BotoCoreError as exc:
-                raise TemporarilyUnavailable("could not write to the state table") from exc
+                raise storage_error(exc, "could not write to the state table") from exc
         return {-1}
 
 

@@ -16,8 +16,9 @@ from dialer.adapters.dialing_table import DialingTable, TenantLimits
 from dialer.adapters.people_table import ContactHistory, DncTable
 from dialer.domain.campaigns import OPEN_STATUSES, CampaignStatus, compliance_policy
 from dialer.domain.dialing import LeadStatus, leads_by_state, shard_of, utc_iso
+from dialer.domain.instants import in_range, localize, zone_info
 from dialer.errors import Conflict, InvalidInput, NotFound
-from dialer.policies.compliance import evaluate, next_legal_time, zone_info
+from dialer.policies.compliance import evaluate, next_legal_time
 from dialer.services.dialing_models import (
     AttemptView,
     CallbackRequest,
@@ -126,6 +127,9 @@ class DialingApi:
     def _schedule(
         self, lead_id: str, status: LeadStatus, campaign_id: str, at: str, note: str | None, now: datetime
     ) -> str:
+        # An empty note is no note: else the update below would both SET and REMOVE callback_note,
+        # which DynamoDB refuses every time.
+        note = note or None
         key = keys.lead_key(self.tenant_id, lead_id)
         if status == LeadStatus.DIALING:
             # Applied when the call in progress ends (dialer.services.lead_effects).
@@ -277,8 +281,9 @@ def lead_instant(at: datetime, zone: str | None, now: datetime, *, what: str) ->
                     }
                 ],
             )
-        at = at.replace(tzinfo=tz)
-    when = at.astimezone(UTC)
+        when = localize(at, tz, ["body", "at"])
+    else:
+        when = in_range(at, ["body", "at"])
     if when < now - _PAST_TOLERANCE:
         raise InvalidInput(
             f"{what} is in the past",
