@@ -204,7 +204,7 @@ def _parse_valid(raw: str, default_region: str) -> _Parsed:
     # is_valid_number() is exactly these two calls; the region is kept instead of being looked up
     # again (the lookup tests the number against every region of its calling code: NANP has 25).
     region = phonenumbers.region_code_for_number(number)
-    if not phonenumbers.is_valid_number_for_region(number, region):
+    if region is None or not phonenumbers.is_valid_number_for_region(number, region):
         raise InvalidPhoneNumber(PhoneRejection.INVALID)
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     _remember(e164, number, region)
