@@ -46,6 +46,9 @@ def client() -> Iterator[Any]:
             ],
         )
         yield ddb
+        # Inside another test module's moto world (xdist may run both in one worker) this mock
+        # does not reset moto on exit: leave no table behind for the next test.
+        ddb.delete_table(TableName=TABLE)
 
 
 def answers(ddb: Any) -> dict[str, list[Any]]:
