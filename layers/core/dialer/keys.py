@@ -125,6 +125,15 @@ def import_key(tenant_id: str, import_id: str) -> dict[str, str]:
     return {"pk": f"T#{tenant_id}#IMPORT#{import_id}", "sk": "IMPORT"}
 
 
+def pending_imports_index(tenant_id: str, upload_until: str = "", import_id: str = "") -> dict[str, str]:
+    """gsi1 entry of an import still waiting for its file, in upload-deadline order (sparse: the
+    entry goes when the import starts or fails, so the reaper reads only the waiting ones)."""
+    return {
+        "gsi1pk": f"T#{tenant_id}#IMPORTS#PENDING",
+        "gsi1sk": f"{upload_until}#{import_id}" if import_id else "",
+    }
+
+
 def import_error_key(tenant_id: str, import_id: str, line: int) -> dict[str, str]:
     """One rejected row of an import, in the import's partition, ordered by line."""
     return {"pk": f"T#{tenant_id}#IMPORT#{import_id}", "sk": f"ERR#{line:010d}"}
