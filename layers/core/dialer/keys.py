@@ -134,6 +134,16 @@ def pending_imports_index(tenant_id: str, upload_until: str = "", import_id: str
     }
 
 
+def results_export_key(tenant_id: str, export_id: str) -> dict[str, str]:
+    """An asynchronous results export's record (status, object key); expires by TTL."""
+    return {"pk": f"T#{tenant_id}#EXPORT#{export_id}", "sk": "EXPORT"}
+
+
+def running_export_key(tenant_id: str, campaign_id: str) -> dict[str, str]:
+    """The campaign's latest asynchronous results export (one job for many asks)."""
+    return {"pk": f"T#{tenant_id}#EXPORTS#{campaign_id}", "sk": "LATEST"}
+
+
 def import_error_key(tenant_id: str, import_id: str, line: int) -> dict[str, str]:
     """One rejected row of an import, in the import's partition, ordered by line."""
     return {"pk": f"T#{tenant_id}#IMPORT#{import_id}", "sk": f"ERR#{line:010d}"}
