@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 from typing import Any
 
 import boto3
+import httpx
 import pytest
 
 from tests.integration.campaigns.conftest import CampaignTenant, Importer, campaign_body
@@ -118,3 +120,77 @@ def test_an_export_whose_job_fails_on_every_delivery_ends_failed(
     assert "ask for the results again" in failed.body["failure"]
     # AND the next ask starts a new export
     assert api.get(f"/campaigns/{cid}/results", ta.key).body["id"] not in location
+
+
+API_URL = "https://api.test"
+
+
+class InProcessTransport(httpx.BaseTransport):
+    """The CLI's HTTP, answered by the in-process API; a presigned S3 link by moto's bucket (an
+    in-process moto serves no HTTP)."""
+
+    def __init__(self, api: InProcessApi) -> None:
+        self.api = api
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if not str(request.url).startswith(API_URL):
+            assert "authorization" not in request.headers  # S3 refuses a second credential
+            return httpx.Response(200, content=fetch(str(request.url)).encode())
+        query = request.url.query.decode()
+        auth = request.headers.get("authorization", "")
+        answer = self.api.request(
+            request.method,
+            request.url.path + (f"?{query}" if query else ""),
+            token=auth.removeprefix("Bearer ") or None,
+        )
+        body = answer.body if isinstance(answer.body, str) else json.dumps(answer.body)
+        headers = {k: v for k, v in answer.headers.items() if k != "content-length"}
+        return httpx.Response(answer.status, headers=headers, content=body.encode())
+
+
+def test_the_cli_waits_for_a_big_campaigns_export_and_writes_its_csv(
+    api: InProcessApi, ta: CampaignTenant, importer: Importer
+) -> None:
+    from dialer_cli.api import Api
+    from dialer_cli.config import Config
+    from dialer_cli.exports import results
+
+    # GIVEN a big campaign, and the CLI talking to the API
+    cid = campaign_with(api, ta, THRESHOLD + 3)
+    cli = Api(Config(API_URL, ta.key, "test", "test"), transport=InProcessTransport(api))
+    waited: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the time the CLI waits is when the import function runs
+        waited.append(seconds)
+        importer.run()
+
+    # WHEN it exports the results
+    text = results(cli, cid, sleep=sleep)
+    # THEN it waited for the export (as the API's Retry-After said) and got every lead's row
+    assert waited == [5.0]
+    assert text is not None
+    assert len(list(csv.DictReader(io.StringIO(text)))) == THRESHOLD + 3
+
+
+def test_the_cli_stops_waiting_for_an_unfinished_export_and_says_where_it_goes_on(
+    api: InProcessApi, ta: CampaignTenant, importer: Importer
+) -> None:
+    from dialer_cli.api import Api
+    from dialer_cli.config import Config
+    from dialer_cli.errors import CliError, ExitCode
+    from dialer_cli.exports import results
+
+    cid = campaign_with(api, ta, THRESHOLD + 2)
+    cli = Api(Config(API_URL, ta.key, "test", "test"), transport=InProcessTransport(api))
+    # An export that never finishes in the time given: exit 6, saying where it goes on
+    now = [0.0]
+
+    def later(seconds: float) -> None:
+        now[0] += seconds
+        assert now[0] < 60, "still waiting past the deadline"
+
+    with pytest.raises(CliError) as unfinished:
+        results(cli, cid, wait_seconds=12, sleep=later, clock=lambda: now[0])
+    assert unfinished.value.code == ExitCode.INCOMPLETE
+    assert f"/campaigns/{cid}/results/exports/" in str(unfinished.value)
+    importer.run()  # (it did finish, later)
