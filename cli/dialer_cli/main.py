@@ -11,6 +11,7 @@ import io
 import json
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -489,8 +490,16 @@ def campaigns_watch(
             "what is left waits for later (a retry delay, a callback, a state's daily cap). 0: off."
         ),
     ] = 0,
+    until_settled: Annotated[
+        float,
+        typer.Option(
+            help="Also stop (exit 0) as soon as nothing is in flight or due and no lead falls due "
+            "within this many seconds of the campaign's clock: what is left waits past that horizon "
+            "(a callback days out, a state's daily cap). 0: off.",
+        ),
+    ] = 0,
 ) -> None:
-    """Live progress until the campaign is completed or canceled (or idle, with --until-idle)."""
+    """Live progress until the campaign is completed or canceled (or settled or idle: see the options)."""
     api = _state(ctx).api()
     campaign = api.get(f"/campaigns/{campaign_id}")
     has_stats = api.get_optional(f"/campaigns/{campaign_id}/stats") is not None
@@ -506,6 +515,8 @@ def campaigns_watch(
                 break
             idle = not progress.get("in_flight") and not progress.get("due_now")
             idle_since = (idle_since or time.monotonic()) if idle else None
+            if until_settled and idle and _waits_past(progress, until_settled):
+                break
             if until_idle and idle_since is not None and time.monotonic() - idle_since >= until_idle:
                 break
             if deadline is not None and time.monotonic() > deadline:
@@ -516,6 +527,19 @@ def campaigns_watch(
             time.sleep(interval)
     if _state(ctx).as_json:
         _emit_json(progress)
+
+
+def _waits_past(progress: dict[str, Any], horizon: float) -> bool:
+    """True when no lead falls due within ``horizon`` seconds of the progress answer's own clock."""
+    next_due, evaluated = progress.get("next_due_at"), progress.get("evaluated_at")
+    if not next_due:
+        return True
+    if not evaluated:
+        return False  # an API without the field: never settled, the other stops still apply
+    gap = datetime.fromisoformat(next_due.replace("Z", "+00:00")) - datetime.fromisoformat(
+        evaluated.replace("Z", "+00:00")
+    )
+    return gap.total_seconds() > horizon
 
 
 @campaigns_app.command("stats")

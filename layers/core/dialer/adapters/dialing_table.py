@@ -362,6 +362,31 @@ class DialingTable:
                         break
         return total
 
+    def next_due_at(self, tenant_id: str, campaign_id: str, after: str) -> str | None:
+        """The earliest instant after ``after`` at which a pending lead falls due (None: no lead
+        waits for a later time): the head of each due partition past ``after``, one item each."""
+        found: list[str] = []
+        for shard in range(DUE_SHARDS):
+            for priority in (0, 1):
+                index = keys.due_index(tenant_id, campaign_id, shard, priority)
+                response = self._query(
+                    IndexName="due",
+                    KeyConditionExpression="due_pk = :pk AND due_sk BETWEEN :lo AND :hi",
+                    ExpressionAttributeValues=self.items.to_ddb(
+                        {
+                            ":pk": index["due_pk"],
+                            ":lo": f"{priority}#{after}#\uffff",
+                            ":hi": f"{priority}#\uffff",
+                        }
+                    ),
+                    ProjectionExpression="due_sk",
+                    Limit=1,
+                )
+                found += [
+                    self.items.from_ddb(item)["due_sk"].split("#")[1] for item in response.get("Items", [])
+                ]
+        return min(found, default=None)
+
     def pending_leads(self, tenant_id: str, campaign_id: str, shard: int, limit: int) -> list[dict[str, Any]]:
         """Any pending leads of one shard (due or not): the cancel sweep's page."""
         index = keys.due_index(tenant_id, campaign_id, shard)

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from dialer import clock as engine_clock
 from dialer import keys
 from dialer.adapters.calls_table import CallsTable
 from dialer.adapters.campaigns_table import CampaignsTable, lead_from_item
@@ -64,7 +65,7 @@ class DialingApi:
         self.history = history
         self.defaults = defaults
         self.notifier = notifier
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or engine_clock.now
 
     # --- status changes -------------------------------------------------------------------------
     def campaign_moved(self, campaign_id: str, status: CampaignStatus) -> None:
@@ -212,6 +213,10 @@ class DialingApi:
             dial_limit_per_minute=min(limits.dials_per_second * 60, limits.dials_per_5s * 12),
             slots_in_use=self.dialing.slots_in_use(self.tenant_id),
             slot_limit=limits.channel_limit,
+            evaluated_at=utc_iso(now),
+            next_due_at=self.dialing.next_due_at(self.tenant_id, campaign_id, utc_iso(now))
+            if campaign.status in (CampaignStatus.ACTIVE, CampaignStatus.PAUSED)
+            else None,
         )
 
     # --- a lead and its attempts ----------------------------------------------------------------

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from dialer import clock as engine_clock
 from dialer.adapters.campaigns_table import CampaignRecord, CampaignsTable, LeadRecord
 from dialer.adapters.people_table import ContactHistory, DncTable
 from dialer.domain.campaigns import compliance_policy
@@ -145,7 +146,7 @@ class EligibilityService:
         self.table = table
         self.dnc = dnc
         self.history = history
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
 
     def check(self, lead_id: str, at: datetime | None = None) -> EligibilityResponse:
         """Explain whether the lead may be dialled at ``at`` (default now); an ``at`` outside

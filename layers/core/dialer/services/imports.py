@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote_plus
 
+from dialer import clock as engine_clock
 from dialer import keys
 from dialer.adapters.campaigns_table import CampaignsTable, ImportRecord, RowError
 from dialer.adapters.dynamo import decode_cursor, encode_cursor
@@ -139,7 +140,7 @@ class ImportsService:
         self.leads = leads
         self.files = files
         self.url_seconds = url_seconds
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
 
     def create(self, campaign_id: str, filename: str | None) -> ImportCreatedResponse:
         """A pending import and the presigned URL to PUT the CSV to."""
@@ -197,7 +198,7 @@ class ImportExpiry:
         self.table = table
         self.files = files
         self.grace = grace
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
 
     def expire(self, tenant_id: str) -> int:
         """Fail the tenant's pending imports whose upload URL expired more than the grace ago
@@ -309,7 +310,7 @@ class ImportProcessor:
         self.chunk_rows = chunk_rows
         self.max_bytes = max_bytes
         self.reserve_ms = reserve_ms
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
 
     def run(self, ref: ImportRef, remaining_ms: Callable[[], int]) -> str:
         """Advance one import as far as time allows. Returns ``done``, ``continued`` (a

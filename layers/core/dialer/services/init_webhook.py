@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from dialer import clock as engine_clock
 from dialer.adapters.init_context import CampaignView, LeadPartition, LeadView
 from dialer.domain.callers import preferred_lead
 from dialer.domain.variables import CallbackContext, dynamic_variables
@@ -144,7 +145,7 @@ class InitWebhook:
         self.tenant_keys = tenant_keys
         self.context = context
         self.deadline_seconds = deadline_seconds
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
         # A few workers: a lookup that overran its deadline keeps its thread until the SDK's own
         # timeout ends it, and the next calls must not queue behind it.
         self._executor = executor or ThreadPoolExecutor(max_workers=4, thread_name_prefix="init")

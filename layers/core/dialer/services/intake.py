@@ -12,10 +12,10 @@ import hmac
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Protocol
 
+from dialer import clock as engine_clock
 from dialer.adapters.tenant_config import is_valid_tenant_id
 from dialer.domain.webhook_message import WebhookMessage
 from dialer.errors import BadRequest, PayloadTooLarge, Unauthorized
@@ -172,7 +172,7 @@ class WebhookIntake:
 
     def _enqueue(self, inbound: InboundWebhook, parsed: ParsedWebhook, signed_at: int) -> AcceptedWebhook:
         content_type = inbound.content_type or "application/json"
-        received = datetime.now(UTC)
+        received = engine_clock.now()  # the same clock as the events it is compared with
         body_text = inbound.raw_body.decode("utf-8")  # parse_webhook proved it is UTF-8
         message = WebhookMessage(
             tenant_id=inbound.tenant_id,

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from dialer import clock as engine_clock
 from dialer.adapters.campaigns_table import CampaignsTable
 from dialer.adapters.exports_table import ExportRecord, ResultsExports
 from dialer.errors import NotFound
@@ -116,7 +117,7 @@ class ExportJobs:
         self.exports = exports
         self.queue = queue
         self.files = files
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
 
     def start(self, campaign_id: str) -> ExportRecord:
         """The campaign's running export, or a new one queued."""
@@ -169,7 +170,7 @@ class ResultsExporter:
         self.campaigns = campaigns
         self.exports = exports
         self.files = files
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
 
     def run(self, ref: ExportRef) -> str:
         """``done`` (stored now), ``ignored`` (unknown, or already ended: a duplicate job) or
