@@ -27,6 +27,7 @@ from rich.text import Text
 from dialer_cli.api import Api, no_such_route
 from dialer_cli.config import load_config
 from dialer_cli.errors import EXIT_CODES_HELP, CliError, ExitCode
+from dialer_cli.exports import DEFAULT_WAIT_SECONDS, results
 from dialer_cli.files import lead_csv, load_spec, phone_list
 from dialer_cli.report.collect import collect
 from dialer_cli.report.render import render
@@ -631,18 +632,16 @@ def campaigns_export(
     output: Annotated[Path, typer.Option("-o", "--output", help="CSV file to write ('-': stdout).")] = Path(
         "-"
     ),
+    wait: Annotated[
+        float,
+        typer.Option(help="Seconds to wait for the export of a big campaign (built in the background)."),
+    ] = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Results as CSV, one row per lead (the API's results when it has them, else built from the leads)."""
     api = _state(ctx).api()
     api.get(f"/campaigns/{campaign_id}")  # a clear 404 for an unknown campaign
-    response = api.send("GET", f"/campaigns/{campaign_id}/results")
-    if response.status_code == 303 and response.headers.get("location"):
-        # A big export waits in S3 behind a presigned link: fetched without the API key (S3
-        # refuses a second credential), through the same error handling.
-        text = api.download(response.headers["location"])
-    elif response.is_success and response.headers.get("content-type", "").startswith("text/csv"):
-        text = response.text
-    else:
+    text = results(api, campaign_id, wait_seconds=wait, on_wait=lambda m: err.print(m, highlight=False))
+    if text is None:
         rows = []
         for lead in api.pages(f"/campaigns/{campaign_id}/leads"):
             rows.append({**{k: lead.get(k) for k in EXPORT_COLUMNS}, "lead_id": lead["id"]})

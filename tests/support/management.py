@@ -101,6 +101,7 @@ _RESOURCES = [
     "/docs",
     # analytics_api (issue 10)
     "/campaigns/{campaign_id}/stats",
+    "/campaigns/{campaign_id}/results/exports/{export_id}",
     "/campaigns/{campaign_id}/results",
     "/leads/{lead_id}/calls",
     "/calls/{call_id}/transcript",
@@ -135,6 +136,7 @@ CAMPAIGNS_API_PREFIXES = ("/campaigns", "/leads", "/dnc", "/calls")
 #: Resources served by analytics_api (issue 10).
 ANALYTICS_API_RESOURCES = (
     "/campaigns/{campaign_id}/stats",
+    "/campaigns/{campaign_id}/results/exports/{export_id}",
     "/campaigns/{campaign_id}/results",
     "/leads/{lead_id}/calls",
     "/calls/{call_id}/transcript",
