@@ -591,6 +591,18 @@ class DialingTable:
                 attempt = attempt_from_item(item)
         return lead, attempt
 
+    def dial_state(
+        self, tenant_id: str, lead_id: str, n: int, *, also: Sequence[Mapping[str, str]] = ()
+    ) -> tuple[dict[str, Any] | None, AttemptRecord | None, dict[tuple[str, str], dict[str, Any]]]:
+        """A lead's item, its attempt ``n`` and the items at ``also`` (found ones, by (pk, sk)),
+        in one strongly consistent BatchGetItem: the dialer's re-check in one round trip."""
+        lead_key = keys.lead_key(tenant_id, lead_id)
+        attempt_key = keys.attempt_key(tenant_id, lead_id, n)
+        found = {(str(i["pk"]), str(i["sk"])): i for i in self.ops.batch_get([lead_key, attempt_key, *also])}
+        lead = found.pop((lead_key["pk"], lead_key["sk"]), None)
+        attempt = found.pop((attempt_key["pk"], attempt_key["sk"]), None)
+        return lead, attempt_from_item(attempt) if attempt else None, found
+
     def lead_with_attempts(
         self, tenant_id: str, lead_id: str
     ) -> tuple[dict[str, Any] | None, list[AttemptRecord]]:
