@@ -574,7 +574,7 @@ class Dialer:
         )
         return JobResult.DIALED
 
-    def _rate_limited(self, attempt: AttemptRecord, phone: str) -> JobResult:
+    def _rate_limited(self, attempt: AttemptRecord, phone: str | None = None) -> JobResult:
         self.dialing.release_slot(attempt.tenant_id, attempt.attempt_id)
         self.dialing.hold_dials_until(attempt.tenant_id, self.epoch() + _BACKOFF_429)
         self.dialing.back_to_claimed(attempt.tenant_id, attempt.lead_id, attempt.n)
