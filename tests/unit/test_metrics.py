@@ -116,14 +116,29 @@ def test_values_are_listed_and_a_full_group_is_written_early(capsys):
     for i in range(150):
         record_metric("WebhookLagSeconds", i / 10, unit=MetricUnit.Seconds)
 
-    # THEN the first 100 were written as one line as soon as the group was full
+    # THEN the first 99 were written as one line as soon as the group was full
     [early] = emf_lines(capsys.readouterr().out)
-    assert early["WebhookLagSeconds"] == [i / 10 for i in range(100)]
+    assert early["WebhookLagSeconds"] == [i / 10 for i in range(99)]
 
-    # AND the rest leave with the flush
+    # AND the rest leave with the flush, nothing lost and nothing warned
     flush_business_metrics()
-    [rest] = emf_lines(capsys.readouterr().out)
-    assert rest["WebhookLagSeconds"] == [i / 10 for i in range(100, 150)]
+    out = capsys.readouterr().out
+    [rest] = emf_lines(out)
+    assert rest["WebhookLagSeconds"] == [i / 10 for i in range(99, 150)]
+    assert "metric not emitted" not in out
+
+
+def test_metrics_switched_off_print_nothing(capsys, monkeypatch):
+    # GIVEN Powertools' switch (a bench that runs the engine without handlers sets it)
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+
+    # WHEN more values than one line holds are recorded and flushed
+    for i in range(250):
+        record_metric("WebhookLagSeconds", float(i), unit=MetricUnit.Seconds)
+    flush_business_metrics()
+
+    # THEN nothing was printed
+    assert emf_lines(capsys.readouterr().out) == []
 
 
 def test_the_handlers_metrics_decorator_flushes_the_business_metrics(capsys):

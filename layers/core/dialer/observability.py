@@ -92,8 +92,9 @@ def get_metrics() -> Metrics:
     )
 
 
-#: EMF allows at most 100 values per metric in one document; a group that reaches it is written.
-_EMF_MAX_VALUES = 100
+#: EMF takes at most 100 values per metric in one document, and Powertools prints a set on its own
+#: (past its flush and its "disabled" switch) when a metric reaches 100: a group is written at 99.
+_EMF_MAX_VALUES = 99
 _SUMMED_UNITS = frozenset({MetricUnit.Count, MetricUnit.Count.value})
 
 
@@ -123,7 +124,7 @@ def record_metric(
 
     Facts are buffered and written by :func:`flush_business_metrics` (the handlers' metrics flush
     calls it once per invocation): one EMF line per metric, tenant and metadata, counts summed,
-    other values listed (a group is written early when it reaches EMF's 100 values). A dialer
+    other values listed (a group is written early when it is nearly EMF's 100 values). A dialer
     batch of ten dials writes one ``DialPlaced`` line with the value 10, not ten lines; the sums
     are what the alarms read. Two dimension sets per line: ``[service]`` (alarms, dashboard) and
     ``[service, tenant_id]``. The campaign and ``properties`` are EMF metadata: searchable in

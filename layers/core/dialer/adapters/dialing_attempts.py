@@ -22,27 +22,6 @@ class AttemptsMixin(DialingBase):
         item = self.items.get(keys.attempt_key(tenant_id, lead_id, n))
         return attempt_from_item(item) if item else None
 
-    def lead_and_attempt(
-        self, tenant_id: str, lead_id: str, n: int
-    ) -> tuple[dict[str, Any] | None, AttemptRecord | None]:
-        """A lead's item and its attempt ``n`` in one Query (they share a partition)."""
-        response = self._query(
-            KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
-            ExpressionAttributeValues=self.items.to_ddb(
-                {":pk": keys.lead_key(tenant_id, lead_id)["pk"], ":lo": f"ATTEMPT#{n:04d}", ":hi": "LEAD"}
-            ),
-            ConsistentRead=True,
-        )
-        lead: dict[str, Any] | None = None
-        attempt: AttemptRecord | None = None
-        for raw in response.get("Items", []):
-            item = self.items.from_ddb(raw)
-            if item["sk"] == "LEAD":
-                lead = item
-            elif item["sk"] == f"ATTEMPT#{n:04d}":
-                attempt = attempt_from_item(item)
-        return lead, attempt
-
     def dial_state(
         self, tenant_id: str, lead_id: str, n: int, *, also: Sequence[Mapping[str, str]] = ()
     ) -> tuple[dict[str, Any] | None, AttemptRecord | None, dict[tuple[str, str], dict[str, Any]]]:
