@@ -220,7 +220,9 @@ def in_process(args: argparse.Namespace) -> int:
     # No handler flushes the engine's business metrics here, but a full group of values (webhook
     # lag) would still be written: the bench prints only its results.
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # nor the engine's INFO lines
+    from dialer.observability import get_logger
+
+    get_logger().setLevel("WARNING")  # nor the engine's INFO lines (a 429 re-queued, ...)
     failures = 0
     with mock_aws(), serialised_dynamodb():
         meter = DynamoMeter().install()  # after mock_aws: it replaces the default session
