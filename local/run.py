@@ -546,6 +546,14 @@ def _banner(info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _stop_when_orphaned(parent: int, stop: threading.Event) -> None:
+    """Set ``stop`` once the process that started the runner is gone (we are re-parented)."""
+    while not stop.wait(1):
+        if os.getppid() != parent:
+            log.warning("the process that started the stack (pid %d) is gone: stopping", parent)
+            stop.set()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the stack until SIGINT/SIGTERM/SIGHUP; every child process is stopped on the way out."""
     options = parse_args(argv)
@@ -560,6 +568,12 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
+    # A parent that dies without stopping the stack (killed, not interrupted) must not leave it
+    # running: its functions and moto would go on polling, unseen, for ever.
+    parent = os.getppid()
+    threading.Thread(
+        target=_stop_when_orphaned, args=(parent, stop), daemon=True, name="parent-watch"
+    ).start()
     try:
         stack.start()
         info = stack.describe()
