@@ -81,6 +81,7 @@ class AttemptRecord:
     ended_at: str | None = None
     call_control_id: str | None = None
     outcome: str | None = None
+    lead_outcome: str | None = None  # the outcome that moved the lead (differs after a late fact)
     assistant_id: str | None = None
     caller_id_id: str | None = None
     from_number: str | None = None
@@ -776,7 +777,9 @@ class DialingTable:
             values[f":o{i}"] = state
         attempt_set = "SET #state = :final, ended_at = :now"
         if change.outcome:
-            attempt_set += ", outcome = :outcome"
+            # ``lead_outcome``: the outcome that moved the lead (a late fact may correct
+            # ``outcome`` after the lead has moved on; see :meth:`resettle`).
+            attempt_set += ", outcome = :outcome, lead_outcome = :outcome"
             values[":outcome"] = change.outcome
         if change.reasons:
             attempt_set += ", reason = :reason"
@@ -806,16 +809,101 @@ class DialingTable:
         ops.append(_stats_op(attempt.tenant_id, attempt.campaign_id, shard_of(attempt.lead_id), stats))
         return self._transact(ops) is None
 
+    def resettle(
+        self,
+        attempt: AttemptRecord,
+        outcome: str,
+        change: LeadChange | None,
+        *,
+        lead_seen: Mapping[str, Any],
+        now: str,
+    ) -> bool:
+        """A late fact changed an ended attempt's outcome: record it on the attempt (its history
+        keeps both) and, with ``change``, move the lead again - conditional on the attempt still
+        holding the outcome it was settled with and the lead being exactly as read
+        (``lead_seen``), so the correction is applied once. The campaign's counters follow: the
+        attempt counts under its new outcome, the lead under its new state. False when another
+        writer applied it first; :class:`TemporarilyUnavailable` when the lead moved meanwhile
+        (the redelivery decides again)."""
+        old = str(attempt.outcome)
+        values: dict[str, Any] = {
+            ":new": outcome,
+            ":old": old,
+            ":ended": AttemptState.ENDED.value,
+            ":entry": [{"outcome": outcome, "at": now, "lead": change is not None}],
+            ":empty": [],
+        }
+        attempt_set = "SET outcome = :new, outcome_history = list_append(if_not_exists(outcome_history, :empty), :entry)"
+        if change is not None:
+            attempt_set += ", lead_outcome = :new"
+        ops: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "Key": keys.attempt_key(attempt.tenant_id, attempt.lead_id, attempt.n),
+                    "UpdateExpression": attempt_set,
+                    "ConditionExpression": "#state = :ended AND outcome = :old",
+                    "ExpressionAttributeNames": {"#state": "state"},
+                    "ExpressionAttributeValues": values,
+                }
+            }
+        ]
+        stats: Counter[str] = Counter({f"out_{outcome}": 1, f"out_{old}": -1})
+        if change is not None:
+            seen_status = str(lead_seen.get("status"))
+            condition = "#st = :seen AND current_attempt = :n AND last_outcome = :old"
+            extra: dict[str, Any] = {":seen": seen_status, ":old": old}
+            if lead_seen.get("due_sk"):
+                condition += " AND due_sk = :seen_due"
+                extra[":seen_due"] = lead_seen["due_sk"]
+            else:
+                condition += " AND attribute_not_exists(due_sk)"
+            ops.append(self._lead_op(attempt, change, now, condition=condition, extra=extra))
+            if seen_status != LeadStatus.PENDING.value:
+                stats[f"st_{seen_status}"] -= 1
+            if change.status != LeadStatus.PENDING:
+                stats[f"st_{change.status.value}"] += 1
+            if lead_seen.get("deferred_reason"):
+                stats[f"def_{lead_seen['deferred_reason']}"] -= 1
+        ops.append(
+            _stats_op(
+                attempt.tenant_id,
+                attempt.campaign_id,
+                shard_of(attempt.lead_id),
+                {k: v for k, v in stats.items() if v},
+            )
+        )
+        failed = self._transact(ops)
+        if failed is None:
+            return True
+        if failed == 0:
+            return False
+        raise TemporarilyUnavailable("the lead moved while a late fact was re-settling it")
+
     def _lead_change_op(
         self, attempt: AttemptRecord, change: LeadChange, now: str, *, count_attempt: bool
     ) -> dict[str, Any]:
+        return self._lead_op(
+            attempt,
+            change,
+            now,
+            condition="#st = :dialing AND current_attempt = :n",
+            extra={":dialing": LeadStatus.DIALING.value},
+            count_attempt=count_attempt,
+        )
+
+    def _lead_op(
+        self,
+        attempt: AttemptRecord,
+        change: LeadChange,
+        now: str,
+        *,
+        condition: str,
+        extra: Mapping[str, Any],
+        count_attempt: bool = False,
+    ) -> dict[str, Any]:
+        """The lead's update for ``change``, conditional on ``condition`` (``:n`` is the attempt)."""
         tenant_id, lead_id = attempt.tenant_id, attempt.lead_id
-        values: dict[str, Any] = {
-            ":status": change.status.value,
-            ":now": now,
-            ":dialing": LeadStatus.DIALING.value,
-            ":n": attempt.n,
-        }
+        values: dict[str, Any] = {":status": change.status.value, ":now": now, ":n": attempt.n, **extra}
         sets = ["#st = :status", "updated_at = :now"]
         removes = ["callback_at", "callback_note"] if attempt.callback else []
         if change.outcome:
@@ -847,7 +935,7 @@ class DialingTable:
             "Update": {
                 "Key": keys.lead_key(tenant_id, lead_id),
                 "UpdateExpression": expression,
-                "ConditionExpression": "#st = :dialing AND current_attempt = :n",
+                "ConditionExpression": condition,
                 "ExpressionAttributeNames": {"#st": "status"},
                 "ExpressionAttributeValues": values,
             }
@@ -1002,6 +1090,7 @@ def attempt_from_item(item: Mapping[str, Any]) -> AttemptRecord:
         ended_at=item.get("ended_at"),
         call_control_id=item.get("call_control_id"),
         outcome=item.get("outcome"),
+        lead_outcome=item.get("lead_outcome"),
         assistant_id=item.get("assistant_id"),
         caller_id_id=item.get("caller_id_id"),
         from_number=item.get("from_number"),

@@ -9,7 +9,9 @@ engine has linked and settled the call:
    in-call tool): ``do_not_call`` lists the number and ends its pending leads; then the lead
    effect: ``callback_requested`` schedules a callback through the engine's callback service
    (moved into the legal window), ``appointment_set`` stores the appointment on the lead,
-   ``interested`` / ``not_interested`` / ``wrong_number`` end the lead with that result. The
+   and a disposition the campaign's map ends leads with (``disposition_effects``: by default
+   ``interested``, ``not_interested``, ``appointment_set`` → reached, ``wrong_number`` →
+   invalid) ends the lead, overriding a pending retry whichever arrived first. The
    insight event id is stamped on the call afterwards, so a later duplicate changes nothing.
    A call already concluded ``do_not_call`` keeps it: no later insight has a lead effect.
 2. **Totals.** The campaign's sharded counters are brought in line with the call record
@@ -34,14 +36,13 @@ from dialer.adapters.totals_table import TotalsTable
 from dialer.domain.analytics import CONNECTED, COST, budget_reached
 from dialer.domain.calls import insight_marker
 from dialer.domain.campaigns import CampaignStatus
-from dialer.domain.dialing import LeadStatus, utc_iso
+from dialer.domain.dialing import LeadStatus, disposition_status, utc_iso
 from dialer.domain.outcomes import Disposition
-from dialer.errors import Conflict, InvalidInput, NotFound
+from dialer.errors import Conflict, InvalidInput, NotFound, TemporarilyUnavailable
 from dialer.observability import CALL_CONNECTED, CALL_COST, MetricUnit, record_metric
 from dialer.services.dialing_api import DialingApi
 from dialer.services.dialing_models import CallbackRequest
 from dialer.services.dispositions import Dispositions
-from dialer.services.lead_effects import RESULT_STATUS
 
 BUDGET_REACHED = "budget_reached"
 
@@ -138,21 +139,28 @@ class AfterCall:
         now = utc_iso(self.clock())
         if disposition == Disposition.CALLBACK_REQUESTED:
             return self._callback(tenant_id, lead_id, insights)
+        done = None
         if disposition == Disposition.APPOINTMENT_SET:
             fields = {"appointment_at": insights.get("appointment_at") or "unspecified", "updated_at": now}
             self.dispositions.record_on_lead(tenant_id, lead_id, fields)
-            return "appointment_stored"
-        status = RESULT_STATUS.get(disposition.value)
+            done = "appointment_stored"
+        lead = self.campaigns.get_lead(tenant_id, lead_id)
+        campaign = self.campaigns.get_campaign(tenant_id, lead.campaign_id) if lead else None
+        status = disposition_status(campaign.config, disposition.value) if campaign else None
         if status is None:
-            return None  # voicemail_left, other: the outcome's retry policy decides
-        # The result is kept on the lead: a call still settling ends the lead with it
-        # (lead_effects), a pending retry is ended here.
+            return done  # e.g. voicemail_left, other: the outcome's retry policy decides
+        # The result is kept on the lead: a call still settling (or a retry already dialled) ends
+        # the lead with it when it settles (lead_effects); a pending retry is ended here.
         self.dispositions.record_on_lead(tenant_id, lead_id, {"result": disposition.value, "updated_at": now})
         item = self.dispositions.items.get(_lead_key(tenant_id, lead_id))
         if item and item.get("status") == LeadStatus.PENDING.value and item.get("due_sk"):
-            self.dialing.end_pending(
+            ended = self.dialing.end_pending(
                 tenant_id, item, status=status, reasons=[f"disposition_{disposition.value}"], now=now
             )
+            if not ended:
+                # The lead moved between the read and the write (claimed, re-settled): the
+                # redelivery decides again, so the disposition still wins.
+                raise TemporarilyUnavailable("the lead changed while its disposition was ending it")
         return f"lead_{disposition.value}"
 
     def _callback(self, tenant_id: str, lead_id: str, insights: Mapping[str, str]) -> str:
