@@ -818,40 +818,46 @@ class DialingTable:
         lead_seen: Mapping[str, Any],
         now: str,
     ) -> bool:
-        """A late fact changed an ended attempt's outcome: record it on the attempt (its history
-        keeps both) and, with ``change``, move the lead again - conditional on the attempt still
-        holding the outcome it was settled with and the lead being exactly as read
-        (``lead_seen``), so the correction is applied once. The campaign's counters follow: the
-        attempt counts under its new outcome, the lead under its new state. False when another
-        writer applied it first; :class:`TemporarilyUnavailable` when the lead moved meanwhile
-        (the redelivery decides again)."""
+        """A late fact changed an ended attempt's outcome, or its conversation's disposition
+        ended the lead: record a changed outcome on the attempt (its history keeps both) and,
+        with ``change``, move the lead again - conditional on the attempt still holding the
+        outcome it was settled with and the lead being exactly as read (``lead_seen``), so the
+        correction is applied once. The campaign's counters follow: the attempt counts under its
+        new outcome, the lead under its new state. False when another writer applied it first;
+        :class:`TemporarilyUnavailable` when the lead moved meanwhile (the redelivery decides
+        again)."""
         old = str(attempt.outcome)
-        values: dict[str, Any] = {
-            ":new": outcome,
-            ":old": old,
-            ":ended": AttemptState.ENDED.value,
-            ":entry": [{"outcome": outcome, "at": now, "lead": change is not None}],
-            ":empty": [],
-        }
-        attempt_set = "SET outcome = :new, outcome_history = list_append(if_not_exists(outcome_history, :empty), :entry)"
-        if change is not None:
-            attempt_set += ", lead_outcome = :new"
-        ops: list[dict[str, Any]] = [
-            {
-                "Update": {
-                    "Key": keys.attempt_key(attempt.tenant_id, attempt.lead_id, attempt.n),
-                    "UpdateExpression": attempt_set,
-                    "ConditionExpression": "#state = :ended AND outcome = :old",
-                    "ExpressionAttributeNames": {"#state": "state"},
-                    "ExpressionAttributeValues": values,
+        ops: list[dict[str, Any]] = []
+        stats: Counter[str] = Counter()
+        if outcome != old:
+            attempt_set = (
+                "SET outcome = :new, "
+                "outcome_history = list_append(if_not_exists(outcome_history, :empty), :entry)"
+            )
+            if change is not None:
+                attempt_set += ", lead_outcome = :new"
+            ops.append(
+                {
+                    "Update": {
+                        "Key": keys.attempt_key(attempt.tenant_id, attempt.lead_id, attempt.n),
+                        "UpdateExpression": attempt_set,
+                        "ConditionExpression": "#state = :ended AND outcome = :old",
+                        "ExpressionAttributeNames": {"#state": "state"},
+                        "ExpressionAttributeValues": {
+                            ":new": outcome,
+                            ":old": old,
+                            ":ended": AttemptState.ENDED.value,
+                            ":entry": [{"outcome": outcome, "at": now, "lead": change is not None}],
+                            ":empty": [],
+                        },
+                    }
                 }
-            }
-        ]
-        stats: Counter[str] = Counter({f"out_{outcome}": 1, f"out_{old}": -1})
+            )
+            stats.update({f"out_{outcome}": 1, f"out_{old}": -1})
         if change is not None:
             seen_status = str(lead_seen.get("status"))
             condition = "#st = :seen AND current_attempt = :n AND last_outcome = :old"
-            extra: dict[str, Any] = {":seen": seen_status, ":old": old}
+            extra: dict[str, Any] = {":seen": seen_status, ":old": str(lead_seen.get("last_outcome"))}
             if lead_seen.get("due_sk"):
                 condition += " AND due_sk = :seen_due"
                 extra[":seen_due"] = lead_seen["due_sk"]
@@ -864,18 +870,15 @@ class DialingTable:
                 stats[f"st_{change.status.value}"] += 1
             if lead_seen.get("deferred_reason"):
                 stats[f"def_{lead_seen['deferred_reason']}"] -= 1
-        ops.append(
-            _stats_op(
-                attempt.tenant_id,
-                attempt.campaign_id,
-                shard_of(attempt.lead_id),
-                {k: v for k, v in stats.items() if v},
-            )
-        )
+        if not ops:
+            return False
+        changed = {k: v for k, v in stats.items() if v}
+        if changed:
+            ops.append(_stats_op(attempt.tenant_id, attempt.campaign_id, shard_of(attempt.lead_id), changed))
         failed = self._transact(ops)
         if failed is None:
             return True
-        if failed == 0:
+        if failed == 0 and outcome != old:
             return False
         raise TemporarilyUnavailable("the lead moved while a late fact was re-settling it")
 

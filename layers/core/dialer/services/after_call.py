@@ -29,20 +29,21 @@ from typing import Any
 
 from dialer.adapters.calls_table import CallsTable
 from dialer.adapters.campaigns_table import CampaignsTable
-from dialer.adapters.dialing_table import DialingTable, TenantLimits
+from dialer.adapters.dialing_table import AttemptRecord, DialingTable, TenantLimits
 from dialer.adapters.dispositions_table import DispositionsTable
 from dialer.adapters.people_table import ContactHistory, DncTable
 from dialer.adapters.totals_table import TotalsTable
 from dialer.domain.analytics import CONNECTED, COST, budget_reached
 from dialer.domain.calls import insight_marker
 from dialer.domain.campaigns import CampaignStatus
-from dialer.domain.dialing import LeadStatus, disposition_status, utc_iso
-from dialer.domain.outcomes import Disposition
+from dialer.domain.dialing import AttemptState, LeadStatus, disposition_status, utc_iso
+from dialer.domain.outcomes import CallOutcome, Disposition
 from dialer.errors import Conflict, InvalidInput, NotFound, TemporarilyUnavailable
 from dialer.observability import CALL_CONNECTED, CALL_COST, MetricUnit, record_metric
 from dialer.services.dialing_api import DialingApi
 from dialer.services.dialing_models import CallbackRequest
 from dialer.services.dispositions import Dispositions
+from dialer.services.lead_effects import LeadEffects
 
 BUDGET_REACHED = "budget_reached"
 
@@ -129,12 +130,17 @@ class AfterCall:
         stored = self.calls.get_call_item(tenant_id, call_control_id) or {}
         dnc_holds = stored.get("disposition") == Disposition.DO_NOT_CALL.value
         if lead_id and result.on_call and not dnc_holds:
-            effect = self._lead_effect(tenant_id, lead_id, disposition, insights) or effect
+            effect = self._lead_effect(tenant_id, lead_id, disposition, insights, stored) or effect
         self.dispositions.record_on_call(tenant_id, call_control_id, {"insights_applied": marker})
         return effect
 
     def _lead_effect(
-        self, tenant_id: str, lead_id: str, disposition: Disposition, insights: Mapping[str, str]
+        self,
+        tenant_id: str,
+        lead_id: str,
+        disposition: Disposition,
+        insights: Mapping[str, str],
+        call: Mapping[str, Any],
     ) -> str | None:
         now = utc_iso(self.clock())
         if disposition == Disposition.CALLBACK_REQUESTED:
@@ -150,10 +156,17 @@ class AfterCall:
         if status is None:
             return done  # e.g. voicemail_left, other: the outcome's retry policy decides
         # The result is kept on the lead: a call still settling (or a retry already dialled) ends
-        # the lead with it when it settles (lead_effects); a pending retry is ended here.
+        # the lead with it when it settles (lead_effects); a lead this call's attempt already
+        # settled is decided again with it (the same rule, so the order of the insight and the
+        # call's other facts does not matter); any other pending lead is ended here.
         self.dispositions.record_on_lead(tenant_id, lead_id, {"result": disposition.value, "updated_at": now})
         item = self.dispositions.items.get(_lead_key(tenant_id, lead_id))
-        if item and item.get("status") == LeadStatus.PENDING.value and item.get("due_sk"):
+        attempt = self._settled_attempt(tenant_id, lead_id, item, call)
+        if attempt is not None:
+            effects = LeadEffects(self.dialing, self.campaigns, self.clock)
+            outcome = CallOutcome(str(attempt.outcome))
+            effects.resettle(attempt, outcome, ended_at=_instant(str(call.get("ended_at") or "")))
+        elif item and item.get("status") == LeadStatus.PENDING.value and item.get("due_sk"):
             ended = self.dialing.end_pending(
                 tenant_id, item, status=status, reasons=[f"disposition_{disposition.value}"], now=now
             )
@@ -162,6 +175,18 @@ class AfterCall:
                 # redelivery decides again, so the disposition still wins.
                 raise TemporarilyUnavailable("the lead changed while its disposition was ending it")
         return f"lead_{disposition.value}"
+
+    def _settled_attempt(
+        self, tenant_id: str, lead_id: str, item: Mapping[str, Any] | None, call: Mapping[str, Any]
+    ) -> AttemptRecord | None:
+        """The lead's current attempt, when it is this call's and already settled."""
+        n = (item or {}).get("current_attempt")
+        if n is None or call.get("attempt_n") is None or int(n) != int(call["attempt_n"]):
+            return None
+        attempt = self.dialing.get_attempt(tenant_id, lead_id, int(n))
+        if attempt is None or attempt.call_control_id != call.get("call_control_id"):
+            return None
+        return attempt if attempt.state == AttemptState.ENDED and attempt.outcome else None
 
     def _callback(self, tenant_id: str, lead_id: str, insights: Mapping[str, str]) -> str:
         at = _instant(insights.get("callback_at"))

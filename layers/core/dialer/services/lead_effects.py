@@ -121,12 +121,13 @@ class LeadEffects:
     def resettle(
         self, attempt: AttemptRecord, outcome: CallOutcome, *, ended_at: datetime | None = None
     ) -> str | None:
-        """A late fact changed an ended attempt's outcome: move the lead again while it is where
-        that attempt's settlement put it (same decision rule, same attempts used), else only
-        record the corrected outcome on the attempt. Once; returns what it did."""
+        """Decide an ended attempt's lead again: a late fact changed the call's ``outcome``, or
+        its conversation's disposition now ends the lead. The lead moves while it is where that
+        attempt's settlement put it (same decision rule, same attempts used); otherwise only a
+        changed outcome is recorded on the attempt. Once; returns what it did."""
         item = self.dialing.items.get(keys.lead_key(attempt.tenant_id, attempt.lead_id))
         campaign = self.campaigns.get_campaign(attempt.tenant_id, attempt.campaign_id)
-        if item is None or campaign is None:
+        if item is None or campaign is None or attempt.state != AttemptState.ENDED:
             return None
         lead = lead_from_item(item)
         movable = (
@@ -141,6 +142,11 @@ class LeadEffects:
             # ``attempts`` already counts this attempt (it was counted when Telnyx accepted it).
             base = _retry_base(attempt, ended_at, now)
             change = self._after_call(lead, campaign, outcome, lead.attempts, base)
+            same = change.status.value == lead.status and change.next_at == item.get("next_attempt_at")
+            if same and outcome.value == attempt.outcome:
+                return None  # the lead already is where this decision puts it
+        elif outcome.value == attempt.outcome:
+            return None
         if not self.dialing.resettle(attempt, outcome.value, change, lead_seen=item, now=utc_iso(now)):
             return None
         return "resettled" if change is not None else "outcome_corrected"
