@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -261,7 +263,9 @@ CASES = [(name, None) for name in sorted(SCENARIOS) if name != "human"] + [
 
 @pytest.mark.parametrize(("scenario", "disposition"), CASES)
 @settings(
-    max_examples=2,  # delivery orders per case (the in-order reference is computed once)
+    # Delivery orders per case (the in-order reference is computed once): one keeps CI near
+    # 30 s; ``SETTLEMENT_ORDERS=20`` explores more (each costs a few seconds of moto).
+    max_examples=int(os.environ.get("SETTLEMENT_ORDERS") or "1"),
     deadline=None,
     derandomize=True,
     # No shrinking: each example is a few dozen moto calls, and the drawn scenario, disposition
@@ -287,11 +291,14 @@ def test_any_delivery_order_settles_the_lead_as_in_order_delivery_does(
     # WHEN another lead dialled alike gets them shuffled, some twice, each a little late
     campaign_id, lead_id, call_id = world.dialled_lead("shuffled")
     timeline = events_for(scenario, disposition, call_id, client_state(TENANT, campaign_id, lead_id, 1))
-    copies = [event for event in timeline for _ in range(data.draw(st.integers(1, 2), label="copies"))]
-    order = data.draw(st.permutations(copies), label="order")
+    # (a seeded shuffle, not st.permutations: Hypothesis starts permutations from the given
+    # order, and each example costs a few seconds of moto; every seed here is a real shuffle)
+    rng = random.Random(data.draw(st.integers(0, 2**32), label="seed"))
+    copies = [event for event in timeline for _ in range(rng.choice((1, 1, 2)))]
+    rng.shuffle(copies)
     at = T0
-    for second, doc in order:
-        at = max(at, T0 + timedelta(seconds=second)) + timedelta(seconds=data.draw(st.floats(0, 2)))
+    for second, doc in copies:
+        at = max(at, T0 + timedelta(seconds=second)) + timedelta(seconds=rng.uniform(0, 2))
         world.deliver(doc, at)
     # ... and the reaper passes once the grace is over (a lead still waiting is settled)
     world.reap(T0 + AFTER_GRACE)
