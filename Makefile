@@ -52,13 +52,17 @@ integration: setup
 e2e: build
 	$(VENV)/pytest tests/packaging tests/e2e -q
 
-# Three runs: in-process tests (moto's mock_aws patches botocore process-wide) never share a
-# process with tests that talk to real servers (packaging smoke test, local stack), and the
-# 100k-row import gets a moto world of its own (a big table slows every later moto call).
-test: lint typecheck template-lint scan build
+# The static checks and the build run side by side (each is one process; the machine has two
+# cores). Then three test runs: in-process tests (moto's mock_aws patches botocore process-wide)
+# never share a process with tests that talk to real servers (packaging smoke test, local stack),
+# and the 100k-row import gets a moto world of its own (a big table slows every later moto call).
+# The e2e modules run two at a time, each on stacks of its own (they mostly wait on the stack);
+# the demo, the longest, is named first so that it starts first.
+test: setup
+	$(MAKE) --no-print-directory -j 3 lint typecheck template-lint scan build
 	$(VENV)/pytest tests/unit tests/integration -q -n 2 --dist loadfile
 	$(VENV)/pytest tests/scale -q
-	$(VENV)/pytest tests/packaging tests/e2e -q
+	$(VENV)/pytest tests/e2e/test_demo.py tests/packaging tests/e2e -q -n 2 --dist loadfile
 
 dev: build
 	$(TOOLS)/python -m local.dev

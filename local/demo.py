@@ -51,6 +51,7 @@ CONNECTION_ID = "local-call-control"  # the simulator accepts any Call Control c
 CHANNELS = 20
 CALLER_IDS = ("+12125550100", "+13055550100", "+14155550100")
 TERMINAL = {"reached", "exhausted", "invalid", "blocked"}
+HORIZON = 600  # seconds: the watch ends once nothing falls due sooner (retries here are 1 minute)
 # Lead-local hours a dial may happen in: the campaign's window, inside every state's own.
 EARLIEST, LATEST = 9, 20
 
@@ -110,9 +111,15 @@ def simulator_config(api_port: int, offset: float, invalid: set[str], time_scale
     )
 
 
-def stack_args(api_port: int, telnyx_url: str, public_key: str, offset: float) -> list[str]:
-    """The stack as ``make dev`` runs it, with the dispatcher and reaper on fast schedules."""
+def stack_args(
+    api_port: int, telnyx_url: str, public_key: str, offset: float, time_scale: float = 1.0
+) -> list[str]:
+    """The stack as ``make dev`` runs it, with the dispatcher and reaper on fast schedules and the
+    queues' batching windows sped up as the simulator speeds up calls (``time_scale`` real seconds
+    per call second): a 1 s window would otherwise hold each hangup longer than a whole call."""
     return [
+        "--batching-window",
+        f"{time_scale:g}",
         "--port",
         str(api_port),
         "--parameter-overrides",
@@ -196,7 +203,7 @@ def check(
     statuses = Counter(lead["status"] for lead in leads)
     # Pending now means due later than the next few minutes: a retry or a callback the law moved
     # to another day (a state's daily cap), never one the engine forgot.
-    later = datetime.now(UTC) + timedelta(seconds=plan["offset"]) + timedelta(minutes=15)
+    later = datetime.now(UTC) + timedelta(seconds=plan["offset"] + HORIZON // 2)
     held_by_law = all(
         lead.get("next_attempt_at")
         and datetime.fromisoformat(str(lead["next_attempt_at"]).replace("Z", "+00:00")) > later
@@ -344,11 +351,20 @@ def main(argv: list[str] | None = None) -> int:
     api_port = free_port()
     sim = Simulator(simulator_config(api_port, offset, plan["invalid"], args.time_scale)).start()
     stack = LocalStackProcess(
-        BUILT_TEMPLATE, OUT, stack_args(api_port, sim.base_url, sim.public_key_b64, offset)
+        BUILT_TEMPLATE, OUT, stack_args(api_port, sim.base_url, sim.public_key_b64, offset, args.time_scale)
     )
+    phases: dict[str, float] = {}
+    mark = time.monotonic()
+
+    def phase(name: str) -> None:
+        nonlocal mark
+        phases[name] = time.monotonic() - mark
+        mark = time.monotonic()
+
     try:
         print(f"starting the local stack and the Telnyx simulator ({args.leads} leads)...", flush=True)
         stack.start(timeout=180)
+        phase("stack")
         credentials = bootstrap_tenant(
             stack.info,
             TENANT,
@@ -367,12 +383,17 @@ def main(argv: list[str] | None = None) -> int:
         created = dialer("campaigns", "create", "-f", "examples/demo/campaign.yaml", "--quiet", capture=True)
         campaign_id = created.strip().splitlines()[-1]
         dialer("campaigns", "import", campaign_id, str(OUT / "leads.csv"))
+        phase("setup")
         dialer("campaigns", "start", campaign_id)
         budget = args.timeout or 240 + 6 * args.leads
-        # Until completed, or idle for 3 minutes (longer than any retry delay or callback here):
-        # a lead that reached a state's daily cap (Florida, Oklahoma: 3 calls in 24 h) is due
-        # again tomorrow, and the demo does not wait a day.
-        dialer("campaigns", "watch", campaign_id, "--timeout", str(int(budget)), "--until-idle", "180")
+        # Until completed, or until nothing is in flight and no lead falls due within the horizon
+        # (longer than any retry delay here): a lead that reached a state's daily cap (Florida,
+        # Oklahoma: 3 calls in 24 h) is due again tomorrow, a callback may be days out, and the
+        # demo does not wait for them.
+        dialer(
+            "campaigns", "watch", campaign_id, "--timeout", str(int(budget)), "--until-settled", str(HORIZON)
+        )
+        phase("campaign")
         dialer("campaigns", "stats", campaign_id)
         dialer("campaigns", "report", campaign_id, "-o", str(OUT / "report.html"))
         dialer("campaigns", "export", campaign_id, "-o", str(OUT / "results.csv"))
@@ -381,7 +402,10 @@ def main(argv: list[str] | None = None) -> int:
             base_url=stack.api_url, headers={"Authorization": f"Bearer {credentials['api_key']}"}, timeout=60
         ) as http:
             rows = check(http, campaign_id, sim, plan, dead_letters(stack))
-        return summarize(rows, time.monotonic() - started, plan)
+            progress = http.get(f"/campaigns/{campaign_id}/progress").json()
+        phase("report and checks")
+        pace = measure(sim, OUT / "logs", progress, phases)
+        return summarize(rows, time.monotonic() - started, plan, pace)
     except RuntimeError as exc:
         print(f"demo failed: {exc} (logs in {OUT / 'logs'})", file=sys.stderr)
         return 1
@@ -390,7 +414,59 @@ def main(argv: list[str] | None = None) -> int:
         sim.stop()
 
 
-def summarize(rows: list[tuple[str, bool, str]], elapsed: float, plan: dict[str, Any]) -> int:
+def percentile(values: list[float], share: float) -> float | None:
+    """The nearest-rank percentile (None for no values)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+def hangup_lags(log_dir: Path) -> list[float]:
+    """Seconds from each hangup's ``occurred_at`` (the simulator sending it) to its application by
+    the event processor (which frees the call's slot there): the ``WebhookLagSeconds`` metric lines."""
+    lags: list[float] = []
+    for log in log_dir.glob("*.log"):
+        for line in log.read_text(errors="replace").splitlines():
+            if '"WebhookLagSeconds"' not in line or "call.hangup" not in line:
+                continue
+            try:
+                value = json.loads(line[line.index("{") :]).get("WebhookLagSeconds")
+            except ValueError:
+                continue
+            lags += [float(v) for v in (value if isinstance(value, list) else [value]) if v is not None]
+    return lags
+
+
+def measure(
+    sim: Simulator, log_dir: Path, progress: dict[str, Any], phases: dict[str, float]
+) -> dict[str, Any]:
+    """The demo's pace: phase times, the dial rate while leads were due, the hangup lag, and what
+    waits past the horizon."""
+    dials = sim.dials(SIM_KEY)["dials"]
+    firsts = sorted(
+        datetime.fromisoformat(str(d["at"]).replace("Z", "+00:00")).timestamp()
+        for d in dials
+        if str(d["command_id"]).endswith("#attempt-1")
+    )
+    span = firsts[-1] - firsts[0] if len(firsts) > 1 else 0.0
+    lags = hangup_lags(log_dir)
+    return {
+        "phases_s": {name: round(seconds, 1) for name, seconds in phases.items()},
+        "dials": len(dials),
+        "first_attempt_dials_per_s": round((len(firsts) - 1) / span, 2) if span else None,
+        "hangup_lag_s": {"p50": percentile(lags, 0.5), "p99": percentile(lags, 0.99), "count": len(lags)},
+        "waiting_leads": (progress.get("leads_by_state") or {}).get("pending", 0),
+        "next_due_at": progress.get("next_due_at"),
+    }
+
+
+def summarize(
+    rows: list[tuple[str, bool, str]],
+    elapsed: float,
+    plan: dict[str, Any],
+    pace: dict[str, Any] | None = None,
+) -> int:
     """Print the ground-truth table; 0 when every row held."""
     from rich.console import Console
     from rich.table import Table
@@ -405,11 +481,26 @@ def summarize(rows: list[tuple[str, bool, str]], elapsed: float, plan: dict[str,
     console.print(table)
     report = OUT / "report.html"
     size = report.stat().st_size if report.exists() else 0
+    if pace:
+        lag = pace["hangup_lag_s"]
+        console.print(
+            "phases: "
+            + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in pace["phases_s"].items())
+            + f" · {pace['dials']} dials, first attempts at {pace['first_attempt_dials_per_s']} dials/s"
+            + (f" · hangup lag p50 {lag['p50']:.2f} s, p99 {lag['p99']:.2f} s" if lag["count"] else "")
+        )
+        if pace["waiting_leads"]:
+            console.print(
+                f"{pace['waiting_leads']} leads wait past the demo's {HORIZON // 60}-minute horizon "
+                f"(the next falls due at {pace['next_due_at']}, campaign clock)"
+            )
     console.print(
         f"demo finished in {elapsed:.0f} s · report {report} ({size / 1024:.0f} KiB) · results {OUT / 'results.csv'}"
     )
     (OUT / "summary.json").write_text(
-        json.dumps({"seconds": round(elapsed, 1), "report_bytes": size, "checks": rows}, indent=2)
+        json.dumps(
+            {"seconds": round(elapsed, 1), "report_bytes": size, "checks": rows, "pace": pace}, indent=2
+        )
     )
     return 0 if all(held for _, held, _ in rows) else 1
 

@@ -154,7 +154,9 @@ class LocalStackProcess:
         return session.client(service, endpoint_url=self.aws_endpoint)
 
     def _control(self, method: str, path: str, body: Any = None) -> httpx.Response:
-        response = httpx.request(method, f"{self.api_url}/_local/{path}", json=body, timeout=60)
+        # An invocation or a schedule's firing answers when the function returns: its own timeout
+        # (at most Lambda's 15 minutes, plus the sandbox's grace) bounds the wait.
+        response = httpx.request(method, f"{self.api_url}/_local/{path}", json=body, timeout=930)
         response.raise_for_status()
         return response
 

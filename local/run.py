@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -20,15 +21,25 @@ from pathlib import Path
 from typing import Any
 
 from local.gateway import Gateway, routes_from_template
-from local.moto_dynamo import serialised_dynamodb
 from local.provision import Provisioner, register_computed
-from local.sandbox import ApiSandbox, FunctionSpec, InvokeResult, RieSandbox, Sandbox, find_python, find_rie
+from local.sandbox import (
+    ApiSandbox,
+    FunctionPool,
+    FunctionSpec,
+    InvokeResult,
+    RieSandbox,
+    find_python,
+    find_rie,
+)
 from local.template import ACCOUNT_ID, Resolver, TemplateError, code_path, parameter_values, translate
 from local.tenants import check_public_key, dev_tenant, public_key_parameter
 from local.triggers import QueueMapping, QueuePoller, Schedule, Scheduler, Target
 
 log = logging.getLogger("local.run")
-LOCAL_STAGE = "local"  # the only stage a shifted clock is honoured on (dialer.clock)
+LOCAL_STAGE = "local"
+# Execution environments per function (Lambda runs many; the template's reserved concurrency caps
+# it). Measured on a 2-core machine: see docs/decisions.md, "local stack concurrency".
+DEFAULT_CONCURRENCY = 4  # the only stage a shifted clock is honoured on (dialer.clock)
 REPO = Path(__file__).resolve().parent.parent
 BUILT_TEMPLATE = Path(".aws-sam/build/template.yaml")
 
@@ -50,6 +61,8 @@ class Options:
     schedule_periods: dict[str, float] = field(default_factory=dict)  # logical id → seconds
     clock_offset: float = 0.0
     sandbox: str = "rie"
+    concurrency: int = DEFAULT_CONCURRENCY
+    batching_window: float | None = None  # cap on every SQS mapping's batching window (seconds)
     python: str | None = None
     log_dir: Path = Path(".local/logs")
     runtime_dir: Path = REPO / ".local/lambda-runtime"
@@ -64,20 +77,19 @@ class LocalStack:
     def __init__(self, options: Options):
         self.options = options
         self.stopping = threading.Event()
-        self.sandboxes: dict[str, Sandbox] = {}
+        self.sandboxes: dict[str, FunctionPool] = {}
         self.aliases: dict[str, str] = {}  # function name or ARN → logical id
         self.physical: dict[str, str] = {}
         self.param_prefixes: list[str] = []
         self.tenants: list[str] = []
         self.dev_tenant: dict[str, Any] | None = None
-        self.moto: Any = None
+        self.moto: subprocess.Popen[str] | None = None
         self.gateway: Gateway | None = None
         self.scheduler: Scheduler | None = None
         self.endpoint = ""
         self.ready_seconds = 0.0
         self._clients: dict[str, Any] = {}
         self._stopped = False
-        self._dynamo_fix: Any = None
 
     def client(self, service: str) -> Any:
         """A boto3 client for the stack's AWS endpoint (thread-safe, cached)."""
@@ -126,17 +138,21 @@ class LocalStack:
         if self.options.aws_endpoint:
             self.endpoint = self.options.aws_endpoint.rstrip("/")
             return
-        from moto.server import ThreadedMotoServer
-
-        # Many function processes write at once: moto's DynamoDB is neither thread-safe nor fast
-        # at transactions without this (see local.moto_dynamo); undone in stop().
-        self._dynamo_fix = serialised_dynamodb()
-        self._dynamo_fix.__enter__()
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
-        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.options.moto_port, verbose=False)
-        self.moto.start()
-        host, port = self.moto.get_host_and_port()
-        self.endpoint = f"http://{host}:{port}"
+        # moto in a process of its own (local.moto_server): off the runner's interpreter lock.
+        self.moto = subprocess.Popen(
+            [sys.executable, "-m", "local.moto_server", "--port", str(self.options.moto_port)],
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])},
+            stdin=subprocess.PIPE,  # closed when the runner exits, however it exits: moto stops too
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.moto.stdout is not None
+        line = self.moto.stdout.readline()
+        if not line.startswith("MOTO_READY "):
+            self.moto.kill()
+            raise RuntimeError(f"the moto server did not start: {line!r}")
+        self.endpoint = f"http://127.0.0.1:{int(line.split()[1])}"
 
     def _functions(
         self, resources: dict[str, Any], resolver: Resolver, template_dir: Path
@@ -179,6 +195,7 @@ class LocalStack:
                     int(props.get("Timeout", 3)),
                     int(props.get("MemorySize", 128)),
                     arn,
+                    _reserved(resolver.resolve(props.get("ReservedConcurrentExecutions"))),
                 )
             )
             if "PARAM_PREFIX" in env and env["PARAM_PREFIX"] not in self.param_prefixes:
@@ -208,9 +225,13 @@ class LocalStack:
             python = opts.python or pythons.get(spec.runtime) or find_python(spec.runtime)
             pythons[spec.runtime] = python
             args = (spec, python, opts.runtime_dir.resolve(), base_env, opts.log_dir.resolve())
-            sandbox = RieSandbox(*args, rie=rie) if rie else ApiSandbox(*args)
-            sandbox.start()
-            self.sandboxes[spec.logical_id] = sandbox
+            concurrency = min(opts.concurrency, spec.reserved_concurrency or opts.concurrency)
+            pool = FunctionPool(
+                (lambda a=args: RieSandbox(*a, rie=rie)) if rie else (lambda a=args: ApiSandbox(*a)),
+                concurrency,
+            )
+            pool.start()
+            self.sandboxes[spec.logical_id] = pool
 
     def _start_event_sources(
         self, resources: dict[str, Any], resolver: Resolver, queues: dict[str, str]
@@ -224,16 +245,27 @@ class LocalStack:
             if source not in queues or function is None:
                 log.warning("%s: only SQS event sources of local functions run locally; skipped", lid)
                 continue
+            window = float(resolver.resolve(props.get("MaximumBatchingWindowInSeconds")) or 0)
+            if self.options.batching_window is not None:
+                window = min(window, self.options.batching_window)
             mapping = QueueMapping(
                 lid,
                 function,
                 source,
                 queues[source],
                 int(props.get("BatchSize", 10)),
-                float(props.get("MaximumBatchingWindowInSeconds", 0)),
+                window,
                 "ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
             )
-            QueuePoller(mapping, self.client("sqs"), self.invoke, self.options.region, self.stopping).start()
+            # Lambda polls a queue with several concurrent batches, up to the mapping's
+            # MaximumConcurrency and the function's own concurrency.
+            scaling = resolver.resolve(props.get("ScalingConfig")) or {}
+            cap = _reserved(scaling.get("MaximumConcurrency") if isinstance(scaling, dict) else None)
+            pollers = min(self.sandboxes[function].concurrency, cap or self.options.concurrency)
+            for n in range(pollers):
+                QueuePoller(
+                    mapping, self.client("sqs"), self.invoke, self.options.region, self.stopping, n
+                ).start()
         schedules: dict[str, Schedule] = {}
         for lid, res in resources.items():
             props = resolver.resolve(res.get("Properties") or {}) if res["Type"] in _SCHEDULE_TYPES else {}
@@ -311,7 +343,14 @@ class LocalStack:
             ],
             "resources": self.physical,
             "functions": {
-                lid: {"name": s.spec.name, "log": str(s.log_path), "pids": s.pids()}
+                lid: {
+                    "name": s.spec.name,
+                    "log": str(s.log_path),
+                    "pids": s.pids(),
+                    "concurrency": s.concurrency,
+                    "environments": len(s.sandboxes),
+                    "peak_concurrency": s.peak,
+                }
                 for lid, s in self.sandboxes.items()
             },
             "schedules": {lid: s.expression for lid, s in self.scheduler.schedules.items()},
@@ -338,8 +377,12 @@ class LocalStack:
         for thread in closing:
             thread.join()
         if self.moto is not None:
-            self.moto.stop()
-            self._dynamo_fix.__exit__(None, None, None)
+            self.moto.terminate()
+            try:
+                self.moto.wait(5)
+            except subprocess.TimeoutExpired:
+                self.moto.kill()
+                self.moto.wait()
 
 
 _SCHEDULE_TYPES = {  # type → (event source, ARN resource path)
@@ -356,6 +399,16 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
             raise SystemExit(f"{what} must be NAME=VALUE, got {value!r}")
         pairs[key] = val
     return pairs
+
+
+def _reserved(value: Any) -> int | None:
+    """A resolved concurrency setting (ReservedConcurrentExecutions, MaximumConcurrency): a positive
+    number, or None where the template leaves it unset (``AWS::NoValue``)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
 
 
 def check_clock_offset(offset: float, stage: str | None) -> None:
@@ -425,12 +478,30 @@ def parse_args(argv: list[str] | None = None) -> Options:
         "'now' inside every US zone's calling window",
     )
     add("--sandbox", choices=("rie", "python"), default="rie", help="python: built-in Runtime API, no RIE")
+    add(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help="execution environments per function, started as needed (a function's reserved "
+        f"concurrency caps it; default {DEFAULT_CONCURRENCY})",
+    )
+    add(
+        "--batching-window",
+        type=float,
+        metavar="SECONDS",
+        help="cap every SQS mapping's MaximumBatchingWindowInSeconds (e.g. for a sped-up clock)",
+    )
     add("--python", help="interpreter for the functions (default: the one matching Runtime)")
     add("--log-dir", type=Path, default=Path(".local/logs"))
     add("--dev-tenant-file", type=Path, default=Path(".local/dev-tenant.json"))
     add("--ready-file", type=Path, help="write the ready JSON (endpoints, resources) here")
     add("--verbose", action="store_true")
     args = parser.parse_args(argv)
+    if args.concurrency < 1:
+        parser.error("--concurrency must be at least 1")
+    if args.batching_window is not None and args.batching_window < 0:
+        parser.error("--batching-window must be 0 or more")
     every, each = _schedule_periods(args.schedule_period)
     options = Options(
         template=args.template,
@@ -446,6 +517,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
         schedule_periods=each,
         clock_offset=args.clock_offset,
         sandbox=args.sandbox,
+        concurrency=args.concurrency,
+        batching_window=args.batching_window,
         python=args.python,
         log_dir=args.log_dir,
         dev_tenant_file=args.dev_tenant_file,

@@ -44,6 +44,7 @@ class FunctionSpec:
     timeout: int = 3
     memory: int = 128
     arn: str = ""
+    reserved_concurrency: int | None = None  # ReservedConcurrentExecutions, when the template sets it
 
 
 @dataclass
@@ -416,3 +417,78 @@ class ApiSandbox(Sandbox):
             self.api.shutdown()
             self.api.server_close()
             self.api = None
+
+
+class FunctionPool:
+    """A function's execution environments, as Lambda keeps them: up to ``concurrency`` sandboxes
+    that run one invocation each, at the same time. The first is started with the stack; the others
+    start on the first invocation that finds every warm one busy (a cold start, as in Lambda), and
+    stay warm. The most recently used idle sandbox serves the next invocation."""
+
+    def __init__(self, make: Any, concurrency: int):
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        self._make = make
+        self.concurrency = concurrency
+        self.sandboxes: list[Sandbox] = []
+        self._idle: list[Sandbox] = []
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.peak = 0  # the most invocations that ran at once (what a test of overlap reads)
+
+    @property
+    def spec(self) -> FunctionSpec:
+        """The function every sandbox of the pool runs."""
+        return self._first().spec
+
+    @property
+    def log_path(self) -> Path:
+        """One log per function: its environments append to it, line by line."""
+        return self._first().log_path
+
+    def _first(self) -> Sandbox:
+        with self._lock:
+            if not self.sandboxes:
+                self.sandboxes.append(self._make())
+                self._idle.append(self.sandboxes[0])
+            return self.sandboxes[0]
+
+    def start(self) -> None:
+        """Start the first environment (the others start when they are first needed)."""
+        self._first().start()
+
+    def invoke(self, event: bytes) -> InvokeResult:
+        """Run the event in an idle environment, starting one if all are busy and the pool has room;
+        waits while ``concurrency`` invocations are in flight (Lambda would throttle instead: the
+        local event sources and the gateway never send more than that at once)."""
+        with self._slots:
+            with self._lock:
+                sandbox = self._idle.pop() if self._idle else None
+                if sandbox is None:
+                    sandbox = self._make()
+                    self.sandboxes.append(sandbox)
+                self.in_flight += 1
+                self.peak = max(self.peak, self.in_flight)
+            try:
+                return sandbox.invoke(event)
+            finally:
+                with self._lock:
+                    self.in_flight -= 1
+                    self._idle.append(sandbox)
+
+    def pids(self) -> list[int]:
+        """Every process of every environment."""
+        with self._lock:
+            sandboxes = list(self.sandboxes)
+        return [pid for sandbox in sandboxes for pid in sandbox.pids()]
+
+    def close(self) -> None:
+        """Stop every environment (in parallel: a busy one may take its grace period)."""
+        with self._lock:
+            sandboxes = list(self.sandboxes)
+        closing = [threading.Thread(target=s.close) for s in sandboxes]
+        for thread in closing:
+            thread.start()
+        for thread in closing:
+            thread.join()

@@ -82,8 +82,16 @@ def failed_ids(result: InvokeResult, batch_ids: set[str], report_failures: bool)
 class QueuePoller(threading.Thread):
     """Receives batches from one queue and hands them to the consumer function, like Lambda's poller."""
 
-    def __init__(self, mapping: QueueMapping, sqs: Any, invoke: Invoke, region: str, stop: threading.Event):
-        super().__init__(daemon=True, name=f"sqs-{mapping.logical_id}")
+    def __init__(
+        self,
+        mapping: QueueMapping,
+        sqs: Any,
+        invoke: Invoke,
+        region: str,
+        stop: threading.Event,
+        number: int = 0,
+    ):
+        super().__init__(daemon=True, name=f"sqs-{mapping.logical_id}-{number}")
         self.mapping, self.sqs, self.invoke, self.region, self.stopping = mapping, sqs, invoke, region, stop
 
     def _receive(self, count: int, wait: int) -> list[dict[str, Any]]:

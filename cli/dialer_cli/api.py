@@ -60,6 +60,7 @@ class Api:
         self.http = httpx.Client(
             base_url=config.api_url, headers=headers, timeout=timeout, transport=transport
         )
+        self.transport = transport  # presigned downloads go the same way, without the key
 
     def close(self) -> None:
         self.http.close()
@@ -87,7 +88,8 @@ class Api:
     def download(self, url: str) -> str:
         """The text at a presigned URL (no API key sent); a failure → :class:`CliError`."""
         try:
-            response = httpx.get(url, timeout=self.http.timeout)
+            with httpx.Client(timeout=self.http.timeout, transport=self.transport) as plain:
+                response = plain.get(url)
         except httpx.HTTPError as exc:
             raise CliError(f"could not download {url.split('?')[0]}: {exc}", ExitCode.UNREACHABLE) from exc
         if not response.is_success:

@@ -11,6 +11,7 @@ import io
 import json
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +27,7 @@ from rich.text import Text
 from dialer_cli.api import Api, no_such_route
 from dialer_cli.config import load_config
 from dialer_cli.errors import EXIT_CODES_HELP, CliError, ExitCode
+from dialer_cli.exports import DEFAULT_WAIT_SECONDS, results
 from dialer_cli.files import lead_csv, load_spec, phone_list
 from dialer_cli.report.collect import collect
 from dialer_cli.report.render import render
@@ -488,8 +490,16 @@ def campaigns_watch(
             "what is left waits for later (a retry delay, a callback, a state's daily cap). 0: off."
         ),
     ] = 0,
+    until_settled: Annotated[
+        float,
+        typer.Option(
+            help="Also stop (exit 0) as soon as nothing is in flight or due and no lead falls due "
+            "within this many seconds of the campaign's clock: what is left waits past that horizon "
+            "(a callback days out, a state's daily cap). 0: off.",
+        ),
+    ] = 0,
 ) -> None:
-    """Live progress until the campaign is completed or canceled (or idle, with --until-idle)."""
+    """Live progress until the campaign is completed or canceled (or settled or idle: see the options)."""
     api = _state(ctx).api()
     campaign = api.get(f"/campaigns/{campaign_id}")
     has_stats = api.get_optional(f"/campaigns/{campaign_id}/stats") is not None
@@ -505,6 +515,8 @@ def campaigns_watch(
                 break
             idle = not progress.get("in_flight") and not progress.get("due_now")
             idle_since = (idle_since or time.monotonic()) if idle else None
+            if until_settled and idle and _waits_past(progress, until_settled):
+                break
             if until_idle and idle_since is not None and time.monotonic() - idle_since >= until_idle:
                 break
             if deadline is not None and time.monotonic() > deadline:
@@ -515,6 +527,19 @@ def campaigns_watch(
             time.sleep(interval)
     if _state(ctx).as_json:
         _emit_json(progress)
+
+
+def _waits_past(progress: dict[str, Any], horizon: float) -> bool:
+    """True when no lead falls due within ``horizon`` seconds of the progress answer's own clock."""
+    next_due, evaluated = progress.get("next_due_at"), progress.get("evaluated_at")
+    if not next_due:
+        return True
+    if not evaluated:
+        return False  # an API without the field: never settled, the other stops still apply
+    gap = datetime.fromisoformat(next_due.replace("Z", "+00:00")) - datetime.fromisoformat(
+        evaluated.replace("Z", "+00:00")
+    )
+    return gap.total_seconds() > horizon
 
 
 @campaigns_app.command("stats")
@@ -607,18 +632,16 @@ def campaigns_export(
     output: Annotated[Path, typer.Option("-o", "--output", help="CSV file to write ('-': stdout).")] = Path(
         "-"
     ),
+    wait: Annotated[
+        float,
+        typer.Option(help="Seconds to wait for the export of a big campaign (built in the background)."),
+    ] = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Results as CSV, one row per lead (the API's results when it has them, else built from the leads)."""
     api = _state(ctx).api()
     api.get(f"/campaigns/{campaign_id}")  # a clear 404 for an unknown campaign
-    response = api.send("GET", f"/campaigns/{campaign_id}/results")
-    if response.status_code == 303 and response.headers.get("location"):
-        # A big export waits in S3 behind a presigned link: fetched without the API key (S3
-        # refuses a second credential), through the same error handling.
-        text = api.download(response.headers["location"])
-    elif response.is_success and response.headers.get("content-type", "").startswith("text/csv"):
-        text = response.text
-    else:
+    text = results(api, campaign_id, wait_seconds=wait, on_wait=lambda m: err.print(m, highlight=False))
+    if text is None:
         rows = []
         for lead in api.pages(f"/campaigns/{campaign_id}/leads"):
             rows.append({**{k: lead.get(k) for k in EXPORT_COLUMNS}, "lead_id": lead["id"]})

@@ -18,12 +18,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dialer.http_api import json_body, register_error_handlers, responses, tenant_of
+from dialer.http_api import json_body, register_error_handlers, resolve, responses, tenant_of
 from dialer.observability import get_logger, get_metrics, get_tracer
 from dialer.services.analytics_models import (
     CallDetailResponse,
     CallListResponse,
     CampaignStatsResponse,
+    ResultsExportStatus,
     ResultsLink,
     TranscriptResponse,
 )
@@ -31,6 +32,7 @@ from dialer.services.api_models import ID_PATTERN
 
 if TYPE_CHECKING:
     from dialer.services.analytics import AnalyticsService
+    from dialer.services.results_export import ExportJobs
 
 logger = get_logger()
 metrics = get_metrics()
@@ -45,10 +47,36 @@ _CSV_RESPONSES = {
         "description": "One row per lead: outcome, disposition, result, attempts, cost, callback, summary.",
         "content": {"text/csv": {"schema": {"type": "string"}}},
     },
+    202: {
+        "description": (
+            "The campaign has more than 5,000 leads: its results are built by an asynchronous "
+            "export. `Location` is where to GET it (202 while it runs, 303 to the CSV when done); "
+            "asks while it runs share it."
+        ),
+        "content": {"application/json": {"schema": ResultsExportStatus.model_json_schema()}},
+    },
     303: {
         "description": (
             "The export is too big to answer inline (or `link=true` was asked): `Location` is a "
             "presigned S3 URL to the same CSV, valid 15 minutes (fetch it without the API key)."
+        ),
+        "content": {"application/json": {"schema": ResultsLink.model_json_schema()}},
+    },
+    **{code: body for code, body in responses(200, None, 404).items() if code != 200},
+}
+_EXPORT_RESPONSES = {
+    200: {
+        "description": "The export failed (`failure` says why): ask for the results again.",
+        "content": {"application/json": {"schema": ResultsExportStatus.model_json_schema()}},
+    },
+    202: {
+        "description": "The export is still being built: GET it again in a few seconds (`Retry-After`).",
+        "content": {"application/json": {"schema": ResultsExportStatus.model_json_schema()}},
+    },
+    303: {
+        "description": (
+            "Done: `Location` is a presigned S3 URL to the CSV, valid 15 minutes (fetch it without "
+            "the API key)."
         ),
         "content": {"application/json": {"schema": ResultsLink.model_json_schema()}},
     },
@@ -83,6 +111,60 @@ def _exports() -> Any:
     return ImportFiles(bucket) if bucket else None
 
 
+@cache
+def _export_tables() -> Any:
+    from dialer.adapters.exports_table import ResultsExports
+    from dialer.adapters.queue import SqsQueue
+    from dialer.settings import get_settings
+
+    settings = get_settings()
+    if not settings.import_queue_url:
+        return None
+    return ResultsExports(settings.table_name), SqsQueue(settings.import_queue_url)
+
+
+def _jobs() -> ExportJobs | None:
+    """Asynchronous exports (None where no import queue is configured: every export is inline)."""
+    from dialer.services.results_export import ExportJobs
+
+    wired, files = _export_tables(), _exports()
+    if wired is None or files is None:
+        return None
+    exports, queue = wired
+    return ExportJobs(tenant_of(app), exports=exports, queue=queue, files=files)
+
+
+def _export_answer(campaign_id: str, record: Any) -> Response[str]:
+    location = f"/campaigns/{campaign_id}/results/exports/{record.export_id}"
+    body = ResultsExportStatus(
+        id=record.export_id,
+        campaign_id=campaign_id,
+        status=record.status,
+        created_at=record.created_at,
+        finished_at=record.finished_at,
+        rows=record.rows,
+        failure=record.failure,
+        location=location,
+    )
+    pending = record.status == "pending"
+    return Response(
+        status_code=202 if pending else 200,
+        content_type="application/json",
+        body=body.model_dump_json(),
+        headers={"Location": location, "Retry-After": "5"} if pending else {},
+    )
+
+
+def _link_answer(url: str, expires_at: str, rows: int) -> Response[str]:
+    found = ResultsLink(url=url, expires_at=expires_at, rows=rows)
+    return Response(
+        status_code=303,
+        content_type="application/json",
+        body=found.model_dump_json(),
+        headers={"Location": url},
+    )
+
+
 def _analytics() -> AnalyticsService:
     from dialer.services.analytics import AnalyticsService
 
@@ -114,22 +196,36 @@ def campaign_results(
         bool, Query(description="Answer with a presigned link even when the CSV is small.")
     ] = False,
 ) -> Response[str]:
-    """The campaign's results as CSV, one row per lead (a presigned link when it is big)."""
-    export = _analytics().export_results(campaign_id, store=_exports(), link=link)
+    """The campaign's results as CSV, one row per lead (a presigned link when it is big; an
+    asynchronous export when the campaign has more than 5,000 leads)."""
+    export = _analytics().export_results(campaign_id, store=_exports(), link=link, jobs=_jobs())
+    if export.job is not None:
+        return _export_answer(campaign_id, export.job)
     if export.url:
-        found = ResultsLink(url=export.url, expires_at=export.expires_at or "", rows=export.rows)
-        return Response(
-            status_code=303,
-            content_type="application/json",
-            body=found.model_dump_json(),
-            headers={"Location": export.url},
-        )
+        return _link_answer(export.url, export.expires_at or "", export.rows)
     return Response(
         status_code=200,
         content_type="text/csv; charset=utf-8",
         body=export.csv or "",
         headers={"Content-Disposition": f'attachment; filename="{campaign_id}-results.csv"'},
     )
+
+
+@app.get(
+    "/campaigns/<campaign_id>/results/exports/<export_id>", tags=["analytics"], responses=_EXPORT_RESPONSES
+)
+def campaign_results_export(campaign_id: IdPath, export_id: IdPath) -> Response[str]:
+    """An asynchronous results export: 202 while it is built, 303 to the CSV when done, its
+    reason when it failed. 404 for an unknown export (or another campaign's)."""
+    from dialer.errors import NotFound
+
+    jobs = _jobs()
+    if jobs is None:
+        raise NotFound(f"export {export_id} not found")
+    view = jobs.view(campaign_id, export_id)
+    if view.url:
+        return _link_answer(view.url, view.link_expires_at or "", view.record.rows or 0)
+    return _export_answer(campaign_id, view.record)
 
 
 @app.get("/calls/<call_id>", tags=["analytics"], responses=responses(200, CallDetailResponse, 404))
@@ -157,4 +253,4 @@ def lead_calls(lead_id: IdPath) -> CallListResponse:
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """API Gateway (REST, proxy) entry point."""
-    return app.resolve(event, context)
+    return resolve(app, event, context)

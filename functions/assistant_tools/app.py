@@ -19,6 +19,7 @@ from dialer.errors import (
     BadRequest,
     InvalidInput,
     NotFound,
+    StorageRejected,
     TemporarilyUnavailable,
     Unauthorized,
     UpstreamFailed,
@@ -26,7 +27,8 @@ from dialer.errors import (
     UpstreamTimeout,
 )
 from dialer.observability import get_logger, get_metrics
-from dialer.proxy_event import json_response, path_parameter, raw_body
+from dialer.proxy_event import json_response, method_not_allowed, path_parameter
+from dialer.request_body import event_body
 
 if TYPE_CHECKING:
     from dialer.services.assistant_tools import AssistantTools
@@ -98,7 +100,7 @@ def _answer(tenant_id: str, tool: str, event: dict[str, Any]) -> dict[str, Any]:
     try:
         answer = tools().call(
             ToolRequest(
-                tenant_id=tenant_id, tool=tool, raw_body=raw_body(event), headers=event.get("headers") or {}
+                tenant_id=tenant_id, tool=tool, raw_body=event_body(event), headers=event.get("headers") or {}
             )
         )
     except Unauthorized as exc:
@@ -110,7 +112,7 @@ def _answer(tenant_id: str, tool: str, event: dict[str, Any]) -> dict[str, Any]:
     except NotFound as exc:
         logger.warning("tool not found", reason=str(exc))
         return json_response(404, {"error": "not_found", "message": str(exc)})
-    except (BadRequest, InvalidInput) as exc:
+    except (BadRequest, InvalidInput, StorageRejected) as exc:
         logger.warning("tool body unusable", reason=str(exc))
         return json_response(400, {"error": "bad_request", "message": str(exc)})
     except (TemporarilyUnavailable, UpstreamFailed, UpstreamTimeout, UpstreamRateLimited):
@@ -126,6 +128,6 @@ def _answer(tenant_id: str, tool: str, event: dict[str, Any]) -> dict[str, Any]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """API Gateway (REST, proxy) entry point: the template routes only POST /tools/{tenant_id}/{tool}."""
-    if str(event.get("httpMethod") or "POST").upper() != "POST":
-        return json_response(405, {"error": "method_not_allowed", "message": "tools are called with POST"})
-    return _answer(path_parameter(event, "tenant_id"), path_parameter(event, "tool"), event)
+    return method_not_allowed(event, "POST") or _answer(
+        path_parameter(event, "tenant_id"), path_parameter(event, "tool"), event
+    )

@@ -29,6 +29,7 @@ from dialer.http_api import (
     idempotent_creates,
     json_body,
     register_error_handlers,
+    resolve,
     responses,
     tenant_of,
 )
@@ -456,4 +457,4 @@ def _caller_ids() -> NumbersService:
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """API Gateway (REST, proxy) entry point."""
-    return app.resolve(event, context)
+    return resolve(app, event, context)

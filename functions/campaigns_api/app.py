@@ -26,6 +26,7 @@ from dialer.http_api import (
     idempotent_creates,
     json_body,
     register_error_handlers,
+    resolve,
     responses,
     tenant_of,
 )
@@ -457,4 +458,4 @@ def dnc_audit(phone: PhoneQuery, limit: Limit = 50, cursor: Cursor = None) -> Dn
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """API Gateway (REST, proxy) entry point."""
-    return app.resolve(event, context)
+    return resolve(app, event, context)

@@ -4,7 +4,8 @@ Telnyx waits on this answer before the assistant speaks, so this handler is lean
 Powertools event handler or Tracer (their imports cost more than the whole lookup), no pydantic
 request model; one route, read straight from the API Gateway proxy event. The lookup and its
 deadline live in ``dialer.services.init_webhook``. Answers: 200 (always, once the signature is
-good), 401 (bad signature or unknown tenant: Telnyx then proceeds with the assistant defaults).
+good), 401 (bad signature or unknown tenant: Telnyx then proceeds with the assistant defaults),
+400 (a body that cannot be read at all: not UTF-8, or marked base64 and not), 405 (not a POST).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dialer.errors import Unauthorized
+from dialer.errors import BadRequest, Unauthorized
 from dialer.observability import get_logger, get_metrics
-from dialer.proxy_event import json_response, path_parameter, raw_body
+from dialer.proxy_event import json_response, method_not_allowed, path_parameter
+from dialer.request_body import event_body
 from dialer.services.init_webhook import InitWebhook
 
 logger = get_logger()
@@ -49,9 +51,16 @@ def init_webhook() -> InitWebhook:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """API Gateway (REST, proxy) entry point."""
+    refused = method_not_allowed(event, "POST")
+    if refused:
+        return refused
     tenant_id = path_parameter(event, "tenant_id")
     try:
-        answer = init_webhook().answer(tenant_id, raw_body(event), event.get("headers") or {})
+        answer = init_webhook().answer(tenant_id, event_body(event), event.get("headers") or {})
+    except BadRequest as exc:
+        logger.warning("init webhook body unreadable", reason=str(exc))
+        metrics.add_metric(name="InitRejected", unit="Count", value=1)
+        return json_response(400, {"error": "bad_request", "message": str(exc)})
     except Unauthorized as exc:
         logger.warning("init webhook rejected", reason=exc.reason)
         metrics.add_metric(name="InitRejected", unit="Count", value=1)

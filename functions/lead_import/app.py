@@ -9,6 +9,10 @@ never fails its batch-mates.
 The function also consumes the import dead-letter queue (``IMPORT_DLQ_ARN``): a message parked
 there marks its import ``failed``, with the line it reached, so no import shows ``processing``
 for ever.
+
+The same queue carries asynchronous results exports (:mod:`dialer.services.results_export`): a
+campaign too big to answer inline is read here and stored under the bucket's ``exports/``; an
+export job parked in the dead-letter queue marks its export ``failed``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dialer.observability import get_logger, get_metrics, get_tracer
 from dialer.services.imports import ImportProcessor, ImportRef, refs_from_message
+from dialer.services.results_export import ResultsExporter, export_ref
 from dialer.sqs_batch import ReportingBatchProcessor
 
 logger = get_logger()
@@ -71,6 +76,22 @@ def import_processor() -> ImportProcessor:
     )
 
 
+@cache
+def exporter() -> ResultsExporter:
+    """The results-export worker, wired once per execution environment."""
+    from dialer.adapters.campaigns_table import CampaignsTable
+    from dialer.adapters.exports_table import ResultsExports
+    from dialer.adapters.import_files import ImportFiles
+    from dialer.settings import get_settings
+
+    settings = get_settings()
+    return ResultsExporter(
+        campaigns=CampaignsTable(settings.table_name),
+        exports=ResultsExports(settings.table_name),
+        files=ImportFiles(settings.import_bucket),
+    )
+
+
 def is_dead_letter(record: SQSRecord) -> bool:
     """Whether the record comes from the import dead-letter queue."""
     from dialer.settings import get_settings
@@ -85,6 +106,17 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
 
     Powertools passes ``lambda_context`` (the parameter name matters): the time budget comes
     from it."""
+    export = export_ref(record.body)
+    if export is not None:
+        if is_dead_letter(record):
+            if exporter().give_up(export):
+                logger.warning("results export failed: its job reached the dead-letter queue")
+                metrics.add_metric(name="ExportDeadLettered", unit="Count", value=1)
+            return
+        outcome = exporter().run(export)
+        logger.info("results export job", export_id=export.export_id, outcome=outcome)
+        metrics.add_metric(name=f"Export{outcome.capitalize()}", unit="Count", value=1)
+        return
     refs = refs_from_message(record.body)
     if not refs:
         logger.info("message skipped (S3 test event or not an import)", message_id=record.message_id)

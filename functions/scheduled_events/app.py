@@ -17,7 +17,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dialer.errors import NotCallable
-from dialer.http_api import json_body, register_error_handlers, responses, tenant_of
+from dialer.http_api import json_body, register_error_handlers, resolve, responses, tenant_of
 from dialer.observability import get_logger, get_metrics, get_tracer
 from dialer.services.api_models import ID_PATTERN, ErrorResponse
 from dialer.services.scheduled_event_models import (
@@ -113,4 +113,4 @@ def cancel_scheduled_event(lead_id: IdPath, event_id: EventIdPath) -> Response[N
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """API Gateway (REST, proxy) entry point."""
-    return app.resolve(event, context)
+    return resolve(app, event, context)

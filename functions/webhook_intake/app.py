@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dialer.errors import BadRequest, PayloadTooLarge, TemporarilyUnavailable, Unauthorized
 from dialer.observability import get_logger, get_metrics
+from dialer.request_body import event_body
 from dialer.services.intake import InboundWebhook, WebhookIntake
 
 logger = get_logger()
@@ -84,12 +85,23 @@ def _unavailable(exc: TemporarilyUnavailable) -> Response[dict[str, str]]:
     return _error(503, "unavailable", "try again")
 
 
+@app.not_found
+def _no_route(exc: Exception) -> Response[dict[str, str]]:
+    # Both routes are POST only; a local gateway (or a template that routes more) may send others.
+    if app.current_event.http_method.upper() != "POST":
+        response = _error(
+            405, "method_not_allowed", f"{app.current_event.http_method} is not served here; use POST"
+        )
+        response.headers["Allow"] = "POST"
+        return response
+    return _error(404, "not_found", "no such route")
+
+
 @app.post("/webhooks/telnyx/<tenant_id>")
 def receive(tenant_id: str) -> Response[dict[str, Any]]:
     """Verify and enqueue one Telnyx webhook."""
     event = app.current_event
-    raw = event.decoded_body or ""
-    raw_body = raw.encode("utf-8") if isinstance(raw, str) else raw
+    raw_body = event_body(event.raw_event)
     accepted = intake().accept(
         InboundWebhook(
             tenant_id=tenant_id,
@@ -116,8 +128,7 @@ def receive(tenant_id: str) -> Response[dict[str, Any]]:
 def receive_insights(tenant_id: str) -> Response[dict[str, Any]]:
     """Authenticate and enqueue one insight-group webhook."""
     event = app.current_event
-    raw = event.decoded_body or ""
-    raw_body = raw.encode("utf-8") if isinstance(raw, str) else raw
+    raw_body = event_body(event.raw_event)
     headers = event.headers or {}
     token = event.get_query_string_value("token") or headers.get("x-insights-token")
     accepted = intake().accept_insights(

@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +131,24 @@ def dialer(stack: Any, api_key: str, home: Path) -> Run:
     return Run(stack.api_url, api_key, home)
 
 
+def scrubbed_today(tmp_path: Path) -> Path:
+    """examples/leads.csv as an operator imports it: scrubbed against the national DNC registry on
+    the campaign's day (the example's own scrub dates age out of the 31 days the campaign allows)."""
+    with (EXAMPLES / "leads.csv").open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        header, rows = list(reader.fieldnames or []), list(reader)
+    today = (datetime.now(UTC) + timedelta(seconds=OFFSET)).strftime("%Y-%m-%dT00:00:00Z")
+    for row in rows:
+        if row.get("DNC Scrubbed At"):
+            row["DNC Scrubbed At"] = today
+    path = tmp_path / "leads.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
 def write_yaml(path: Path, doc: dict[str, Any]) -> Path:
     path.write_text(yaml.safe_dump(doc))
     return path
@@ -228,7 +247,7 @@ def test_campaigns_create(dialer: Run, tmp_path: Path) -> None:
 
 def test_campaigns_import(dialer: Run, tmp_path: Path) -> None:
     campaign_id = dialer.state["campaign"]
-    done = dialer("campaigns", "import", campaign_id, str(EXAMPLES / "leads.csv"))
+    done = dialer("campaigns", "import", campaign_id, str(scrubbed_today(tmp_path)))
     assert "9 imported" in done.stdout
     assert "1 rejected" in done.stdout
     assert str(INVALID_ROW_LINE) in done.stdout  # the rejected row, by line

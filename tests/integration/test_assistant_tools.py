@@ -133,7 +133,12 @@ def test_opt_out_lists_the_number_ends_its_pending_leads_everywhere_and_is_idemp
         ("unknown_tenant", 401),
     ],
 )
-def test_authentication(handler, signer, other_signer, dnc, case, expected):
+def test_authentication(handler, signer, other_signer, dnc, seed, case, expected):
+    # A call of this tenant's (a disposition for a call it has no record of is a 404 of its own)
+    seed.campaign(TENANT, "cmp_auth")
+    lead = seed.lead(TENANT, "cmp_auth", "+13125550199")
+    seed.attempt(lead, 1)
+    seed.linked_call(lead, 1, "v3:auth")
     body = {"call_control_id": "v3:auth", "end_user": "+13125550199"}
     kwargs: dict[str, Any] = {}
     if case == "signature_and_secret":
@@ -180,11 +185,17 @@ def test_a_request_naming_another_tenants_lead_learns_and_changes_nothing(handle
     seed.attempt(b_lead, 1)
     seed.linked_call(b_lead, 1, "v3:b-only")
     body = {"call_control_id": "v3:b-only", "lead_id": b_lead.lead_id}
-    for tool, extra in (("opt_out", {}), ("set_disposition", {"disposition": "do_not_call"})):
+    # opt_out answers the model (caller unknown); set_disposition on a call that is not this
+    # tenant's is a 404, and creates no call record in this tenant's data either
+    for tool, extra, status in (
+        ("opt_out", {}, 200),
+        ("set_disposition", {"disposition": "do_not_call"}, 404),
+    ):
         response = call_tool(handler, tool, {**body, **extra}, signer=signer)
-        assert response["statusCode"] == 200
+        assert response["statusCode"] == status, response["body"]
         assert "Hidden" not in response["body"]
         assert phone not in response["body"]
+    assert seed.table.items.get({"pk": f"T#{TENANT}#CALL#v3:b-only", "sk": "CALL"}) is None
     assert dnc.get(OTHER, phone) is None
     assert dnc.get(TENANT, phone) is None
     assert lead_status(seed, OTHER, b_lead.lead_id) == "pending"
@@ -358,3 +369,52 @@ def test_schedule_callback_on_a_call_we_did_not_dial_finds_the_lead_by_number(ha
     # AND another tenant's route with the same number finds nobody (its own tenant has no such lead)
     other = call_tool(handler, "schedule_callback", body, tenant=OTHER, signer=None, secret=SECRET_B)
     assert other["json"]["result"] == "caller_unknown"
+
+
+# --- hostile input (issue 22): answers the model can act on or a 400, never a crash ------------------
+@pytest.mark.parametrize(
+    ("body", "zone"),
+    [
+        ("0001-01-01T00:00:00+14:00", None),  # converting it to UTC overflows
+        ("2026-12-02T15:00", "x" * 300),  # ZoneInfo raises OSError (file name too long)
+        ("2026-12-02T15:00", "../../etc/passwd"),
+        ("2026-12-02T15:00", "Mars/Olympus"),
+        ("9999-12-31T23:59:59-12:00", None),
+    ],
+    ids=["year 1 at +14:00", "300-char zone", "path zone", "unknown zone", "year 9999 at -12:00"],
+)
+def test_schedule_callback_with_a_hostile_time_or_zone_answers_and_books_nothing(
+    handler, signer, seed, body, zone
+):
+    lead = _eligible_lead(seed, "cmp_cb5", "+12125550175")
+    before = seed.table.items.get({"pk": f"T#{TENANT}#LEAD#{lead.lead_id}", "sk": "LEAD"})
+    request = {"lead_id": lead.lead_id, "when": body, **({"time_zone": zone} if zone else {})}
+    response = call_tool(handler, "schedule_callback", request, signer=signer)
+    assert response["statusCode"] == 200, response["body"]
+    assert response["json"]["ok"] is False
+    assert response["json"]["error"] in {"unparseable_time", "invalid_time", "too_far_ahead"}
+    after = seed.table.items.get({"pk": f"T#{TENANT}#LEAD#{lead.lead_id}", "sk": "LEAD"})
+    assert after.get("due_sk") == before.get("due_sk")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 2_000 + b"]" * 2_000,
+        b'{"disposition":"interested","n":' + b"9" * 5_000 + b"}",
+        b'{"disposition":"interested","note":"\xff\xfe"}',
+        b'{"disposition":"interested","call_control_id":"v3:auth","note":"\\ud800"}',
+    ],
+    ids=["deep", "5000-digit integer", "not UTF-8", "lone surrogate"],
+)
+def test_a_tool_body_that_cannot_be_read_is_a_400(handler, signer, raw):
+    response = call_tool(handler, "set_disposition", raw, signer=signer)
+    assert response["statusCode"] == 400, response["body"]
+    assert response["json"]["error"] == "bad_request"
+
+
+def test_a_tool_called_with_get_is_a_405(handler):
+    event = {"httpMethod": "GET", "pathParameters": {"tenant_id": TENANT, "tool": "opt_out"}, "body": None}
+    response = handler.lambda_handler(event, CONTEXT)
+    assert response["statusCode"] == 405
+    assert response["headers"]["Allow"] == "POST"

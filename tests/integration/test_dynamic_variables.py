@@ -287,3 +287,29 @@ def test_fuzzed_signed_bodies_never_5xx(handler, signer, shape, junk, doc, paylo
     response = post(handler, raw, signer.headers(raw))
     assert response["statusCode"] == 200
     assert_flat_strings(response["json"])
+
+
+# --- hostile bodies (issue 22) -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 2_000 + b"]" * 2_000,
+        b'{"data":{"payload":{"call_control_id":"v3:x","n":' + b"9" * 5_000 + b"}}}",
+        b'{"data":{"payload":{"call_control_id":"\xff\xfe"}}}',
+        b'{"data":{"payload":{"telnyx_end_user_target":"\\ud800"}}}',
+    ],
+    ids=["deep", "5000-digit integer", "not UTF-8", "lone surrogate"],
+)
+def test_a_signed_init_body_that_cannot_be_read_gets_the_safe_defaults(handler, signer, raw):
+    # GIVEN a correctly signed body no parser should be trusted with
+    response = post(handler, raw, signer.headers(raw))
+    # THEN Telnyx still gets its answer in time: the defaults for a caller nobody knows
+    assert response["statusCode"] == 200, response["body"]
+    assert_flat_strings(response["json"])
+    assert response["json"]["dynamic_variables"]["caller_known"] == "false"
+
+
+def test_the_init_webhook_called_with_get_is_a_405(handler):
+    response = handler.lambda_handler({"httpMethod": "GET", "body": None}, CONTEXT)
+    assert response["statusCode"] == 405
+    assert response["headers"]["Allow"] == "POST"

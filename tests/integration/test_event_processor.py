@@ -262,6 +262,42 @@ def test_concurrent_events_of_one_call_both_apply(aws, moto_stack):
     assert item["version"] == 2
 
 
+class DuplicateFirstClient:
+    """Lets a concurrent delivery of the SAME event commit after our receipt check and before our
+    read of the call (the window two Lambda instances handling one SQS message twice share)."""
+
+    def __init__(self, inner: Any, table: str, body: str) -> None:
+        self.inner, self.table, self.body = inner, table, body
+        self.raced = False
+
+    def get_item(self, **kwargs: Any) -> Any:
+        if not self.raced and kwargs["Key"]["sk"]["S"] == "CALL":
+            self.raced = True
+            rival = EventProcessor(calls=CallsTable(self.table, client=self.inner), payloads=None)  # type: ignore[arg-type]
+            assert rival.process(self.body).result is ApplyResult.APPLIED
+        return self.inner.get_item(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_duplicate_delivery_racing_the_first_changes_nothing(aws, moto_stack):
+    # GIVEN one event delivered twice at once: the other delivery commits between this one's
+    # receipt check and its read of the call (so the call's version condition holds for both)
+    call = "v3:dup-race-1"
+    body = message_for(with_call(load_fixture("call.answered"), call))["Body"]
+    client = DuplicateFirstClient(aws["dynamodb"], moto_stack.table_name, body)
+    processor = EventProcessor(calls=CallsTable(moto_stack.table_name, client=client), payloads=None)  # type: ignore[arg-type]
+    # WHEN this delivery applies it
+    result = processor.process(body).result
+    # THEN only the receipt's own condition tells: a duplicate, applied once (no second version,
+    # so no second lead effect or total)
+    assert client.raced
+    assert result is ApplyResult.DUPLICATE
+    assert call_item(aws, moto_stack, call)["version"] == 1
+    assert len(receipts_for(aws, moto_stack, call)) == 1
+
+
 def test_other_writers_attributes_survive(processor_handler, aws, moto_stack):
     # GIVEN the dialer created the call record with its own attributes before any event
     call = "v3:dialer-made-1"

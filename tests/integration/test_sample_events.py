@@ -62,9 +62,14 @@ def test_init_sample_is_stale_until_resigned_then_answers(aws, moto_stack, signe
     assert json.loads(response["body"])["dynamic_variables"]["caller_known"] == "false"
 
 
-def test_tool_sample_is_stale_until_resigned_then_records(aws, moto_stack, signer):
+def test_tool_sample_is_stale_until_resigned_then_records(processor_handler, aws, moto_stack, signer):
     from tests.integration.conftest import load_handler
 
+    # The sample's call, as the processor sample records it (a disposition for a call the tenant
+    # has no record or lead of is a 404)
+    assert processor_handler.lambda_handler(load("event_processor/call_lifecycle.json"), CONTEXT) == {
+        "batchItemFailures": []
+    }
     handler = load_handler("assistant_tools")
     handler.tools.cache_clear()
     seed_tenant(aws["ssm"], "default", signer.public_key_b64)
@@ -155,3 +160,25 @@ def test_insight_group_samples_enqueue_then_land_on_the_call(
     )
     assert item["insights"]["disposition"] == "callback_requested"
     assert item["insights"]["callback_at"] == "2026-12-08T15:00:00"
+
+
+def test_campaigns_api_samples_answer_for_the_authorizers_tenant(aws, moto_stack):
+    from tests.integration.conftest import load_handler
+
+    handler = load_handler("campaigns_api")
+    listed = handler.lambda_handler(load("campaigns_api/list_campaigns.json"), CONTEXT)
+    assert listed["statusCode"] == 200, listed["body"]
+    assert isinstance(json.loads(listed["body"])["data"], list)
+    # The sample lead does not exist: a 404 (the empty note is no note, never a 503)
+    callback = handler.lambda_handler(load("campaigns_api/post_lead_callback.json"), CONTEXT)
+    assert callback["statusCode"] == 404, callback["body"]
+    assert json.loads(callback["body"])["error"] == "not_found"
+
+
+def test_lead_import_sample_skips_what_is_not_an_import_and_fails_only_the_poison(aws, moto_stack):
+    from tests.integration.conftest import load_handler
+
+    handler = load_handler("lead_import")
+    handler.import_processor.cache_clear()
+    result = handler.lambda_handler(load("lead_import/batch_with_poison.json"), CONTEXT)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "msg-poison"}]}

@@ -199,3 +199,78 @@ def test_base64_flag_with_form_body(intake_handler, aws, moto_stack, signer):
     assert response["statusCode"] == 200
     assert base64.b64encode(raw)  # the gateway form was exercised above
     assert queued(aws, moto_stack)[0]["event_type"] == "texml.amd"
+
+
+# --- hostile bodies (issue 22): refused at intake, never a crash, never queued ------------------------
+def _envelope(payload: dict | None = None, **data: object) -> dict:
+    doc = load_fixture("call.hangup")
+    doc["data"].update(data)
+    doc["data"]["payload"].update(payload or {})
+    return doc
+
+
+DEEP = b"[" * 2_000 + b"]" * 2_000
+HUGE_INTEGER = b'{"data":{"id":"x","event_type":"call.hangup","payload":{"n":' + b"9" * 5_000 + b"}}}"
+
+
+@pytest.mark.parametrize(
+    ("raw", "base64_body"),
+    [
+        (DEEP, False),
+        (HUGE_INTEGER, False),
+        (b'{"data":{"id":"\xff\xfe","event_type":"call.hangup"}}', True),  # not UTF-8: sam local's form
+        (json.dumps(_envelope({"call_control_id": "\ud800"})).encode(), False),  # a lone surrogate
+        (b'{"data":{"id":"x","event_type":"call.hangup","payload":{"n":NaN}}}', False),
+    ],
+    ids=["deep", "5000-digit integer", "not UTF-8", "lone surrogate", "NaN"],
+)
+def test_a_signed_body_that_cannot_be_read_is_a_400_and_nothing_is_queued(
+    intake_handler, aws, moto_stack, signer, raw, base64_body
+):
+    # GIVEN a correctly signed body no parser should be trusted with
+    response = post(intake_handler, raw, signer.headers(raw), base64_body=base64_body)
+    # THEN it is refused as bad input (Telnyx does not retry a 4xx forever), and nothing is durable
+    assert response["statusCode"] == 400, response["body"]
+    assert response["json"]["error"] == "bad_request"
+    assert queued(aws, moto_stack) == []
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        _envelope({"call_control_id": "v3:" + "x" * 5_000}),
+        _envelope(occurred_at="9999-12-31T23:59:59.000000Z"),
+        _envelope(occurred_at="0001-01-01T00:00:00+14:00"),
+        {**_envelope(), "meta": {"attempt": 10**400, "delivered_to": "https://example.com"}},
+        _envelope({"cost_parts": 12}, event_type="call.cost"),
+    ],
+    ids=["5000-char call id", "year 9999", "year 1 (+14:00)", "attempt 10^400", "integer cost_parts"],
+)
+def test_a_signed_webhook_that_can_never_be_applied_is_refused_at_intake(
+    intake_handler, aws, moto_stack, signer, doc
+):
+    # GIVEN a signed webhook the processor would fail on every time (and park in its DLQ)
+    raw = json.dumps(doc).encode()
+    # WHEN it arrives
+    response = post(intake_handler, raw, signer.headers(raw))
+    # THEN it is refused here, naming why, and never reaches the events queue
+    assert response["statusCode"] == 400, response["body"]
+    assert queued(aws, moto_stack) == []
+
+
+def test_an_insights_body_that_cannot_be_read_is_a_400(intake_handler, aws, moto_stack, signer):
+    for raw in (DEEP, HUGE_INTEGER):
+        event = api_gateway_event(TENANT, raw, signer.headers(raw))
+        event["resource"] = event["requestContext"]["resourcePath"] = "/webhooks/telnyx/{tenant_id}/insights"
+        event["path"] = f"/webhooks/telnyx/{TENANT}/insights"
+        response = intake_handler.lambda_handler(event, CONTEXT)
+        assert response["statusCode"] == 400, response["body"]
+    assert queued(aws, moto_stack) == []
+
+
+def test_a_webhook_route_called_with_get_is_a_405(intake_handler):
+    event = api_gateway_event(TENANT, b"", {})
+    event["httpMethod"] = "GET"
+    response = intake_handler.lambda_handler(event, CONTEXT)
+    assert response["statusCode"] == 405, response["body"]
+    assert (response.get("multiValueHeaders") or {}).get("Allow") == ["POST"]

@@ -123,12 +123,6 @@ def test_built_functions_run_with_only_their_packaged_dependencies(moto_server):
     assert response["statusCode"] == 200, response
     assert json.loads(response["body"])["dynamic_variables"]["caller_known"] == "false"
 
-    # AND the built tools function records the sample disposition
-    sample = resign(json.loads((events / "assistant_tools/set_disposition.json").read_text()), TEST_SEED)
-    response = invoke("AssistantToolsFunction", sample, env("AssistantToolsFunction"))
-    assert response["statusCode"] == 200, response
-    assert json.loads(response["body"])["result"] == "recorded"
-
     # AND the built processor applies the sample batch
     batch = json.loads((events / "event_processor/call_lifecycle.json").read_text())
     assert invoke("EventProcessorFunction", batch, env("EventProcessorFunction")) == {"batchItemFailures": []}
@@ -140,6 +134,13 @@ def test_built_functions_run_with_only_their_packaged_dependencies(moto_server):
         },
     )["Item"]
     assert item["outcome"]["S"] == "answered_human"
+
+    # AND the built tools function records the sample disposition on that call (a disposition for
+    # a call the tenant has no record of is a 404)
+    sample = resign(json.loads((events / "assistant_tools/set_disposition.json").read_text()), TEST_SEED)
+    response = invoke("AssistantToolsFunction", sample, env("AssistantToolsFunction"))
+    assert response["statusCode"] == 200, response
+    assert json.loads(response["body"])["result"] == "recorded"
 
     # AND the built authorizer allows the tenant's API key (and names the tenant)
     token_event = json.loads((events / "authorizer/api_key.json").read_text())
@@ -165,6 +166,27 @@ def test_built_functions_run_with_only_their_packaged_dependencies(moto_server):
     )
     assert listed["statusCode"] == 404, listed
     assert json.loads(listed["body"])["error"] == "not_found"
+
+    # AND the built campaigns API answers its samples for that tenant (a list; a callback for a
+    # lead that does not exist is a 404)
+    campaigns = invoke(
+        "CampaignsApiFunction",
+        json.loads((events / "campaigns_api/list_campaigns.json").read_text()),
+        env("CampaignsApiFunction"),
+    )
+    assert campaigns["statusCode"] == 200, campaigns
+    callback = invoke(
+        "CampaignsApiFunction",
+        json.loads((events / "campaigns_api/post_lead_callback.json").read_text()),
+        env("CampaignsApiFunction"),
+    )
+    assert callback["statusCode"] == 404, callback
+
+    # AND the built import consumer skips what is not an import and fails only the poison record
+    imports = json.loads((events / "lead_import/batch_with_poison.json").read_text())
+    assert invoke("LeadImportFunction", imports, env("LeadImportFunction")) == {
+        "batchItemFailures": [{"itemIdentifier": "msg-poison"}]
+    }
 
     # AND the built transcripts consumer runs its sample (a call it does not know: nothing to do)
     # and reports only the poison record of the other one

@@ -119,10 +119,13 @@ def stack_args(
     api_port: int, telnyx_base_url: str, tenant: str, public_key_b64: str, offset: float, *extra: str
 ) -> list[str]:
     """``local.run`` options of a stack that dials by itself against a simulator, as ``make dev``
-    does (dispatcher and reaper on their schedules, here faster), with the clock shifted."""
+    does (dispatcher and reaper on their schedules, here faster), with the clock shifted and the
+    queues' batching windows sped up like the simulator's calls (``time_scale`` 0.02)."""
     return [
         "--port",
         str(api_port),
+        "--batching-window",
+        "0.02",
         "--parameter-overrides",
         f"Stage={STAGE}",
         f"TelnyxBaseUrl={telnyx_base_url}",

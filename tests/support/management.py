@@ -3,6 +3,7 @@ function with the authorizer's context. Used by the integration tests (moto + th
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from dataclasses import dataclass
@@ -39,8 +40,16 @@ def rest_event(
     headers: dict[str, str] | None = None,
     authorizer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A REST API (v1 proxy) event."""
-    raw = None if body is None else (body if isinstance(body, str) else json.dumps(body))
+    """A REST API (v1 proxy) event. Bytes are sent as they are: base64-encoded when they are not
+    UTF-8, as the local gateway does."""
+    encoded = False
+    if isinstance(body, bytes):
+        try:
+            raw: str | None = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raw, encoded = base64.b64encode(body).decode(), True
+    else:
+        raw = None if body is None else (body if isinstance(body, str) else json.dumps(body))
     hdrs = {
         "content-type": "application/json",
         "host": "abc123.execute-api.us-east-1.amazonaws.com",
@@ -70,7 +79,7 @@ def rest_event(
         "stageVariables": None,
         "requestContext": context,
         "body": raw,
-        "isBase64Encoded": False,
+        "isBase64Encoded": encoded,
     }
 
 
@@ -92,6 +101,7 @@ _RESOURCES = [
     "/docs",
     # analytics_api (issue 10)
     "/campaigns/{campaign_id}/stats",
+    "/campaigns/{campaign_id}/results/exports/{export_id}",
     "/campaigns/{campaign_id}/results",
     "/leads/{lead_id}/calls",
     "/calls/{call_id}/transcript",
@@ -126,6 +136,7 @@ CAMPAIGNS_API_PREFIXES = ("/campaigns", "/leads", "/dnc", "/calls")
 #: Resources served by analytics_api (issue 10).
 ANALYTICS_API_RESOURCES = (
     "/campaigns/{campaign_id}/stats",
+    "/campaigns/{campaign_id}/results/exports/{export_id}",
     "/campaigns/{campaign_id}/results",
     "/leads/{lead_id}/calls",
     "/calls/{call_id}/transcript",

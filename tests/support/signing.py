@@ -56,8 +56,14 @@ def api_gateway_event(
     *,
     base64_body: bool = False,
 ) -> dict[str, Any]:
-    """A REST API (v1 proxy) event for POST /webhooks/telnyx/{tenant_id}, as API Gateway builds it."""
-    body = base64.b64encode(raw).decode() if base64_body else raw.decode("utf-8")
+    """A REST API (v1 proxy) event for POST /webhooks/telnyx/{tenant_id}, as API Gateway builds it.
+
+    A body that is not UTF-8 is base64-encoded, as the local gateway sends it."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        base64_body = True
+    body = base64.b64encode(raw).decode() if base64_body else text
     return {
         "resource": "/webhooks/telnyx/{tenant_id}",
         "path": f"/webhooks/telnyx/{tenant_id}",

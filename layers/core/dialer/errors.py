@@ -19,6 +19,21 @@ class BadRequest(DialerError):
     """The input is malformed; nothing was changed."""
 
 
+class UnreadableBody(BadRequest):
+    """The request body cannot be read safely (see :mod:`dialer.request_body`); ``kind`` is the
+    stable error type a 422 names (``json_invalid``, ``json_too_deep``, ``not_utf8`` ...)."""
+
+    def __init__(self, message: str, *, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class StorageRejected(DialerError):
+    """DynamoDB refused a request as invalid (a ``ValidationException``: an item or key too large,
+    a value it cannot store). Retrying the same request cannot help, so unlike
+    :class:`TemporarilyUnavailable` this is the caller's input, not "try again"."""
+
+
 class PayloadTooLarge(DialerError):
     """The body is over the size this route accepts."""
 

@@ -8,11 +8,11 @@ identical, which is what one OpenAPI document for the whole API promises.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
@@ -23,13 +23,17 @@ from dialer.errors import (
     Conflict,
     InvalidInput,
     NotFound,
+    StorageRejected,
     TemporarilyUnavailable,
     TenantNotConfigured,
+    UnreadableBody,
     UpstreamFailed,
     UpstreamRateLimited,
     UpstreamRejected,
     UpstreamTimeout,
 )
+from dialer.proxy_event import json_response
+from dialer.request_body import event_body, read_json, text_of
 from dialer.services.api_models import ErrorResponse, GatewayErrorResponse
 
 if TYPE_CHECKING:
@@ -56,11 +60,6 @@ IdempotencyKey = Annotated[
         "while the first is still running, a 409. Keys are kept 24 hours, per tenant.",
     ),
 ]
-
-#: Deepest JSON body accepted. Far beyond any real document (assistant tools with JSON-schema
-#: parameters nest about ten levels) and far below Python's recursion limit, so a 3 KB body of
-#: brackets is a 422 instead of a RecursionError in json, pydantic or our own merge code.
-MAX_JSON_DEPTH = 64
 
 # Status codes a route that calls Telnyx can answer besides its own.
 UPSTREAM = (409, 502, 503, 504)
@@ -117,39 +116,32 @@ def tenant_of(app: APIGatewayRestResolver) -> str:
 def json_body(text: str) -> Any:
     """The request body as JSON, for ``APIGatewayRestResolver(json_body_deserializer=json_body)``.
 
-    Malformed JSON stays Powertools' ``json_invalid`` 422; a body nested deeper than
-    :data:`MAX_JSON_DEPTH`, or with a number Python will not convert (over 4,300 digits), is a 422
-    of its own instead of an unhandled RecursionError or ValueError (a 500)."""
+    Read by :func:`dialer.request_body.read_json` like every other body; what it refuses
+    (malformed, nested too deep, a number out of range, a lone surrogate) is a 422 naming the body,
+    Powertools' shape for every other invalid body."""
     try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError:
-        raise
-    except RecursionError:
-        raise _body_error("json_too_deep", f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
-    except ValueError as exc:
-        raise _body_error("json_invalid", str(exc)) from None
-    if _nesting(parsed) > MAX_JSON_DEPTH:
-        raise _body_error("json_too_deep", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-    return parsed
+        return read_json(text)
+    except UnreadableBody as exc:
+        raise RequestValidationError(
+            [{"type": exc.kind, "loc": ("body",), "msg": str(exc), "input": {}, "ctx": {}}]
+        ) from None
 
 
-def _nesting(value: Any) -> int:
-    """How deep ``value`` nests arrays and objects (iterative: the point is to avoid recursion)."""
-    deepest = 0
-    pending: list[tuple[Any, int]] = [(value, 0)]
-    while pending:
-        node, depth = pending.pop()
-        if isinstance(node, dict | list):
-            depth += 1
-            if depth > MAX_JSON_DEPTH:
-                return depth
-            deepest = max(deepest, depth)
-            pending.extend((child, depth) for child in (node.values() if isinstance(node, dict) else node))
-    return deepest
+def resolve(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """``app.resolve`` behind the one body reader: what every HTTP function's handler returns.
 
-
-def _body_error(kind: str, message: str) -> RequestValidationError:
-    return RequestValidationError([{"type": kind, "loc": ("body",), "msg": message, "input": {}, "ctx": {}}])
+    The body reaches Powertools as checked UTF-8 text: a base64 body (the local gateway encodes a
+    body that is not UTF-8) is decoded here, and one that is not UTF-8 is a 400 before any route
+    runs (Powertools' ``decoded_body`` would raise UnicodeDecodeError, a 502)."""
+    if event.get("body"):
+        try:
+            text = text_of(event_body(event))
+        except UnreadableBody as exc:
+            return json_response(
+                400, ErrorResponse(error="bad_request", message=str(exc)).model_dump(mode="json")
+            )
+        event = {**event, "body": text, "isBase64Encoded": False}
+    return app.resolve(event, context)
 
 
 def idempotent_creates(app: APIGatewayRestResolver) -> IdempotentCreates:
@@ -211,6 +203,39 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
     def _invalid_input(exc: InvalidInput) -> Response[Any]:
         logger.info("request rejected", status=422, reason=str(exc))
         return _unprocessable([dict(e) for e in exc.errors])
+
+    @app.exception_handler(NotFoundError)
+    def _no_route(exc: NotFoundError) -> Response[Any]:
+        # No route for this method and path. The template sends every method of a path to its
+        # function (``Method: any``), so a path we serve with another method is a 405 naming the
+        # methods it has, not Powertools' 404.
+        event = app.current_event
+        allowed = sorted(
+            {
+                route.method
+                for route in app._static_routes + app._dynamic_routes
+                if route.rule.match(event.path)
+            }
+        )
+        if allowed:
+            logger.info("method not allowed", status=405, method=event.http_method)
+            return _error(
+                405,
+                "method_not_allowed",
+                f"{event.http_method} is not served here; use {', '.join(allowed)}",
+                {"Allow": ", ".join(allowed)},
+            )
+        logger.info("no such route", status=404)
+        return _error(404, "not_found", "no such route")
+
+    @app.exception_handler(StorageRejected)
+    def _storage_rejected(exc: StorageRejected) -> Response[Any]:
+        # DynamoDB refused the request as invalid: the same input would fail again, so not "try
+        # again". A value slipped past its model's bound; the trace shows which, for us to add it.
+        logger.warning("request rejected by storage", status=422, exc_info=exc)
+        return _unprocessable(
+            [{"loc": ["request"], "msg": "a value cannot be stored as sent", "type": "value_not_storable"}]
+        )
 
     @app.exception_handler(Unauthenticated)
     def _unauthenticated(exc: Unauthenticated) -> Response[Any]:

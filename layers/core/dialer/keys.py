@@ -125,6 +125,25 @@ def import_key(tenant_id: str, import_id: str) -> dict[str, str]:
     return {"pk": f"T#{tenant_id}#IMPORT#{import_id}", "sk": "IMPORT"}
 
 
+def pending_imports_index(tenant_id: str, upload_until: str = "", import_id: str = "") -> dict[str, str]:
+    """gsi1 entry of an import still waiting for its file, in upload-deadline order (sparse: the
+    entry goes when the import starts or fails, so the reaper reads only the waiting ones)."""
+    return {
+        "gsi1pk": f"T#{tenant_id}#IMPORTS#PENDING",
+        "gsi1sk": f"{upload_until}#{import_id}" if import_id else "",
+    }
+
+
+def results_export_key(tenant_id: str, export_id: str) -> dict[str, str]:
+    """An asynchronous results export's record (status, object key); expires by TTL."""
+    return {"pk": f"T#{tenant_id}#EXPORT#{export_id}", "sk": "EXPORT"}
+
+
+def running_export_key(tenant_id: str, campaign_id: str) -> dict[str, str]:
+    """The campaign's latest asynchronous results export (one job for many asks)."""
+    return {"pk": f"T#{tenant_id}#EXPORTS#{campaign_id}", "sk": "LATEST"}
+
+
 def import_error_key(tenant_id: str, import_id: str, line: int) -> dict[str, str]:
     """One rejected row of an import, in the import's partition, ordered by line."""
     return {"pk": f"T#{tenant_id}#IMPORT#{import_id}", "sk": f"ERR#{line:010d}"}

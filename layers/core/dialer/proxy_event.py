@@ -2,26 +2,27 @@
 
 For the Telnyx-facing one-route functions (init webhook, in-call tools): Telnyx waits on them
 mid-call, and Powertools' event handler is most of their cold import. The management API keeps
-the event handler (many routes, OpenAPI) through :mod:`dialer.http_api`.
+the event handler (many routes, OpenAPI) through :mod:`dialer.http_api`. Bodies are read by
+:mod:`dialer.request_body`, as everywhere.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from typing import Any
 
 
-def raw_body(event: dict[str, Any]) -> bytes:
-    """The request body as sent (base64-decoded when API Gateway encoded it; b"" if undecodable)."""
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        try:
-            return base64.b64decode(body)
-        except (binascii.Error, ValueError):
-            return b""
-    return body.encode("utf-8") if isinstance(body, str) else b""
+def method_not_allowed(event: dict[str, Any], allowed: str) -> dict[str, Any] | None:
+    """The 405 for a request whose method is not ``allowed`` (the template may route more methods
+    here than the function serves, and a local gateway routes anything); None when it is."""
+    method = str(event.get("httpMethod") or allowed).upper()
+    if method == allowed:
+        return None
+    answer = json_response(
+        405, {"error": "method_not_allowed", "message": f"{method} is not served here; use {allowed}"}
+    )
+    answer["headers"]["Allow"] = allowed
+    return answer
 
 
 def path_parameter(event: dict[str, Any], name: str) -> str:

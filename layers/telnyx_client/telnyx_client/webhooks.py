@@ -94,17 +94,26 @@ def _digest(prefix: str, parts: list[tuple[str, str]] | bytes) -> str:
 
 
 def parse_webhook(raw_body: bytes, content_type: str | None) -> ParsedWebhook:
-    """Parse a raw webhook body. Raises :class:`WebhookParseError` only for unparseable bodies."""
+    """Parse a raw webhook body. Raises :class:`WebhookParseError` only for unparseable bodies.
+
+    A service that reads bodies through its own checked reader calls :func:`webhook_from_json` or
+    :func:`webhook_from_form` with what it read instead."""
     if is_form_encoded(content_type):
-        return _parse_form(raw_body)
-    return _parse_json(raw_body)
-
-
-def _parse_json(raw_body: bytes) -> ParsedWebhook:
+        try:
+            text = raw_body.decode("utf-8")
+            pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise WebhookParseError("body is not a valid form-encoded document") from exc
+        return webhook_from_form(pairs)
     try:
         doc = json.loads(raw_body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise WebhookParseError("body is not valid JSON") from exc
+    return webhook_from_json(doc, raw_body)
+
+
+def webhook_from_json(doc: Any, raw_body: bytes) -> ParsedWebhook:
+    """The webhook in a parsed JSON body (``raw_body``: its bytes, for the id of a body without one)."""
     if not isinstance(doc, dict):
         raise WebhookParseError("body must be a JSON object")
     data = doc.get("data")
@@ -142,12 +151,8 @@ def _parse_json(raw_body: bytes) -> ParsedWebhook:
     )
 
 
-def _parse_form(raw_body: bytes) -> ParsedWebhook:
-    try:
-        text = raw_body.decode("utf-8")
-        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise WebhookParseError("body is not a valid form-encoded document") from exc
+def webhook_from_form(pairs: list[tuple[str, str]]) -> ParsedWebhook:
+    """The TeXML callback in a parsed form body (its fields in order)."""
     if not pairs:
         raise WebhookParseError("form body is empty")
     fields = dict(pairs)

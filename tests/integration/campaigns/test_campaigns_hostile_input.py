@@ -92,3 +92,45 @@ def test_consent_a_few_hours_ahead_is_clock_skew_and_accepted(api: InProcessApi,
     soon = (datetime.now(UTC) + timedelta(hours=12)).isoformat()
     response = api.put(f"/leads/{lead_id}/consent", ta.key, {**CONSENT, "granted_at": soon})
     assert response.status == 200, response.body
+
+
+# --- issue 22 -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "at",
+    ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00", "9999-12-31T23:59:59"],
+)
+def test_a_callback_at_the_ends_of_the_calendar_is_a_422_naming_at(
+    api: InProcessApi, ta: CampaignTenant, at: str
+) -> None:
+    lead_id = _lead(api, ta)
+    response = api.post(f"/leads/{lead_id}/callback", ta.key, {"at": at})
+    assert response.status == 422, response.body
+    assert response.body["detail"][0]["loc"] == ["body", "at"]
+
+
+def test_a_callback_with_an_empty_note_is_booked_not_a_503(api: InProcessApi, ta: CampaignTenant) -> None:
+    # GIVEN a lead, and a callback whose note is empty (an update that both set and removed the
+    # note: DynamoDB refused it every time, and the API answered "try again")
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    lead_id = _lead(api, ta, time_zone="America/New_York", consent=CONSENT, dnc_scrubbed_at=now.isoformat())
+    at = (now + timedelta(days=1)).replace(hour=19, minute=0, second=0, microsecond=0)  # 2-3 PM in New York
+    response = api.post(f"/leads/{lead_id}/callback", ta.key, {"at": at.isoformat(), "note": ""})
+    # THEN it is booked, with no note
+    assert response.status == 200, response.body
+    lead = api.get(f"/leads/{lead_id}", ta.key).body
+    assert lead.get("callback_note") in (None, "")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("PATCH", "/campaigns"), ("PUT", "/dnc"), ("DELETE", "/campaigns/{id}/leads"), ("PUT", "/assistants")],
+)
+def test_a_method_a_route_does_not_serve_is_a_405_naming_the_ones_it_does(
+    api: InProcessApi, ta: CampaignTenant, method: str, path: str
+) -> None:
+    response = api.request(method, path.replace("{id}", "cmp_x"), token=ta.key, body={})
+    assert response.status == 405, response.body
+    assert response.body["error"] == "method_not_allowed"
+    assert "GET" in response.headers["allow"] or "POST" in response.headers["allow"]

@@ -44,14 +44,22 @@ QUERIES: dict[tuple[str, str], dict[str, str]] = {
 
 
 @pytest.fixture
-def a_ids(api: InProcessApi, ta: CampaignTenant, importer: Any, moto_stack: Any) -> dict[str, str]:
-    """Things tenant A owns: a campaign with a lead, an import, and a number on its DNC list."""
+def a_ids(
+    api: InProcessApi, ta: CampaignTenant, importer: Any, moto_stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """Things tenant A owns: a campaign with a lead, an import, a results export and a number on
+    its DNC list."""
     campaign = api.post("/campaigns", ta.key, campaign_body(ta)).body
     lead_id = api.post(f"/campaigns/{campaign['id']}/leads", ta.key, {"leads": [{"phone": PHONE}]}).body[
         "lead_ids"
     ][0]
     created = api.post(f"/campaigns/{campaign['id']}/imports", ta.key, {"filename": "a.csv"}).body
     upload(object_key(created["upload_url"]), b"phone\n+16175550144\n")
+    importer.run()
+    with monkeypatch.context() as m:  # any campaign is "big": A's results become an export
+        m.setattr("dialer.services.results_export.INLINE_MAX_LEADS", 0)
+        export = api.get(f"/campaigns/{campaign['id']}/results", ta.key)
+    assert export.status == 202, export.body
     importer.run()
     assert api.post("/dnc", ta.key, {"phone": PHONE, "reason": "A's"}).status in (200, 201)
     # call_id: A's call (issue 10); B must not see it either.
@@ -72,6 +80,7 @@ def a_ids(api: InProcessApi, ta: CampaignTenant, importer: Any, moto_stack: Any)
         "campaign_id": campaign["id"],
         "lead_id": lead_id,
         "import_id": created["import_id"],
+        "export_id": export.body["id"],
         "call_id": call_id,
         "event_id": "00000000-0000-4000-8000-000000000000",
     }

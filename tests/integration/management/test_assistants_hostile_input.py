@@ -43,6 +43,34 @@ def test_deeply_nested_json_is_a_422_on_every_route_with_a_body(
     assert response.body["detail"][0]["type"] == "json_too_deep"
 
 
+@pytest.mark.parametrize(("method", "path"), BODY_OPERATIONS, ids=[f"{m} {p}" for m, p in BODY_OPERATIONS])
+@pytest.mark.parametrize(
+    ("body", "status", "kind"),
+    [
+        (b'{"name":"\xff\xfe"}', 400, None),  # not UTF-8: the local gateway base64-encodes it
+        (b'{"name":"\\ud800"}', 422, "lone_surrogate"),
+        (b'{"name":' + b"9" * 5_000 + b"}", 422, "number_out_of_range"),
+        (b'{"name":1e400}', 422, "number_out_of_range"),
+    ],
+    ids=["not UTF-8", "lone surrogate", "5000-digit integer", "1e400"],
+)
+def test_an_unreadable_body_is_refused_on_every_route_with_a_body(
+    api: InProcessApi, alpha: Tenant, method: str, path: str, body: bytes, status: int, kind: str | None
+) -> None:
+    # GIVEN a body no parser downstream should be trusted with
+    response = api.request(method, _concrete(path), token=alpha.api_key, body=body)
+    # THEN it is refused before any route runs: 400 when it is not text at all, else a 422 naming it
+    assert response.status == status, (response.status, response.body)
+    if kind:
+        assert response.body["detail"][0] == {
+            "loc": ["body"],
+            "msg": response.body["detail"][0]["msg"],
+            "type": kind,
+        }
+    else:
+        assert response.body["error"] == "bad_request"
+
+
 # --- no orphans at Telnyx ---------------------------------------------------------------------------
 def _upstream_ids(sim: Simulator, tenant: Tenant) -> set[str]:
     account = sim.account(tenant.telnyx_key)
@@ -110,19 +138,21 @@ def test_a_patch_that_would_outgrow_the_mirror_is_a_422_and_changes_nothing(
 
 
 class MirrorWritesFail:
-    """Fault injection at the AWS boundary: the table refuses assistant mirrors (as it would an
-    item over 400 KB, or during an outage) while everything else works."""
+    """Fault injection at the AWS boundary: the table refuses assistant mirrors with ``code`` (a
+    ``ValidationException`` as for an item over 400 KB, or an outage's error) while everything
+    else works."""
 
-    def __init__(self) -> None:
+    def __init__(self, code: str = "ValidationException") -> None:
         from dialer.adapters import aws as aws_clients
 
         self.client = aws_clients.client("dynamodb")
+        self.code = code
 
     def _refuse(self, params: dict[str, Any], **_: Any) -> None:
         from botocore.exceptions import ClientError
 
         if "#ASSISTANT#" in params.get("Item", {}).get("pk", {}).get("S", ""):
-            raise ClientError({"Error": {"Code": "ValidationException", "Message": "Item size"}}, "PutItem")
+            raise ClientError({"Error": {"Code": self.code, "Message": "Item size"}}, "PutItem")
 
     def __enter__(self) -> MirrorWritesFail:
         self.client.meta.events.register("provide-client-params.dynamodb.PutItem", self._refuse)
@@ -133,21 +163,26 @@ class MirrorWritesFail:
 
 
 @pytest.mark.parametrize("operation", ["create", "clone"])
+@pytest.mark.parametrize(
+    ("code", "status"),
+    # A write DynamoDB refuses as invalid would fail again: a 422, not "try again"; an outage is.
+    [("ValidationException", 422), ("InternalServerError", 503)],
+)
 def test_a_create_whose_mirror_write_fails_undoes_itself_at_telnyx(
-    api: InProcessApi, alpha: Tenant, telnyx_sim: Simulator, operation: str
+    api: InProcessApi, alpha: Tenant, telnyx_sim: Simulator, operation: str, code: str, status: int
 ) -> None:
     source = (
         api.post("/assistants", alpha.api_key, MINIMAL_ASSISTANT).body["id"] if operation == "clone" else ""
     )
     before = _upstream_ids(telnyx_sim, alpha)
     # GIVEN the mirror cannot be written after Telnyx accepted the assistant
-    with MirrorWritesFail():
+    with MirrorWritesFail(code):
         if operation == "create":
             response = api.post("/assistants", alpha.api_key, MINIMAL_ASSISTANT)
         else:
             response = api.post(f"/assistants/{source}/clone", alpha.api_key)
-    # THEN the client is told to try again, and Telnyx has no assistant the API does not list
-    assert response.status == 503, response.body
+    # THEN the client is told whether to try again, and Telnyx has no assistant the API does not list
+    assert response.status == status, response.body
     assert _upstream_ids(telnyx_sim, alpha) == before
     # AND the retry creates exactly one, listed
     retried = api.post("/assistants", alpha.api_key, MINIMAL_ASSISTANT)
@@ -230,7 +265,7 @@ def test_a_failed_create_releases_its_idempotency_key(
 ) -> None:
     key = {"Idempotency-Key": f"retry-{uuid.uuid4()}"}
     before = _upstream_ids(telnyx_sim, alpha)
-    with MirrorWritesFail():
+    with MirrorWritesFail("InternalServerError"):
         assert api.post("/assistants", alpha.api_key, MINIMAL_ASSISTANT, headers=key).status == 503
     retried = api.post("/assistants", alpha.api_key, MINIMAL_ASSISTANT, headers=key)
     assert retried.status == 201

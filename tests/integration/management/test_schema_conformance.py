@@ -89,7 +89,12 @@ _SUFFIXES = itertools.count(100)
 
 
 @pytest.fixture
-def seeds(api: InProcessApi, alpha: Tenant, import_env: dict[str, str]) -> Seeds:  # noqa: F811
+def seeds(
+    api: InProcessApi,
+    alpha: Tenant,
+    import_env: dict[str, str],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> Seeds:
     """Fresh resources for each operation (its own DELETE may remove them)."""
 
     def call(method: str, path: str, body: Any) -> tuple[int, Any]:
@@ -98,6 +103,11 @@ def seeds(api: InProcessApi, alpha: Tenant, import_env: dict[str, str]) -> Seeds
 
     seeds = seed_resources(call, phone_suffix=f"0{next(_SUFFIXES)}")
     seeds.ids["call_id"] = _seed_call(alpha.tenant_id, seeds.ids["campaign_id"], seeds.ids["lead_id"])
+    with monkeypatch.context() as m:  # a results export needs a big campaign: make any campaign big
+        m.setattr("dialer.services.results_export.INLINE_MAX_LEADS", 0)
+        export = api.request("GET", f"/campaigns/{seeds.ids['campaign_id']}/results", token=alpha.api_key)
+    assert export.status == 202, export.body
+    seeds.ids["export_id"] = export.body["id"]
     return seeds
 
 

@@ -46,6 +46,9 @@ def client() -> Iterator[Any]:
             ],
         )
         yield ddb
+        # Inside another test module's moto world (xdist may run both in one worker) this mock
+        # does not reset moto on exit: leave no table behind for the next test.
+        ddb.delete_table(TableName=TABLE)
 
 
 def answers(ddb: Any) -> dict[str, list[Any]]:
@@ -141,3 +144,25 @@ def test_queries_answer_as_a_scan_says_after_any_writes(client: Any) -> None:
             for p in PARTITIONS:  # index answers come sorted by the index's sort key
                 keys = [i["gsk"]["S"] for i in shimmed[f"index {p}"]]
                 assert keys == sorted(keys)
+
+
+def _put_outcome(ddb: Any, filler: int, sk: str) -> str:
+    """What moto answers to a put whose item is ``filler`` bytes of data in 40 attributes."""
+    attrs = {f"a{i:02d}": {"S": "x" * (filler // 40)} for i in range(40)}
+    try:
+        ddb.put_item(TableName=TABLE, Item={"pk": {"S": "A"}, "sk": {"S": sk}, **attrs})
+    except ClientError as exc:
+        return exc.response["Error"]["Message"]
+    return "ok"
+
+
+@pytest.mark.parametrize("filler", [1_000, 404_000, 404_900, 405_000, 500_000])
+def test_item_size_limit_is_the_same_as_moto_alone(client: Any, filler: int) -> None:
+    # GIVEN the same item put with moto alone and under the shim (which measures an item once)
+    vanilla = _put_outcome(client, filler, "vanilla")
+    with serialised_dynamodb():
+        shimmed = _put_outcome(client, filler, "shimmed")
+    # THEN both accept or both refuse it, with the same message
+    assert shimmed == vanilla
+    if filler >= 405_000:
+        assert "Item size has exceeded the maximum allowed size" in shimmed

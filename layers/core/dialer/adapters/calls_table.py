@@ -18,9 +18,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dialer import keys
-from dialer.adapters.dynamo import DynamoItems
+from dialer.adapters.dynamo import DynamoItems, storage_error
 from dialer.domain.calls import CallFacts, Fact, FactKind, identity_of, merge_facts, summarize
-from dialer.errors import ConcurrentUpdate, TemporarilyUnavailable
+from dialer.errors import ConcurrentUpdate
 
 MAX_ATTEMPTS = 5
 
@@ -117,15 +117,15 @@ class CallsTable:
                 )
             except ClientError as exc:
                 if _error_code(exc) != "TransactionCanceledException":
-                    raise TemporarilyUnavailable("could not apply the event") from exc
+                    raise storage_error(exc, "could not apply the event") from exc
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
                 if reasons and reasons[0] == "ConditionalCheckFailed":
                     return ApplyResult.DUPLICATE  # a concurrent delivery of the same event won
                 if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
                     continue  # another event of this call won the race: re-read and re-merge
-                raise TemporarilyUnavailable("could not apply the event") from exc
+                raise storage_error(exc, "could not apply the event") from exc
             except BotoCoreError as exc:
-                raise TemporarilyUnavailable("could not apply the event") from exc
+                raise storage_error(exc, "could not apply the event") from exc
             return ApplyResult.APPLIED
         raise ConcurrentUpdate(f"call record kept changing while applying event {receipt.event_id}")
 

@@ -85,6 +85,7 @@ class ImportRecord:
     finished_at: str | None = None
     failure: str | None = None
     counters: dict[str, int] = field(default_factory=dict)
+    upload_until: str | None = None  # the upload URL's expiry (imports made before it have none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +309,9 @@ class CampaignsTable:
             "merged": 0,
             "rejected": 0,
         }
+        if record.upload_until:
+            item["upload_until"] = record.upload_until
+            item.update(keys.pending_imports_index(record.tenant_id, record.upload_until, record.import_id))
         return self.items.put(item, condition="attribute_not_exists(pk)")
 
     def get_import(self, tenant_id: str, import_id: str) -> ImportRecord | None:
@@ -321,6 +325,7 @@ class CampaignsTable:
             self.ops.update(
                 keys.import_key(tenant_id, import_id),
                 set_fields={"status": "processing", "object_size": size, "started_at": at, "updated_at": at},
+                remove=_PENDING_INDEX,
                 condition="#st = :pending",
                 names={"#st": "status"},
                 values={":pending": "pending"},
@@ -364,10 +369,31 @@ class CampaignsTable:
         self.ops.update(
             keys.import_key(tenant_id, import_id),
             set_fields={"status": "failed", "failure": reason, "finished_at": at, "updated_at": at},
+            remove=_PENDING_INDEX,
             condition="#st IN (:pending, :processing)",
             names={"#st": "status"},
             values={":pending": "pending", ":processing": "processing"},
         )
+
+    def expire_import(self, tenant_id: str, import_id: str, *, reason: str, at: str) -> bool:
+        """pending → failed (its file never came); False if it started or ended meanwhile."""
+        return bool(
+            self.ops.update(
+                keys.import_key(tenant_id, import_id),
+                set_fields={"status": "failed", "failure": reason, "finished_at": at, "updated_at": at},
+                remove=_PENDING_INDEX,
+                condition="#st = :pending",
+                names={"#st": "status"},
+                values={":pending": "pending"},
+            )
+        )
+
+    def overdue_imports(self, tenant_id: str, before: str, *, limit: int = 100) -> list[ImportRecord]:
+        """Imports still waiting for their file whose upload URL expired before ``before``,
+        oldest deadline first (at most ``limit``)."""
+        pk = keys.pending_imports_index(tenant_id)["gsi1pk"]
+        items, _ = self.ops.query("gsi1pk", pk, index="gsi1", sk_name="gsi1sk", limit=limit)
+        return [_import(i) for i in items if str(i.get("upload_until", "")) < before]
 
     def put_row_errors(self, tenant_id: str, import_id: str, errors: Sequence[RowError]) -> None:
         """Store rejected rows (keyed by line, so a replayed chunk overwrites, never duplicates)."""
@@ -590,7 +616,12 @@ def _import(item: Mapping[str, Any]) -> ImportRecord:
         started_at=item.get("started_at"),
         finished_at=item.get("finished_at"),
         failure=item.get("failure"),
+        upload_until=item.get("upload_until"),
     )
+
+
+#: The sparse gsi1 entry of a pending import (see :func:`dialer.keys.pending_imports_index`).
+_PENDING_INDEX = ("gsi1pk", "gsi1sk")
 
 
 def iso(at: datetime) -> str:

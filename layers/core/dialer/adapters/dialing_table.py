@@ -28,7 +28,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dialer import keys
-from dialer.adapters.dynamo import DynamoItems
+from dialer.adapters.dynamo import DynamoItems, storage_error
 from dialer.adapters.table_ops import TableOps
 from dialer.domain.dialing import (
     DUE_SHARDS,
@@ -184,7 +184,7 @@ class DialingTable:
             )
         except ClientError as exc:
             if _code(exc) != "ConditionalCheckFailedException":
-                raise TemporarilyUnavailable("could not drop the lease") from exc
+                raise storage_error(exc, "could not drop the lease") from exc
 
     # --- concurrency slots ----------------------------------------------------------------------
     def slots_in_use(self, tenant_id: str) -> int:
@@ -275,10 +275,10 @@ class DialingTable:
             )
         except ClientError as exc:
             if _code(exc) != "ConditionalCheckFailedException":
-                raise TemporarilyUnavailable("could not reserve a dial") from exc
+                raise storage_error(exc, "could not reserve a dial") from exc
             return None
         except BotoCoreError as exc:
-            raise TemporarilyUnavailable("could not reserve a dial") from exc
+            raise storage_error(exc, "could not reserve a dial") from exc
         return float(response["Attributes"]["tat"]["N"]) - interval
 
     def _reserve_idle(self, key: Mapping[str, str], now: float, interval: float) -> float | None:
@@ -362,6 +362,31 @@ class DialingTable:
                     if not start:
                         break
         return total
+
+    def next_due_at(self, tenant_id: str, campaign_id: str, after: str) -> str | None:
+        """The earliest instant after ``after`` at which a pending lead falls due (None: no lead
+        waits for a later time): the head of each due partition past ``after``, one item each."""
+        found: list[str] = []
+        for shard in range(DUE_SHARDS):
+            for priority in (0, 1):
+                index = keys.due_index(tenant_id, campaign_id, shard, priority)
+                response = self._query(
+                    IndexName="due",
+                    KeyConditionExpression="due_pk = :pk AND due_sk BETWEEN :lo AND :hi",
+                    ExpressionAttributeValues=self.items.to_ddb(
+                        {
+                            ":pk": index["due_pk"],
+                            ":lo": f"{priority}#{after}#\uffff",
+                            ":hi": f"{priority}#\uffff",
+                        }
+                    ),
+                    ProjectionExpression="due_sk",
+                    Limit=1,
+                )
+                found += [
+                    self.items.from_ddb(item)["due_sk"].split("#")[1] for item in response.get("Items", [])
+                ]
+        return min(found, default=None)
 
     def pending_leads(self, tenant_id: str, campaign_id: str, shard: int, limit: int) -> list[dict[str, Any]]:
         """Any pending leads of one shard (due or not): the cancel sweep's page."""
@@ -1038,7 +1063,7 @@ class DialingTable:
         try:
             return dict(self.client.query(TableName=self.table_name, **kwargs))
         except (ClientError, BotoCoreError) as exc:
-            raise TemporarilyUnavailable("could not query the state table") from exc
+            raise storage_error(exc, "could not query the state table") from exc
 
     def _transact(self, operations: list[dict[str, Any]]) -> int | None:
         """TransactWriteItems; None when committed, else the index of the first operation whose
@@ -1064,7 +1089,7 @@ class DialingTable:
                 return None
             except ClientError as exc:
                 if _code(exc) != "TransactionCanceledException":
-                    raise TemporarilyUnavailable("could not write to the state table") from exc
+                    raise storage_error(exc, "could not write to the state table") from exc
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
                 failed = {i for i, reason in enumerate(reasons) if reason == "ConditionalCheckFailed"}
                 if failed:
@@ -1073,7 +1098,7 @@ class DialingTable:
                     return {0}
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))
             except BotoCoreError as exc:
-                raise TemporarilyUnavailable("could not write to the state table") from exc
+                raise storage_error(exc, "could not write to the state table") from exc
         return {-1}
 
 

@@ -1,7 +1,9 @@
 """A small typed helper over the DynamoDB client for the management records (issue 5).
 
-Every boto3 error becomes :class:`~dialer.errors.TemporarilyUnavailable` here, at the adapter
-boundary; a failed condition is reported as ``False`` so callers can turn it into a domain error.
+Every boto3 error becomes a domain error here, at the adapter boundary (:func:`storage_error`:
+:class:`~dialer.errors.StorageRejected` when DynamoDB refused the request as invalid,
+:class:`~dialer.errors.TemporarilyUnavailable` otherwise); a failed condition is reported as
+``False`` so callers can turn it into a domain error.
 """
 
 from __future__ import annotations
@@ -15,7 +17,21 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dialer.adapters import aws
-from dialer.errors import InvalidInput, TemporarilyUnavailable
+from dialer.errors import DialerError, InvalidInput, StorageRejected, TemporarilyUnavailable
+
+
+def storage_error(exc: ClientError | BotoCoreError, what: str) -> DialerError:
+    """The domain error for a failed DynamoDB call: the one place that tells "retrying the same
+    request cannot help" (a ``ValidationException``, or a transaction cancelled for a validation
+    error: an item or key too large, a value DynamoDB cannot store) from "try again" (throttling,
+    a network failure, an internal error). A failed condition never reaches here: callers read
+    it as ``False``."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+        if error.get("Code") == "ValidationException" or "ValidationError" in reasons:
+            return StorageRejected(f"{what}: {error.get('Message', '')}"[:300])
+    return TemporarilyUnavailable(what)
 
 
 class DynamoItems:
@@ -58,7 +74,7 @@ class DynamoItems:
                 TableName=self.table_name, Key=self.to_ddb(key), ConsistentRead=True
             )
         except (ClientError, BotoCoreError) as exc:
-            raise TemporarilyUnavailable("could not read from the state table") from exc
+            raise storage_error(exc, "could not read from the state table") from exc
         item = response.get("Item")
         return self.from_ddb(item) if item else None
 
@@ -146,7 +162,7 @@ class DynamoItems:
             try:
                 response = self.client.query(**kwargs)
             except (ClientError, BotoCoreError) as exc:
-                raise TemporarilyUnavailable("could not query the state table") from exc
+                raise storage_error(exc, "could not query the state table") from exc
             items.extend(self.from_ddb(i) for i in response.get("Items", []))
             start = response.get("LastEvaluatedKey")
             if not start:
@@ -169,9 +185,9 @@ class DynamoItems:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
-            raise TemporarilyUnavailable("could not write to the state table") from exc
+            raise storage_error(exc, "could not write to the state table") from exc
         except BotoCoreError as exc:
-            raise TemporarilyUnavailable("could not write to the state table") from exc
+            raise storage_error(exc, "could not write to the state table") from exc
         return True
 
 

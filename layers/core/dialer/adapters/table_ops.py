@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dialer.adapters.dynamo import DynamoItems
+from dialer.adapters.dynamo import DynamoItems, storage_error
 from dialer.errors import TemporarilyUnavailable
 
 BATCH_WRITE = 25
@@ -81,7 +81,7 @@ class TableOps:
             try:
                 response = self.items.client.query(**kwargs)
             except (ClientError, BotoCoreError) as exc:
-                raise TemporarilyUnavailable("could not query the state table") from exc
+                raise storage_error(exc, "could not query the state table") from exc
             for item in response.get("Items", []):
                 decoded = self.items.from_ddb(item)
                 if after is not None and decoded.get(sk_name) == after:
@@ -107,7 +107,7 @@ class TableOps:
                 try:
                     response = self.items.client.batch_get_item(RequestItems=pending)
                 except (ClientError, BotoCoreError) as exc:
-                    raise TemporarilyUnavailable("could not read from the state table") from exc
+                    raise storage_error(exc, "could not read from the state table") from exc
                 found.extend(self.items.from_ddb(it) for it in response["Responses"].get(self.table_name, []))
                 pending = response.get("UnprocessedKeys") or {}
                 if not pending:
@@ -136,7 +136,7 @@ class TableOps:
             try:
                 response = self.items.client.batch_write_item(RequestItems=pending)
             except (ClientError, BotoCoreError) as exc:
-                raise TemporarilyUnavailable("could not write to the state table") from exc
+                raise storage_error(exc, "could not write to the state table") from exc
             pending = response.get("UnprocessedItems") or {}
             if not pending:
                 return
@@ -198,9 +198,9 @@ class TableOps:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
-            raise TemporarilyUnavailable("could not write to the state table") from exc
+            raise storage_error(exc, "could not write to the state table") from exc
         except BotoCoreError as exc:
-            raise TemporarilyUnavailable("could not write to the state table") from exc
+            raise storage_error(exc, "could not write to the state table") from exc
         if return_new:
             return self.items.from_ddb(response.get("Attributes") or {})
         return True
@@ -230,9 +230,9 @@ class TableOps:
                     "Message", ""
                 ):
                     return False
-            raise TemporarilyUnavailable("could not write to the state table") from exc
+            raise storage_error(exc, "could not write to the state table") from exc
         except BotoCoreError as exc:
-            raise TemporarilyUnavailable("could not write to the state table") from exc
+            raise storage_error(exc, "could not write to the state table") from exc
         return True
 
 

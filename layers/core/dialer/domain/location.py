@@ -28,9 +28,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dialer.domain.instants import zone_info
 from dialer.domain.phones import STATE_NAMES, area_code_state, geographic_time_zones, number_time_zones
 
 _ET = "America/New_York"
@@ -210,7 +209,7 @@ def zones_for_state(state: str) -> tuple[str, ...]:
 
 def is_valid_zone(key: str | None) -> bool:
     """True when ``key`` names an IANA zone this runtime knows (tzdata ships with the layer)."""
-    return key is not None and _zone_or_none(key) is not None
+    return key is not None and zone_info(key) is not None
 
 
 def resolve_location(
@@ -278,11 +277,3 @@ def resolve_location(
         both: LocationSource.ADDRESS_STATE_AND_NUMBER,
     }[primary.evidence]
     return LeadLocation(primary.zone, source, state, ac_state, tuple(issues), candidates)
-
-
-@lru_cache(maxsize=1024)
-def _zone_or_none(key: str) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(key)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as "America"
-        return None

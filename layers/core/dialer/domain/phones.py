@@ -201,21 +201,48 @@ def _parse_valid(raw: str, default_region: str) -> _Parsed:
         raise InvalidPhoneNumber(reason) from exc
     if not phonenumbers.is_possible_number(number):
         raise InvalidPhoneNumber(PhoneRejection.NOT_POSSIBLE)
-    if not phonenumbers.is_valid_number(number):
+    # is_valid_number() is exactly these two calls; the region is kept instead of being looked up
+    # again (the lookup tests the number against every region of its calling code: NANP has 25).
+    region = phonenumbers.region_code_for_number(number)
+    if region is None or not phonenumbers.is_valid_number_for_region(number, region):
         raise InvalidPhoneNumber(PhoneRejection.INVALID)
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return _Parsed(e164=e164, region=phonenumbers.region_code_for_number(number), number=number)
+    _remember(e164, number, region)
+    return _Parsed(e164=e164, region=region, number=number)
+
+
+# Numbers parsed lately, by E.164: the location helpers below ask about the number just validated
+# (an import normalises, then locates, every row), and parsing it again costs more than the rest.
+_PARSED: dict[str, tuple[phonenumbers.PhoneNumber, str | None]] = {}
+_PARSED_MAX = 4096
+
+
+def _remember(e164: str, number: phonenumbers.PhoneNumber, region: str | None) -> None:
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[e164] = (number, region)
+
+
+def _parsed(e164: str) -> tuple[phonenumbers.PhoneNumber, str | None] | None:
+    """The number and its region: remembered from validation, else parsed (None if it cannot be)."""
+    found = _PARSED.get(e164)
+    if found is not None:
+        return found
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    return number, phonenumbers.region_code_for_number(number)
 
 
 @lru_cache(maxsize=65536)
 def _area_code_state(e164: str) -> str | None:
     if not e164.startswith("+1"):
         return None
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
+    found = _parsed(e164)
+    if found is None:
         return None
-    region = phonenumbers.region_code_for_number(number)
+    number, region = found
     if region in _US_TERRITORY_REGIONS:
         return region
     if region != "US":
@@ -239,25 +266,25 @@ def state_from_description(description: str) -> str | None:
 
 @lru_cache(maxsize=65536)
 def _number_time_zones(e164: str) -> tuple[str, ...]:
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
+    found = _parsed(e164)
+    if found is None:
         return ()
     from phonenumbers import timezone
 
-    zones = timezone.time_zones_for_number(number)
+    zones = timezone.time_zones_for_number(found[0])
     return tuple(zone for zone in zones if zone != _UNKNOWN_ZONE)
 
 
 @lru_cache(maxsize=65536)
 def _geographic_time_zones(e164: str) -> tuple[str, ...]:
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
+    found = _parsed(e164)
+    if found is None or not phonenumbers.is_number_geographical(found[0]):
         return ()
-    if not phonenumbers.is_number_geographical(number):
-        return ()
-    return _number_time_zones(e164)
+    from phonenumbers import timezone
+
+    # What time_zones_for_number answers for a geographic number, without typing it once more.
+    zones = timezone.time_zones_for_geographical_number(found[0])
+    return tuple(zone for zone in zones if zone != _UNKNOWN_ZONE)
 
 
 @cache

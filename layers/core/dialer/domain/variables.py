@@ -12,7 +12,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+
+from dialer.domain.instants import zone_info
 
 _LEAD_VARIABLES = ("first_name", "last_name", "email", "company", "address", "city", "state", "zip")
 #: The lead attributes a dial's (or a scheduled event's) variables are built from.
@@ -66,7 +67,7 @@ def dynamic_variables(
             value = lead_fields.get(source)
         if value not in (None, ""):
             out[variable] = str(value)
-    tz = ZoneInfo(zone) if zone else UTC
+    tz = (zone_info(zone) if zone else None) or UTC
     local = now.astimezone(tz)
     out["local_date"] = local.strftime("%Y-%m-%d")
     out["local_time"] = local.strftime("%H:%M")

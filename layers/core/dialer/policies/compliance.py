@@ -43,10 +43,11 @@ from enum import StrEnum
 from functools import cache, lru_cache
 from importlib import resources
 from types import MappingProxyType
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from dialer.domain import compliance_reasons as reasons_
 from dialer.domain.compliance_reasons import Reason, ReasonCode
+from dialer.domain.instants import zone_info
 
 #: Every day of the week, Monday = 0 (``date.weekday()``).
 ALL_DAYS: frozenset[int] = frozenset(range(7))
@@ -409,15 +410,6 @@ def _candidate_zones(zone: str | None, zones: tuple[str, ...], fallback_zone: st
         return None
     pairs = tuple(found.items())
     return _ZoneSet(pairs, tuple(found), pairs[0][0], pairs[0][1], len(pairs) == 1)
-
-
-@lru_cache(maxsize=1024)
-def zone_info(key: str) -> ZoneInfo | None:
-    """Return the (cached) ``ZoneInfo`` for an IANA key, or ``None`` when the key is unknown."""
-    try:
-        return ZoneInfo(key)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as "America"
-        return None
 
 
 # --------------------------------------------------------------------------------------------

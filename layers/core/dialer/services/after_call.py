@@ -23,10 +23,11 @@ engine has linked and settled the call:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from dialer import clock as engine_clock
 from dialer.adapters.calls_table import CallsTable
 from dialer.adapters.campaigns_table import CampaignsTable
 from dialer.adapters.dialing_table import AttemptRecord, DialingTable, TenantLimits
@@ -75,7 +76,7 @@ class AfterCall:
         self.history = history
         self.totals = totals
         self.defaults = defaults
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or engine_clock.now
         self.default_region = default_region
 
     def after_event(self, tenant_id: str, call: Mapping[str, Any]) -> list[str]:

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dialer.adapters.calls_table import CallsTable
 from dialer.adapters.campaigns_table import CampaignsTable
@@ -31,6 +31,10 @@ from dialer.services.analytics_models import (
     VariantStats,
 )
 from dialer.services.transcripts import TranscriptDocuments, Transcripts
+
+if TYPE_CHECKING:
+    from dialer.adapters.exports_table import ExportRecord
+    from dialer.services.results_export import ExportJobs
 
 #: Columns of the results export, one row per lead.
 RESULT_COLUMNS = (
@@ -68,12 +72,14 @@ class ExportStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ResultsExport:
-    """The results export: the CSV itself, or a link to it when it is too big to answer inline."""
+    """The results export: the CSV itself, a link to it when it is too big to answer inline, or
+    the asynchronous export that will build it (a campaign too big to read inside one answer)."""
 
     rows: int
     csv: str | None = None
     url: str | None = None
     expires_at: str | None = None
+    job: ExportRecord | None = None
 
 
 class AnalyticsService:
@@ -193,10 +199,20 @@ class AnalyticsService:
         store: ExportStore | None,
         link: bool = False,
         inline_max: int = INLINE_MAX_BYTES,
+        jobs: ExportJobs | None = None,
     ) -> ResultsExport:
         """The results CSV inline, or (``link``, or bigger than ``inline_max``) stored under
-        ``exports/<tenant>/<campaign>/`` and answered with a presigned URL."""
-        text = "".join(self.results_csv(campaign_id))
+        ``exports/<tenant>/<campaign>/`` and answered with a presigned URL; a campaign of more
+        than :data:`~dialer.services.results_export.INLINE_MAX_LEADS` leads (with ``jobs``) is
+        an asynchronous export instead."""
+        from dialer.services.results_export import INLINE_MAX_LEADS
+
+        campaign = self.campaigns.get_campaign(self.tenant_id, campaign_id)
+        if campaign is None:
+            raise NotFound(f"campaign {campaign_id} not found")
+        if jobs is not None and campaign.lead_count > INLINE_MAX_LEADS:
+            return ResultsExport(rows=campaign.lead_count, job=jobs.start(campaign_id))
+        text = "".join(results_csv(self.campaigns, self.tenant_id, campaign_id))
         rows = max(0, sum(1 for _ in csv.reader(io.StringIO(text))) - 1)  # a summary may hold newlines
         body = text.encode("utf-8")
         if store is None or not (link or len(body) > inline_max):
@@ -211,27 +227,32 @@ class AnalyticsService:
         )
 
     def results_csv(self, campaign_id: str) -> Iterator[str]:
-        """The campaign's results as CSV, one row per lead, in pages of the campaign's lead index
-        (no call reads: a lead carries its last outcome, disposition, result and spend)."""
-        if self.campaigns.get_campaign(self.tenant_id, campaign_id) is None:
-            raise NotFound(f"campaign {campaign_id} not found")
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(RESULT_COLUMNS)
-        yield _drain(buffer)
-        after: str | None = None
-        from dialer import keys
+        """The campaign's results as CSV (see :func:`results_csv`)."""
+        return results_csv(self.campaigns, self.tenant_id, campaign_id)
 
-        index = keys.campaign_leads_index(self.tenant_id, campaign_id)
-        while True:
-            items, after = self.campaigns.ops.query(
-                "gsi2pk", index["gsi2pk"], index="gsi2", sk_name="gsi2sk", after=after, limit=_PAGE
-            )
-            for item in items:
-                writer.writerow(_result_row(item))
-            yield _drain(buffer)
-            if after is None:
-                return
+
+def results_csv(campaigns: CampaignsTable, tenant_id: str, campaign_id: str) -> Iterator[str]:
+    """The campaign's results as CSV, one row per lead, in pages of the campaign's lead index
+    (no call reads: a lead carries its last outcome, disposition, result and spend)."""
+    from dialer import keys
+
+    if campaigns.get_campaign(tenant_id, campaign_id) is None:
+        raise NotFound(f"campaign {campaign_id} not found")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(RESULT_COLUMNS)
+    yield _drain(buffer)
+    after: str | None = None
+    index = keys.campaign_leads_index(tenant_id, campaign_id)
+    while True:
+        items, after = campaigns.ops.query(
+            "gsi2pk", index["gsi2pk"], index="gsi2", sk_name="gsi2sk", after=after, limit=_PAGE
+        )
+        for item in items:
+            writer.writerow(_result_row(item))
+        yield _drain(buffer)
+        if after is None:
+            return
 
 
 def _result_row(item: Mapping[str, Any]) -> list[str]:

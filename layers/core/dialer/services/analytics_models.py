@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -47,6 +47,21 @@ class ResultsLink(BaseModel):
     url: str = Field(description="Presigned S3 URL of the CSV; fetch it without the API key.")
     expires_at: str = Field(description="When the link stops working (UTC).")
     rows: int = Field(description="Leads in the export.")
+
+
+class ResultsExportStatus(BaseModel):
+    """An asynchronous results export (a campaign too big to answer inline)."""
+
+    id: str = Field(description="The export's id.")
+    campaign_id: str
+    status: Literal["pending", "completed", "failed"] = Field(
+        description="`pending` while it is built; `completed` (the GET answers 303 to the CSV); `failed`."
+    )
+    created_at: str
+    finished_at: str | None = None
+    rows: int | None = Field(default=None, description="Leads in the export, once completed.")
+    failure: str | None = Field(default=None, description="Why it failed (ask for the results again).")
+    location: str = Field(description="Where to GET the export: 202 while pending, 303 to the CSV when done.")
 
 
 class TimelineHour(BaseModel):

@@ -18,19 +18,19 @@ retry a tool call, and a repeat writes the same values.
 from __future__ import annotations
 
 import hmac
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialer.adapters.tenant_config import is_valid_tenant_id
 from dialer.domain.assistants import TOOL_SECRET_HEADER
+from dialer.domain.instants import localize, parse_datetime, zone_info, zone_named
 from dialer.domain.outcomes import Disposition
-from dialer.errors import BadRequest, NotFound, Unauthorized
+from dialer.errors import BadRequest, InvalidInput, NotFound, Unauthorized
+from dialer.request_body import read_json
 from dialer.services.intake import TenantKeys, verify_tenant_signature
 from telnyx_client.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
@@ -79,6 +79,8 @@ class Caller:
     call_control_id: str | None
     lead: LeadRecord | None
     phone: str | None
+    #: This tenant has a record of the call (ours to annotate even without a lead).
+    known_call: bool = False
 
 
 class AssistantTools:
@@ -108,8 +110,8 @@ class AssistantTools:
     def call(self, request: ToolRequest) -> dict[str, Any]:
         """Authenticate, identify the caller and run the tool; the answer for the assistant.
 
-        Raises Unauthorized (401), NotFound (404: no such tool) or BadRequest (400: the body is not
-        a JSON object); everything the model got wrong is a 200 answer it can act on."""
+        Raises Unauthorized (401), NotFound (404: no such tool, or a disposition for a call the
+        tenant has no record or lead of) or BadRequest (400: the body is not a JSON object); everything the model got wrong is a 200 answer it can act on."""
         self._authenticate(request)
         try:
             tool = Tool(request.tool)
@@ -147,6 +149,7 @@ class AssistantTools:
             body.get("call_control_id")
         )
         lead_id = _rendered(body.get("lead_id"))
+        link: dict[str, Any] = {}
         if call_control_id:
             link = self.table.call_item(tenant_id, call_control_id) or {}
             # Our own link beats what the request names.
@@ -160,7 +163,7 @@ class AssistantTools:
             # lead, by the same rule the init webhook greeted them with.
             lead = self.table.caller_lead(tenant_id, number)
         phone = lead.lead.phone if lead else number
-        return Caller(call_control_id, lead, phone)
+        return Caller(call_control_id, lead, phone, known_call=bool(link))
 
     # --- the tools -------------------------------------------------------------------------------
     def _opt_out(self, tenant_id: str, caller: Caller) -> dict[str, Any]:
@@ -186,7 +189,7 @@ class AssistantTools:
     def _schedule_callback(self, tenant_id: str, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
         """Through the same service as ``POST /leads/{id}/callback``: lead-local unless the time
         has an offset or ``time_zone`` names a zone; moved to the next legal instant if needed."""
-        from dialer.errors import Conflict, InvalidInput
+        from dialer.errors import Conflict
         from dialer.services.dialing_models import CallbackRequest
 
         if caller.lead is None:
@@ -266,6 +269,11 @@ class AssistantTools:
                 "result": "caller_unknown",
                 "message": "The call could not be identified; carry on with the conversation.",
             }
+        if caller.lead is None and not caller.known_call:
+            # A call id this tenant has no record of and no lead for: another tenant's call (or
+            # a made-up one). Recording would create a call record in this tenant's data that
+            # belongs to nobody; refuse, as for any id that is not the tenant's.
+            raise NotFound("no such call for this tenant")
         note = body.get("note") if isinstance(body.get("note"), str) else None
         result = self.dispositions(tenant_id).record(
             disposition,
@@ -284,34 +292,25 @@ class AssistantTools:
 
 
 def _parse_when(value: Any, zone: Any) -> datetime | None:
-    """An ISO 8601 date-time; naive stays naive (lead-local) unless ``zone`` names a real zone."""
-    if not isinstance(value, str) or not value.strip() or len(value) > 64:
-        return None
+    """An ISO 8601 date-time; naive stays naive (lead-local) unless ``zone`` names a real zone.
+    None when either is not what it should be (the assistant asks again)."""
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+        parsed = parse_datetime(value, ["when"])
+        if parsed.tzinfo is None and isinstance(zone, str) and zone.strip():
+            parsed = localize(parsed, zone_named(zone, ["time_zone"]), ["when"])
+    except InvalidInput:
         return None
-    if parsed.tzinfo is None and isinstance(zone, str) and zone.strip():
-        try:
-            parsed = parsed.replace(tzinfo=ZoneInfo(zone.strip()))
-        except (ZoneInfoNotFoundError, ValueError):
-            return None
     return parsed
 
 
-def _zone_or_utc(zone: str | None) -> Any:
-    try:
-        return ZoneInfo(zone) if zone else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
+def _zone_or_utc(zone: str | None) -> tzinfo:
+    return (zone_info(zone) if zone else None) or UTC
 
 
 def spoken_time(at: datetime, zone: str) -> str:
     """How the assistant reads a time back: ``Tuesday, December 1 at 3:00 PM (America/New_York)``."""
-    try:
-        local = at.astimezone(ZoneInfo(zone))
-    except (ZoneInfoNotFoundError, ValueError):
-        local, zone = at.astimezone(UTC), "UTC"
+    tz = zone_info(zone)
+    local, zone = (at.astimezone(tz), zone) if tz else (at.astimezone(UTC), "UTC")
     hour = local.strftime("%I").lstrip("0") or "12"
     return f"{local:%A}, {local:%B} {local.day} at {hour}:{local:%M} {local:%p} ({zone})"
 
@@ -329,10 +328,7 @@ def _rendered(value: Any) -> str | None:
 def _json_object(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         return {}
-    try:
-        doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("the tool body is not JSON") from exc
+    doc = read_json(raw)  # UnreadableBody (a BadRequest) names what is wrong
     if not isinstance(doc, dict):
         raise BadRequest("the tool body is not a JSON object")
     return doc

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from dialer import clock as engine_clock
 from dialer.adapters.dynamo import decode_cursor, encode_cursor
 from dialer.adapters.management_table import AssistantMirror, ManagementTable
 from dialer.domain.assistants import (
@@ -63,7 +64,7 @@ class AssistantsService:
         self._telnyx = telnyx
         self.table = table
         self._defaults = defaults
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
 
     @property
     def telnyx(self) -> TelnyxClient:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from dialer import clock as engine_clock
 from dialer.adapters.tenants_table import ApiKeyRecord, TenantRecord
 from dialer.domain.tenants import (
     AuthMethod,
@@ -66,7 +67,7 @@ class Authenticator:
         self.directory = directory
         self.jwt = jwt
         self.touch_every = touch_every
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
         self._jwks: Any = None
 
     def authenticate(self, authorization: str | None) -> Principal:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
+from dialer import clock as engine_clock
 from dialer.adapters.campaigns_table import CampaignRecord, CampaignsTable
 from dialer.adapters.dynamo import decode_cursor, encode_cursor
 from dialer.adapters.management_table import ManagementTable
@@ -48,7 +49,7 @@ class CampaignsService:
         self.tenant_id = tenant_id
         self.table = table
         self.management = management
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
 
     def create(self, request: CampaignCreateRequest) -> CampaignResponse:
         """A new draft campaign."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from dialer import clock as engine_clock
 from dialer import keys
 from dialer.adapters.calls_table import CallsTable
 from dialer.adapters.campaigns_table import CampaignsTable, lead_from_item
@@ -15,8 +16,9 @@ from dialer.adapters.dialing_table import DialingTable, TenantLimits
 from dialer.adapters.people_table import ContactHistory, DncTable
 from dialer.domain.campaigns import OPEN_STATUSES, CampaignStatus, compliance_policy
 from dialer.domain.dialing import LeadStatus, leads_by_state, shard_of, utc_iso
+from dialer.domain.instants import in_range, localize, zone_info
 from dialer.errors import Conflict, InvalidInput, NotFound
-from dialer.policies.compliance import evaluate, next_legal_time, zone_info
+from dialer.policies.compliance import evaluate, next_legal_time
 from dialer.services.dialing_models import (
     AttemptView,
     CallbackRequest,
@@ -64,7 +66,7 @@ class DialingApi:
         self.history = history
         self.defaults = defaults
         self.notifier = notifier
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or engine_clock.now
 
     # --- status changes -------------------------------------------------------------------------
     def campaign_moved(self, campaign_id: str, status: CampaignStatus) -> None:
@@ -125,6 +127,9 @@ class DialingApi:
     def _schedule(
         self, lead_id: str, status: LeadStatus, campaign_id: str, at: str, note: str | None, now: datetime
     ) -> str:
+        # An empty note is no note: else the update below would both SET and REMOVE callback_note,
+        # which DynamoDB refuses every time.
+        note = note or None
         key = keys.lead_key(self.tenant_id, lead_id)
         if status == LeadStatus.DIALING:
             # Applied when the call in progress ends (dialer.services.lead_effects).
@@ -212,6 +217,10 @@ class DialingApi:
             dial_limit_per_minute=min(limits.dials_per_second * 60, limits.dials_per_5s * 12),
             slots_in_use=self.dialing.slots_in_use(self.tenant_id),
             slot_limit=limits.channel_limit,
+            evaluated_at=utc_iso(now),
+            next_due_at=self.dialing.next_due_at(self.tenant_id, campaign_id, utc_iso(now))
+            if campaign.status in (CampaignStatus.ACTIVE, CampaignStatus.PAUSED)
+            else None,
         )
 
     # --- a lead and its attempts ----------------------------------------------------------------
@@ -272,8 +281,9 @@ def lead_instant(at: datetime, zone: str | None, now: datetime, *, what: str) ->
                     }
                 ],
             )
-        at = at.replace(tzinfo=tz)
-    when = at.astimezone(UTC)
+        when = localize(at, tz, ["body", "at"])
+    else:
+        when = in_range(at, ["body", "at"])
     if when < now - _PAST_TOLERANCE:
         raise InvalidInput(
             f"{what} is in the past",

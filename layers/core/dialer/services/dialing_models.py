@@ -80,3 +80,9 @@ class ProgressResponse(BaseModel):
     dial_limit_per_minute: int
     slots_in_use: int
     slot_limit: int
+    evaluated_at: str = Field(description="The engine's clock when this answer was computed (UTC).")
+    next_due_at: str | None = Field(
+        default=None,
+        description="When the next lead that waits falls due (a retry delay, a callback, a state's "
+        "cap), after evaluated_at; null when none waits for a later time.",
+    )

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from dialer import clock as engine_clock
 from dialer.adapters.dialing_table import DialingTable
 from dialer.adapters.dispositions_table import DispositionsTable
 from dialer.adapters.people_table import DncTable
@@ -67,7 +68,7 @@ class Dispositions:
         self.dnc = dnc
         self.dialing = dialing
         self.default_region = default_region
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
         self._after_listed = after_listed  # cancels the number's Telnyx scheduled events
 
     def opt_out(self, phone: str, *, call_control_id: str | None, source: str) -> OptOutResult:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
+from dialer import clock as engine_clock
 from dialer.adapters.dynamo import decode_cursor, encode_cursor
 from dialer.adapters.people_table import DncAudit, DncEntry, DncTable
 from dialer.domain.phones import InvalidPhoneNumber, normalize_phone
@@ -39,7 +40,7 @@ class DncService:
         self.table = table
         self.actor = actor
         self.default_region = default_region
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
         # What else a listing stops (the numbers' pending Telnyx scheduled events). Run on every
         # add, "already listed" included: a retry after a failed cancellation finishes it.
         self._after_listed = after_listed

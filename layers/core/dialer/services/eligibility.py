@@ -14,20 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from dialer import clock as engine_clock
 from dialer.adapters.campaigns_table import CampaignRecord, CampaignsTable, LeadRecord
 from dialer.adapters.people_table import ContactHistory, DncTable
 from dialer.domain.campaigns import compliance_policy
 from dialer.domain.compliance_reasons import Reason, ReasonCode
-from dialer.errors import InvalidInput, NotFound
+from dialer.domain.instants import in_range
+from dialer.errors import NotFound
 from dialer.policies.compliance import CAP_PERIOD, Decision, LeadFacts, evaluate, next_legal_time
 from dialer.services.campaign_models import EligibilityResponse, ReasonDetail
 
 #: Look-back of the contact history: the longest cap looks back one lead-local day or 24 hours.
 HISTORY_WINDOW = timedelta(hours=48)
-#: Instants an eligibility question may ask about. The engine looks back two days and ahead two
-#: weeks; near datetime's own ends (years 1 and 9999) that arithmetic would overflow.
-EARLIEST_AT = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST_AT = datetime(2200, 1, 1, tzinfo=UTC)
 
 _MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.INVALID_NUMBER: "The phone number is not a valid E.164 number.",
@@ -121,15 +119,6 @@ def explain(reason: str, zones: tuple[str, ...] = ()) -> ReasonDetail:
     )
 
 
-def _instant_in_range(at: datetime) -> datetime:
-    """``at`` in UTC, or :class:`InvalidInput` if it is outside the range the engine can evaluate."""
-    # The year is checked first: converting 9999-12-31T23:59:59-12:00 to UTC itself overflows.
-    if not EARLIEST_AT.year <= at.year < LATEST_AT.year or not EARLIEST_AT <= at.astimezone(UTC) < LATEST_AT:
-        message = f"at must be from {EARLIEST_AT:%Y-%m-%d} to before {LATEST_AT:%Y-%m-%d} (UTC)"
-        raise InvalidInput(message, [{"loc": ["query", "at"], "msg": message, "type": "value_out_of_range"}])
-    return at.astimezone(UTC)
-
-
 class EligibilityService:
     """Eligibility of a tenant's leads, from the stored records."""
 
@@ -145,12 +134,12 @@ class EligibilityService:
         self.table = table
         self.dnc = dnc
         self.history = history
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
 
     def check(self, lead_id: str, at: datetime | None = None) -> EligibilityResponse:
         """Explain whether the lead may be dialled at ``at`` (default now); an ``at`` outside
         [:data:`EARLIEST_AT`, :data:`LATEST_AT`) is :class:`InvalidInput`."""
-        when = _instant_in_range(at) if at is not None else self._clock().astimezone(UTC)
+        when = in_range(at, ["query", "at"]) if at is not None else self._clock().astimezone(UTC)
         lead = self.table.get_lead(self.tenant_id, lead_id)
         if lead is None:
             raise NotFound(f"lead {lead_id} not found")

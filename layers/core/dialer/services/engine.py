@@ -110,10 +110,17 @@ def build_reaper(settings: Settings) -> Reaper:
     from dialer.adapters.calls_table import CallsTable
     from dialer.adapters.campaigns_table import CampaignsTable
     from dialer.adapters.dialing_table import DialingTable
+    from dialer.adapters.import_files import ImportFiles
     from dialer.adapters.queue import JobsQueue
+    from dialer.services.imports import ImportExpiry
     from dialer.services.reaper import Reaper, ReaperConfig
 
     table = settings.table_name
+    imports = (
+        ImportExpiry(CampaignsTable(table), ImportFiles(settings.import_bucket), clock=clock.now)
+        if settings.import_bucket
+        else None
+    )
     return Reaper(
         dialing=DialingTable(table),
         campaigns=CampaignsTable(table),
@@ -127,6 +134,7 @@ def build_reaper(settings: Settings) -> Reaper:
             grace_seconds=settings.reaper_grace_seconds,
         ),
         clock=clock.now,
+        imports=imports,
     )
 
 

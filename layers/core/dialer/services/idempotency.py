@@ -15,11 +15,12 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
 
+from dialer import clock as engine_clock
 from dialer.adapters.idempotency_table import IdempotencyTable
 from dialer.errors import Conflict, InvalidInput
 from dialer.observability import get_logger
@@ -48,7 +49,7 @@ class IdempotentCreates:
     ) -> None:
         self.tenant_id = tenant_id
         self.table = table
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
 
     def run[M: BaseModel](
         self,

@@ -19,7 +19,9 @@ rejected; a header over :data:`MAX_HEADER_BYTES` or :data:`MAX_COLUMNS` fails th
 
 Every import ends ``completed`` or ``failed``: a message the import function cannot process even
 after ``maxReceiveCount`` deliveries lands in the import DLQ, whose consumer
-(:meth:`ImportProcessor.give_up`) marks its import failed with the line it reached.
+(:meth:`ImportProcessor.give_up`) marks its import failed with the line it reached; an import
+whose file never comes is failed by the reaper (:class:`ImportExpiry`) once its upload URL has
+been expired for :data:`UPLOAD_GRACE`.
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote_plus
 
+from dialer import clock as engine_clock
 from dialer import keys
 from dialer.adapters.campaigns_table import CampaignsTable, ImportRecord, RowError
 from dialer.adapters.dynamo import decode_cursor, encode_cursor
@@ -88,6 +91,11 @@ MAX_COLUMNS = 1000
 MAX_ROW_BYTES = 64 * 1024
 #: Physical lines one row may span (quoted newlines); past this its opening quote is a stray one.
 MAX_ROW_LINES = 100
+#: How long after its upload URL expired a pending import with no file is failed: an upload
+#: started just before the URL expired may still be arriving (S3 checks the signature when the
+#: PUT starts), and its notification still queued.
+UPLOAD_GRACE = timedelta(minutes=15)
+
 #: Reason of the header notice (line 1) for a column that names a field an earlier column took.
 DUPLICATE_COLUMN = "duplicate_column"
 
@@ -132,14 +140,16 @@ class ImportsService:
         self.leads = leads
         self.files = files
         self.url_seconds = url_seconds
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
 
     def create(self, campaign_id: str, filename: str | None) -> ImportCreatedResponse:
         """A pending import and the presigned URL to PUT the CSV to."""
         self.leads.open_campaign(campaign_id)
         import_id = new_id("imp")
         object_key = keys.import_object_key(self.tenant_id, campaign_id, import_id)
-        now = self._clock().isoformat(timespec="milliseconds")
+        created = self._clock()
+        now = created.isoformat(timespec="milliseconds")
+        until = created + timedelta(seconds=self.url_seconds)
         record = ImportRecord(
             tenant_id=self.tenant_id,
             campaign_id=campaign_id,
@@ -149,6 +159,7 @@ class ImportsService:
             created_at=now,
             updated_at=now,
             filename=filename,
+            upload_until=_instant(until),
         )
         self.table.create_import(record)
         url = self.files.upload_url(object_key, expires_in=self.url_seconds)
@@ -171,6 +182,48 @@ class ImportsService:
             self.tenant_id, import_id, limit=errors_limit, after=decode_cursor(errors_cursor)
         )
         return import_view(record, errors, encode_cursor(after))
+
+
+class ImportExpiry:
+    """Fails imports whose file never came (the reaper runs it per tenant, every 5 minutes)."""
+
+    def __init__(
+        self,
+        table: CampaignsTable,
+        files: ImportFiles,
+        *,
+        grace: timedelta = UPLOAD_GRACE,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.table = table
+        self.files = files
+        self.grace = grace
+        self._clock = clock or engine_clock.now
+
+    def expire(self, tenant_id: str) -> int:
+        """Fail the tenant's pending imports whose upload URL expired more than the grace ago
+        and whose file is not in the bucket; returns how many it failed."""
+        now = self._clock()
+        expired = 0
+        for record in self.table.overdue_imports(tenant_id, _instant(now - self.grace)):
+            try:
+                self.files.size(record.object_key)
+                continue  # the file is there: its notification will start it (or the DLQ fail it)
+            except NotFound:
+                pass
+            reason = (
+                f"no file was uploaded before the upload URL expired at {record.upload_until}; "
+                "create a new import to upload it"
+            )
+            if self.table.expire_import(tenant_id, record.import_id, reason=reason, at=_instant(now)):
+                logger.info("import expired without a file", import_id=record.import_id)
+                expired += 1
+        return expired
+
+
+def _instant(at: datetime) -> str:
+    """An import's instants as stored: UTC, milliseconds (they sort as text)."""
+    return at.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def import_view(record: ImportRecord, errors: list[RowError], next_cursor: str | None) -> ImportResponse:
@@ -257,7 +310,7 @@ class ImportProcessor:
         self.chunk_rows = chunk_rows
         self.max_bytes = max_bytes
         self.reserve_ms = reserve_ms
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
 
     def run(self, ref: ImportRef, remaining_ms: Callable[[], int]) -> str:
         """Advance one import as far as time allows. Returns ``done``, ``continued`` (a

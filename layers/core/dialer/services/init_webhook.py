@@ -30,10 +30,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from dialer import clock as engine_clock
 from dialer.adapters.init_context import CampaignView, LeadPartition, LeadView
 from dialer.domain.callers import preferred_lead
 from dialer.domain.variables import CallbackContext, dynamic_variables
-from dialer.errors import DialerError, Unauthorized
+from dialer.errors import BadRequest, DialerError, Unauthorized
+from dialer.request_body import read_json
 from dialer.services.intake import TenantKeys, verify_tenant_signature
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -94,8 +96,8 @@ def parse_init_request(raw: bytes) -> InitRequest:
     """Read an init event leniently: both documented variants (``assistant.initialization`` /
     ``dynamic_variables`` event types, with or without the ``data`` envelope); never raises."""
     try:
-        doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        doc = read_json(raw)
+    except BadRequest:  # not JSON, too deep, a number out of range, not UTF-8: no fields to use
         return InitRequest()
     if not isinstance(doc, dict):
         return InitRequest()
@@ -144,7 +146,7 @@ class InitWebhook:
         self.tenant_keys = tenant_keys
         self.context = context
         self.deadline_seconds = deadline_seconds
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
         # A few workers: a lookup that overran its deadline keeps its thread until the SDK's own
         # timeout ends it, and the next calls must not queue behind it.
         self._executor = executor or ThreadPoolExecutor(max_workers=4, thread_name_prefix="init")

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from dialer import clock as engine_clock
 from dialer.adapters.insights_table import InsightsTable
 from dialer.domain.insight_group import (
     DEFAULT_GROUP_DESCRIPTION,
@@ -83,7 +84,7 @@ class InsightGroups:
         self.table = table
         self.tokens = tokens
         self.base_url = base_url
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
 
     def webhook_url(self) -> str | None:
         """The tenant's group webhook URL (its token generated once), or None without a base URL."""

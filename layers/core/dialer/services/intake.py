@@ -12,15 +12,25 @@ import hmac
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Protocol
 
+from dialer import clock as engine_clock
 from dialer.adapters.tenant_config import is_valid_tenant_id
+from dialer.domain.stored_fields import MAX_STORED_TEXT, STORED_TEXT_FIELDS
 from dialer.domain.webhook_message import WebhookMessage
 from dialer.errors import BadRequest, PayloadTooLarge, Unauthorized
+from dialer.request_body import read_form, read_json
 from telnyx_client.signature import SignatureError, load_public_key, verify
-from telnyx_client.webhooks import INSIGHT_GROUP_EVENT, ParsedWebhook, WebhookParseError, parse_webhook
+from telnyx_client.webhooks import (
+    INSIGHT_GROUP_EVENT,
+    ParsedWebhook,
+    WebhookParseError,
+    is_form_encoded,
+    webhook_from_form,
+    webhook_from_json,
+)
 
 SIGNATURE_HEADER = "telnyx-signature-ed25519"
 
@@ -172,7 +182,7 @@ class WebhookIntake:
 
     def _enqueue(self, inbound: InboundWebhook, parsed: ParsedWebhook, signed_at: int) -> AcceptedWebhook:
         content_type = inbound.content_type or "application/json"
-        received = datetime.now(UTC)
+        received = engine_clock.now()  # the same clock as the events it is compared with
         body_text = inbound.raw_body.decode("utf-8")  # parse_webhook proved it is UTF-8
         message = WebhookMessage(
             tenant_id=inbound.tenant_id,
@@ -196,10 +206,48 @@ class WebhookIntake:
 
 
 def _parsed(inbound: InboundWebhook) -> ParsedWebhook:
+    """The webhook, read by the one body reader, and only if it can ever be applied: a body the
+    processor would fail on every time is refused here (a 400) rather than retried into the
+    events dead-letter queue and its alarm."""
     try:
-        return parse_webhook(inbound.raw_body, inbound.content_type)
+        if is_form_encoded(inbound.content_type):
+            parsed = webhook_from_form(read_form(inbound.raw_body))
+        else:
+            parsed = webhook_from_json(read_json(inbound.raw_body), inbound.raw_body)
     except WebhookParseError as exc:
         raise BadRequest(str(exc)) from exc
+    problem = unapplicable(parsed)
+    if problem:
+        raise BadRequest(f"the webhook can never be applied: {problem}")
+    return parsed
+
+
+#: Longest id accepted in a webhook. Telnyx's call control ids and event ids are under 100
+#: characters; ours go into DynamoDB keys (at most 1,024 bytes of sort key), S3 keys and logs.
+MAX_WEBHOOK_ID = 256
+#: Earliest ``occurred_at`` accepted; the latest is a few years past today. Beyond those the
+#: processor's date arithmetic (retention, TTLs) overflows, and no real event is there.
+EARLIEST_EVENT = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_EVENT_YEARS_AHEAD = 5
+
+
+def unapplicable(parsed: ParsedWebhook) -> str | None:
+    """Why ``parsed`` could never be applied (the field and the reason), or None if it can."""
+    for name, value in (("event id", parsed.event_id), ("call_control_id", parsed.call_control_id)):
+        if value is not None and len(value) > MAX_WEBHOOK_ID:
+            return f"{name} is longer than {MAX_WEBHOOK_ID} characters"
+    if parsed.occurred_at is not None:
+        latest = datetime.now(UTC).replace(month=1, day=1) + timedelta(days=366 * LATEST_EVENT_YEARS_AHEAD)
+        if not EARLIEST_EVENT <= parsed.occurred_at <= latest:
+            return f"occurred_at {parsed.occurred_at.isoformat()} is out of range"
+    for name in STORED_TEXT_FIELDS:
+        value = parsed.payload.get(name)
+        if value is not None and len(str(value)) > MAX_STORED_TEXT:
+            return f"{name} is longer than {MAX_STORED_TEXT} characters"
+    parts = parsed.payload.get("cost_parts")
+    if parts is not None and not (isinstance(parts, list) and all(isinstance(p, dict) for p in parts)):
+        return "cost_parts is not a list of objects"
+    return None
 
 
 def _safe(event_id: str) -> str:

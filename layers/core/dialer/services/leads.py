@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
+from dialer import clock as engine_clock
 from dialer import keys
 from dialer.adapters.campaigns_table import CampaignsTable, LeadRecord, lead_from_item
 from dialer.adapters.dynamo import decode_cursor, encode_cursor
@@ -74,7 +75,7 @@ class LeadsService:
         self.table = table
         self.campaigns = campaigns
         self.default_region = default_region
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
 
     # --- writes ----------------------------------------------------------------------------------
     def add_batch(self, campaign_id: str, inputs: Sequence[LeadInput]) -> LeadBatchResponse:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import TYPE_CHECKING
 
+from dialer import clock as engine_clock
 from dialer.adapters.dynamo import decode_cursor, encode_cursor
 from dialer.adapters.management_table import CallerIdRecord, ManagementTable, NumberAssignment
 from dialer.errors import Conflict, NotFound
@@ -45,7 +46,7 @@ class NumbersService:
         self._telnyx = telnyx
         self.table = table
         self.assistants = assistants
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
 
     # --- numbers ---------------------------------------------------------------------------------
     def list_numbers(self) -> NumberListResponse:

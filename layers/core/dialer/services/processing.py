@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
+from dialer import clock as engine_clock
 from dialer.adapters.calls_table import ApplyResult, EventReceipt
 from dialer.domain.calls import Fact, facts_from_event, format_instant
 from dialer.domain.transcripts import TranscriptJob, job_for
@@ -119,7 +120,7 @@ class EventProcessor:
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.calls = calls
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or engine_clock.now
         self.payloads = payloads
         self.settler = settler
         self.reader = reader

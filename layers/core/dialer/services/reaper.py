@@ -13,7 +13,8 @@ Per tenant, from the in-flight index (claims older than the claim timeout, oldes
   it, so no call is running; the attempt counts, so max attempts holds);
 * an attempt already settled whose lead still points at it cannot happen (one transaction).
 
-Then slot leases past their expiry are given back (their calls are long over).
+Then slot leases past their expiry are given back (their calls are long over), and imports
+whose file never came are failed (:class:`~dialer.services.imports.ImportExpiry`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from dialer.domain.dialing import (
 from dialer.domain.outcomes import CallOutcome
 from dialer.observability import get_logger
 from dialer.services.dialer import DialJob, JobQueue, TelnyxClients
+from dialer.services.imports import ImportExpiry
 from dialer.services.lead_effects import LeadEffects
 
 _PAGE = 200
@@ -66,8 +68,10 @@ class Reaper:
         jobs: JobQueue,
         config: ReaperConfig,
         clock: Callable[[], datetime],
+        imports: ImportExpiry | None = None,
     ) -> None:
         self.dialing = dialing
+        self.imports = imports
         self.campaigns = campaigns
         self.calls = calls
         self.telnyx = telnyx
@@ -108,6 +112,8 @@ class Reaper:
                         done[kind] += 1
                 if self.dialing.release_slot(tenant_id, attempt_id):
                     done["slot_reclaimed"] += 1
+        if self.imports is not None and (expired := self.imports.expire(tenant_id)):
+            done["import_expired"] += expired
         if done:
             get_logger().info("reaper settled stuck work", tenant_id=tenant_id, done=dict(done))
         return done

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from dialer import clock as engine_clock
 from dialer.adapters.secrets import TELNYX_API_KEY, TOOL_SECRET, WEBHOOK_PUBLIC_KEY, TenantSecrets
 from dialer.adapters.tenants_table import ApiKeyRecord, TenantRecord, TenantsTable
 from dialer.domain.tenants import TenantStatus, generate_api_key, is_valid_tenant_id
@@ -32,7 +33,7 @@ class TenantAdmin:
     ) -> None:
         self.table = table
         self.secrets = secrets_store
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now
 
     def create_tenant(self, tenant_id: str, name: str | None = None) -> TenantRecord:
         """A new active tenant; Conflict if the id is taken."""

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from dialer import clock as engine_clock
 from dialer.domain.transcripts import (
     TranscriptJob,
     TranscriptStatus,
@@ -142,7 +143,7 @@ class TranscriptFetcher:
         self.telnyx = telnyx
         self.retry = retry
         self.max_tries = max_tries
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or engine_clock.now
 
     def fetch(self, job: TranscriptJob) -> Fetched:
         """Run one job. Raises a domain error on failure (SQS retries it, then the DLQ)."""

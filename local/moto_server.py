@@ -1,0 +1,52 @@
+"""The local stack's AWS endpoint: moto's server in a process of its own (``python -m local.moto_server``).
+
+moto is pure Python: in the runner's process it shared one interpreter lock with the gateway, the
+queue pollers and the schedules, so every webhook, poll and invocation waited behind the AWS calls
+of all the others. In its own process it runs beside them, on another core. DynamoDB requests run
+under the shim of :mod:`local.moto_dynamo` (atomic requests, transactions and queries as DynamoDB
+does them).
+
+It prints ``MOTO_READY <port>`` on stdout once it accepts connections, and exits when its standard
+input closes (the runner died, however it died) or on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until stdin closes or a signal arrives."""
+    parser = argparse.ArgumentParser(prog="python -m local.moto_server", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=0, help="0: any free port")
+    args = parser.parse_args(argv)
+
+    from moto.server import ThreadedMotoServer
+
+    from local.moto_dynamo import serialised_dynamodb
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda *_: stop.set())
+
+    def watch_stdin() -> None:
+        sys.stdin.buffer.read()  # returns at EOF: the runner is gone
+        stop.set()
+
+    with serialised_dynamodb():
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+        server.start()
+        print(f"MOTO_READY {server.get_host_and_port()[1]}", flush=True)
+        threading.Thread(target=watch_stdin, daemon=True, name="stdin-watch").start()
+        stop.wait()
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,339 @@
+"""Guarantees of the dialing path that the end-to-end tests cannot tell apart from their backups.
+
+Each guarantee here has a second line of defence elsewhere (the dialer re-checks what the
+dispatcher checked, the after-call effect and the dialer both pause a campaign at its budget, a
+claim writes three conditional items): a run of the whole engine stays green when one of them is
+removed. So each test below drives one service, on moto and the simulator, into the one state
+where only that line decides, and asserts what it decided. Each is fast (one simulator, a handful
+of leads, no waiting on the engine's schedules).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.integration.dialing.conftest import Harness, phone
+
+FLORIDA = 1  # phone(1) is a 305 number: Florida, 3 calls per person per 24 hours (across campaigns)
+
+
+def take_jobs(h: Harness) -> list[Any]:
+    """Every dial job queued now, taken off the queue (acked): the test hands them to a dialer."""
+    from dialer.services.dialer import DialJob
+
+    jobs = []
+    while True:
+        got = h.sqs.receive_message(QueueUrl=h.dials_url, MaxNumberOfMessages=10, VisibilityTimeout=30).get(
+            "Messages", []
+        )
+        if not got:
+            return jobs
+        for m in got:
+            jobs.append(DialJob.from_json(m["Body"]))
+            h.sqs.delete_message(QueueUrl=h.dials_url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def pending_items(h: Harness, campaign_id: str) -> list[dict[str, Any]]:
+    """The campaign's pending leads as the dispatcher reads them (from the due index)."""
+    from dialer.domain.dialing import DUE_SHARDS
+
+    return [
+        i for shard in range(DUE_SHARDS) for i in h.dialing.pending_leads(h.tenant, campaign_id, shard, 100)
+    ]
+
+
+def lead(h: Harness, campaign_id: str, lead_id: str | None = None) -> dict[str, Any]:
+    leads = h.leads(campaign_id)
+    return next(i for i in leads if lead_id is None or i["lead_id"] == lead_id)
+
+
+def called_before(h: Harness, number: str, times: int, *, campaign: str = "cmp_other") -> None:
+    """``times`` calls to ``number`` in the last hours, placed by another campaign."""
+    for k in range(times):
+        at = h.clock() - timedelta(hours=2 + k)
+        h.history.append(h.tenant, number, at, call_id=f"other#{k}", campaign_id=campaign, lead_id=f"o{k}")
+
+
+def emf(out: str) -> Counter[str]:
+    """Metric names in the EMF lines printed."""
+    names: Counter[str] = Counter()
+    for line in out.splitlines():
+        if line.startswith('{"_aws"'):
+            doc = json.loads(line)
+            for directive in doc["_aws"]["CloudWatchMetrics"]:
+                names.update(m["Name"] for m in directive["Metrics"])
+    return names
+
+
+# --- the claim ------------------------------------------------------------------------------------
+def test_claimants_contesting_one_attempt_exactly_one_wins(make_harness: Any) -> None:
+    from dialer.adapters.dialing_table import Claim, DialingTable
+    from dialer.domain.dialing import utc_iso
+
+    # GIVEN one pending lead, read by four dispatchers at once (as with a broken lease)
+    h: Harness = make_harness(webhooks=False)
+    campaign_id = h.campaign(1)
+    [item] = pending_items(h, campaign_id)
+    racers = 4
+    barrier = threading.Barrier(racers)
+    won: list[int] = []
+
+    def claim() -> None:
+        table = DialingTable(h.table_name)  # a client of its own, as another Lambda has
+        barrier.wait(timeout=10)
+        won.append(
+            len(
+                table.claim(
+                    h.tenant,
+                    [Claim(item=item, n=1, callback=False)],
+                    now=utc_iso(h.clock()),
+                    slot_limit=10,
+                    slot_until=h.clock().timestamp() + 600,
+                )
+            )
+        )
+
+    # WHEN they all claim its first attempt at the same moment
+    threads = [threading.Thread(target=claim) for _ in range(racers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+
+    # THEN exactly one wins: one claim, one slot, one dialing lead in the counters
+    assert sorted(won) == [0] * (racers - 1) + [1]
+    assert lead(h, campaign_id)["status"] == "dialing"
+    assert h.dialing.slots_in_use(h.tenant) == 1
+    assert h.dialing.campaign_stats(h.tenant, campaign_id)["st_dialing"] == 1
+
+
+@pytest.mark.parametrize("meanwhile", ["deferred", "blocked"])
+def test_a_claim_on_a_stale_read_of_the_lead_wins_nothing(make_harness: Any, meanwhile: str) -> None:
+    from dialer.adapters.dialing_table import Claim
+    from dialer.domain.dialing import LeadStatus, utc_iso
+
+    # GIVEN a pending lead read by a dispatcher, which another dispatcher then deferred (outside
+    # a window) or ended (its number went on the DNC list) before the first one claims it
+    h: Harness = make_harness(webhooks=False)
+    campaign_id = h.campaign(1)
+    [item] = pending_items(h, campaign_id)
+    now = utc_iso(h.clock())
+    if meanwhile == "deferred":
+        later = utc_iso(h.clock() + timedelta(hours=12))
+        assert h.dialing.defer(
+            h.tenant, item, at=later, reasons=["outside_window"], deferred_reason="outside_window", now=now
+        )
+    else:
+        assert h.dialing.end_pending(h.tenant, item, status=LeadStatus.BLOCKED, reasons=["dnc"], now=now)
+    before = lead(h, campaign_id)
+
+    # WHEN the first dispatcher claims it on what it read
+    won = h.dialing.claim(
+        h.tenant,
+        [Claim(item=item, n=1, callback=False)],
+        now=now,
+        slot_limit=10,
+        slot_until=h.clock().timestamp() + 600,
+    )
+
+    # THEN it wins nothing and the lead is as the other dispatcher left it
+    assert won == []
+    assert lead(h, campaign_id) == before
+    assert h.dialing.slots_in_use(h.tenant) == 0
+
+
+# --- the dispatcher's own checks ------------------------------------------------------------------
+def test_the_dispatcher_never_claims_a_number_on_the_dnc_list(make_harness: Any) -> None:
+    from dialer.adapters.people_table import DncAudit, DncEntry
+
+    # GIVEN two leads, one of whose numbers is on the tenant's DNC list
+    h: Harness = make_harness(webhooks=False)
+    campaign_id = h.campaign(2)
+    now = h.clock().isoformat()
+    listed = phone(0)
+    h.dnc.add(
+        DncEntry(h.tenant, listed, "asked", "api", now, "test"),
+        DncAudit("a1", listed, "added", "asked", "api", "test", now),
+    )
+    # WHEN the dispatcher ticks
+    report = h.dispatcher(tick_seconds=1.0).tick()
+    # THEN it claims only the other: the listed lead is blocked for DNC with no job queued for it
+    assert (report.claimed, report.ended) == (1, 1)
+    blocked = next(i for i in h.leads(campaign_id) if i["phone"] == listed)
+    assert blocked["status"] == "blocked"
+    assert "dnc" in blocked["last_reasons"]
+    [job] = take_jobs(h)
+    assert job.lead_id != blocked["lead_id"]
+
+
+def test_the_dispatcher_defers_a_person_another_campaign_already_called_to_the_cap(
+    make_harness: Any,
+) -> None:
+    # GIVEN a Florida lead whose number another campaign called three times in the last hours
+    h: Harness = make_harness(webhooks=False)
+    campaign_id = h.campaign(1, start=FLORIDA)
+    called_before(h, phone(FLORIDA), 3)
+    # WHEN the dispatcher ticks
+    report = h.dispatcher(tick_seconds=1.0).tick()
+    # THEN it does not claim it: the lead waits for the cap's 24 hours to pass, no job queued
+    assert (report.claimed, report.deferred) == (0, 1)
+    item = lead(h, campaign_id)
+    assert item["status"] == "pending"
+    assert item["deferred_reason"] == "cap_24h"
+    assert take_jobs(h) == []
+
+
+# --- the dialer's re-checks -----------------------------------------------------------------------
+def test_the_dialer_refuses_a_person_called_to_the_cap_after_the_claim(make_harness: Any) -> None:
+    # GIVEN a claimed Florida lead, whose number another campaign then called three times
+    h: Harness = make_harness(webhooks=False)
+    campaign_id = h.campaign(1, start=FLORIDA)
+    assert h.dispatcher(tick_seconds=1.0).tick().claimed == 1
+    called_before(h, phone(FLORIDA), 3)
+    # WHEN the dialer handles the job
+    [job] = take_jobs(h)
+    result = h.dialer().handle(job)
+    # THEN nothing is dialled: the lead is deferred for the cap, its slot back, nothing counted
+    assert result == "dropped"
+    assert h.sim_attempts() == Counter()
+    item = lead(h, campaign_id)
+    assert (item["status"], item["deferred_reason"]) == ("pending", "cap_24h")
+    assert int(item["attempts"]) == 0
+    assert h.dialing.slots_in_use(h.tenant) == 0
+
+
+def test_the_dialer_records_each_call_in_the_persons_contact_history(make_harness: Any) -> None:
+    # GIVEN a claimed Florida lead with no calls before
+    h: Harness = make_harness(webhooks=False)
+    campaign_id = h.campaign(1, start=FLORIDA)
+    assert h.dispatcher(tick_seconds=1.0).tick().claimed == 1
+    # WHEN the dialer places its call
+    [job] = take_jobs(h)
+    assert h.dialer().handle(job) == "dialed"
+    # THEN the person's history (read by every campaign's caps) holds that call, once
+    recent = h.history.recent(h.tenant, phone(FLORIDA), h.clock() - timedelta(hours=1))
+    assert len(recent) == 1
+    # AND so two more calls from any campaign reach Florida's cap of 3: the next is refused
+    called_before(h, phone(FLORIDA), 2)
+    other = h.campaign(1, start=FLORIDA)
+    assert h.dispatcher(tick_seconds=1.0).tick().claimed == 0
+    assert lead(h, other)["deferred_reason"] == "cap_24h"
+    assert lead(h, campaign_id)["status"] == "dialing"
+
+
+def test_the_dialer_refuses_a_call_that_would_go_past_the_budget(make_harness: Any) -> None:
+    # GIVEN a claimed lead of a campaign whose budget one call in flight already reaches
+    # (before any cost report a call is expected to cost 0.05 USD)
+    h: Harness = make_harness(webhooks=False)
+    campaign_id = h.campaign(1, budget={"max_cost": 0.05})
+    assert h.dispatcher(tick_seconds=1.0).tick().claimed == 1
+    # WHEN the dialer handles its job
+    [job] = take_jobs(h)
+    result = h.dialer().handle(job)
+    # THEN nothing is dialled, the lead goes back to due uncounted and the campaign pauses itself
+    assert result == "dropped"
+    assert h.sim_attempts() == Counter()
+    item = lead(h, campaign_id)
+    assert (item["status"], int(item["attempts"])) == ("pending", 0)
+    record = h.campaigns.get_campaign(h.tenant, campaign_id)
+    assert record is not None
+    assert (record.status.value, record.paused_reason) == ("paused", "budget_reached")
+
+
+def test_a_429_gives_the_slot_back_and_is_not_a_failed_call(
+    make_harness: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN Telnyx allowing one dial per second (the tenant's limits think 30), two claimed leads
+    h: Harness = make_harness(webhooks=False, dials_per_second=1, dials_per_5s=1)
+    campaign_id = h.campaign(2)
+    assert h.dispatcher(tick_seconds=1.0).tick().claimed == 2
+    first, second = take_jobs(h)
+    dialer = h.dialer()
+    capsys.readouterr()
+    # WHEN the two jobs are handled at once: the second dial gets a 429
+    results = [dialer.handle(first), dialer.handle(second)]
+    # THEN the first is dialled and the second waits to come back: re-queued, not failed
+    assert results == ["dialed", "requeued"]
+    assert h.sim.stats()["rate_limited_429"] == 1
+    metrics = emf(capsys.readouterr().out)
+    assert (metrics["DialRefused429"], metrics["DialFailed"]) == (1, 0)
+    # AND its slot came back (one call in flight holds one), its attempt is claimed again,
+    # nothing counted, no reason on the lead
+    assert h.dialing.slots_in_use(h.tenant) == 1
+    refused = lead(h, campaign_id, second.lead_id)
+    assert (refused["status"], int(refused["attempts"]), refused.get("deferred_reason")) == (
+        "dialing",
+        0,
+        None,
+    )
+    attempt = h.dialing.get_attempt(h.tenant, second.lead_id, second.n)
+    assert attempt is not None
+    assert attempt.state == "claimed"
+    # AND the job is queued again, for after the hold
+    assert [j.lead_id for j in take_jobs_after(h, seconds=3)] == [second.lead_id]
+
+
+def take_jobs_after(h: Harness, *, seconds: float) -> list[Any]:
+    """The jobs that become visible within ``seconds`` (a re-queued job is delayed)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        jobs = take_jobs(h)
+        if jobs:
+            return jobs
+        time.sleep(0.2)
+    return []
+
+
+# --- after the call -------------------------------------------------------------------------------
+def test_a_cost_report_reaching_the_budget_pauses_the_campaign(make_harness: Any) -> None:
+    from dialer.domain.webhook_message import WebhookMessage
+    from tests.integration.dialing.test_after_call import with_after_call
+    from tests.support.signing import load_fixture
+
+    # GIVEN a campaign with a 0.10 USD budget and its one call in flight (0.05 expected)
+    h: Harness = make_harness(webhooks=False)
+    with_after_call(h)
+    campaign_id = h.campaign(1, budget={"max_cost": 0.10})
+    assert h.dispatcher(tick_seconds=1.0).tick().claimed == 1
+    [job] = take_jobs(h)
+    assert h.dialer().handle(job) == "dialed"
+    call_id = lead(h, campaign_id)["last_call_control_id"]
+    # WHEN Telnyx reports the call cost 0.12 USD
+    doc = load_fixture("call.cost")
+    doc["data"]["payload"].update(
+        call_control_id=call_id,
+        total_cost="0.1200",
+        cost_parts=[
+            {
+                "billed_duration_secs": 120,
+                "call_part": "call-control",
+                "cost": "0.1200",
+                "currency": "USD",
+                "rate": "0.06",
+            }
+        ],
+    )
+    body = json.dumps(doc)
+    message = WebhookMessage(
+        tenant_id=h.tenant,
+        event_id=doc["data"]["id"],
+        event_type="call.cost",
+        content_type="application/json",
+        received_at="",
+        signed_at=0,
+        body=body,
+        body_bytes=len(body),
+    )
+    h.processor.process(message.to_json())
+    # THEN the campaign pauses itself for its budget, with no dial in between to notice
+    record = h.campaigns.get_campaign(h.tenant, campaign_id)
+    assert record is not None
+    assert (record.status.value, record.paused_reason) == ("paused", "budget_reached")
