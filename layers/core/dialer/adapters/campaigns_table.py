@@ -186,7 +186,7 @@ class CampaignsTable:
     def get_campaign(self, tenant_id: str, campaign_id: str) -> CampaignRecord | None:
         """One campaign of this tenant, or None."""
         item = self.items.get(keys.campaign_key(tenant_id, campaign_id))
-        return _campaign(item) if item else None
+        return campaign_from_item(item) if item else None
 
     def list_campaigns(
         self, tenant_id: str, *, limit: int, after: str | None
@@ -195,7 +195,7 @@ class CampaignsTable:
         items, next_after = self.items.query_index(
             keys.campaigns_index(tenant_id)["gsi1pk"], limit=limit, after=after
         )
-        return [_campaign(i) for i in items], next_after
+        return [campaign_from_item(i) for i in items], next_after
 
     def delete_campaign(self, tenant_id: str, campaign_id: str, *, expect_updated_at: str) -> bool:
         """Delete a campaign that has not changed since it was read; False otherwise."""
@@ -581,7 +581,8 @@ def _consent_record(item: Mapping[str, Any]) -> ConsentRecord:
     )
 
 
-def _campaign(item: Mapping[str, Any]) -> CampaignRecord:
+def campaign_from_item(item: Mapping[str, Any]) -> CampaignRecord:
+    """A stored campaign item as a :class:`CampaignRecord`."""
     return CampaignRecord(
         tenant_id=item["tenant_id"],
         campaign_id=item["campaign_id"],

@@ -23,16 +23,23 @@ with the call it already placed) or, outside the window, marks it unconfirmed.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from dialer import keys
-from dialer.adapters.campaigns_table import CampaignRecord, CampaignsTable, LeadRecord, lead_from_item
+from dialer.adapters.campaigns_table import (
+    CampaignRecord,
+    CampaignsTable,
+    LeadRecord,
+    campaign_from_item,
+    lead_from_item,
+)
 from dialer.adapters.dialing_table import AttemptRecord, DialingTable, TenantLimits
 from dialer.adapters.management_table import ManagementTable
 from dialer.adapters.people_table import ContactHistory, DncTable
@@ -57,7 +64,7 @@ from dialer.domain.outcomes import CallOutcome
 from dialer.domain.phones import area_code_state
 from dialer.domain.variables import LEAD_FIELDS
 from dialer.observability import DIAL_FAILED, DIAL_PLACED, DIAL_REFUSED_429, get_logger, record_metric
-from dialer.services.eligibility import HISTORY_WINDOW, decide
+from dialer.services.eligibility import HISTORY_WINDOW, caps_apply, decide
 from dialer.services.lead_effects import LeadEffects
 
 if TYPE_CHECKING:
@@ -84,24 +91,30 @@ class JobResult(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class DialJob:
-    """The message the dispatcher queues per claimed attempt."""
+    """The message the dispatcher queues per claimed attempt.
+
+    ``phone``: the lead's number as the claim read it, so the dialer reads the number's DNC entry
+    in the same round trip as the lead and its attempt (a job without it, or whose lead's number
+    differs, reads the DNC entry on its own). The queue is encrypted; the number is never logged.
+    """
 
     tenant_id: str
     campaign_id: str
     lead_id: str
     n: int
+    phone: str | None = None
 
     def to_json(self) -> str:
         """The SQS body."""
-        return json.dumps(
-            {
-                "tenant_id": self.tenant_id,
-                "campaign_id": self.campaign_id,
-                "lead_id": self.lead_id,
-                "n": self.n,
-            },
-            separators=(",", ":"),
-        )
+        doc: dict[str, Any] = {
+            "tenant_id": self.tenant_id,
+            "campaign_id": self.campaign_id,
+            "lead_id": self.lead_id,
+            "n": self.n,
+        }
+        if self.phone:
+            doc["phone"] = self.phone
+        return json.dumps(doc, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, body: str) -> DialJob:
@@ -109,7 +122,14 @@ class DialJob:
         doc = json.loads(body)
         if not isinstance(doc, dict):
             raise ValueError("a dial job is a JSON object")
-        return cls(str(doc["tenant_id"]), str(doc["campaign_id"]), str(doc["lead_id"]), int(doc["n"]))
+        phone = doc.get("phone")
+        return cls(
+            str(doc["tenant_id"]),
+            str(doc["campaign_id"]),
+            str(doc["lead_id"]),
+            int(doc["n"]),
+            str(phone) if phone else None,
+        )
 
 
 class JobQueue(Protocol):
@@ -177,11 +197,24 @@ class Dialer:
         self.totals = totals or TotalsTable(dialing.table_name, client=dialing.client)
         self.effects = LeadEffects(dialing, campaigns, clock)
         self._cache: dict[tuple[str, ...], tuple[float, Any]] = {}
+        self._cache_lock = threading.Lock()
+        self._loading: dict[tuple[str, ...], threading.Lock] = {}
 
     # --- the job ----------------------------------------------------------------------------------
     def handle(self, job: DialJob) -> JobResult:
         """Handle one delivery of a dial job (see the module doc)."""
-        item, attempt = self.dialing.lead_and_attempt(job.tenant_id, job.lead_id, job.n)
+        # One consistent BatchGetItem: the lead, its attempt, the number's DNC entry and (when the
+        # cached one is stale) the campaign: everything that can change between claim and dial.
+        campaign = self._cached_campaign(job.tenant_id, job.campaign_id)
+        dnc_key = keys.dnc_key(job.tenant_id, job.phone) if job.phone else None
+        campaign_key = keys.campaign_key(job.tenant_id, job.campaign_id)
+        also = [k for k in (dnc_key, None if campaign else campaign_key) if k is not None]
+        item, attempt, found = self.dialing.dial_state(job.tenant_id, job.lead_id, job.n, also=also)
+        if campaign is None:
+            raw = found.get((campaign_key["pk"], campaign_key["sk"]))
+            campaign = self._remember_campaign(
+                job.tenant_id, job.campaign_id, campaign_from_item(raw) if raw else None
+            )
         if attempt is None or item is None:
             return JobResult.SKIPPED
         lead = lead_from_item(item)
@@ -189,10 +222,12 @@ class Dialer:
             return self._resume_posting(attempt, lead)
         if attempt.state != AttemptState.CLAIMED:
             return JobResult.SKIPPED  # settled already: a duplicate delivery
-        campaign = self._campaign(job.tenant_id, job.campaign_id)
         if campaign is None:
             return JobResult.SKIPPED
-        refused = self._recheck(attempt, campaign, lead)
+        listed = None  # unknown: the job did not carry this lead's number
+        if dnc_key is not None and job.phone == lead.lead.phone:
+            listed = (dnc_key["pk"], dnc_key["sk"]) in found
+        refused = self._recheck(attempt, campaign, lead, listed=listed)
         if refused is not None:
             return refused
         limits = self._limits(job.tenant_id)
@@ -253,18 +288,30 @@ class Dialer:
         )
 
     def _campaign(self, tenant_id: str, campaign_id: str) -> CampaignRecord | None:
+        cached = self._cached_campaign(tenant_id, campaign_id)
+        if cached is not None:
+            return cached
+        return self._remember_campaign(
+            tenant_id, campaign_id, self.campaigns.get_campaign(tenant_id, campaign_id)
+        )
+
+    def _cached_campaign(self, tenant_id: str, campaign_id: str) -> CampaignRecord | None:
         # Cached for at most a second: a pause drops queued jobs within one tick.
         hit = self._cache.get(("campaign", tenant_id, campaign_id))
-        now = time.monotonic()
-        if hit is not None and now - hit[0] < _CAMPAIGN_CACHE_SECONDS:
-            return hit[1]
-        record = self.campaigns.get_campaign(tenant_id, campaign_id)
-        self._cache[("campaign", tenant_id, campaign_id)] = (now, record)
+        if hit is not None and time.monotonic() - hit[0] < _CAMPAIGN_CACHE_SECONDS:
+            return cast(CampaignRecord | None, hit[1])
+        return None
+
+    def _remember_campaign(
+        self, tenant_id: str, campaign_id: str, record: CampaignRecord | None
+    ) -> CampaignRecord | None:
+        if record is not None:
+            self._cache[("campaign", tenant_id, campaign_id)] = (time.monotonic(), record)
         return record
 
     # --- re-check ---------------------------------------------------------------------------------
     def _recheck(
-        self, attempt: AttemptRecord, campaign: CampaignRecord, lead: LeadRecord
+        self, attempt: AttemptRecord, campaign: CampaignRecord, lead: LeadRecord, *, listed: bool | None
     ) -> JobResult | None:
         if campaign.status != CampaignStatus.ACTIVE:
             # Paused (back to due, nothing counted) or canceled (the lead is canceled).
@@ -282,8 +329,13 @@ class Dialer:
             self.effects.drop(attempt, ["budget_reached"])
             return JobResult.DROPPED
         now = self.clock()
-        listed = self.dnc.get(lead.tenant_id, lead.lead.phone) is not None
-        calls = self.history.recent(lead.tenant_id, lead.lead.phone, now - HISTORY_WINDOW)
+        if listed is None:
+            listed = self.dnc.get(lead.tenant_id, lead.lead.phone) is not None
+        calls = (
+            self.history.recent(lead.tenant_id, lead.lead.phone, now - HISTORY_WINDOW)
+            if caps_apply(lead, campaign)
+            else ()
+        )
         result = decide(lead, campaign, now, dnc=listed, recent_calls=calls, callback=attempt.callback)
         if result.decision.eligible:
             return None
@@ -442,13 +494,20 @@ class Dialer:
         return None
 
     def _cached(self, key: tuple[str, ...], load: Callable[[], Any]) -> Any:
+        """``load()``, kept for ``_CACHE_SECONDS``; one loader per key at a time, so a batch's
+        threads that miss together make one read, not one each."""
         hit = self._cache.get(key)
-        now = time.monotonic()
-        if hit is not None and now - hit[0] < _CACHE_SECONDS:
+        if hit is not None and time.monotonic() - hit[0] < _CACHE_SECONDS:
             return hit[1]
-        value = load()
-        self._cache[key] = (now, value)
-        return value
+        with self._cache_lock:
+            lock = self._loading.setdefault(key, threading.Lock())
+        with lock:
+            hit = self._cache.get(key)
+            if hit is not None and time.monotonic() - hit[0] < _CACHE_SECONDS:
+                return hit[1]
+            value = load()
+            self._cache[key] = (time.monotonic(), value)
+            return value
 
     # --- POST and its outcome ---------------------------------------------------------------------
     def _post(
@@ -476,7 +535,7 @@ class Dialer:
                 call = client.calls.dial(body, timeout=self.config.post_timeout_seconds)
                 call_id = call.call_control_id
         except TelnyxRateLimited:
-            return self._rate_limited(attempt)
+            return self._rate_limited(attempt, lead.lead.phone)
         except (TelnyxServerError, TelnyxTransportError) as exc:
             return self._ambiguous(attempt, lead, body, method=method, connection=connection, error=exc)
         except TelnyxError as exc:
@@ -515,11 +574,11 @@ class Dialer:
         )
         return JobResult.DIALED
 
-    def _rate_limited(self, attempt: AttemptRecord) -> JobResult:
+    def _rate_limited(self, attempt: AttemptRecord, phone: str | None = None) -> JobResult:
         self.dialing.release_slot(attempt.tenant_id, attempt.attempt_id)
         self.dialing.hold_dials_until(attempt.tenant_id, self.epoch() + _BACKOFF_429)
         self.dialing.back_to_claimed(attempt.tenant_id, attempt.lead_id, attempt.n)
-        job = DialJob(attempt.tenant_id, attempt.campaign_id, attempt.lead_id, attempt.n)
+        job = DialJob(attempt.tenant_id, attempt.campaign_id, attempt.lead_id, attempt.n, phone)
         self.jobs.send(job.to_json(), delay_seconds=int(_BACKOFF_429))
         get_logger().info("dial rate limited; job requeued", attempt_id=attempt.attempt_id)
         record_metric(DIAL_REFUSED_429, 1, tenant_id=attempt.tenant_id, campaign_id=attempt.campaign_id)
@@ -621,7 +680,7 @@ class Dialer:
             return JobResult.UNCONFIRMED
         limits = self._limits(attempt.tenant_id)
         if not self._wait_token(attempt.tenant_id, limits):
-            job = DialJob(attempt.tenant_id, attempt.campaign_id, attempt.lead_id, attempt.n)
+            job = DialJob(attempt.tenant_id, attempt.campaign_id, attempt.lead_id, attempt.n, lead.lead.phone)
             self.jobs.send(job.to_json(), delay_seconds=1)
             return JobResult.REQUEUED
         if (

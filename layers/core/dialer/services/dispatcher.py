@@ -42,9 +42,8 @@ from dialer.domain.dialing import (
     utc_iso,
 )
 from dialer.observability import get_logger
-from dialer.policies.compliance import applicable_rules
 from dialer.services.dialer import DialJob
-from dialer.services.eligibility import HISTORY_WINDOW, decide
+from dialer.services.eligibility import HISTORY_WINDOW, caps_apply, decide
 
 _SWEEP_PAGE = 100
 
@@ -279,7 +278,13 @@ class Dispatcher:
             if won:
                 self.jobs.send_many(
                     [
-                        DialJob(record.tenant_id, record.campaign_id, str(c.item["lead_id"]), c.n).to_json()
+                        DialJob(
+                            record.tenant_id,
+                            record.campaign_id,
+                            str(c.item["lead_id"]),
+                            c.n,
+                            phone=str(c.item["phone"]),
+                        ).to_json()
                         for c in won
                     ]
                 )
@@ -296,15 +301,12 @@ class Dispatcher:
         listed = self.dnc.listed(tenant_id, [str(i["phone"]) for i in items])
         claims: list[Claim] = []
         now_iso = utc_iso(now)
-        daily_cap = record.config.consent.daily_cap
         for item in items:
             lead = lead_from_item(item)
-            caps_apply = daily_cap is not None or any(
-                rule.cap_24h is not None
-                for rule in applicable_rules(lead.lead.state, lead.lead.area_code_state)
-            )
             recent = (
-                self.history.recent(tenant_id, lead.lead.phone, now - HISTORY_WINDOW) if caps_apply else ()
+                self.history.recent(tenant_id, lead.lead.phone, now - HISTORY_WINDOW)
+                if caps_apply(lead, record)
+                else ()
             )
             callback = str(item.get("due_sk", "")).startswith("0#")
             result = decide(

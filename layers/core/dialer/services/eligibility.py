@@ -21,7 +21,14 @@ from dialer.domain.campaigns import compliance_policy
 from dialer.domain.compliance_reasons import Reason, ReasonCode
 from dialer.domain.instants import in_range
 from dialer.errors import NotFound
-from dialer.policies.compliance import CAP_PERIOD, Decision, LeadFacts, evaluate, next_legal_time
+from dialer.policies.compliance import (
+    CAP_PERIOD,
+    Decision,
+    LeadFacts,
+    applicable_rules,
+    evaluate,
+    next_legal_time,
+)
 from dialer.services.campaign_models import EligibilityResponse, ReasonDetail
 
 #: Look-back of the contact history: the longest cap looks back one lead-local day or 24 hours.
@@ -70,6 +77,14 @@ def lead_facts(record: LeadRecord, *, dnc: bool, recent_calls: tuple[datetime, .
         dnc_scrubbed_at=lead.dnc_scrubbed_at,
         attempts=record.attempts,
         recent_calls=recent_calls,
+    )
+
+
+def caps_apply(lead: LeadRecord, campaign: CampaignRecord) -> bool:
+    """Whether a frequency cap can refuse this lead (the campaign's daily cap, or a state rule's
+    24-hour cap): only then is the person's contact history worth reading."""
+    return campaign.config.consent.daily_cap is not None or any(
+        rule.cap_24h is not None for rule in applicable_rules(lead.lead.state, lead.lead.area_code_state)
     )
 
 

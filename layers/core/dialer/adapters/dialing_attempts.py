@@ -1,0 +1,420 @@
+"""Attempts: reading a lead with its attempts, and every state change of an attempt (posting,
+accepted, unconfirmed, finished) as a write conditional on the state it leaves.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from dialer import keys
+from dialer.adapters.dialing_base import AttemptRecord, DialingBase, LeadChange, attempt_from_item, stats_op
+from dialer.domain.dialing import OPEN_ATTEMPT_STATES, AttemptState, LeadStatus, attempt_id, shard_of
+from dialer.errors import TemporarilyUnavailable
+
+
+class AttemptsMixin(DialingBase):
+    """Attempts and the call records they link."""
+
+    def get_attempt(self, tenant_id: str, lead_id: str, n: int) -> AttemptRecord | None:
+        """One attempt, or None."""
+        item = self.items.get(keys.attempt_key(tenant_id, lead_id, n))
+        return attempt_from_item(item) if item else None
+
+    def dial_state(
+        self, tenant_id: str, lead_id: str, n: int, *, also: Sequence[Mapping[str, str]] = ()
+    ) -> tuple[dict[str, Any] | None, AttemptRecord | None, dict[tuple[str, str], dict[str, Any]]]:
+        """A lead's item, its attempt ``n`` and the items at ``also`` (found ones, by (pk, sk)),
+        in one strongly consistent BatchGetItem: the dialer's re-check in one round trip."""
+        lead_key = keys.lead_key(tenant_id, lead_id)
+        attempt_key = keys.attempt_key(tenant_id, lead_id, n)
+        found = {(str(i["pk"]), str(i["sk"])): i for i in self.ops.batch_get([lead_key, attempt_key, *also])}
+        lead = found.pop((lead_key["pk"], lead_key["sk"]), None)
+        attempt = found.pop((attempt_key["pk"], attempt_key["sk"]), None)
+        return lead, attempt_from_item(attempt) if attempt else None, found
+
+    def lead_with_attempts(
+        self, tenant_id: str, lead_id: str
+    ) -> tuple[dict[str, Any] | None, list[AttemptRecord]]:
+        """A lead's item and its attempts, oldest first (one Query of the lead's partition)."""
+        pk = keys.lead_key(tenant_id, lead_id)["pk"]
+        lead: dict[str, Any] | None = None
+        attempts: list[AttemptRecord] = []
+        after: str | None = None
+        while True:
+            page, after = self.ops.query("pk", pk, after=after, limit=500)
+            for item in page:
+                if item["sk"] == "LEAD":
+                    lead = item
+                elif str(item["sk"]).startswith("ATTEMPT#"):
+                    attempts.append(attempt_from_item(item))
+            if after is None:
+                return lead, attempts
+
+    def start_posting(
+        self,
+        tenant_id: str,
+        lead_id: str,
+        n: int,
+        *,
+        now: str,
+        from_state: AttemptState,
+        details: Mapping[str, Any],
+    ) -> str:
+        """``from_state → posting`` (claimed, or posting again for a repeated POST) with what is
+        being dialled, only while the attempt holds its slot lease (no dial without a slot).
+        Returns ``"ok"``, ``"lost"`` (the attempt is not in ``from_state`` any more) or
+        ``"no_slot"``."""
+        fields = {"state": AttemptState.POSTING.value, "last_post_at": now, **details}
+        if from_state == AttemptState.CLAIMED:
+            fields["posting_at"] = fields.get("posting_at") or now
+        fields = {k: v for k, v in fields.items() if v is not None}
+        names = {f"#f{i}": k for i, k in enumerate(fields)} | {"#state": "state"}
+        values = {f":f{i}": v for i, v in enumerate(fields.values())} | {":from": from_state.value, ":one": 1}
+        ops: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "Key": keys.attempt_key(tenant_id, lead_id, n),
+                    "UpdateExpression": "SET "
+                    + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields)))
+                    + " ADD posts :one",
+                    "ConditionExpression": "#state = :from",
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": values,
+                }
+            },
+            {
+                "ConditionCheck": {
+                    "Key": keys.dialing_state_key(tenant_id, f"SLOT#{attempt_id(lead_id, n)}"),
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            },
+        ]
+        failed = self._transact(ops)
+        if failed is None:
+            return "ok"
+        if failed == 1:
+            return "no_slot"
+        if failed == -1:
+            raise TemporarilyUnavailable("attempt kept conflicting")
+        return "lost"
+
+    def back_to_claimed(self, tenant_id: str, lead_id: str, n: int) -> bool:
+        """``posting → claimed`` after a definite refusal that nothing counts (429): the job is
+        retried later."""
+        return bool(
+            self.ops.update(
+                keys.attempt_key(tenant_id, lead_id, n),
+                set_fields={"state": AttemptState.CLAIMED.value},
+                condition="#state = :posting",
+                names={"#state": "state"},
+                values={":posting": AttemptState.POSTING.value},
+            )
+        )
+
+    def mark_unconfirmed(self, tenant_id: str, lead_id: str, n: int, *, now: str, reason: str) -> bool:
+        """``posting → unconfirmed``: the POST was ambiguous; webhooks or the reaper settle it."""
+        return bool(
+            self.ops.update(
+                keys.attempt_key(tenant_id, lead_id, n),
+                set_fields={"state": AttemptState.UNCONFIRMED.value, "reason": reason, "unconfirmed_at": now},
+                condition="#state = :posting",
+                names={"#state": "state"},
+                values={":posting": AttemptState.POSTING.value},
+            )
+        )
+
+    def mark_accepted(
+        self,
+        attempt: AttemptRecord,
+        *,
+        call_control_id: str,
+        now: str,
+        contact: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Telnyx accepted the call, in one transaction applied once (conditional on the attempt
+        being open): the attempt counts, the lead's retry budget is used unless this is a
+        callback, the campaign counts the dial, the call record is linked to its lead, campaign,
+        attempt and variant, and the person's contact history (``contact``: a
+        :meth:`~dialer.adapters.people_table.ContactHistory.item`) records the call. False when
+        the attempt was already accepted or settled (by the dialer or a webhook)."""
+        counts_budget = not attempt.callback
+        link = {
+            "entity": "call",
+            "tenant_id": attempt.tenant_id,
+            "call_control_id": call_control_id,
+            "lead_id": attempt.lead_id,
+            "campaign_id": attempt.campaign_id,
+            "attempt_n": attempt.n,
+            "attempt_id": attempt.attempt_id,
+            "assistant_id": attempt.assistant_id,
+            "caller_id_id": attempt.caller_id_id,
+            "dial_method": attempt.method,
+            "linked_at": now,
+        }
+        link = {k: v for k, v in link.items() if v is not None}
+        ops: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "Key": keys.attempt_key(attempt.tenant_id, attempt.lead_id, attempt.n),
+                    "UpdateExpression": "SET #state = :accepted, call_control_id = :cc, accepted_at = :now, "
+                    "counted = :true",
+                    "ConditionExpression": "#state IN (:posting, :unconfirmed)",
+                    "ExpressionAttributeNames": {"#state": "state"},
+                    "ExpressionAttributeValues": {
+                        ":accepted": AttemptState.ACCEPTED.value,
+                        ":posting": AttemptState.POSTING.value,
+                        ":unconfirmed": AttemptState.UNCONFIRMED.value,
+                        ":cc": call_control_id,
+                        ":now": now,
+                        ":true": True,
+                    },
+                }
+            },
+            {
+                "Update": {
+                    "Key": keys.lead_key(attempt.tenant_id, attempt.lead_id),
+                    "UpdateExpression": "SET last_call_control_id = :cc, updated_at = :now"
+                    + (" ADD attempts :one" if counts_budget else ""),
+                    "ExpressionAttributeValues": {
+                        ":cc": call_control_id,
+                        ":now": now,
+                        **({":one": 1} if counts_budget else {}),
+                    },
+                }
+            },
+            stats_op(
+                attempt.tenant_id, attempt.campaign_id, shard_of(attempt.lead_id), Counter({"dials": 1})
+            ),
+            {
+                "Update": {
+                    "Key": keys.call_key(attempt.tenant_id, call_control_id),
+                    "UpdateExpression": "SET " + ", ".join(f"#l{i} = :l{i}" for i in range(len(link))),
+                    "ExpressionAttributeNames": {f"#l{i}": k for i, k in enumerate(link)},
+                    "ExpressionAttributeValues": {f":l{i}": v for i, v in enumerate(link.values())},
+                }
+            },
+        ]
+        if contact:
+            ops.append({"Put": {"Item": dict(contact)}})
+        return self._transact(ops) is None
+
+    def finish(
+        self,
+        attempt: AttemptRecord,
+        change: LeadChange,
+        *,
+        final_state: AttemptState,
+        now: str,
+        count_attempt: bool,
+    ) -> bool:
+        """Apply an attempt's end to its lead, once: the attempt moves from an open state to
+        ``final_state``, the lead (still dialing this attempt) to ``change``, and the campaign's
+        counters follow. False when it was already applied."""
+        open_states = [s.value for s in OPEN_ATTEMPT_STATES] + [AttemptState.CLAIMED.value]
+        names = {"#state": "state"}
+        values: dict[str, Any] = {":final": final_state.value, ":now": now}
+        for i, state in enumerate(open_states):
+            values[f":o{i}"] = state
+        attempt_set = "SET #state = :final, ended_at = :now"
+        if change.outcome:
+            # ``lead_outcome``: the outcome that moved the lead (a late fact may correct
+            # ``outcome`` after the lead has moved on; see :meth:`resettle`).
+            attempt_set += ", outcome = :outcome, lead_outcome = :outcome"
+            values[":outcome"] = change.outcome
+        if change.reasons:
+            attempt_set += ", reason = :reason"
+            values[":reason"] = ",".join(change.reasons)
+        if count_attempt:
+            attempt_set += ", counted = :true"
+            values[":true"] = True
+        ops: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "Key": keys.attempt_key(attempt.tenant_id, attempt.lead_id, attempt.n),
+                    "UpdateExpression": attempt_set,
+                    "ConditionExpression": f"#state IN ({', '.join(f':o{i}' for i in range(len(open_states)))})",
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": values,
+                }
+            },
+            self._lead_change_op(attempt, change, now, count_attempt=count_attempt),
+        ]
+        stats: Counter[str] = Counter({"st_dialing": -1})
+        if change.status != LeadStatus.PENDING:
+            stats[f"st_{change.status.value}"] += 1
+        if change.outcome and final_state in (AttemptState.ENDED, AttemptState.FAILED):
+            stats[f"out_{change.outcome}"] += 1
+        if change.deferred_reason:
+            stats[f"def_{change.deferred_reason}"] += 1
+        ops.append(stats_op(attempt.tenant_id, attempt.campaign_id, shard_of(attempt.lead_id), stats))
+        return self._transact(ops) is None
+
+    def resettle(
+        self,
+        attempt: AttemptRecord,
+        outcome: str,
+        change: LeadChange | None,
+        *,
+        lead_seen: Mapping[str, Any],
+        now: str,
+    ) -> bool:
+        """A late fact changed an ended attempt's outcome, or its conversation's disposition
+        ended the lead: record a changed outcome on the attempt (its history keeps both) and,
+        with ``change``, move the lead again - conditional on the attempt still holding the
+        outcome it was settled with and the lead being exactly as read (``lead_seen``), so the
+        correction is applied once. The campaign's counters follow: the attempt counts under its
+        new outcome, the lead under its new state. False when another writer applied it first;
+        :class:`TemporarilyUnavailable` when the lead moved meanwhile (the redelivery decides
+        again)."""
+        old = str(attempt.outcome)
+        ops: list[dict[str, Any]] = []
+        stats: Counter[str] = Counter()
+        if outcome != old:
+            attempt_set = (
+                "SET outcome = :new, "
+                "outcome_history = list_append(if_not_exists(outcome_history, :empty), :entry)"
+            )
+            if change is not None:
+                attempt_set += ", lead_outcome = :new"
+            ops.append(
+                {
+                    "Update": {
+                        "Key": keys.attempt_key(attempt.tenant_id, attempt.lead_id, attempt.n),
+                        "UpdateExpression": attempt_set,
+                        "ConditionExpression": "#state = :ended AND outcome = :old",
+                        "ExpressionAttributeNames": {"#state": "state"},
+                        "ExpressionAttributeValues": {
+                            ":new": outcome,
+                            ":old": old,
+                            ":ended": AttemptState.ENDED.value,
+                            ":entry": [{"outcome": outcome, "at": now, "lead": change is not None}],
+                            ":empty": [],
+                        },
+                    }
+                }
+            )
+            stats.update({f"out_{outcome}": 1, f"out_{old}": -1})
+        if change is not None:
+            seen_status = str(lead_seen.get("status"))
+            condition = "#st = :seen AND current_attempt = :n AND last_outcome = :old"
+            extra: dict[str, Any] = {":seen": seen_status, ":old": str(lead_seen.get("last_outcome"))}
+            if lead_seen.get("due_sk"):
+                condition += " AND due_sk = :seen_due"
+                extra[":seen_due"] = lead_seen["due_sk"]
+            else:
+                condition += " AND attribute_not_exists(due_sk)"
+            ops.append(self._lead_op(attempt, change, now, condition=condition, extra=extra))
+            if seen_status != LeadStatus.PENDING.value:
+                stats[f"st_{seen_status}"] -= 1
+            if change.status != LeadStatus.PENDING:
+                stats[f"st_{change.status.value}"] += 1
+            if lead_seen.get("deferred_reason"):
+                stats[f"def_{lead_seen['deferred_reason']}"] -= 1
+        if not ops:
+            return False
+        changed = {k: v for k, v in stats.items() if v}
+        if changed:
+            ops.append(stats_op(attempt.tenant_id, attempt.campaign_id, shard_of(attempt.lead_id), changed))
+        failed = self._transact(ops)
+        if failed is None:
+            return True
+        if failed == 0 and outcome != old:
+            return False
+        raise TemporarilyUnavailable("the lead moved while a late fact was re-settling it")
+
+    def _lead_change_op(
+        self, attempt: AttemptRecord, change: LeadChange, now: str, *, count_attempt: bool
+    ) -> dict[str, Any]:
+        return self._lead_op(
+            attempt,
+            change,
+            now,
+            condition="#st = :dialing AND current_attempt = :n",
+            extra={":dialing": LeadStatus.DIALING.value},
+            count_attempt=count_attempt,
+        )
+
+    def _lead_op(
+        self,
+        attempt: AttemptRecord,
+        change: LeadChange,
+        now: str,
+        *,
+        condition: str,
+        extra: Mapping[str, Any],
+        count_attempt: bool = False,
+    ) -> dict[str, Any]:
+        """The lead's update for ``change``, conditional on ``condition`` (``:n`` is the attempt)."""
+        tenant_id, lead_id = attempt.tenant_id, attempt.lead_id
+        values: dict[str, Any] = {":status": change.status.value, ":now": now, ":n": attempt.n, **extra}
+        sets = ["#st = :status", "updated_at = :now"]
+        removes = ["callback_at", "callback_note"] if attempt.callback else []
+        if change.outcome:
+            sets.append("last_outcome = :outcome")
+            values[":outcome"] = change.outcome
+        if change.reasons:
+            sets.append("last_reasons = :r")
+            values[":r"] = list(change.reasons)
+        if change.deferred_reason:
+            sets.append("deferred_reason = :d")
+            values[":d"] = change.deferred_reason
+        if change.status == LeadStatus.PENDING and change.next_at:
+            due = keys.due_index(
+                tenant_id, attempt.campaign_id, shard_of(lead_id), change.priority, change.next_at, lead_id
+            )
+            sets += ["due_pk = :dpk", "due_sk = :dsk", "next_attempt_at = :next"]
+            values.update({":dpk": due["due_pk"], ":dsk": due["due_sk"], ":next": change.next_at})
+            if change.priority == 0:
+                removes = [r for r in removes if r not in ("callback_at", "callback_note")]
+        else:
+            removes += ["due_pk", "due_sk", "next_attempt_at"]
+        expression = "SET " + ", ".join(sets)
+        if count_attempt and not attempt.callback:
+            expression += " ADD attempts :one"
+            values[":one"] = 1
+        if removes:
+            expression += " REMOVE " + ", ".join(dict.fromkeys(removes))
+        return {
+            "Update": {
+                "Key": keys.lead_key(tenant_id, lead_id),
+                "UpdateExpression": expression,
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": {"#st": "status"},
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    def link_call(self, attempt: AttemptRecord, call_control_id: str, now: str) -> dict[str, Any]:
+        """Link the call record to its lead, campaign, attempt and variant (other writers' fields
+        are kept); returns the call item as it is now (it may already have ended)."""
+        fields = {
+            "tenant_id": attempt.tenant_id,
+            "call_control_id": call_control_id,
+            "lead_id": attempt.lead_id,
+            "campaign_id": attempt.campaign_id,
+            "attempt_n": attempt.n,
+            "attempt_id": attempt.attempt_id,
+            "assistant_id": attempt.assistant_id,
+            "caller_id_id": attempt.caller_id_id,
+            "dial_method": attempt.method,
+            "linked_at": now,
+        }
+        result = self.ops.update(
+            keys.call_key(attempt.tenant_id, call_control_id),
+            set_fields={k: v for k, v in fields.items() if v is not None},
+            return_new=True,
+        )
+        return result if isinstance(result, dict) else {}
+
+    def link_inbound(self, tenant_id: str, call_control_id: str, fields: Mapping[str, Any]) -> bool:
+        """Mark an inbound call record (and link it to its caller's lead) once; False if an
+        earlier event already did. Other writers' attributes are kept."""
+        return bool(
+            self.ops.update(
+                keys.call_key(tenant_id, call_control_id),
+                set_fields=fields,
+                condition="attribute_exists(pk) AND attribute_not_exists(caller_checked_at)",
+            )
+        )

@@ -1,0 +1,330 @@
+"""Due leads and claims: reading the due index, claiming leads (lead, attempt, slot lease and
+counters in one transaction), deferring and ending pending leads, and the in-flight index.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from dialer import keys
+from dialer.adapters.dialing_base import (
+    Claim,
+    DialingBase,
+    inflight_values,
+    slot_counter_op,
+    stats_op,
+    to_decimal,
+)
+from dialer.domain.dialing import DUE_SHARDS, AttemptState, LeadStatus, attempt_id, shard_of
+from dialer.errors import TemporarilyUnavailable
+
+#: Leads per claim transaction: 3 items each, plus the slot counter and up to 4 stats shards.
+CLAIM_BATCH = 30
+
+
+class ClaimsMixin(DialingBase):
+    """Due leads, claims, deferrals and the in-flight index."""
+
+    def due_leads(
+        self,
+        tenant_id: str,
+        campaign_id: str,
+        shard: int,
+        priority: int,
+        now: str,
+        limit: int,
+        after: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` leads of one due shard and priority with ``next_attempt_at <= now``,
+        in due order, after the due key ``after`` (exclusive) when given."""
+        index = keys.due_index(tenant_id, campaign_id, shard, priority)
+        low = after + "\x00" if after else f"{priority}#"
+        response = self._query(
+            IndexName="due",
+            KeyConditionExpression="due_pk = :pk AND due_sk BETWEEN :lo AND :hi",
+            ExpressionAttributeValues=self.items.to_ddb(
+                {":pk": index["due_pk"], ":lo": low, ":hi": f"{priority}#{now}#\uffff"}
+            ),
+            Limit=limit,
+        )
+        return [self.items.from_ddb(i) for i in response.get("Items", [])]
+
+    def any_pending(self, tenant_id: str, campaign_id: str) -> bool:
+        """True while any lead of the campaign has a due entry (now or later)."""
+        for shard in range(DUE_SHARDS):
+            index = keys.due_index(tenant_id, campaign_id, shard)
+            response = self._query(
+                IndexName="due",
+                KeyConditionExpression="due_pk = :pk",
+                ExpressionAttributeValues=self.items.to_ddb({":pk": index["due_pk"]}),
+                Limit=1,
+            )
+            if response.get("Items"):
+                return True
+        return False
+
+    def count_due(self, tenant_id: str, campaign_id: str, now: str) -> int:
+        """Leads due now (both priorities, every shard)."""
+        total = 0
+        for shard in range(DUE_SHARDS):
+            for priority in (0, 1):
+                index = keys.due_index(tenant_id, campaign_id, shard, priority)
+                start: dict[str, Any] | None = None
+                while True:
+                    kwargs: dict[str, Any] = {
+                        "IndexName": "due",
+                        "KeyConditionExpression": "due_pk = :pk AND due_sk BETWEEN :lo AND :hi",
+                        "ExpressionAttributeValues": self.items.to_ddb(
+                            {":pk": index["due_pk"], ":lo": f"{priority}#", ":hi": f"{priority}#{now}#\uffff"}
+                        ),
+                        "Select": "COUNT",
+                    }
+                    if start:
+                        kwargs["ExclusiveStartKey"] = start
+                    response = self._query(**kwargs)
+                    total += int(response.get("Count", 0))
+                    start = response.get("LastEvaluatedKey")
+                    if not start:
+                        break
+        return total
+
+    def next_due_at(self, tenant_id: str, campaign_id: str, after: str) -> str | None:
+        """The earliest instant after ``after`` at which a pending lead falls due (None: no lead
+        waits for a later time): the head of each due partition past ``after``, one item each."""
+        found: list[str] = []
+        for shard in range(DUE_SHARDS):
+            for priority in (0, 1):
+                index = keys.due_index(tenant_id, campaign_id, shard, priority)
+                response = self._query(
+                    IndexName="due",
+                    KeyConditionExpression="due_pk = :pk AND due_sk BETWEEN :lo AND :hi",
+                    ExpressionAttributeValues=self.items.to_ddb(
+                        {
+                            ":pk": index["due_pk"],
+                            ":lo": f"{priority}#{after}#\uffff",
+                            ":hi": f"{priority}#\uffff",
+                        }
+                    ),
+                    ProjectionExpression="due_sk",
+                    Limit=1,
+                )
+                found += [
+                    self.items.from_ddb(item)["due_sk"].split("#")[1] for item in response.get("Items", [])
+                ]
+        return min(found, default=None)
+
+    def pending_leads(self, tenant_id: str, campaign_id: str, shard: int, limit: int) -> list[dict[str, Any]]:
+        """Any pending leads of one shard (due or not): the cancel sweep's page."""
+        index = keys.due_index(tenant_id, campaign_id, shard)
+        response = self._query(
+            IndexName="due",
+            KeyConditionExpression="due_pk = :pk",
+            ExpressionAttributeValues=self.items.to_ddb({":pk": index["due_pk"]}),
+            Limit=limit,
+        )
+        return [self.items.from_ddb(i) for i in response.get("Items", [])]
+
+    def claim(
+        self, tenant_id: str, claims: Sequence[Claim], *, now: str, slot_limit: int, slot_until: float
+    ) -> list[Claim]:
+        """Claim leads (see the module doc); returns the claims won. A claim whose lead changed
+        meanwhile (another dispatcher, a callback) is left out; when the slot counter is full, the
+        rest are left out too."""
+        won: list[Claim] = []
+        for i in range(0, len(claims), CLAIM_BATCH):
+            batch = list(claims[i : i + CLAIM_BATCH])
+            while batch:
+                ops, lead_positions = self._claim_ops(tenant_id, batch, now, slot_limit, slot_until)
+                failed = self._transact_all(ops)
+                if failed is None:
+                    won.extend(batch)
+                    break
+                if -1 in failed:
+                    raise TemporarilyUnavailable("claims kept conflicting")
+                lost = {lead_positions[i] for i in failed if i in lead_positions}
+                # Each lead is three operations; any of them failing loses that lead.
+                lost |= {lead_positions[i - 1] for i in failed if i - 1 in lead_positions}
+                lost |= {lead_positions[i - 2] for i in failed if i - 2 in lead_positions}
+                if lost:
+                    batch = [c for j, c in enumerate(batch) if j not in lost]
+                    continue
+                if 0 in failed:  # only the slot counter: the channel limit is reached, claim fewer
+                    if len(batch) == 1:
+                        return won
+                    batch = batch[: len(batch) // 2]
+                    continue
+                return won  # a stats update cannot fail its condition; be safe anyway
+        return won
+
+    def _claim_ops(
+        self, tenant_id: str, batch: Sequence[Claim], now: str, slot_limit: int, slot_until: float
+    ) -> tuple[list[dict[str, Any]], dict[int, int]]:
+        ops: list[dict[str, Any]] = [slot_counter_op(tenant_id, len(batch), slot_limit)]
+        stats: dict[tuple[str, int], Counter[str]] = {}
+        positions: dict[int, int] = {}
+        for j, claim in enumerate(batch):
+            item = claim.item
+            lead_id = str(item["lead_id"])
+            campaign_id = str(item["campaign_id"])
+            shard = shard_of(lead_id)
+            change = stats.setdefault((campaign_id, shard), Counter())
+            change["st_dialing"] += 1
+            if item.get("deferred_reason"):
+                change[f"def_{item['deferred_reason']}"] -= 1
+            aid = attempt_id(lead_id, claim.n)
+            positions[len(ops)] = j
+            ops.append(
+                {
+                    "Update": {
+                        "Key": keys.lead_key(tenant_id, lead_id),
+                        "UpdateExpression": "SET #st = :dialing, dials = :n, current_attempt = :n, "
+                        "due_pk = :ipk, due_sk = :isk, updated_at = :now REMOVE deferred_reason"
+                        + (", callback_at, callback_note" if claim.callback else ""),
+                        "ConditionExpression": "#st = :pending AND due_sk = :seen AND "
+                        "(attribute_not_exists(dials) OR dials = :prev)",
+                        "ExpressionAttributeNames": {"#st": "status"},
+                        "ExpressionAttributeValues": {
+                            ":dialing": LeadStatus.DIALING.value,
+                            ":pending": LeadStatus.PENDING.value,
+                            ":n": claim.n,
+                            ":prev": claim.n - 1,
+                            ":seen": item["due_sk"],
+                            ":now": now,
+                            **inflight_values(keys.inflight_index(tenant_id, shard, now, lead_id), ":i"),
+                        },
+                    }
+                }
+            )
+            ops.append(
+                {
+                    "Put": {
+                        "Item": {
+                            **keys.attempt_key(tenant_id, lead_id, claim.n),
+                            "entity": "attempt",
+                            "tenant_id": tenant_id,
+                            "lead_id": lead_id,
+                            "campaign_id": campaign_id,
+                            "n": claim.n,
+                            "attempt_id": aid,
+                            "state": AttemptState.CLAIMED.value,
+                            "claimed_at": now,
+                            "callback": claim.callback,
+                            "callback_note": item.get("callback_note"),
+                            "counted": False,
+                            "posts": 0,
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+            ops.append(
+                {
+                    "Put": {
+                        "Item": {
+                            **keys.dialing_state_key(tenant_id, f"SLOT#{aid}"),
+                            "entity": "slot",
+                            "attempt_id": aid,
+                            "lease_until": to_decimal(slot_until),
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+        for (campaign_id, shard), change in stats.items():
+            ops.append(stats_op(tenant_id, campaign_id, shard, change))
+        return ops, positions
+
+    def defer(
+        self,
+        tenant_id: str,
+        item: Mapping[str, Any],
+        *,
+        at: str,
+        reasons: Sequence[str],
+        deferred_reason: str,
+        now: str,
+    ) -> bool:
+        """Move a pending lead's due entry to ``at`` and record why; False if the lead changed."""
+        lead_id = str(item["lead_id"])
+        shard = shard_of(lead_id)
+        priority = str(item["due_sk"]).split("#", 1)[0]
+        due = keys.due_index(tenant_id, str(item["campaign_id"]), shard, int(priority), at, lead_id)
+        change: Counter[str] = Counter()
+        old = item.get("deferred_reason")
+        if old != deferred_reason:
+            change[f"def_{deferred_reason}"] += 1
+            if old:
+                change[f"def_{old}"] -= 1
+        ops: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "Key": keys.lead_key(tenant_id, lead_id),
+                    "UpdateExpression": "SET due_sk = :due, next_attempt_at = :at, last_reasons = :r, "
+                    "deferred_reason = :d, updated_at = :now",
+                    "ConditionExpression": "#st = :pending AND due_sk = :seen",
+                    "ExpressionAttributeNames": {"#st": "status"},
+                    "ExpressionAttributeValues": {
+                        ":due": due["due_sk"],
+                        ":at": at,
+                        ":r": list(reasons),
+                        ":d": deferred_reason,
+                        ":now": now,
+                        ":pending": LeadStatus.PENDING.value,
+                        ":seen": item["due_sk"],
+                    },
+                }
+            }
+        ]
+        if change:
+            ops.append(stats_op(tenant_id, str(item["campaign_id"]), shard, change))
+        return self._transact(ops) is None
+
+    def end_pending(
+        self,
+        tenant_id: str,
+        item: Mapping[str, Any],
+        *,
+        status: LeadStatus,
+        reasons: Sequence[str],
+        now: str,
+    ) -> bool:
+        """End a pending lead without dialling it (blocked, invalid, exhausted, canceled): out of
+        the due index; False if the lead changed meanwhile."""
+        lead_id = str(item["lead_id"])
+        change: Counter[str] = Counter({f"st_{status.value}": 1})
+        if item.get("deferred_reason"):
+            change[f"def_{item['deferred_reason']}"] -= 1
+        ops: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "Key": keys.lead_key(tenant_id, lead_id),
+                    "UpdateExpression": "SET #st = :status, last_reasons = :r, updated_at = :now "
+                    "REMOVE due_pk, due_sk, deferred_reason, next_attempt_at",
+                    "ConditionExpression": "#st = :pending AND due_sk = :seen",
+                    "ExpressionAttributeNames": {"#st": "status"},
+                    "ExpressionAttributeValues": {
+                        ":status": status.value,
+                        ":r": list(reasons),
+                        ":now": now,
+                        ":pending": LeadStatus.PENDING.value,
+                        ":seen": item["due_sk"],
+                    },
+                }
+            },
+            stats_op(tenant_id, str(item["campaign_id"]), shard_of(lead_id), change),
+        ]
+        return self._transact(ops) is None
+
+    # --- in-flight ------------------------------------------------------------------------------
+    def inflight(self, tenant_id: str, shard: int, before: str, limit: int) -> list[dict[str, Any]]:
+        """Dialing leads of one shard claimed before ``before`` (oldest first)."""
+        index = keys.inflight_index(tenant_id, shard)
+        response = self._query(
+            IndexName="due",
+            KeyConditionExpression="due_pk = :pk AND due_sk < :before",
+            ExpressionAttributeValues=self.items.to_ddb({":pk": index["due_pk"], ":before": before}),
+            Limit=limit,
+        )
+        return [self.items.from_ddb(i) for i in response.get("Items", [])]

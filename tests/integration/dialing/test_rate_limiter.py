@@ -1,0 +1,75 @@
+"""The dial-rate schedule shared by every dialer of a tenant: tokens never closer than the
+interval, a full schedule refuses, a 429's hold pushes it forward, and a token costs one
+conditional update when the dialer's guess of the schedule's state is right (no read)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.integration.dialing.conftest import Harness
+
+
+def _requests(table: Any) -> list[str]:
+    seen: list[str] = []
+    table.client.meta.events.register(
+        "provide-client-params.dynamodb.*", lambda model, **_: seen.append(model.name)
+    )
+    return seen
+
+
+def test_dialers_sharing_a_schedule_never_get_tokens_closer_than_the_interval(make_harness: Any) -> None:
+    from dialer.adapters.dialing_table import DialingTable
+
+    # GIVEN two dialers (their own tables' state) on one tenant's schedule, 0.5 s apart, 2 s ahead
+    h: Harness = make_harness()
+    a, b = DialingTable(h.table_name), DialingTable(h.table_name)
+    now, interval, ahead = 1_000_000.0, 0.5, 2.0
+
+    # WHEN they take turns asking at the same instant until the schedule is full
+    got: list[float] = []
+    for i in range(12):
+        token = (a if i % 2 else b).reserve_dial(h.tenant, now, interval, ahead)
+        if token is None:
+            break
+        got.append(token)
+
+    # THEN each instant is one interval after the last, from now, and only max_ahead's worth
+    assert got == [now + k * interval for k in range(5)]
+    assert a.reserve_dial(h.tenant, now, interval, ahead) is None
+    # AND once the schedule has passed, the next token is "now" again (idle restart)
+    assert b.reserve_dial(h.tenant, now + 10, interval, ahead) == now + 10
+
+
+def test_a_hold_after_a_429_pushes_the_schedule_forward_never_back(make_harness: Any) -> None:
+    from dialer.adapters.dialing_table import DialingTable
+
+    h: Harness = make_harness()
+    table = DialingTable(h.table_name)
+    now = 2_000_000.0
+    assert table.reserve_dial(h.tenant, now, 0.5, 2.0) == now
+    table.hold_dials_until(h.tenant, now + 3.0)
+    table.hold_dials_until(h.tenant, now + 1.0)  # an older hold does not pull it back
+    # The schedule is 3 s ahead: more than max_ahead (2 s) away, so no token now
+    assert table.reserve_dial(h.tenant, now, 0.5, 2.0) is None
+    assert table.reserve_dial(h.tenant, now + 1.5, 0.5, 2.0) == now + 3.0
+
+
+def test_a_lone_dialer_pays_one_request_per_token_and_a_full_schedule_one_refusal(make_harness: Any) -> None:
+    from dialer.adapters.dialing_table import DialingTable
+
+    h: Harness = make_harness()
+    table = DialingTable(h.table_name)
+    seen = _requests(table)
+    now = 3_000_000.0
+
+    # WHEN a dialer starts the schedule, keeps it running, is refused when it is full, and later
+    # restarts it after it lapsed
+    tokens = [table.reserve_dial(h.tenant, now, 0.5, 1.0) for _ in range(3)]
+    refused = table.reserve_dial(h.tenant, now, 0.5, 1.0)
+    later = table.reserve_dial(h.tenant, now + 60, 0.5, 1.0)
+
+    # THEN five answers took five conditional updates, and nothing was read
+    assert tokens == [now, now + 0.5, now + 1.0]
+    assert refused is None
+    assert later == now + 60
+    assert seen == ["UpdateItem"] * 5
