@@ -12,9 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dialer.domain.calls import (
+    AwaitedFact,
     CallSummary,
     Fact,
     FactKind,
+    awaited_facts,
     classify_outcome,
     facts_from_event,
     format_instant,
@@ -342,3 +344,80 @@ def test_an_answer_stamped_after_the_hangup_does_not_reopen_the_call():
     assert ended.state is late.state is CallState.ENDED
     assert late.ended_at == "2026-11-24T15:00:30.000000Z"
     assert late.duration_s == 0
+
+
+# --- what an ended call still waits for (issue 19) ---------------------------------------------
+def facts_of(*events: list[Fact]) -> dict:
+    facts: dict = {}
+    for facts_of_event in events:
+        facts = merge_facts(facts, facts_of_event)
+    return facts
+
+
+HANGUP_200 = {"hangup_cause": "normal_clearing", "sip_hangup_cause": "200"}
+
+
+@pytest.mark.parametrize(
+    ("events", "awaited"),
+    [
+        # a hangup answered calls end with too, no answer yet: the answer may be on its way
+        ([event("call.hangup", 60, **HANGUP_200)], (AwaitedFact.ANSWER,)),
+        # a cause that rules an answer out awaits nothing
+        ([event("call.hangup", 30, hangup_cause="timeout", sip_hangup_cause="487")], ()),
+        ([event("call.hangup", 3, hangup_cause="user_busy")], ()),
+        # answered, no AMD result yet
+        ([event("call.answered", 8), event("call.hangup", 60, **HANGUP_200)], (AwaitedFact.AMD,)),
+        # a person answered: the conversation or its start_failed is due
+        (
+            [
+                event("call.answered", 8),
+                event("call.machine.premium.detection.ended", 10, result="human_residence"),
+                event("call.hangup", 60, **HANGUP_200),
+            ],
+            (AwaitedFact.ASSISTANT,),
+        ),
+        (
+            [
+                event("call.machine.premium.detection.ended", 10, result="human_residence"),
+                event("call.conversation.start_failed", 11, reason="service_error"),
+                event("call.hangup", 15, **HANGUP_200),
+            ],
+            (),
+        ),
+        # a machine answered: nothing else can change a voicemail
+        (
+            [
+                event("call.machine.premium.detection.ended", 21, result="machine"),
+                event("call.hangup", 45, **HANGUP_200),
+            ],
+            (),
+        ),
+        # not ended: nothing to settle yet
+        ([event("call.answered", 8)], ()),
+        # a TeXML final status carries its own answer facts
+        ([texml(30, CallStatus="no-answer")], ()),
+    ],
+    ids=[
+        "hangup-only",
+        "timeout",
+        "busy",
+        "no-amd",
+        "no-conversation",
+        "start-failed",
+        "machine",
+        "live",
+        "texml",
+    ],
+)
+def test_awaited_facts(events, awaited):
+    assert awaited_facts(facts_of(*events)) == awaited
+
+
+def test_an_amd_result_says_the_call_was_answered_when_call_answered_is_late():
+    # GIVEN a voicemail whose call.answered has not arrived
+    summary = play(
+        event("call.machine.premium.detection.ended", 21, result="machine"),
+        event("call.hangup", 45, **HANGUP_200),
+    )
+    # THEN it is a voicemail already, not an unanswered call
+    assert summary.outcome == CallOutcome.VOICEMAIL

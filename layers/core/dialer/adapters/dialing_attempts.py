@@ -219,7 +219,9 @@ class AttemptsMixin(DialingBase):
             values[f":o{i}"] = state
         attempt_set = "SET #state = :final, ended_at = :now"
         if change.outcome:
-            attempt_set += ", outcome = :outcome"
+            # ``lead_outcome``: the outcome that moved the lead (a late fact may correct
+            # ``outcome`` after the lead has moved on; see :meth:`resettle`).
+            attempt_set += ", outcome = :outcome, lead_outcome = :outcome"
             values[":outcome"] = change.outcome
         if change.reasons:
             attempt_set += ", reason = :reason"
@@ -249,16 +251,104 @@ class AttemptsMixin(DialingBase):
         ops.append(stats_op(attempt.tenant_id, attempt.campaign_id, shard_of(attempt.lead_id), stats))
         return self._transact(ops) is None
 
+    def resettle(
+        self,
+        attempt: AttemptRecord,
+        outcome: str,
+        change: LeadChange | None,
+        *,
+        lead_seen: Mapping[str, Any],
+        now: str,
+    ) -> bool:
+        """A late fact changed an ended attempt's outcome, or its conversation's disposition
+        ended the lead: record a changed outcome on the attempt (its history keeps both) and,
+        with ``change``, move the lead again - conditional on the attempt still holding the
+        outcome it was settled with and the lead being exactly as read (``lead_seen``), so the
+        correction is applied once. The campaign's counters follow: the attempt counts under its
+        new outcome, the lead under its new state. False when another writer applied it first;
+        :class:`TemporarilyUnavailable` when the lead moved meanwhile (the redelivery decides
+        again)."""
+        old = str(attempt.outcome)
+        ops: list[dict[str, Any]] = []
+        stats: Counter[str] = Counter()
+        if outcome != old:
+            attempt_set = (
+                "SET outcome = :new, "
+                "outcome_history = list_append(if_not_exists(outcome_history, :empty), :entry)"
+            )
+            if change is not None:
+                attempt_set += ", lead_outcome = :new"
+            ops.append(
+                {
+                    "Update": {
+                        "Key": keys.attempt_key(attempt.tenant_id, attempt.lead_id, attempt.n),
+                        "UpdateExpression": attempt_set,
+                        "ConditionExpression": "#state = :ended AND outcome = :old",
+                        "ExpressionAttributeNames": {"#state": "state"},
+                        "ExpressionAttributeValues": {
+                            ":new": outcome,
+                            ":old": old,
+                            ":ended": AttemptState.ENDED.value,
+                            ":entry": [{"outcome": outcome, "at": now, "lead": change is not None}],
+                            ":empty": [],
+                        },
+                    }
+                }
+            )
+            stats.update({f"out_{outcome}": 1, f"out_{old}": -1})
+        if change is not None:
+            seen_status = str(lead_seen.get("status"))
+            condition = "#st = :seen AND current_attempt = :n AND last_outcome = :old"
+            extra: dict[str, Any] = {":seen": seen_status, ":old": str(lead_seen.get("last_outcome"))}
+            if lead_seen.get("due_sk"):
+                condition += " AND due_sk = :seen_due"
+                extra[":seen_due"] = lead_seen["due_sk"]
+            else:
+                condition += " AND attribute_not_exists(due_sk)"
+            ops.append(self._lead_op(attempt, change, now, condition=condition, extra=extra))
+            if seen_status != LeadStatus.PENDING.value:
+                stats[f"st_{seen_status}"] -= 1
+            if change.status != LeadStatus.PENDING:
+                stats[f"st_{change.status.value}"] += 1
+            if lead_seen.get("deferred_reason"):
+                stats[f"def_{lead_seen['deferred_reason']}"] -= 1
+        if not ops:
+            return False
+        changed = {k: v for k, v in stats.items() if v}
+        if changed:
+            ops.append(stats_op(attempt.tenant_id, attempt.campaign_id, shard_of(attempt.lead_id), changed))
+        failed = self._transact(ops)
+        if failed is None:
+            return True
+        if failed == 0 and outcome != old:
+            return False
+        raise TemporarilyUnavailable("the lead moved while a late fact was re-settling it")
+
     def _lead_change_op(
         self, attempt: AttemptRecord, change: LeadChange, now: str, *, count_attempt: bool
     ) -> dict[str, Any]:
+        return self._lead_op(
+            attempt,
+            change,
+            now,
+            condition="#st = :dialing AND current_attempt = :n",
+            extra={":dialing": LeadStatus.DIALING.value},
+            count_attempt=count_attempt,
+        )
+
+    def _lead_op(
+        self,
+        attempt: AttemptRecord,
+        change: LeadChange,
+        now: str,
+        *,
+        condition: str,
+        extra: Mapping[str, Any],
+        count_attempt: bool = False,
+    ) -> dict[str, Any]:
+        """The lead's update for ``change``, conditional on ``condition`` (``:n`` is the attempt)."""
         tenant_id, lead_id = attempt.tenant_id, attempt.lead_id
-        values: dict[str, Any] = {
-            ":status": change.status.value,
-            ":now": now,
-            ":dialing": LeadStatus.DIALING.value,
-            ":n": attempt.n,
-        }
+        values: dict[str, Any] = {":status": change.status.value, ":now": now, ":n": attempt.n, **extra}
         sets = ["#st = :status", "updated_at = :now"]
         removes = ["callback_at", "callback_note"] if attempt.callback else []
         if change.outcome:
@@ -290,7 +380,7 @@ class AttemptsMixin(DialingBase):
             "Update": {
                 "Key": keys.lead_key(tenant_id, lead_id),
                 "UpdateExpression": expression,
-                "ConditionExpression": "#st = :dialing AND current_attempt = :n",
+                "ConditionExpression": condition,
                 "ExpressionAttributeNames": {"#st": "status"},
                 "ExpressionAttributeValues": values,
             }

@@ -57,6 +57,7 @@ class AttemptRecord:
     ended_at: str | None = None
     call_control_id: str | None = None
     outcome: str | None = None
+    lead_outcome: str | None = None  # the outcome that moved the lead (differs after a late fact)
     assistant_id: str | None = None
     caller_id_id: str | None = None
     from_number: str | None = None
@@ -158,6 +159,7 @@ def attempt_from_item(item: Mapping[str, Any]) -> AttemptRecord:
         ended_at=item.get("ended_at"),
         call_control_id=item.get("call_control_id"),
         outcome=item.get("outcome"),
+        lead_outcome=item.get("lead_outcome"),
         assistant_id=item.get("assistant_id"),
         caller_id_id=item.get("caller_id_id"),
         from_number=item.get("from_number"),

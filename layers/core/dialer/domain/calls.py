@@ -134,11 +134,7 @@ def summarize(facts: CallFacts) -> CallSummary:
     texml_answered = texml_status == "completed" and (
         (texml_duration or 0) > 0 or bool(final and final.data.get("answered_time"))
     )
-    answered = (
-        answered_fact is not None
-        or (progress is not None and progress.rank >= TEXML_PROGRESS_RANK["in-progress"])
-        or texml_answered
-    )
+    answered = _answered(facts) or texml_answered
     end_fact = hangup or final
 
     if end_fact is not None:
@@ -189,6 +185,80 @@ def summarize(facts: CallFacts) -> CallSummary:
         cost_currency=cost_fact.data.get("currency") if cost_fact else None,
         billed_s=_int_or_none(cost_fact.data.get("billed_duration_secs")) if cost_fact else None,
     )
+
+
+# Hangup causes that end answered calls as well as unanswered ones: with no answer known yet,
+# ``call.answered`` may still be on its way (a reordered webhook), so the outcome is not final.
+_ANSWER_AMBIGUOUS_CAUSES = frozenset({"normal_clearing", "time_limit"})
+
+
+class AwaitedFact(StrEnum):
+    """A fact an ended call may still be waiting for: one that can change its outcome's class."""
+
+    ANSWER = "answer"  # a hangup that answered calls end with too, and no answer yet
+    AMD = "amd"  # answered, and the AMD result our dial asked for has not come
+    ASSISTANT = "assistant"  # a person answered: the conversation or its start_failed is due
+
+
+def awaited_facts(facts: CallFacts) -> tuple[AwaitedFact, ...]:
+    """What an ended call still waits for before its outcome can no longer change class.
+
+    Our dials always ask for premium AMD and start the assistant once a person answers (both
+    dial methods, ``services/dialer.py``), so an answered call is final when its AMD result is
+    in and, unless a machine or fax answered, when the conversation (or ``start_failed``) is.
+    A TeXML final status carries its own answer facts, so it is never waiting for the answer.
+    Empty for a call that has not ended.
+    """
+    summary = summarize(facts)
+    if summary.state != CallState.ENDED:
+        return ()
+    if FactKind.TEXML_FINAL in facts:
+        answered = summary.outcome in (
+            CallOutcome.ANSWERED_HUMAN,
+            CallOutcome.UNKNOWN,
+            CallOutcome.VOICEMAIL,
+            CallOutcome.ASSISTANT_FAILED,
+        )
+    else:
+        answered = _answered(facts)
+    if not answered:
+        ambiguous = FactKind.TEXML_FINAL not in facts and summary.hangup_cause in _ANSWER_AMBIGUOUS_CAUSES
+        return (AwaitedFact.ANSWER,) if ambiguous else ()
+    if summary.amd is None:
+        return (AwaitedFact.AMD,)
+    if summary.amd in (AmdCategory.MACHINE, AmdCategory.FAX):
+        return ()
+    assistant_facts = (
+        FactKind.CONVERSATION_CREATED,
+        FactKind.CONVERSATION_ENDED,
+        FactKind.CONVERSATION_FAILED,
+    )
+    if not any(kind in facts for kind in assistant_facts):
+        return (AwaitedFact.ASSISTANT,)
+    return ()
+
+
+def facts_of_item(item: Mapping[str, Any]) -> dict[FactKind, Fact]:
+    """The facts of a stored call item (``facts``: kind → :meth:`Fact.to_item`)."""
+    return {FactKind(k): Fact.from_item(k, v) for k, v in (item.get("facts") or {}).items()}
+
+
+def _answered(facts: CallFacts) -> bool:
+    """Whether any fact says the call was answered. An AMD result or a conversation only exist on
+    an answered call, so they say so too when ``call.answered`` is late (a reordered webhook)."""
+    progress = facts.get(FactKind.TEXML_PROGRESS)
+    return any(kind in facts for kind in _ANSWER_IMPLIED_BY) or (
+        progress is not None and progress.rank >= TEXML_PROGRESS_RANK["in-progress"]
+    )
+
+
+_ANSWER_IMPLIED_BY = (
+    FactKind.ANSWERED,
+    FactKind.AMD,
+    FactKind.CONVERSATION_CREATED,
+    FactKind.CONVERSATION_ENDED,
+    FactKind.CONVERSATION_FAILED,
+)
 
 
 def _conversation(facts: CallFacts) -> dict[str, str]:

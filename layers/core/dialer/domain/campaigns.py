@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from dialer.domain.outcomes import CallOutcome
+from dialer.domain.outcomes import CallOutcome, Disposition
 from dialer.errors import IllegalTransition
 from dialer.policies.compliance import ALL_DAYS, CampaignPolicy, ConsentType, zone_info
 
@@ -204,6 +204,30 @@ class Budget(_Model):
     currency: Literal["USD"] = "USD"
 
 
+class DispositionEffect(StrEnum):
+    """What a conversation's disposition does to its lead: end it in one of these lead statuses,
+    or ``retry`` (leave it to the call outcome's retry policy)."""
+
+    REACHED = "reached"
+    EXHAUSTED = "exhausted"
+    INVALID = "invalid"
+    RETRY = "retry"
+
+
+#: The default effect of every disposition a campaign may override. ``do_not_call`` (the number
+#: is listed, every pending lead of it blocked) and ``callback_requested`` (a callback at the time
+#: the person gave) are the person's own requests and have fixed effects of their own.
+DEFAULT_DISPOSITION_EFFECTS: dict[Disposition, DispositionEffect] = {
+    Disposition.INTERESTED: DispositionEffect.REACHED,
+    Disposition.NOT_INTERESTED: DispositionEffect.REACHED,
+    Disposition.APPOINTMENT_SET: DispositionEffect.REACHED,
+    Disposition.WRONG_NUMBER: DispositionEffect.INVALID,
+    Disposition.VOICEMAIL_LEFT: DispositionEffect.RETRY,
+    Disposition.OTHER: DispositionEffect.RETRY,
+}
+FIXED_DISPOSITIONS = frozenset({Disposition.DO_NOT_CALL, Disposition.CALLBACK_REQUESTED})
+
+
 class CampaignConfig(_Model):
     """Everything a campaign is, apart from its id, status and counters."""
 
@@ -226,6 +250,13 @@ class CampaignConfig(_Model):
         default_factory=dict,
         description="Assistant dynamic variable → lead field (first_name, ..., or custom.<name>).",
     )
+    disposition_effects: dict[Disposition, DispositionEffect] = Field(
+        default_factory=dict,
+        description="Disposition → what it does to the lead (reached, exhausted, invalid: the lead "
+        "ends so; retry: the call outcome's retry policy decides), over the defaults: interested, "
+        "not_interested and appointment_set → reached, wrong_number → invalid, voicemail_left and "
+        "other → retry. do_not_call and callback_requested have fixed effects.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> CampaignConfig:
@@ -237,6 +268,12 @@ class CampaignConfig(_Model):
                 raise ValueError("assistant_variants must name each assistant once")
         if len(set(self.caller_ids)) != len(self.caller_ids):
             raise ValueError("caller_ids must not repeat")
+        fixed = sorted(d.value for d in self.disposition_effects if d in FIXED_DISPOSITIONS)
+        if fixed:
+            raise ValueError(
+                f"disposition_effects: {', '.join(fixed)} cannot be overridden (the person's own "
+                "request: do_not_call lists the number, callback_requested schedules the callback)"
+            )
         for name, source in self.variables.items():
             if not _valid_source(source):
                 raise ValueError(
@@ -244,6 +281,13 @@ class CampaignConfig(_Model):
                     "or custom.<name>"
                 )
         return self
+
+    def disposition_effect(self, disposition: Disposition) -> DispositionEffect:
+        """What ``disposition`` does to the lead in this campaign (``retry`` for the fixed ones:
+        their own effects apply elsewhere)."""
+        if disposition in FIXED_DISPOSITIONS:
+            return DispositionEffect.RETRY
+        return self.disposition_effects.get(disposition) or DEFAULT_DISPOSITION_EFFECTS[disposition]
 
     def assistant_ids(self) -> list[str]:
         """Every assistant the campaign dials with."""

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from dialer.domain.campaigns import AssistantVariant, CampaignConfig
+from dialer.domain.campaigns import AssistantVariant, CampaignConfig, DispositionEffect
 from dialer.domain.compliance_reasons import Reason, ReasonCode
-from dialer.domain.outcomes import CallOutcome
+from dialer.domain.outcomes import CallOutcome, Disposition
 from dialer.domain.variables import CallbackContext as CallbackContext  # re-exported for the dialer
 from dialer.domain.variables import dynamic_variables as dynamic_variables
 
@@ -243,6 +243,16 @@ def next_step(config: CampaignConfig, outcome: CallOutcome, attempts_used: int) 
     if attempts_used >= min(rule.max_attempts, config.retry.max_attempts):
         return NextStep(LeadStatus.EXHAUSTED)
     return NextStep(LeadStatus.PENDING, timedelta(minutes=rule.delay_minutes))
+
+
+def disposition_status(config: CampaignConfig, disposition: str | None) -> LeadStatus | None:
+    """The status a lead ends in because of its conversation's ``disposition`` in this campaign
+    (:meth:`CampaignConfig.disposition_effect`); None: the call outcome's retry policy decides.
+    Ending the lead always wins over a retry, whichever was decided first."""
+    if not disposition or disposition not in Disposition._value2member_map_:
+        return None
+    effect = config.disposition_effect(Disposition(disposition))
+    return None if effect == DispositionEffect.RETRY else LeadStatus(effect.value)
 
 
 def terminal_status_for(reasons: Sequence[str]) -> LeadStatus:

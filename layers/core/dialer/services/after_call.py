@@ -9,7 +9,9 @@ engine has linked and settled the call:
    in-call tool): ``do_not_call`` lists the number and ends its pending leads; then the lead
    effect: ``callback_requested`` schedules a callback through the engine's callback service
    (moved into the legal window), ``appointment_set`` stores the appointment on the lead,
-   ``interested`` / ``not_interested`` / ``wrong_number`` end the lead with that result. The
+   and a disposition the campaign's map ends leads with (``disposition_effects``: by default
+   ``interested``, ``not_interested``, ``appointment_set`` → reached, ``wrong_number`` →
+   invalid) ends the lead, overriding a pending retry whichever arrived first. The
    insight event id is stamped on the call afterwards, so a later duplicate changes nothing.
    A call already concluded ``do_not_call`` keeps it: no later insight has a lead effect.
 2. **Totals.** The campaign's sharded counters are brought in line with the call record
@@ -28,21 +30,21 @@ from typing import Any
 from dialer import clock as engine_clock
 from dialer.adapters.calls_table import CallsTable
 from dialer.adapters.campaigns_table import CampaignsTable
-from dialer.adapters.dialing_table import DialingTable, TenantLimits
+from dialer.adapters.dialing_table import AttemptRecord, DialingTable, TenantLimits
 from dialer.adapters.dispositions_table import DispositionsTable
 from dialer.adapters.people_table import ContactHistory, DncTable
 from dialer.adapters.totals_table import TotalsTable
 from dialer.domain.analytics import CONNECTED, COST, budget_reached
 from dialer.domain.calls import insight_marker
 from dialer.domain.campaigns import CampaignStatus
-from dialer.domain.dialing import LeadStatus, utc_iso
-from dialer.domain.outcomes import Disposition
-from dialer.errors import Conflict, InvalidInput, NotFound
+from dialer.domain.dialing import AttemptState, LeadStatus, disposition_status, utc_iso
+from dialer.domain.outcomes import CallOutcome, Disposition
+from dialer.errors import Conflict, InvalidInput, NotFound, TemporarilyUnavailable
 from dialer.observability import CALL_CONNECTED, CALL_COST, MetricUnit, record_metric
 from dialer.services.dialing_api import DialingApi
 from dialer.services.dialing_models import CallbackRequest
 from dialer.services.dispositions import Dispositions
-from dialer.services.lead_effects import RESULT_STATUS
+from dialer.services.lead_effects import LeadEffects
 
 BUDGET_REACHED = "budget_reached"
 
@@ -129,32 +131,63 @@ class AfterCall:
         stored = self.calls.get_call_item(tenant_id, call_control_id) or {}
         dnc_holds = stored.get("disposition") == Disposition.DO_NOT_CALL.value
         if lead_id and result.on_call and not dnc_holds:
-            effect = self._lead_effect(tenant_id, lead_id, disposition, insights) or effect
+            effect = self._lead_effect(tenant_id, lead_id, disposition, insights, stored) or effect
         self.dispositions.record_on_call(tenant_id, call_control_id, {"insights_applied": marker})
         return effect
 
     def _lead_effect(
-        self, tenant_id: str, lead_id: str, disposition: Disposition, insights: Mapping[str, str]
+        self,
+        tenant_id: str,
+        lead_id: str,
+        disposition: Disposition,
+        insights: Mapping[str, str],
+        call: Mapping[str, Any],
     ) -> str | None:
         now = utc_iso(self.clock())
         if disposition == Disposition.CALLBACK_REQUESTED:
             return self._callback(tenant_id, lead_id, insights)
+        done = None
         if disposition == Disposition.APPOINTMENT_SET:
             fields = {"appointment_at": insights.get("appointment_at") or "unspecified", "updated_at": now}
             self.dispositions.record_on_lead(tenant_id, lead_id, fields)
-            return "appointment_stored"
-        status = RESULT_STATUS.get(disposition.value)
+            done = "appointment_stored"
+        lead = self.campaigns.get_lead(tenant_id, lead_id)
+        campaign = self.campaigns.get_campaign(tenant_id, lead.campaign_id) if lead else None
+        status = disposition_status(campaign.config, disposition.value) if campaign else None
         if status is None:
-            return None  # voicemail_left, other: the outcome's retry policy decides
-        # The result is kept on the lead: a call still settling ends the lead with it
-        # (lead_effects), a pending retry is ended here.
+            return done  # e.g. voicemail_left, other: the outcome's retry policy decides
+        # The result is kept on the lead: a call still settling (or a retry already dialled) ends
+        # the lead with it when it settles (lead_effects); a lead this call's attempt already
+        # settled is decided again with it (the same rule, so the order of the insight and the
+        # call's other facts does not matter); any other pending lead is ended here.
         self.dispositions.record_on_lead(tenant_id, lead_id, {"result": disposition.value, "updated_at": now})
         item = self.dispositions.items.get(_lead_key(tenant_id, lead_id))
-        if item and item.get("status") == LeadStatus.PENDING.value and item.get("due_sk"):
-            self.dialing.end_pending(
+        attempt = self._settled_attempt(tenant_id, lead_id, item, call)
+        if attempt is not None:
+            effects = LeadEffects(self.dialing, self.campaigns, self.clock)
+            outcome = CallOutcome(str(attempt.outcome))
+            effects.resettle(attempt, outcome, ended_at=_instant(str(call.get("ended_at") or "")))
+        elif item and item.get("status") == LeadStatus.PENDING.value and item.get("due_sk"):
+            ended = self.dialing.end_pending(
                 tenant_id, item, status=status, reasons=[f"disposition_{disposition.value}"], now=now
             )
+            if not ended:
+                # The lead moved between the read and the write (claimed, re-settled): the
+                # redelivery decides again, so the disposition still wins.
+                raise TemporarilyUnavailable("the lead changed while its disposition was ending it")
         return f"lead_{disposition.value}"
+
+    def _settled_attempt(
+        self, tenant_id: str, lead_id: str, item: Mapping[str, Any] | None, call: Mapping[str, Any]
+    ) -> AttemptRecord | None:
+        """The lead's current attempt, when it is this call's and already settled."""
+        n = (item or {}).get("current_attempt")
+        if n is None or call.get("attempt_n") is None or int(n) != int(call["attempt_n"]):
+            return None
+        attempt = self.dialing.get_attempt(tenant_id, lead_id, int(n))
+        if attempt is None or attempt.call_control_id != call.get("call_control_id"):
+            return None
+        return attempt if attempt.state == AttemptState.ENDED and attempt.outcome else None
 
     def _callback(self, tenant_id: str, lead_id: str, insights: Mapping[str, str]) -> str:
         at = _instant(insights.get("callback_at"))

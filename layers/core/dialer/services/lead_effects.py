@@ -7,6 +7,19 @@ Each effect is one transaction conditional on the attempt still being open
 race between two of them changes nothing the second time. The slot is released first and
 idempotently: a crash between the two leaves an open attempt that the redelivery (or the
 reaper) finishes.
+
+A lead's fate does not depend on the order its call's webhooks arrive in:
+
+* **Settled when the facts are in.** An ended call whose outcome can still change class (a late
+  ``call.answered``, the AMD result, the conversation or its ``start_failed``:
+  :func:`~dialer.domain.calls.awaited_facts`) keeps its lead ``dialing`` (the slot is given back)
+  until the awaited fact arrives - its event settles the lead - or until
+  :data:`SETTLE_GRACE_SECONDS` after the hangup, when the next event or the reaper settles it
+  with what it has. A retry is due a delay after the hangup (not after whenever we settled).
+* **Late facts still correct it.** A fact after settlement that changes the call's outcome
+  re-settles the lead (:meth:`LeadEffects.resettle`) while the lead is still where that
+  settlement put it; once a later attempt was claimed, the lead stays and only the attempt
+  records its corrected outcome (``outcome_history``, ``lead_outcome``: the one that moved it).
 """
 
 from __future__ import annotations
@@ -15,22 +28,34 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from dialer.adapters.campaigns_table import CampaignRecord, CampaignsTable, LeadRecord
+from dialer import keys
+from dialer.adapters.campaigns_table import CampaignRecord, CampaignsTable, LeadRecord, lead_from_item
 from dialer.adapters.dialing_table import AttemptRecord, DialingTable, LeadChange
 from dialer.adapters.people_table import ContactHistory
+from dialer.domain.calls import awaited_facts, facts_of_item
 from dialer.domain.campaigns import CampaignStatus, compliance_policy
-from dialer.domain.dialing import AttemptState, LeadStatus, next_step, parse_utc, utc_iso
-from dialer.domain.outcomes import CallOutcome, Disposition
+from dialer.domain.dialing import (
+    AttemptState,
+    LeadStatus,
+    disposition_status,
+    next_step,
+    parse_utc,
+    utc_iso,
+)
+from dialer.domain.outcomes import CallOutcome
 from dialer.policies.compliance import next_legal_time
 from dialer.services.eligibility import lead_facts
 
-#: Dispositions that end a lead with that result, and the status it ends in (the rest leave the
-#: lead to its outcome's retry policy; callbacks and do-not-call have effects of their own).
-RESULT_STATUS: dict[str, LeadStatus] = {
-    Disposition.INTERESTED.value: LeadStatus.REACHED,
-    Disposition.NOT_INTERESTED.value: LeadStatus.REACHED,
-    Disposition.WRONG_NUMBER.value: LeadStatus.INVALID,
-}
+#: How long after its hangup a call's lead waits for the facts still due (see the module doc).
+#: Telnyx retries an undelivered webhook for at most 60 s (``webhook_retries_policies``: up to 5
+#: retries summing to at most 60 000 ms), and a reordered webhook is seconds late; twice that
+#: window also covers the intake queue's lag. The reaper (every 5 minutes) settles a lead whose
+#: grace ran out with no further event, so the worst case is the grace plus one reaper period.
+SETTLE_GRACE_SECONDS = 120
+
+#: Lead statuses a late fact may not move: a lead being dialled again, blocked (DNC, consent)
+#: or canceled with its campaign.
+_UNMOVABLE = frozenset({LeadStatus.DIALING.value, LeadStatus.BLOCKED.value, LeadStatus.CANCELED.value})
 
 
 class LeadEffects:
@@ -43,9 +68,39 @@ class LeadEffects:
         self.campaigns = campaigns
         self.clock = clock
 
-    def call_ended(self, attempt: AttemptRecord, outcome: CallOutcome, *, failed: bool = False) -> bool:
-        """Apply a call's outcome (``failed``: Telnyx refused the dial for good). False when the
-        effect had already been applied."""
+    def settle_call(self, attempt: AttemptRecord, call: Mapping[str, Any]) -> str | None:
+        """Apply an ended call to its attempt's lead: settle an accepted attempt once no awaited
+        fact can change its outcome's class (or the grace is over), re-settle an ended one whose
+        call's outcome a late fact changed. Idempotent; returns what it did."""
+        outcome = call.get("outcome")
+        if call.get("state") != "ended" or not outcome:
+            return None
+        ended_at = _instant(call.get("ended_at"))
+        if attempt.state == AttemptState.ACCEPTED:
+            waiting = awaited_facts(facts_of_item(call))
+            since = ended_at or _instant(attempt.accepted_at) or self.clock()
+            if waiting and self.clock() - since < timedelta(seconds=SETTLE_GRACE_SECONDS):
+                # The line is free; the lead waits for the facts (its event, or the reaper).
+                self.dialing.release_slot(attempt.tenant_id, attempt.attempt_id)
+                return "awaiting_" + "_".join(waiting)
+            return (
+                "settled" if self.call_ended(attempt, CallOutcome(str(outcome)), ended_at=ended_at) else None
+            )
+        if attempt.state == AttemptState.ENDED and attempt.outcome and attempt.outcome != outcome:
+            return self.resettle(attempt, CallOutcome(str(outcome)), ended_at=ended_at)
+        return None
+
+    def call_ended(
+        self,
+        attempt: AttemptRecord,
+        outcome: CallOutcome,
+        *,
+        failed: bool = False,
+        ended_at: datetime | None = None,
+    ) -> bool:
+        """Apply a call's outcome (``failed``: Telnyx refused the dial for good; ``ended_at``: the
+        hangup, which a retry's delay counts from). False when the effect had already been
+        applied."""
         self.dialing.release_slot(attempt.tenant_id, attempt.attempt_id)
         lead = self.campaigns.get_lead(attempt.tenant_id, attempt.lead_id)
         campaign = self.campaigns.get_campaign(attempt.tenant_id, attempt.campaign_id)
@@ -54,7 +109,7 @@ class LeadEffects:
         now = self.clock()
         counted_now = not attempt.counted
         used = lead.attempts + (1 if counted_now and not attempt.callback else 0)
-        change = self._after_call(lead, campaign, outcome, used, now)
+        change = self._after_call(lead, campaign, outcome, used, _retry_base(attempt, ended_at, now))
         return self.dialing.finish(
             attempt,
             change,
@@ -62,6 +117,39 @@ class LeadEffects:
             now=utc_iso(now),
             count_attempt=counted_now,
         )
+
+    def resettle(
+        self, attempt: AttemptRecord, outcome: CallOutcome, *, ended_at: datetime | None = None
+    ) -> str | None:
+        """Decide an ended attempt's lead again: a late fact changed the call's ``outcome``, or
+        its conversation's disposition now ends the lead. The lead moves while it is where that
+        attempt's settlement put it (same decision rule, same attempts used); otherwise only a
+        changed outcome is recorded on the attempt. Once; returns what it did."""
+        item = self.dialing.items.get(keys.lead_key(attempt.tenant_id, attempt.lead_id))
+        campaign = self.campaigns.get_campaign(attempt.tenant_id, attempt.campaign_id)
+        if item is None or campaign is None or attempt.state != AttemptState.ENDED:
+            return None
+        lead = lead_from_item(item)
+        movable = (
+            lead.status not in _UNMOVABLE
+            and item.get("current_attempt") is not None
+            and int(item["current_attempt"]) == attempt.n
+            and lead.last_outcome == attempt.outcome
+        )
+        now = self.clock()
+        change = None
+        if movable:
+            # ``attempts`` already counts this attempt (it was counted when Telnyx accepted it).
+            base = _retry_base(attempt, ended_at, now)
+            change = self._after_call(lead, campaign, outcome, lead.attempts, base)
+            same = change.status.value == lead.status and change.next_at == item.get("next_attempt_at")
+            if same and outcome.value == attempt.outcome:
+                return None  # the lead already is where this decision puts it
+        elif outcome.value == attempt.outcome:
+            return None
+        if not self.dialing.resettle(attempt, outcome.value, change, lead_seen=item, now=utc_iso(now)):
+            return None
+        return "resettled" if change is not None else "outcome_corrected"
 
     def drop(
         self,
@@ -93,25 +181,49 @@ class LeadEffects:
         )
 
     def _after_call(
-        self, lead: LeadRecord, campaign: CampaignRecord, outcome: CallOutcome, used: int, now: datetime
+        self, lead: LeadRecord, campaign: CampaignRecord, outcome: CallOutcome, used: int, base: datetime
     ) -> LeadChange:
+        """The one decision rule for a settled attempt's lead (``base``: what a retry's delay
+        counts from). A pure function of the lead, the campaign and the outcome, so a
+        re-settlement decides exactly as a first settlement with the same facts would."""
         if campaign.status == CampaignStatus.CANCELED:
             return LeadChange(LeadStatus.CANCELED, outcome=outcome.value)
         if lead.callback_at and outcome != CallOutcome.INVALID_NUMBER:
             # The person asked (during this call, or meanwhile) to be called back: that wins.
             return LeadChange(LeadStatus.PENDING, next_at=lead.callback_at, priority=0, outcome=outcome.value)
-        if lead.result in RESULT_STATUS:
-            # The conversation's conclusion (an insight that beat the hangup) ends the lead.
-            return LeadChange(RESULT_STATUS[lead.result], outcome=outcome.value)
+        ended_by = disposition_status(campaign.config, lead.result)
+        if ended_by is not None:
+            # The conversation's conclusion ends the lead, whatever the call's retry policy says.
+            return LeadChange(ended_by, outcome=outcome.value)
         step = next_step(campaign.config, outcome, used)
         if not step.retry:
             return LeadChange(step.status, outcome=outcome.value)
-        at = now + (step.delay or timedelta(0))
+        at = base + (step.delay or timedelta(0))
         facts = lead_facts(lead, dnc=False, recent_calls=())
         legal = next_legal_time(facts, compliance_policy(campaign.config), at)
         # No legal instant within reach (e.g. consent revoked meanwhile): keep the policy's time
         # and let the dispatcher's full check end or defer the lead with its reasons.
         return LeadChange(LeadStatus.PENDING, next_at=utc_iso(legal or at), outcome=outcome.value)
+
+
+def _instant(value: Any) -> datetime | None:
+    """A stored instant (ISO 8601 UTC), or None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return parse_utc(str(value))
+    except ValueError:
+        return None
+
+
+def _retry_base(attempt: AttemptRecord, ended_at: datetime | None, now: datetime) -> datetime:
+    """What a retry's delay counts from: the hangup as Telnyx stamped it, so the next attempt's
+    time does not depend on when the last fact arrived; ``now`` when there is no hangup time or
+    it is not plausible (before the claim, or ahead of our clock)."""
+    claimed = _instant(attempt.claimed_at)
+    if ended_at is None or ended_at > now or (claimed is not None and ended_at < claimed):
+        return now
+    return ended_at
 
 
 def due_time(value: str | None) -> datetime | None:
@@ -178,11 +290,7 @@ class CallOutcomes:
             ):
                 did = "linked"
             attempt = self.dialing.get_attempt(tenant_id, attempt.lead_id, attempt.n) or attempt
-        outcome = call.get("outcome")
-        ended = call.get("state") == "ended" and outcome and attempt.state == AttemptState.ACCEPTED
-        if ended and self.effects.call_ended(attempt, CallOutcome(str(outcome))):
-            did = "settled"
-        return did
+        return self.effects.settle_call(attempt, call) or did
 
     def _link_inbound(self, tenant_id: str, call_control_id: str, call: Mapping[str, Any]) -> str | None:
         """An inbound call (someone called one of the tenant's numbers): linked once to the

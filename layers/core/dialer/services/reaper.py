@@ -5,6 +5,8 @@ Per tenant, from the in-flight index (claims older than the claim timeout, oldes
 * ``claimed`` and never taken by a dialer (the dispatcher died before queueing, or the job was
   lost) → the job is queued again (the dialer's state checks make a duplicate harmless);
 * ``posting`` past Telnyx's de-duplication window (a dialer died mid-POST) → ``unconfirmed``;
+* ``accepted`` with an ended call whose lead waits for facts that never came → settled with the
+  outcome its record has once the settlement grace is over (``lead_effects``);
 * ``accepted`` past the call's time limit plus grace with no outcome → looked up on Telnyx: a
   call that is over is settled with the outcome its record has, else ``unknown``;
 * ``unconfirmed`` past the time limit plus grace → settled as ``unknown`` (no webhook ever named
@@ -142,9 +144,9 @@ class Reaper:
             started = parse_utc(attempt.accepted_at) if attempt.accepted_at else now
             call = self.calls.get_call_item(attempt.tenant_id, attempt.call_control_id) or {}
             if call.get("state") == "ended" and call.get("outcome"):
-                # The call ended but its effect was never applied (should not happen; cheap to fix).
-                self.effects.call_ended(attempt, CallOutcome(str(call["outcome"])))
-                return "ended_settled"
+                # The call ended and its lead is still waiting for a fact that never came (or a
+                # crash lost the effect): settle it once the grace is over.
+                return "ended_settled" if self.effects.settle_call(attempt, call) == "settled" else None
             if now - started > call_over or lease_expired:
                 outcome = self._lookup(attempt, call)
                 if outcome is None:
