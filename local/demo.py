@@ -25,6 +25,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -112,12 +113,18 @@ def simulator_config(api_port: int, offset: float, invalid: set[str], time_scale
 
 
 def stack_args(
-    api_port: int, telnyx_url: str, public_key: str, offset: float, time_scale: float = 1.0
+    api_port: int,
+    telnyx_url: str,
+    public_key: str,
+    offset: float,
+    time_scale: float = 1.0,
+    concurrency: int | None = None,
 ) -> list[str]:
     """The stack as ``make dev`` runs it, with the dispatcher and reaper on fast schedules and the
     queues' batching windows sped up as the simulator speeds up calls (``time_scale`` real seconds
     per call second): a 1 s window would otherwise hold each hangup longer than a whole call."""
     return [
+        *(["--concurrency", str(concurrency)] if concurrency else []),
         "--batching-window",
         f"{time_scale:g}",
         "--port",
@@ -338,6 +345,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--timeout", type=float, default=0, help="give up after this many seconds (0: by size)"
     )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="execution environments per function (the stack's default)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.leads <= 1000:
         parser.error("--leads / DEMO_LEADS must be between 1 and 1000 (the rows of examples/demo/leads.csv)")
@@ -348,10 +361,13 @@ def main(argv: list[str] | None = None) -> int:
     offset = clock_offset()
     now = datetime.now(UTC) + timedelta(seconds=offset)
     plan = {**prepare_leads(args.leads, now), "offset": offset}
+    shutil.rmtree(OUT / "logs", ignore_errors=True)  # this run's logs only (the lag is read from them)
     api_port = free_port()
     sim = Simulator(simulator_config(api_port, offset, plan["invalid"], args.time_scale)).start()
     stack = LocalStackProcess(
-        BUILT_TEMPLATE, OUT, stack_args(api_port, sim.base_url, sim.public_key_b64, offset, args.time_scale)
+        BUILT_TEMPLATE,
+        OUT,
+        stack_args(api_port, sim.base_url, sim.public_key_b64, offset, args.time_scale, args.concurrency),
     )
     phases: dict[str, float] = {}
     mark = time.monotonic()
