@@ -135,6 +135,7 @@ class Sandbox:
         self.log_path = log_dir / f"{spec.logical_id}.log"
         self.process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()  # the RIE panics on overlapping invokes
+        self.closed = False  # set by close(): an invocation racing the stack's stop starts nothing
 
     def environment(self) -> dict[str, str]:
         """The variables Lambda sets, the function's own, and the local endpoint and credentials."""
@@ -200,8 +201,13 @@ class Sandbox:
                 f"{len(event)} byte payload is larger than Lambda's {MAX_EVENT_BYTES} byte limit",
             )
         with self._lock:
+            if self.closed:
+                return _error("Sandbox.Stopped", "the local stack is stopping")
             if not self.alive():
                 self.start()
+                if self.closed:  # closed while starting: nothing may outlive the stack
+                    self.stop()
+                    return _error("Sandbox.Stopped", "the local stack is stopping")
             started = time.perf_counter()
             result = self._send(event)
             result.duration_ms = (time.perf_counter() - started) * 1000
@@ -231,6 +237,7 @@ class Sandbox:
 
     def close(self) -> None:
         """Release everything the sandbox holds (the runner calls it on exit)."""
+        self.closed = True
         self.stop()
 
 
@@ -411,6 +418,7 @@ class ApiSandbox(Sandbox):
 
     def close(self) -> None:
         """Stop the process and the Runtime API server."""
+        self.closed = True
         self.stop()
         if self.api is not None:
             self.api.stopping.set()
@@ -436,6 +444,7 @@ class FunctionPool:
         self._lock = threading.Lock()
         self.in_flight = 0
         self.peak = 0  # the most invocations that ran at once (what a test of overlap reads)
+        self._closed = False
 
     @property
     def spec(self) -> FunctionSpec:
@@ -464,6 +473,8 @@ class FunctionPool:
         local event sources and the gateway never send more than that at once)."""
         with self._slots:
             with self._lock:
+                if self._closed:
+                    return _error("Sandbox.Stopped", "the local stack is stopping")
                 sandbox = self._idle.pop() if self._idle else None
                 if sandbox is None:
                     sandbox = self._make()
@@ -484,8 +495,10 @@ class FunctionPool:
         return [pid for sandbox in sandboxes for pid in sandbox.pids()]
 
     def close(self) -> None:
-        """Stop every environment (in parallel: a busy one may take its grace period)."""
+        """Stop every environment (in parallel: a busy one may take its grace period); nothing
+        starts another afterwards."""
         with self._lock:
+            self._closed = True
             sandboxes = list(self.sandboxes)
         closing = [threading.Thread(target=s.close) for s in sandboxes]
         for thread in closing:
