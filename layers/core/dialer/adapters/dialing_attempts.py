@@ -140,20 +140,7 @@ class AttemptsMixin(DialingBase):
         :meth:`~dialer.adapters.people_table.ContactHistory.item`) records the call. False when
         the attempt was already accepted or settled (by the dialer or a webhook)."""
         counts_budget = not attempt.callback
-        link = {
-            "entity": "call",
-            "tenant_id": attempt.tenant_id,
-            "call_control_id": call_control_id,
-            "lead_id": attempt.lead_id,
-            "campaign_id": attempt.campaign_id,
-            "attempt_n": attempt.n,
-            "attempt_id": attempt.attempt_id,
-            "assistant_id": attempt.assistant_id,
-            "caller_id_id": attempt.caller_id_id,
-            "dial_method": attempt.method,
-            "linked_at": now,
-        }
-        link = {k: v for k, v in link.items() if v is not None}
+        link = {"entity": "call", **call_link(attempt, call_control_id, now)}
         ops: list[dict[str, Any]] = [
             {
                 "Update": {
@@ -389,21 +376,9 @@ class AttemptsMixin(DialingBase):
     def link_call(self, attempt: AttemptRecord, call_control_id: str, now: str) -> dict[str, Any]:
         """Link the call record to its lead, campaign, attempt and variant (other writers' fields
         are kept); returns the call item as it is now (it may already have ended)."""
-        fields = {
-            "tenant_id": attempt.tenant_id,
-            "call_control_id": call_control_id,
-            "lead_id": attempt.lead_id,
-            "campaign_id": attempt.campaign_id,
-            "attempt_n": attempt.n,
-            "attempt_id": attempt.attempt_id,
-            "assistant_id": attempt.assistant_id,
-            "caller_id_id": attempt.caller_id_id,
-            "dial_method": attempt.method,
-            "linked_at": now,
-        }
         result = self.ops.update(
             keys.call_key(attempt.tenant_id, call_control_id),
-            set_fields={k: v for k, v in fields.items() if v is not None},
+            set_fields=call_link(attempt, call_control_id, now),
             return_new=True,
         )
         return result if isinstance(result, dict) else {}
@@ -418,3 +393,21 @@ class AttemptsMixin(DialingBase):
                 condition="attribute_exists(pk) AND attribute_not_exists(caller_checked_at)",
             )
         )
+
+
+def call_link(attempt: AttemptRecord, call_control_id: str, now: str) -> dict[str, Any]:
+    """The fields that tie a call record to its lead, campaign, attempt and variant (the ones the
+    attempt knows; the others are left to their writers)."""
+    fields = {
+        "tenant_id": attempt.tenant_id,
+        "call_control_id": call_control_id,
+        "lead_id": attempt.lead_id,
+        "campaign_id": attempt.campaign_id,
+        "attempt_n": attempt.n,
+        "attempt_id": attempt.attempt_id,
+        "assistant_id": attempt.assistant_id,
+        "caller_id_id": attempt.caller_id_id,
+        "dial_method": attempt.method,
+        "linked_at": now,
+    }
+    return {k: v for k, v in fields.items() if v is not None}
