@@ -252,13 +252,26 @@ def _json_response(status: int, payload: Any, error_type: str | None = None) -> 
 
 
 INTERNAL_ERROR = _json_response(502, {"message": "Internal server error"}, "InternalServerErrorException")
+# What API Gateway answers (captured on AWS): an event over Lambda's 6 MB limit, and a body over
+# its own 10 MB limit (that one comes as text, before any JSON error handling).
+TOO_LARGE = _json_response(413, {"message": "Request Too Long"}, "BadRequestException")
+BODY_TOO_LARGE: Response = (
+    413,
+    [("Content-Type", "text; charset=utf-8")],
+    f"HTTP content length exceeded {MAX_BODY_BYTES} bytes.".encode(),
+)
 MISSING_TOKEN = _json_response(
     403, {"message": "Missing Authentication Token"}, "MissingAuthenticationTokenException"
 )
 
 
 def map_response(result: InvokeResult) -> Response:
-    """API Gateway's reading of a Lambda proxy response; anything malformed is a 502, as in AWS."""
+    """API Gateway's reading of a Lambda proxy response; anything malformed is a 502, as in AWS.
+    An event over Lambda's 6 MB synchronous limit (a body of ~6.3 to 10 MB, which API Gateway itself
+    accepts) never reaches the function: the client is told its request is too large (413), not that
+    the server failed."""
+    if result.error_type == "RequestEntityTooLargeException":
+        return TOO_LARGE
     if result.failed:
         return INTERNAL_ERROR
     try:
@@ -421,7 +434,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         if body is None:
             self.close_connection = True  # the unread body must not be parsed as the next request
-            status, headers, payload = _json_response(413, {"message": "Request Too Long"})
+            status, headers, payload = BODY_TOO_LARGE
         elif path == "/_local" or path.startswith("/_local/"):
             status, headers, payload = self.server.handle_control(self.command, path, body)
         else:

@@ -140,3 +140,18 @@ def test_malformed_proxy_response_is_502(payload):
 def test_function_error_is_502():
     result = InvokeResult(b'{"errorType": "ValueError", "errorMessage": "x"}', "ValueError")
     assert map_response(result)[0] == 502
+
+
+def test_an_event_over_lambdas_payload_limit_is_413_not_a_server_error(tmp_path):
+    from local.sandbox import MAX_EVENT_BYTES, FunctionSpec, Sandbox
+
+    # GIVEN a body API Gateway accepts (< 10 MB) whose event is over Lambda's 6 MB limit
+    sandbox = Sandbox(
+        FunctionSpec("Fn", "fn", "app.handler", "python3.12", tmp_path), "python3", tmp_path, {}, tmp_path
+    )
+    refused = sandbox.invoke(b"x" * (MAX_EVENT_BYTES + 1))
+    # THEN the function is not started, and the gateway answers 413, as for a body over its own limit
+    assert sandbox.process is None
+    status, _, body = map_response(refused)
+    assert status == 413
+    assert b"Request Too Long" in body
