@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -36,7 +37,7 @@ def remember_backends() -> None:
     DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> None:
     """Serve until stdin closes or a signal arrives."""
     parser = argparse.ArgumentParser(prog="python -m local.moto_server", description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
@@ -52,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
 
     def watch_stdin() -> None:
-        sys.stdin.buffer.read()  # returns at EOF: the runner is gone
+        # os.read, not sys.stdin: a buffered read still blocked at interpreter shutdown aborts it.
+        while os.read(0, 65536):
+            pass  # EOF: the runner is gone
         stop.set()
 
     remember_backends()
@@ -63,8 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         threading.Thread(target=watch_stdin, daemon=True, name="stdin-watch").start()
         stop.wait()
         server.stop()
-    return 0
+    sys.stdout.flush()
+    os._exit(0)  # the stdin watcher may still be blocked in a read: nothing is left to finalise
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
