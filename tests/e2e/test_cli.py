@@ -55,6 +55,9 @@ def sim() -> Iterator[Simulator]:
         time_scale=0.02,
         conversation_secs=(5.0, 15.0),
         scenario_mix={"human": 0.5, "voicemail": 0.2, "no_answer": 0.15, "busy": 0.15},
+        # What people conclude ends their lead: a callback two days out (the simulator's default
+        # draws every disposition) would keep the campaign from completing inside the test
+        disposition_mix={"interested": 0.5, "not_interested": 0.3, "appointment_set": 0.2},
         clock_offset_s=OFFSET,
     )
     with Simulator(config) as simulator:
