@@ -57,12 +57,12 @@ e2e: build
 # never share a process with tests that talk to real servers (packaging smoke test, local stack),
 # and the 100k-row import gets a moto world of its own (a big table slows every later moto call).
 # The e2e modules run two at a time, each on stacks of its own (they mostly wait on the stack);
-# the demo, the longest, is named first so that it starts first.
+# the demo, the longest, is named first and kept first (xdist would order files by test count).
 test: setup
 	$(MAKE) --no-print-directory -j 3 lint typecheck template-lint scan build
 	$(VENV)/pytest tests/unit tests/integration -q -n 2 --dist loadfile
 	$(VENV)/pytest tests/scale -q
-	$(VENV)/pytest tests/e2e/test_demo.py tests/packaging tests/e2e -q -n 2 --dist loadfile
+	$(VENV)/pytest tests/e2e/test_demo.py tests/packaging tests/e2e -q -n 2 --dist loadfile --no-loadscope-reorder
 
 dev: build
 	$(TOOLS)/python -m local.dev
