@@ -155,3 +155,40 @@ def test_an_event_over_lambdas_payload_limit_is_413_not_a_server_error(tmp_path)
     status, _, body = map_response(refused)
     assert status == 413
     assert b"Request Too Long" in body
+
+
+def test_a_pool_runs_invocations_side_by_side_up_to_its_concurrency():
+    import threading
+    import time
+
+    from local.sandbox import FunctionPool
+
+    running, most, lock = [0], [0], threading.Lock()
+
+    class Environment:  # stands in for a Lambda runtime process: holds its invocation a moment
+        def invoke(self, event: bytes) -> InvokeResult:
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.2)
+            with lock:
+                running[0] -= 1
+            return InvokeResult(b"{}")
+
+        def close(self) -> None:
+            pass
+
+    # GIVEN a pool of at most 3 environments
+    pool = FunctionPool(Environment, 3)
+    # WHEN 6 invocations arrive at once
+    threads = [threading.Thread(target=pool.invoke, args=(b"{}",)) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # THEN 3 ran side by side, never more, in 3 environments kept warm
+    assert most[0] == pool.peak == 3
+    assert len(pool.sandboxes) == 3
+    # AND once closed, nothing starts another
+    pool.close()
+    assert pool.invoke(b"{}").error_type == "Sandbox.Stopped"
