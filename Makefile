@@ -12,7 +12,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # sam build finds python3.12 through pyenv when the default python is another version.
 export PYENV_VERSION ?= 3.11.7:3.12.1
 
-.PHONY: help setup lint typecheck template-lint scan build unit integration e2e test dev demo bench clean openapi config-reference tenant
+.PHONY: help setup lint typecheck template-lint scan console-assets build unit integration e2e test dev demo bench clean openapi config-reference tenant
 
 help:
 	@echo "make demo   - a whole compliant campaign on the local stack, live progress, HTML report (DEMO_LEADS=1000)"
@@ -40,7 +40,11 @@ template-lint: setup
 scan: setup
 	$(SCAN)/python scripts/scan_template.py template.yaml
 
-build: setup
+# The console's front-end stack, from node_modules (npm ci, pinned by package-lock.json), into its function.
+console-assets: setup
+	$(VENV)/python scripts/vendor_console.py
+
+build: setup console-assets
 	$(TOOLS)/sam build --cached --parallel --template-file template.yaml
 
 unit: setup
