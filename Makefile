@@ -79,7 +79,7 @@ config-reference: setup
 
 # The main job on this machine: a whole compliant campaign end to end (DEMO_LEADS=1000 for all of it).
 demo: build
-	PYTHONPATH=layers/telnyx_client:layers/core:. $(VENV)/python -m local.demo
+	PYTHONPATH=layers/telnyx_client:layers/core:. $(VENV)/python -m local.demo --explore
 
 # make tenant T=acme STACK=telnyx-ai-dialer-dev   (deployed stack; Telnyx key from $$TELNYX_API_KEY)
 # make tenant T=acme TABLE=... PREFIX=/telnyx-ai-dialer/local AWS_ENDPOINT_URL=http://127.0.0.1:5055

@@ -351,6 +351,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="execution environments per function (the stack's default)",
     )
+    parser.add_argument(
+        "--explore",
+        action="store_true",
+        help="after the checks, keep the stack running for the console until Enter or Ctrl-C",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.leads <= 1000:
         parser.error("--leads / DEMO_LEADS must be between 1 and 1000 (the rows of examples/demo/leads.csv)")
@@ -393,6 +398,11 @@ def main(argv: list[str] | None = None) -> int:
             telnyx_base_url=sim.base_url,
         )
         dialer = Cli(stack.api_url, credentials["api_key"])
+        print(
+            f"\n  console  {stack.api_url}/console   (sign in with the API key {credentials['api_key']};"
+            " watch the campaign run there)",
+            flush=True,
+        )
         dialer("assistants", "apply", "-f", "examples/assistant.yaml")
         dialer("assistants", "apply", "-f", "examples/assistant-b.yaml")
         dialer("dnc", "import", str(OUT / "dnc.txt"), "--reason", "demo: the tenant's list")
@@ -421,7 +431,10 @@ def main(argv: list[str] | None = None) -> int:
             progress = http.get(f"/campaigns/{campaign_id}/progress").json()
         phase("report and checks")
         pace = measure(sim, OUT / "logs", progress, phases)
-        return summarize(rows, time.monotonic() - started, plan, pace)
+        code = summarize(rows, time.monotonic() - started, plan, pace)
+        if args.explore:
+            explore(stack.api_url, credentials["api_key"])
+        return code
     except RuntimeError as exc:
         print(f"demo failed: {exc} (logs in {OUT / 'logs'})", file=sys.stderr)
         return 1
@@ -475,6 +488,19 @@ def measure(
         "waiting_leads": (progress.get("leads_by_state") or {}).get("pending", 0),
         "next_due_at": progress.get("next_due_at"),
     }
+
+
+def explore(api_url: str, api_key: str) -> None:
+    """Keep the stack up for the console until the user is done (no terminal: at once)."""
+    print(
+        f"\nthe demo's campaign is there to explore:\n  console  {api_url}/console\n  API key  {api_key}\n"
+        "Enter or Ctrl-C stops the stack.",
+        flush=True,
+    )
+    try:
+        input()
+    except (EOFError, KeyboardInterrupt):
+        pass
 
 
 def summarize(

@@ -174,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\nlocal product ready in {info['ready_seconds']:.1f} s\n"
             f"  management API  {summary['api_url']}   (Swagger UI: {summary['docs_url']})\n"
+            f"  console         {summary['api_url']}/console   (sign in with the API key)\n"
             f"  API key         {summary['api_key']}   (tenant '{TENANT}'; also in {dev_file})\n"
             f"  Telnyx webhooks {summary['webhook_url']}\n"
             f"  Telnyx (sim)    {summary['telnyx_simulator']}   (state: http://127.0.0.1:{args.simulator_port}/_sim/state)\n"

@@ -89,7 +89,7 @@ function Controls({ campaign, status, onChanged }) {
 
 function Variants({ variants }) {
   if (!variants || variants.length < 2) return null;
-  return html`<section data-section="variants"><h3>A/B variants</h3>
+  return html`<section data-section="variants"><h2>A/B variants</h2>
     <table class="list"><thead><tr><th scope="col">Assistant</th><th scope="col">Calls</th><th scope="col">Converted</th><th scope="col">Rate</th>
       <th scope="col">Difference</th><th scope="col">p</th><th scope="col">Verdict</th></tr></thead>
     <tbody>${variants.map((v) => html`<tr>
@@ -132,9 +132,9 @@ export function CampaignPage({ id }) {
     <${Loading} state=${progress}>${p && html`
       <section class="gauges" aria-label="Live figures">
         <${Gauge} id="settled" label="Settled leads" value=${settled(p)} max=${p.lead_count} />
-        <${Gauge} id="dial-rate" label="Dials in the last minute" value=${p.dials_last_minute} max=${p.dial_limit_per_minute} unit="/ min" />
-        <${Gauge} id="channels" label="Concurrent calls" value=${p.slots_in_use} max=${p.slot_limit} unit="channels" />
-        ${s ? html`<${Gauge} id="spend" label="Spend" value=${spent.toFixed(2)} max=${s.budget ? Number(s.budget) : null} unit="USD" />` : null}
+        <${Gauge} id="dial-rate" label="Dials in the last minute" value=${p.dials_last_minute} max=${p.dial_limit_per_minute} unit="per min" warn />
+        <${Gauge} id="channels" label="Concurrent calls" value=${p.slots_in_use} max=${p.slot_limit} unit="channels" warn />
+        ${s ? html`<${Gauge} id="spend" label="Spend" value=${spent.toFixed(2)} max=${s.budget ? Number(s.budget) : null} unit="USD" warn />` : null}
       </section>
       <section class="charts">
         <figure><${Sparkline} label="Dials per minute, last two minutes" samples=${history.current.dials} max=${p.dial_limit_per_minute} />

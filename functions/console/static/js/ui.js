@@ -69,12 +69,13 @@ export function Loading({ state, children }) {
 }
 
 // A labelled bar: value against a limit (the limit may be unknown: a plain count then).
-export function Gauge({ label, value, max, unit, id }) {
+// `warn`: the bar turns amber near the limit (a rate or a budget, not a count of settled leads).
+export function Gauge({ label, value, max, unit, id, warn }) {
   const shown = max ? `${text(value)} / ${text(max)}${unit ? " " + unit : ""}` : `${text(value)}${unit ? " " + unit : ""}`;
   return html`<div class="gauge" data-gauge=${id}>
     <span class="gauge-label" id=${`gauge-${id}`}>${label}</span>
     <meter aria-labelledby=${`gauge-${id}`} min="0" max=${max || Math.max(Number(value) || 0, 1)} value=${Number(value) || 0}
-      high=${max ? max * 0.9 : undefined}></meter>
+      high=${warn && max ? max * 0.9 : undefined}></meter>
     <span class="gauge-value">${shown}</span>
   </div>`;
 }
@@ -83,7 +84,7 @@ export function Gauge({ label, value, max, unit, id }) {
 export function Counts({ title, counts, id, empty }) {
   const rows = Object.entries(counts || {}).sort((a, b) => b[1] - a[1]);
   return html`<section class="counts" data-counts=${id}>
-    <h3>${title}</h3>
+    <h2>${title}</h2>
     ${rows.length
       ? html`<table><tbody>${rows.map(([name, n]) => html`<tr><th scope="row">${name}</th><td>${n}</td></tr>`)}</tbody></table>`
       : html`<p class="muted">${empty || "none yet"}</p>`}
