@@ -21,6 +21,7 @@ Run: ``make demo`` (``DEMO_LEADS=1000 make demo`` for the whole list). Output in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
@@ -497,10 +498,8 @@ def explore(api_url: str, api_key: str) -> None:
         "Enter or Ctrl-C stops the stack.",
         flush=True,
     )
-    try:
+    with contextlib.suppress(EOFError, KeyboardInterrupt):
         input()
-    except (EOFError, KeyboardInterrupt):
-        pass
 
 
 def summarize(

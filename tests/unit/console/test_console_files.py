@@ -51,13 +51,21 @@ def test_scripts_are_served_as_javascript_and_the_icon_as_svg() -> None:
     assert script["headers"]["Content-Type"] == "text/javascript; charset=utf-8"
     assert "Content-Security-Policy" in script["headers"]
     icon = console.lambda_handler(event("/console/icon.svg"), None)
-    assert icon["headers"]["Content-Type"] == "image/svg+xml" and not icon["isBase64Encoded"]
+    assert icon["headers"]["Content-Type"] == "image/svg+xml"
+    assert not icon["isBase64Encoded"]
 
 
 @pytest.mark.parametrize(
     "path",
-    ["/console/nope.js", "/console/../app.py", "/console/js/../../app.py", "/console/app.py",
-     "/console/requirements.txt", "/console/static/index.html", "/console/%2e%2e/app.py"],
+    [
+        "/console/nope.js",
+        "/console/../app.py",
+        "/console/js/../../app.py",
+        "/console/app.py",
+        "/console/requirements.txt",
+        "/console/static/index.html",
+        "/console/%2e%2e/app.py",
+    ],
 )
 def test_only_the_static_files_are_served(path: str) -> None:
     answer = console.lambda_handler(event(path), None)
@@ -77,7 +85,8 @@ def test_a_binary_file_goes_base64(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         answer = console.lambda_handler(event("/console/logo.png"), None)
     finally:
         console.files.cache_clear()
-    assert answer["isBase64Encoded"] and base64.b64decode(answer["body"]) == b"\x89PNG\x00\xff"
+    assert answer["isBase64Encoded"]
+    assert base64.b64decode(answer["body"]) == b"\x89PNG\x00\xff"
 
 
 class _Page(HTMLParser):
@@ -125,15 +134,17 @@ def test_the_check_sees_inline_code() -> None:
 
 # Ways to turn a string into markup or code: values reach the page as text nodes and attributes
 # through Preact, never through one of these.
-UNSAFE = re.compile(r"innerHTML|outerHTML|insertAdjacentHTML|dangerouslySetInnerHTML|document\.write|\beval\(|new Function")
+UNSAFE = re.compile(
+    r"innerHTML|outerHTML|insertAdjacentHTML|dangerouslySetInnerHTML|document\.write|\beval\(|new Function"
+)
 
 
 def test_no_script_builds_markup_or_code_from_strings() -> None:
-    found = {
-        str(p.relative_to(STATIC)): UNSAFE.findall(p.read_text()) for p in (STATIC / "js").glob("*.js")
-    }
-    assert found and {name: hits for name, hits in found.items() if hits} == {}
-    assert UNSAFE.search("el.innerHTML = x") and UNSAFE.search("eval(x)")
+    found = {str(p.relative_to(STATIC)): UNSAFE.findall(p.read_text()) for p in (STATIC / "js").glob("*.js")}
+    assert found
+    assert {name: hits for name, hits in found.items() if hits} == {}
+    assert UNSAFE.search("el.innerHTML = x")
+    assert UNSAFE.search("eval(x)")
 
 
 def test_every_import_resolves_to_a_served_or_vendored_file() -> None:
