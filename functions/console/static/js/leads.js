@@ -63,6 +63,12 @@ export function LeadsPage({ campaignId }) {
     <div class="pager"><button type="button" disabled=${!cursor || loading} onClick=${() => load(cursor, false)}>Load ${PAGE} more</button></div>`;
 }
 
+// "2026-12-08T16:01:38.044491-05:00" → "2026-12-08 16:01 (UTC-05:00)": the lead's wall clock.
+function localTime(value) {
+  const found = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})[\d:.]*([+-]\d{2}:\d{2}|Z)?$/.exec(String(value || ""));
+  return found ? `${found[1]} ${found[2]} (UTC${found[3] && found[3] !== "Z" ? found[3] : ""})` : value;
+}
+
 function Eligibility({ leadId }) {
   const state = useApi(`/leads/${enc(leadId)}/eligibility`, null, 0);
   const e = state.data;
@@ -71,11 +77,11 @@ function Eligibility({ leadId }) {
       <p class=${e.eligible ? "ok" : "blocked"} data-field="eligible">${e.eligible ? "Eligible: it may be dialled now." : "Not eligible now."}</p>
       ${e.details.length ? html`<ul class="reasons">${e.details.map((d) => html`<li data-reason=${d.reason}>
           <strong>${d.reason}</strong>: ${d.message}${d.zones && d.zones.length ? html` <span class="zone">(zone ${d.zones.join(", ")})</span>` : null}
-          ${d.detail ? html`<div class="muted">${d.detail}</div>` : null}</li>`)}</ul>` : null}
+          ${d.detail && d.detail !== d.reason ? html`<div class="muted">${d.detail}</div>` : null}</li>`)}</ul>` : null}
       <${Facts} items=${[
         ["Next legal time", e.next_window_start ? when(e.next_window_start) : "time alone does not lift it"],
         ["Lead-local zone", e.zone],
-        ["Lead-local time", e.local_time ? String(e.local_time).replace("T", " ") : null],
+        ["Lead-local time", localTime(e.local_time)],
         ["Zones checked", (e.zones || []).join(", ")],
         ["On the DNC list", e.dnc ? "yes" : "no"],
         ["Calls in the last 24 h", e.calls_last_24h],
