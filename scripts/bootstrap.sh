@@ -4,7 +4,8 @@
 #   .venv-tools            SAM CLI, cfn-lint, moto server (they pin boto3/pydantic back)
 #   .venv-scan             checkov (pins boto3 further back than SAM CLI: an environment of its own)
 #   .local/lambda-runtime  awslambdaric + boto3: Lambda's /var/runtime for the local stack
-#   node_modules           Stoplight Prism (npm, pinned by package-lock.json) for conformance tests
+#   node_modules           npm, pinned by package-lock.json: the console's Preact + htm (copied into
+#                          functions/console by `make build`), axe-core, Stoplight Prism for conformance tests
 # Each is rebuilt only when its requirements file changed (a hash stamp inside it).
 set -euo pipefail
 cd "$(dirname "$0")/.."

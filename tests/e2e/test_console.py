@@ -26,6 +26,7 @@ from playwright import sync_api as playwright_api
 from local.simulator import AccountConfig, Simulator, SimulatorConfig
 from tests.support import dialing
 from tests.support.browser import chromium
+from tests.support.lead_csv import HEADER
 
 pytestmark = pytest.mark.e2e
 
@@ -109,6 +110,11 @@ def world(stack: Any) -> Iterator[dict[str, Any]]:
         assert None not in ids, added.json()["errors"]
         dnc = next(p for p in plan if p.kind is dialing.Kind.DNC)
         assert http.post("/dnc", json={"phone": dnc.phone, "reason": "asked"}).status_code == 201
+        # A CSV whose rows are all rejected (so the campaign gains no lead), imported in the
+        # background while the campaign runs: the imports page shows its rows' errors.
+        created = http.post(f"/campaigns/{campaign_id}/imports", json={"filename": "bad.csv"}).json()
+        bad = ",".join(HEADER) + "\r\n" + "123,Too,Short\r\n" + ",No,Phone\r\n"
+        httpx.put(created["upload_url"], content=bad.encode(), timeout=60).raise_for_status()
         yield {
             "http": http,
             "key": str(http.headers["Authorization"]).removeprefix("Bearer "),
@@ -116,6 +122,8 @@ def world(stack: Any) -> Iterator[dict[str, Any]]:
             "dnc_lead": (ids[dnc.index], dnc.index),
             "hostile_lead": ids[-1],
             "leads": len(leads),
+            "import": created["import_id"],
+            "dnc_phone": dnc.phone,
         }
 
 
@@ -326,6 +334,39 @@ def test_a_call_shows_its_transcript(console: Watched, world: dict[str, Any]) ->
     assert said[0] in page.locator('[data-section="transcript"]').inner_text()
     assert lines.count() == len(stored)
     console.shot("call")
+    assert console.problems == []
+
+
+def test_dnc_imports_and_assistants_pages(console: Watched, world: dict[str, Any]) -> None:
+    page = console.page
+    page.get_by_role("link", name="Do not call").click()
+    page.get_by_label("Phone number").first.wait_for()
+    # check a listed number, add one, remove it again through the confirmation
+    page.locator("#check-phone").fill(world["dnc_phone"])
+    page.get_by_role("button", name="Check").click()
+    page.get_by_role("status").filter(has_text="is on the list (asked)").wait_for()
+    page.locator("#add-phone").fill("+12125550199")
+    page.locator("#add-reason").fill("asked on the phone")
+    page.get_by_role("button", name="Add to the list").click()
+    page.get_by_role("status").filter(has_text="+12125550199 added").wait_for()
+    page.get_by_role("table", name="Do-not-call list").get_by_text("+12125550199").wait_for()
+    page.locator("#remove-phone").fill("+12125550199")
+    page.locator("#remove-reason").fill("entered by mistake")
+    page.get_by_role("button", name="Remove…").click()
+    page.get_by_role("dialog").get_by_role("button", name="Remove").click()
+    page.get_by_role("status").filter(has_text="+12125550199 removed").wait_for()
+    assert not world["http"].get("/dnc/check", params={"phone": "+12125550199"}).json()["dnc"]
+    assert console.axe() == []
+    # an import's rejected rows, each with its line and reason
+    page.goto(f"/console#/campaigns/{world['campaign']}/imports/{world['import']}")
+    rows = page.get_by_role("table", name="Rejected rows").locator("tbody tr")
+    rows.nth(1).wait_for(timeout=60_000)
+    assert [r.split("\t")[0] for r in rows.all_inner_texts()] == ["2", "3"]
+    # the assistants and their versions
+    page.get_by_role("link", name="Assistants").click()
+    page.get_by_role("button", name="Show versions").first.click()
+    page.locator(".versions li").first.wait_for()
+    console.shot("assistants")
     assert console.problems == []
 
 
