@@ -4,7 +4,12 @@ Exactly-once application: the receipt of an event and the call record it changes
 ONE transaction. The receipt put is conditional on the receipt not existing, and the call put
 is conditional on the version we read (optimistic concurrency). So there is no moment at which
 the receipt exists but the effect does not: a crash anywhere before the commit leaves neither,
-and the SQS redelivery applies both. A duplicate finds the receipt and changes nothing.
+and the SQS redelivery applies both. A duplicate fails the receipt's condition and changes
+nothing; the receipt is never read first (its condition is the check).
+
+An event costs two requests: the call read (the merge needs its facts) and the transaction. The
+call as the transaction left it is handed back (:class:`Applied`), so what runs after the commit
+(the lead's effects, totals) reads no call again.
 """
 
 from __future__ import annotations
@@ -46,6 +51,19 @@ class EventReceipt:
 
 
 @dataclass(frozen=True, slots=True)
+class Applied:
+    """What applying one event did, and the call record as this delivery knows it.
+
+    ``call`` is the stored item as the commit left it (APPLIED), as read after a duplicate
+    (DUPLICATE: a redelivery repairs what the first delivery may not have finished), or None
+    (RECORDED, or no such call). A write by another writer after the commit is not in it.
+    """
+
+    result: ApplyResult
+    call: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CallRecord:
     """A call as stored: its facts plus the summary derived from them."""
 
@@ -53,6 +71,7 @@ class CallRecord:
     call_control_id: str
     facts: dict[FactKind, Fact]
     version: int
+    item: dict[str, Any]
 
 
 class CallsTable:
@@ -78,7 +97,7 @@ class CallsTable:
         if item is None:
             return None
         facts = {FactKind(k): Fact.from_item(k, v) for k, v in (item.get("facts") or {}).items()}
-        return CallRecord(tenant_id, call_control_id, facts, int(item.get("version") or 0))
+        return CallRecord(tenant_id, call_control_id, facts, int(item.get("version") or 0), item)
 
     def get_call_item(self, tenant_id: str, call_control_id: str) -> dict[str, Any] | None:
         """The raw stored call item (for APIs and tests)."""
@@ -89,7 +108,7 @@ class CallsTable:
         return self.items.get(keys.receipt_key(tenant_id, event_id)) is not None
 
     # --- writes ----------------------------------------------------------------------------
-    def apply_event(self, receipt: EventReceipt, facts: list[Fact]) -> ApplyResult:
+    def apply_event(self, receipt: EventReceipt, facts: list[Fact]) -> Applied:
         """Apply an event's facts to its call and write its receipt, atomically and at most once.
 
         Events without facts (or without a call) only get a receipt. Losing an optimistic-
@@ -99,18 +118,17 @@ class CallsTable:
         receipt_item = self._receipt_item(receipt)
         if not facts or not receipt.call_control_id:
             recorded = self.items.put(receipt_item, condition="attribute_not_exists(pk)")
-            return ApplyResult.RECORDED if recorded else ApplyResult.DUPLICATE
+            return Applied(ApplyResult.RECORDED if recorded else ApplyResult.DUPLICATE)
 
+        tenant_id, call_control_id = receipt.tenant_id, receipt.call_control_id
         receipt_put = {
             "TableName": self.table_name,
             "Item": self.items.to_ddb(receipt_item),
             "ConditionExpression": "attribute_not_exists(pk)",
         }
         for _ in range(MAX_ATTEMPTS):
-            if self.receipt_exists(receipt.tenant_id, receipt.event_id):
-                return ApplyResult.DUPLICATE
-            current = self.get_call(receipt.tenant_id, receipt.call_control_id)
-            call_update = self._call_update(receipt.tenant_id, receipt.call_control_id, current, facts)
+            current = self.get_call(tenant_id, call_control_id)
+            call_update, after = self._call_update(tenant_id, call_control_id, current, facts)
             try:
                 self.items.client.transact_write_items(
                     TransactItems=[{"Put": receipt_put}, {"Update": call_update}]
@@ -120,13 +138,14 @@ class CallsTable:
                     raise storage_error(exc, "could not apply the event") from exc
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
                 if reasons and reasons[0] == "ConditionalCheckFailed":
-                    return ApplyResult.DUPLICATE  # a concurrent delivery of the same event won
+                    # Applied before (this is a redelivery), or a concurrent delivery won.
+                    return Applied(ApplyResult.DUPLICATE, self.get_call_item(tenant_id, call_control_id))
                 if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
                     continue  # another event of this call won the race: re-read and re-merge
                 raise storage_error(exc, "could not apply the event") from exc
             except BotoCoreError as exc:
                 raise storage_error(exc, "could not apply the event") from exc
-            return ApplyResult.APPLIED
+            return Applied(ApplyResult.APPLIED, after)
         raise ConcurrentUpdate(f"call record kept changing while applying event {receipt.event_id}")
 
     def set_transcript(
@@ -169,8 +188,8 @@ class CallsTable:
 
     def _call_update(
         self, tenant_id: str, call_control_id: str, current: CallRecord | None, facts: list[Fact]
-    ) -> dict[str, Any]:
-        """An UpdateItem that SETs only the attributes this module owns.
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """An UpdateItem that SETs only the attributes this module owns, and the item it leaves.
 
         Other writers (the dialer's attempt link, later conversation and cost data) keep their
         attributes; the version condition makes the read-merge-write safe against a concurrent
@@ -202,6 +221,8 @@ class CallsTable:
             "updated_at": now,
         }
         fields = {k: v for k, v in fields.items() if v is not None}
+        after = {**(current.item if current else {}), **fields}
+        after.setdefault("created_at", now)
         names = {f"#a{i}": name for i, name in enumerate(fields)}
         values = {f":a{i}": value for i, value in enumerate(fields.values())}
         sets = [f"#a{i} = :a{i}" for i in range(len(fields))]
@@ -214,7 +235,7 @@ class CallsTable:
         else:
             condition = "#version = :expected"
             values[":expected"] = current.version
-        return {
+        update = {
             "TableName": self.table_name,
             "Key": self.items.to_ddb(keys.call_key(tenant_id, call_control_id)),
             "UpdateExpression": "SET " + ", ".join(sets),
@@ -222,6 +243,9 @@ class CallsTable:
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": self.items.to_ddb(values),
         }
+        # Through DynamoDB's types and back, so it reads exactly as a GetItem would return it.
+        after = self.items.from_ddb(self.items.to_ddb({**keys.call_key(tenant_id, call_control_id), **after}))
+        return update, after
 
 
 def _error_code(exc: ClientError) -> str:

@@ -38,11 +38,22 @@ class TotalsTable:
         self.items = DynamoItems(table_name, client=client)
         self.ops = TableOps(self.items)
 
-    def sync_call(self, tenant_id: str, call_control_id: str) -> dict[str, Decimal] | None:
+    def sync_call(
+        self, tenant_id: str, call_control_id: str, *, known: Mapping[str, Any] | None = None
+    ) -> dict[str, Decimal] | None:
         """Bring the counters in line with the call record, once: returns what was added (None
-        when nothing was due). Safe to call any number of times, concurrently."""
-        for _ in range(MAX_ATTEMPTS):
-            call = self.items.get(keys.call_key(tenant_id, call_control_id))
+        when nothing was due). Safe to call any number of times, concurrently.
+
+        ``known``: the call as the caller just wrote or read it, used instead of a first read.
+        A stale copy is safe: the commit is conditional on the ``totals_rev`` it shows (a copy
+        older than the last sync fails it and the call is read), and a copy missing a later
+        event's facts leaves them to that event's own sync."""
+        for attempt in range(MAX_ATTEMPTS):
+            call = (
+                known
+                if attempt == 0 and known is not None
+                else self.items.get(keys.call_key(tenant_id, call_control_id))
+            )
             if call is None or not call.get("campaign_id"):
                 return None  # not linked to a campaign (yet): the link's sync counts it
             counted = call.get("totals") or {}

@@ -1,0 +1,156 @@
+"""What a webhook event costs after intake (issue 21), against moto: the receipt's condition is the
+duplicate check (no receipt read), the call is read once per event, and what runs after the commit
+(the lead's effects, totals) works on the call as the commit left it. The removed reads' guarantees
+are pinned where a condition now carries them."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+
+from dialer import clock
+from dialer.adapters.calls_table import ApplyResult, CallsTable, EventReceipt
+from dialer.adapters.campaigns_table import CampaignsTable
+from dialer.adapters.dialing_table import DialingTable, TenantLimits
+from dialer.adapters.dispositions_table import DispositionsTable
+from dialer.adapters.people_table import ContactHistory, DncTable
+from dialer.adapters.totals_table import TotalsTable
+from dialer.domain.calls import facts_from_event
+from dialer.services.after_call import AfterCall
+from dialer.services.lead_effects import CallOutcomes
+from dialer.services.processing import EventProcessor
+from telnyx_client.webhooks import parse_webhook
+from tests.integration.conftest import TENANT
+from tests.integration.test_event_processor import message_for, with_call
+from tests.support.seed import Seeder
+from tests.support.signing import load_fixture
+
+
+class Counting:
+    """A DynamoDB client that records the operations it is asked for."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.operations: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.inner, name)
+        if not callable(attribute) or name.startswith("_") or name in ("meta", "exceptions"):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.operations.append(name)
+            return attribute(*args, **kwargs)
+
+        return call
+
+
+@pytest.fixture
+def counted(moto_stack) -> Counting:  # type: ignore[no-untyped-def]
+    return Counting(boto3.client("dynamodb", region_name="us-east-1"))
+
+
+def processor(table: str, client: Counting) -> EventProcessor:
+    """The event processor as the function builds it (settler and after-call effects), every
+    adapter on the counting client."""
+    calls = CallsTable(table, client=client)
+    campaigns = CampaignsTable(table, client=client)
+    dialing = DialingTable(table, client=client)
+    history = ContactHistory(table, client=client)
+    after_call = AfterCall(
+        table_name=table,
+        calls=calls,
+        campaigns=campaigns,
+        dialing=dialing,
+        dispositions=DispositionsTable(table, client=client),
+        dnc=DncTable(table, client=client),
+        history=history,
+        totals=TotalsTable(table, client=client),
+        defaults=TenantLimits(channel_limit=10, dials_per_second=1, dials_per_5s=5),
+        clock=clock.now,
+    )
+    return EventProcessor(
+        calls=calls,
+        payloads=None,  # type: ignore[arg-type]
+        settler=CallOutcomes(dialing, campaigns, history, clock.now),
+        reader=calls,
+        after_call=after_call,
+    )
+
+
+def linked_call(table: str, call_control_id: str, phone: str) -> None:
+    """A campaign, a lead and its accepted attempt's call, linked as the dialer links it."""
+    seed = Seeder(CampaignsTable(table))
+    campaign_id = f"cmp_{call_control_id[3:]}"
+    seed.campaign(TENANT, campaign_id)
+    lead = seed.lead(TENANT, campaign_id, phone)
+    seed.linked_call(lead, 1, call_control_id)
+
+
+def event(name: str, call_control_id: str) -> dict[str, str]:
+    doc = with_call(load_fixture(name), call_control_id)
+    return message_for(doc)
+
+
+def test_an_event_of_a_linked_open_call_costs_one_read_and_one_write(moto_stack, counted):
+    # GIVEN a call the dialer linked to its accepted attempt
+    call_id = "v3:lean-open-1"
+    linked_call(moto_stack.table_name, call_id, "+13125550171")
+    events = processor(moto_stack.table_name, counted)
+    for name in ("call.initiated", "call.answered", "call.machine.premium.detection.ended"):
+        # WHEN each event of the open call is processed with the engine's settler and effects
+        counted.operations.clear()
+        done = events.process(event(name, call_id)["Body"])
+        # THEN it reads the call once and writes receipt + call in one transaction: no receipt
+        # read, no second read of the call for the settler or the after-call effects, no attempt
+        # read (a linked call's attempt was accepted with the link)
+        assert done.result == ApplyResult.APPLIED
+        assert counted.operations == ["get_item", "transact_write_items"], name
+
+
+def test_a_redelivery_changes_nothing_and_still_repairs(moto_stack, counted):
+    # GIVEN an applied event
+    call_id = "v3:lean-dup-1"
+    linked_call(moto_stack.table_name, call_id, "+13125550172")
+    events = processor(moto_stack.table_name, counted)
+    message = event("call.answered", call_id)["Body"]
+    assert events.process(message).result == ApplyResult.APPLIED
+    version = CallsTable(moto_stack.table_name).get_call_item(TENANT, call_id)["version"]  # type: ignore[index]
+    # WHEN SQS delivers it again
+    counted.operations.clear()
+    again = events.process(message)
+    # THEN the receipt's condition refuses it (the only duplicate check), the call is read once
+    # more for the repair path, and the call is unchanged
+    assert again.result == ApplyResult.DUPLICATE
+    assert counted.operations == ["get_item", "transact_write_items", "get_item"]
+    assert CallsTable(moto_stack.table_name).get_call_item(TENANT, call_id)["version"] == version  # type: ignore[index]
+
+
+def test_totals_from_a_stale_copy_of_the_call_count_once(moto_stack):
+    # GIVEN an ended, linked call whose totals were brought in line once
+    table = moto_stack.table_name
+    call_id = "v3:lean-totals-1"
+    linked_call(table, call_id, "+13125550173")
+    calls = CallsTable(table)
+    hangup = json.loads(json.dumps(load_fixture("call.hangup")))
+    hangup["data"]["payload"]["call_control_id"] = call_id
+    parsed = parse_webhook(json.dumps(hangup).encode(), "application/json")
+    facts = facts_from_event(parsed.event_type, parsed.event_id, parsed.occurred_at, parsed.payload)
+    receipt = EventReceipt(TENANT, parsed.event_id, parsed.event_type, call_id, "", None)
+    stale = calls.apply_event(receipt, facts).call
+    assert stale is not None
+    totals = TotalsTable(table)
+    first = totals.sync_call(TENANT, call_id, known=stale)
+    assert first
+    assert first["calls"] == 1
+    # WHEN a second delivery's effects sync again from the copy it had before that sync
+    second = totals.sync_call(TENANT, call_id, known=stale)
+    # THEN the copy's ``totals_rev`` fails the commit's condition, the call is read, and nothing
+    # more is counted
+    assert second is None
+    campaign_id = f"cmp_{call_id[3:]}"
+    assert totals.campaign_totals(TENANT, campaign_id)["calls"] == Decimal(1)
