@@ -131,26 +131,48 @@ def test_a_redelivery_changes_nothing_and_still_repairs(moto_stack, counted):
 
 
 def test_totals_from_a_stale_copy_of_the_call_count_once(moto_stack):
-    # GIVEN an ended, linked call whose totals were brought in line once
+    # GIVEN an ended, linked call, counted by its hangup's own transaction
     table = moto_stack.table_name
     call_id = "v3:lean-totals-1"
     linked_call(table, call_id, "+13125550173")
-    calls = CallsTable(table)
     hangup = json.loads(json.dumps(load_fixture("call.hangup")))
     hangup["data"]["payload"]["call_control_id"] = call_id
     parsed = parse_webhook(json.dumps(hangup).encode(), "application/json")
     facts = facts_from_event(parsed.event_type, parsed.event_id, parsed.occurred_at, parsed.payload)
     receipt = EventReceipt(TENANT, parsed.event_id, parsed.event_type, call_id, "", None)
-    stale = calls.apply_event(receipt, facts).call
-    assert stale is not None
-    totals = TotalsTable(table)
-    first = totals.sync_call(TENANT, call_id, known=stale)
-    assert first
-    assert first["calls"] == 1
-    # WHEN a second delivery's effects sync again from the copy it had before that sync
-    second = totals.sync_call(TENANT, call_id, known=stale)
+    applied = CallsTable(table).apply_event(receipt, facts)
+    assert applied.counted
+    assert applied.counted["calls"] == 1
+    assert applied.call is not None
+    # WHEN an effect syncs the totals from a copy of the call taken before they were counted
+    stale = {**applied.call, "totals_rev": 0}
+    stale.pop("totals")
+    again = TotalsTable(table).sync_call(TENANT, call_id, known=stale)
     # THEN the copy's ``totals_rev`` fails the commit's condition, the call is read, and nothing
     # more is counted
-    assert second is None
-    campaign_id = f"cmp_{call_id[3:]}"
-    assert totals.campaign_totals(TENANT, campaign_id)["calls"] == Decimal(1)
+    assert again is None
+    totals = TotalsTable(table).campaign_totals(TENANT, f"cmp_{call_id[3:]}")
+    assert totals["calls"] == Decimal(1)
+
+
+def test_a_hangup_counts_its_call_in_its_own_transaction_once(moto_stack, counted):
+    # GIVEN a linked call (its attempt's record is not needed for the totals)
+    table = moto_stack.table_name
+    call_id = "v3:lean-hangup-1"
+    linked_call(table, call_id, "+13125550174")
+    events = processor(table, counted)
+    message = event("call.hangup", call_id)["Body"]
+    # WHEN its hangup is processed, and then delivered again
+    first = events.process(message)
+    operations = list(counted.operations)
+    again = events.process(message)
+    # THEN the call is counted by the event's own transaction (no totals transaction after it),
+    # once: the redelivery is a duplicate and counts nothing
+    assert first.result == ApplyResult.APPLIED
+    assert first.after_call == ("totals",)
+    assert operations == ["get_item", "transact_write_items", "get_item"]  # call, commit, attempt
+    assert again.result == ApplyResult.DUPLICATE
+    assert again.after_call == ()
+    totals = TotalsTable(table).campaign_totals(TENANT, f"cmp_{call_id[3:]}")
+    assert totals["calls"] == Decimal(1)
+    assert CallsTable(table).get_call_item(TENANT, call_id)["totals_rev"] == 1  # type: ignore[index]

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -24,6 +25,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from dialer import keys
 from dialer.adapters.dynamo import DynamoItems, storage_error
+from dialer.adapters.table_ops import TableOps
+from dialer.adapters.totals_table import TotalsDue, totals_due
 from dialer.domain.calls import CallFacts, Fact, FactKind, identity_of, merge_facts, summarize
 from dialer.errors import ConcurrentUpdate
 
@@ -61,6 +64,7 @@ class Applied:
 
     result: ApplyResult
     call: dict[str, Any] | None = None
+    counted: dict[str, Decimal] | None = None  # what the commit added to the call's totals
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +90,7 @@ class CallsTable:
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.items = DynamoItems(table_name, client=client)
+        self.ops = TableOps(self.items)
         self.table_name = table_name
         self.receipt_ttl = timedelta(days=receipt_ttl_days)
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -128,10 +133,11 @@ class CallsTable:
         }
         for _ in range(MAX_ATTEMPTS):
             current = self.get_call(tenant_id, call_control_id)
-            call_update, after = self._call_update(tenant_id, call_control_id, current, facts)
+            call_update, after, due = self._call_update(tenant_id, call_control_id, current, facts)
+            counters = [self.ops.wire(op) for op in due.counter_ops(tenant_id, after)] if due else []
             try:
                 self.items.client.transact_write_items(
-                    TransactItems=[{"Put": receipt_put}, {"Update": call_update}]
+                    TransactItems=[{"Put": receipt_put}, {"Update": call_update}, *counters]
                 )
             except ClientError as exc:
                 if _error_code(exc) != "TransactionCanceledException":
@@ -145,7 +151,7 @@ class CallsTable:
                 raise storage_error(exc, "could not apply the event") from exc
             except BotoCoreError as exc:
                 raise storage_error(exc, "could not apply the event") from exc
-            return Applied(ApplyResult.APPLIED, after)
+            return Applied(ApplyResult.APPLIED, after, due.change if due else None)
         raise ConcurrentUpdate(f"call record kept changing while applying event {receipt.event_id}")
 
     def set_transcript(
@@ -188,12 +194,15 @@ class CallsTable:
 
     def _call_update(
         self, tenant_id: str, call_control_id: str, current: CallRecord | None, facts: list[Fact]
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """An UpdateItem that SETs only the attributes this module owns, and the item it leaves.
+    ) -> tuple[dict[str, Any], dict[str, Any], TotalsDue | None]:
+        """An UpdateItem that SETs only the attributes this module owns, the item it leaves, and
+        what it adds to the campaign's totals.
 
         Other writers (the dialer's attempt link, later conversation and cost data) keep their
         attributes; the version condition makes the read-merge-write safe against a concurrent
-        event of the same call.
+        event of the same call. A linked call's totals move in the same write (the counters'
+        ADDs join the transaction), conditional on the ``totals_rev`` read, as every totals
+        writer's are (:class:`~dialer.adapters.totals_table.TotalsDue`).
         """
         base: CallFacts = current.facts if current else {}
         merged = merge_facts(base, facts)
@@ -223,6 +232,11 @@ class CallsTable:
         fields = {k: v for k, v in fields.items() if v is not None}
         after = {**(current.item if current else {}), **fields}
         after.setdefault("created_at", now)
+        due = totals_due(self.items.from_ddb(self.items.to_ddb(after)))
+        if due is not None:
+            totals, _, _ = due.call_update()
+            fields.update(totals)
+            after.update(totals)
         names = {f"#a{i}": name for i, name in enumerate(fields)}
         values = {f":a{i}": value for i, value in enumerate(fields.values())}
         sets = [f"#a{i} = :a{i}" for i in range(len(fields))]
@@ -235,6 +249,10 @@ class CallsTable:
         else:
             condition = "#version = :expected"
             values[":expected"] = current.version
+        if due is not None:
+            names["#trev"] = "totals_rev"
+            values[":trev"] = due.rev
+            condition += " AND (#trev = :trev" + (" OR attribute_not_exists(#trev))" if due.rev == 0 else ")")
         update = {
             "TableName": self.table_name,
             "Key": self.items.to_ddb(keys.call_key(tenant_id, call_control_id)),
@@ -245,7 +263,7 @@ class CallsTable:
         }
         # Through DynamoDB's types and back, so it reads exactly as a GetItem would return it.
         after = self.items.from_ddb(self.items.to_ddb({**keys.call_key(tenant_id, call_control_id), **after}))
-        return update, after
+        return update, after, due
 
 
 def _error_code(exc: ClientError) -> str:

@@ -79,16 +79,22 @@ class AfterCall:
         self.clock = clock or engine_clock.now
         self.default_region = default_region
 
-    def after_event(self, tenant_id: str, call: Mapping[str, Any]) -> list[str]:
+    def after_event(
+        self, tenant_id: str, call: Mapping[str, Any], *, counted: Mapping[str, Decimal] | None = None
+    ) -> list[str]:
         """Apply what is due for this call (idempotent); returns what it did. ``call`` is the
         call as the caller last wrote or read it; nothing here reads it again unless it changes
-        it (an insight's disposition), when the write hands the new item back."""
+        it (an insight's disposition), when the write hands the new item back. ``counted``: what
+        the event's own commit added to the totals (its metrics and the budget check are due
+        here)."""
         done: list[str] = []
         call_control_id = str(call.get("call_control_id") or "")
         effect, call = self._insights(tenant_id, call)
         if effect:
             done.append(effect)
-        added = self.totals.sync_call(tenant_id, call_control_id, known=call)
+        added = dict(counted or {})
+        for name, amount in (self.totals.sync_call(tenant_id, call_control_id, known=call) or {}).items():
+            added[name] = added.get(name, Decimal(0)) + amount
         if added:
             done.append("totals")
             _record_call_metrics(tenant_id, call, added)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from dialer import clock as engine_clock
@@ -46,8 +47,11 @@ class CallSettler(Protocol):
 class AfterCallHook(Protocol):
     """What a call's AI events set in motion: insight effects, totals, the budget cap."""
 
-    def after_event(self, tenant_id: str, call: Mapping[str, Any]) -> list[str]:
-        """Idempotent; returns what it did."""
+    def after_event(
+        self, tenant_id: str, call: Mapping[str, Any], *, counted: Mapping[str, Decimal] | None = None
+    ) -> list[str]:
+        """Idempotent; returns what it did (``counted``: what the event's own commit added to
+        the call's totals)."""
         ...
 
 
@@ -192,7 +196,7 @@ class EventProcessor:
                 # Not linked as this delivery saw it: the settler (or the dialer, meanwhile) may
                 # just have linked it, and totals and insight effects need the link.
                 call = self.reader.get_call_item(message.tenant_id, str(call_control_id)) or call
-            done = self.after_call.after_event(message.tenant_id, call)
+            done = self.after_call.after_event(message.tenant_id, call, counted=applied.counted)
         requested = self._request_transcript(
             job_for(parsed.event_type, message.tenant_id, parsed.call_control_id, parsed.payload), applied
         )
