@@ -176,3 +176,56 @@ def test_a_hangup_counts_its_call_in_its_own_transaction_once(moto_stack, counte
     totals = TotalsTable(table).campaign_totals(TENANT, f"cmp_{call_id[3:]}")
     assert totals["calls"] == Decimal(1)
     assert CallsTable(table).get_call_item(TENANT, call_id)["totals_rev"] == 1  # type: ignore[index]
+
+
+class SyncFirstClient:
+    """Lets another writer record a disposition on the call and sync its totals between this
+    event's read of the call and its transaction, once (the disposition does not move the call's
+    ``version``: only ``totals_rev`` tells)."""
+
+    def __init__(self, inner: Any, table: str, call_control_id: str) -> None:
+        self.inner, self.table, self.call_control_id = inner, table, call_control_id
+        self.raced = False
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        if not self.raced:
+            self.raced = True
+            DispositionsTable(self.table, client=self.inner).record_on_call(
+                TENANT, self.call_control_id, {"disposition": "interested"}
+            )
+            assert TotalsTable(self.table, client=self.inner).sync_call(TENANT, self.call_control_id)
+        return self.inner.transact_write_items(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_an_event_counting_totals_from_a_read_another_sync_overtook_counts_nothing_twice(moto_stack):
+    # GIVEN an ended, linked call, counted
+    table = moto_stack.table_name
+    call_id = "v3:lean-race-1"
+    linked_call(table, call_id, "+13125550175")
+    calls = CallsTable(table)
+    for name in ("call.answered", "call.hangup"):
+        doc = with_call(load_fixture(name), call_id)
+        parsed = parse_webhook(json.dumps(doc).encode(), "application/json")
+        facts = facts_from_event(parsed.event_type, parsed.event_id, parsed.occurred_at, parsed.payload)
+        calls.apply_event(EventReceipt(TENANT, parsed.event_id, parsed.event_type, call_id, "", None), facts)
+    # WHEN its cost report is applied while a disposition is recorded and synced between the
+    # report's read of the call and its transaction
+    client = SyncFirstClient(boto3.client("dynamodb", region_name="us-east-1"), table, call_id)
+    doc = with_call(load_fixture("call.cost"), call_id)
+    parsed = parse_webhook(json.dumps(doc).encode(), "application/json")
+    facts = facts_from_event(parsed.event_type, parsed.event_id, parsed.occurred_at, parsed.payload)
+    applied = CallsTable(table, client=client).apply_event(
+        EventReceipt(TENANT, parsed.event_id, parsed.event_type, call_id, "", None), facts
+    )
+    # THEN the report's transaction was refused on ``totals_rev``, re-read and re-merged: every
+    # counter counts once, and nothing is left to count
+    assert client.raced
+    assert applied.result == ApplyResult.APPLIED
+    totals = TotalsTable(table).campaign_totals(TENANT, f"cmp_{call_id[3:]}")
+    assert totals["calls"] == Decimal(1)
+    assert totals["disp:interested"] == Decimal(1)
+    assert "cost" in totals
+    assert TotalsTable(table).sync_call(TENANT, call_id) is None
