@@ -229,3 +229,27 @@ def test_an_event_counting_totals_from_a_read_another_sync_overtook_counts_nothi
     assert totals["disp:interested"] == Decimal(1)
     assert "cost" in totals
     assert TotalsTable(table).sync_call(TENANT, call_id) is None
+
+
+def test_an_event_that_links_its_call_counts_the_call(moto_stack, counted):
+    # GIVEN an attempt Telnyx accepted but the dialer never recorded (it died after its POST)
+    from telnyx_client.client_state import encode_client_state
+
+    table = moto_stack.table_name
+    call_id = "v3:lean-link-1"
+    seed = Seeder(CampaignsTable(table))
+    seed.campaign(TENANT, "cmp_lean_link")
+    lead = seed.lead(TENANT, "cmp_lean_link", "+13125550176")
+    seed.attempt(lead, 1, state="posting", posting_at="2026-11-29T14:59:30.000000Z")
+    # WHEN the call's hangup is the first word of it, naming the attempt in its client_state
+    doc = with_call(load_fixture("call.hangup"), call_id)
+    doc["data"]["payload"]["client_state"] = encode_client_state(
+        {"t": TENANT, "c": "cmp_lean_link", "l": lead.lead_id, "n": 1}
+    )
+    done = processor(table, counted).process(message_for(doc)["Body"])
+    # THEN the event links the call to its attempt, and its totals count the call: the copy the
+    # commit left was not linked, so the call is read again before the totals
+    assert done.lead_effect is not None
+    assert "totals" in done.after_call
+    totals = TotalsTable(table).campaign_totals(TENANT, "cmp_lean_link")
+    assert totals["calls"] == Decimal(1)
