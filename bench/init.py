@@ -51,6 +51,7 @@ def percentile(samples: list[float], q: float) -> float:
 
 def bench_warm() -> None:
     import boto3
+    from dynamo_meter import DynamoMeter  # sibling bench module
     from moto import mock_aws
 
     from dialer.adapters.campaigns_table import CampaignsTable
@@ -66,6 +67,7 @@ def bench_warm() -> None:
 
     aws_env_defaults()
     with mock_aws():
+        meter = DynamoMeter().install()  # after mock_aws: it replaces the default session
         stack = provision(lambda service: boto3.client(service, region_name="us-east-1"))
         os.environ.update(function_environment(stack, "DynamicVariablesFunction"))
         signer = new_signer()
@@ -88,17 +90,20 @@ def bench_warm() -> None:
         with contextlib.redirect_stdout(io.StringIO()) as sink, contextlib.redirect_stderr(io.StringIO()):
             handler = importlib.import_module("functions.dynamic_variables.app")
             figures: dict[str, list[float]] = {}
+            requests: dict[str, float] = {}
             for branch, raw in bodies.items():
                 event = api_gateway_event("bench", raw, signer.headers(raw))
                 for _ in range(20):  # warm: clients built, key and campaign cached
                     assert handler.lambda_handler(event, context)["statusCode"] == 200
                 times = []
+                meter.reset()
                 for _ in range(WARM_REQUESTS):
                     start = time.perf_counter()
                     response = handler.lambda_handler(event, context)
                     times.append((time.perf_counter() - start) * 1000)
                     assert response["statusCode"] == 200, response
                 figures[branch] = times
+                requests[branch] = meter.reset().total_requests() / WARM_REQUESTS
             tools_handler = importlib.import_module("functions.assistant_tools.app")
             tool_body = json.dumps(
                 {"disposition": "interested", "call_control_id": "v3:bench-call", "lead_id": "{{lead_id}}"}
@@ -120,6 +125,7 @@ def bench_warm() -> None:
         for branch, times in figures.items():
             print(f"init.{branch}.warm_p50 {statistics.median(times):.2f} ms")
             print(f"init.{branch}.warm_p99 {percentile(times, 0.99):.2f} ms")
+            print(f"init.{branch}.dynamodb_requests {requests[branch]:.2f} count")
         print(f"tools.set_disposition.warm_p50 {statistics.median(tool_times):.2f} ms")
         print(f"tools.set_disposition.warm_p99 {percentile(tool_times, 0.99):.2f} ms")
         p99 = percentile(figures["attempt"], 0.99)
@@ -239,7 +245,10 @@ def bench_gateway() -> None:
 
 
 if __name__ == "__main__":
-    bench_cold()
-    bench_service_only()
-    bench_warm()
-    bench_gateway()
+    if sys.argv[1:] == ["warm"]:  # the in-process figures alone (no cold imports, no local stack)
+        bench_warm()
+    else:
+        bench_cold()
+        bench_service_only()
+        bench_warm()
+        bench_gateway()

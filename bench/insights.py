@@ -91,6 +91,7 @@ def events(table: str, meter: Any) -> None:
     seed.campaign(TENANT, "cmp_bench")
     timings: dict[str, list[float]] = defaultdict(list)
     requests: dict[str, list[int]] = defaultdict(list)
+    breakdown: dict[str, Any] = defaultdict(lambda: [defaultdict(int), defaultdict(float)])
     for i in range(CALLS):
         call_id = f"v3:bench-{i:04d}"
         lead = seed.lead(TENANT, "cmp_bench", f"+1312555{i:04d}")
@@ -121,12 +122,23 @@ def events(table: str, meter: Any) -> None:
             start = time.perf_counter()
             processor.process(message.to_json())
             timings[name].append((time.perf_counter() - start) * 1000)
-            requests[name].append(meter.meter.total_requests())
+            used = meter.meter
+            requests[name].append(used.total_requests())
+            for target, count in used.targets.items():
+                breakdown[name][0][target] += count
+            for (index, cls), units in used.by_class(used.write_units).items():
+                breakdown[name][1][f"{index} {cls}"] += units
     for name in EVENTS:
         print(f"event_processor_{name.replace('.', '_')} {statistics.median(timings[name]):.2f} ms")
         print(
             f"event_processor_{name.replace('.', '_')}_requests {statistics.median(requests[name]):.0f} count"
         )
+        targets, units = breakdown[name]
+        print(f"event_processor_{name.replace('.', '_')}_wcu {sum(units.values()) / CALLS:.1f} WCU")
+        for target, count in sorted(targets.items(), key=lambda kv: -kv[1]):
+            print(f"#   {count / CALLS:.2f} requests/event: {target}")
+        for where, value in sorted(units.items(), key=lambda kv: -kv[1]):
+            print(f"#   {value / CALLS:.2f} WCU/event: {where}")
 
 
 def stats(table: str, meter: Any) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dialer.adapters.calls_table import ApplyResult
+from dialer.adapters.calls_table import Applied, ApplyResult
 from dialer.adapters.dialing_table import AttemptRecord
 from dialer.domain.dialing import AttemptState
 from dialer.domain.webhook_message import WebhookMessage
@@ -77,8 +77,8 @@ class Calls:
     def __init__(self, result: ApplyResult) -> None:
         self.result = result
 
-    def apply_event(self, receipt: Any, facts: Any) -> ApplyResult:
-        return self.result
+    def apply_event(self, receipt: Any, facts: Any) -> Applied:
+        return Applied(self.result)
 
 
 def message(occurred_at: datetime) -> str:

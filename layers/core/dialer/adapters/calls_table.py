@@ -4,7 +4,12 @@ Exactly-once application: the receipt of an event and the call record it changes
 ONE transaction. The receipt put is conditional on the receipt not existing, and the call put
 is conditional on the version we read (optimistic concurrency). So there is no moment at which
 the receipt exists but the effect does not: a crash anywhere before the commit leaves neither,
-and the SQS redelivery applies both. A duplicate finds the receipt and changes nothing.
+and the SQS redelivery applies both. A duplicate fails the receipt's condition and changes
+nothing; the receipt is never read first (its condition is the check).
+
+An event costs two requests: the call read (the merge needs its facts) and the transaction. The
+call as the transaction left it is handed back (:class:`Applied`), so what runs after the commit
+(the lead's effects, totals) reads no call again.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -19,6 +25,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from dialer import keys
 from dialer.adapters.dynamo import DynamoItems, storage_error
+from dialer.adapters.table_ops import TableOps
+from dialer.adapters.totals_table import TotalsDue, totals_due
 from dialer.domain.calls import CallFacts, Fact, FactKind, identity_of, merge_facts, summarize
 from dialer.errors import ConcurrentUpdate
 
@@ -46,6 +54,20 @@ class EventReceipt:
 
 
 @dataclass(frozen=True, slots=True)
+class Applied:
+    """What applying one event did, and the call record as this delivery knows it.
+
+    ``call`` is the stored item as the commit left it (APPLIED), as read after a duplicate
+    (DUPLICATE: a redelivery repairs what the first delivery may not have finished), or None
+    (RECORDED, or no such call). A write by another writer after the commit is not in it.
+    """
+
+    result: ApplyResult
+    call: dict[str, Any] | None = None
+    counted: dict[str, Decimal] | None = None  # what the commit added to the call's totals
+
+
+@dataclass(frozen=True, slots=True)
 class CallRecord:
     """A call as stored: its facts plus the summary derived from them."""
 
@@ -53,6 +75,7 @@ class CallRecord:
     call_control_id: str
     facts: dict[FactKind, Fact]
     version: int
+    item: dict[str, Any]
 
 
 class CallsTable:
@@ -67,6 +90,7 @@ class CallsTable:
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.items = DynamoItems(table_name, client=client)
+        self.ops = TableOps(self.items)
         self.table_name = table_name
         self.receipt_ttl = timedelta(days=receipt_ttl_days)
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -78,7 +102,7 @@ class CallsTable:
         if item is None:
             return None
         facts = {FactKind(k): Fact.from_item(k, v) for k, v in (item.get("facts") or {}).items()}
-        return CallRecord(tenant_id, call_control_id, facts, int(item.get("version") or 0))
+        return CallRecord(tenant_id, call_control_id, facts, int(item.get("version") or 0), item)
 
     def get_call_item(self, tenant_id: str, call_control_id: str) -> dict[str, Any] | None:
         """The raw stored call item (for APIs and tests)."""
@@ -89,7 +113,7 @@ class CallsTable:
         return self.items.get(keys.receipt_key(tenant_id, event_id)) is not None
 
     # --- writes ----------------------------------------------------------------------------
-    def apply_event(self, receipt: EventReceipt, facts: list[Fact]) -> ApplyResult:
+    def apply_event(self, receipt: EventReceipt, facts: list[Fact]) -> Applied:
         """Apply an event's facts to its call and write its receipt, atomically and at most once.
 
         Events without facts (or without a call) only get a receipt. Losing an optimistic-
@@ -99,34 +123,35 @@ class CallsTable:
         receipt_item = self._receipt_item(receipt)
         if not facts or not receipt.call_control_id:
             recorded = self.items.put(receipt_item, condition="attribute_not_exists(pk)")
-            return ApplyResult.RECORDED if recorded else ApplyResult.DUPLICATE
+            return Applied(ApplyResult.RECORDED if recorded else ApplyResult.DUPLICATE)
 
+        tenant_id, call_control_id = receipt.tenant_id, receipt.call_control_id
         receipt_put = {
             "TableName": self.table_name,
             "Item": self.items.to_ddb(receipt_item),
             "ConditionExpression": "attribute_not_exists(pk)",
         }
         for _ in range(MAX_ATTEMPTS):
-            if self.receipt_exists(receipt.tenant_id, receipt.event_id):
-                return ApplyResult.DUPLICATE
-            current = self.get_call(receipt.tenant_id, receipt.call_control_id)
-            call_update = self._call_update(receipt.tenant_id, receipt.call_control_id, current, facts)
+            current = self.get_call(tenant_id, call_control_id)
+            call_update, after, due = self._call_update(tenant_id, call_control_id, current, facts)
+            counters = [self.ops.wire(op) for op in due.counter_ops(tenant_id, after)] if due else []
             try:
                 self.items.client.transact_write_items(
-                    TransactItems=[{"Put": receipt_put}, {"Update": call_update}]
+                    TransactItems=[{"Put": receipt_put}, {"Update": call_update}, *counters]
                 )
             except ClientError as exc:
                 if _error_code(exc) != "TransactionCanceledException":
                     raise storage_error(exc, "could not apply the event") from exc
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
                 if reasons and reasons[0] == "ConditionalCheckFailed":
-                    return ApplyResult.DUPLICATE  # a concurrent delivery of the same event won
+                    # Applied before (this is a redelivery), or a concurrent delivery won.
+                    return Applied(ApplyResult.DUPLICATE, self.get_call_item(tenant_id, call_control_id))
                 if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
                     continue  # another event of this call won the race: re-read and re-merge
                 raise storage_error(exc, "could not apply the event") from exc
             except BotoCoreError as exc:
                 raise storage_error(exc, "could not apply the event") from exc
-            return ApplyResult.APPLIED
+            return Applied(ApplyResult.APPLIED, after, due.change if due else None)
         raise ConcurrentUpdate(f"call record kept changing while applying event {receipt.event_id}")
 
     def set_transcript(
@@ -169,12 +194,15 @@ class CallsTable:
 
     def _call_update(
         self, tenant_id: str, call_control_id: str, current: CallRecord | None, facts: list[Fact]
-    ) -> dict[str, Any]:
-        """An UpdateItem that SETs only the attributes this module owns.
+    ) -> tuple[dict[str, Any], dict[str, Any], TotalsDue | None]:
+        """An UpdateItem that SETs only the attributes this module owns, the item it leaves, and
+        what it adds to the campaign's totals.
 
         Other writers (the dialer's attempt link, later conversation and cost data) keep their
         attributes; the version condition makes the read-merge-write safe against a concurrent
-        event of the same call.
+        event of the same call. A linked call's totals move in the same write (the counters'
+        ADDs join the transaction), conditional on the ``totals_rev`` read, as every totals
+        writer's are (:class:`~dialer.adapters.totals_table.TotalsDue`).
         """
         base: CallFacts = current.facts if current else {}
         merged = merge_facts(base, facts)
@@ -202,6 +230,13 @@ class CallsTable:
             "updated_at": now,
         }
         fields = {k: v for k, v in fields.items() if v is not None}
+        after = {**(current.item if current else {}), **fields}
+        after.setdefault("created_at", now)
+        due = totals_due(self.items.from_ddb(self.items.to_ddb(after)))
+        if due is not None:
+            totals, _, _ = due.call_update()
+            fields.update(totals)
+            after.update(totals)
         names = {f"#a{i}": name for i, name in enumerate(fields)}
         values = {f":a{i}": value for i, value in enumerate(fields.values())}
         sets = [f"#a{i} = :a{i}" for i in range(len(fields))]
@@ -214,7 +249,11 @@ class CallsTable:
         else:
             condition = "#version = :expected"
             values[":expected"] = current.version
-        return {
+        if due is not None:
+            names["#trev"] = "totals_rev"
+            values[":trev"] = due.rev
+            condition += " AND (#trev = :trev" + (" OR attribute_not_exists(#trev))" if due.rev == 0 else ")")
+        update = {
             "TableName": self.table_name,
             "Key": self.items.to_ddb(keys.call_key(tenant_id, call_control_id)),
             "UpdateExpression": "SET " + ", ".join(sets),
@@ -222,6 +261,9 @@ class CallsTable:
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": self.items.to_ddb(values),
         }
+        # Through DynamoDB's types and back, so it reads exactly as a GetItem would return it.
+        after = self.items.from_ddb(self.items.to_ddb({**keys.call_key(tenant_id, call_control_id), **after}))
+        return update, after, due
 
 
 def _error_code(exc: ClientError) -> str:

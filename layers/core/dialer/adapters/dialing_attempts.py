@@ -373,16 +373,6 @@ class AttemptsMixin(DialingBase):
             }
         }
 
-    def link_call(self, attempt: AttemptRecord, call_control_id: str, now: str) -> dict[str, Any]:
-        """Link the call record to its lead, campaign, attempt and variant (other writers' fields
-        are kept); returns the call item as it is now (it may already have ended)."""
-        result = self.ops.update(
-            keys.call_key(attempt.tenant_id, call_control_id),
-            set_fields=call_link(attempt, call_control_id, now),
-            return_new=True,
-        )
-        return result if isinstance(result, dict) else {}
-
     def link_inbound(self, tenant_id: str, call_control_id: str, fields: Mapping[str, Any]) -> bool:
         """Mark an inbound call record (and link it to its caller's lead) once; False if an
         earlier event already did. Other writers' attributes are kept."""

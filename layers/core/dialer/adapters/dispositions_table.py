@@ -34,37 +34,40 @@ class DispositionsTable:
         """The lead a caller with this number is (the init webhook's rule), or None."""
         return self.campaigns.caller_lead(tenant_id, e164)
 
-    def record_on_call(self, tenant_id: str, call_control_id: str, fields: dict[str, Any]) -> bool:
+    def record_on_call(
+        self, tenant_id: str, call_control_id: str, fields: dict[str, Any]
+    ) -> dict[str, Any] | None:
         """SET the disposition attributes on the call record (an upsert: the event processor
-        and the dialer only SET their own attributes, so all three writers coexist). A recorded
-        ``do_not_call`` is never replaced by another disposition (False then)."""
-        return bool(
-            self.ops.update(
-                keys.call_key(tenant_id, call_control_id),
-                set_fields={
-                    "entity": "call",
-                    "tenant_id": tenant_id,
-                    "call_control_id": call_control_id,
-                    **fields,
-                },
-                **_keeps_dnc("disposition", fields.get("disposition")),
-            )
+        and the dialer only SET their own attributes, so all three writers coexist); returns the
+        call as the write left it. A recorded ``do_not_call`` is never replaced by another
+        disposition (None then)."""
+        item = self.ops.update(
+            keys.call_key(tenant_id, call_control_id),
+            set_fields={
+                "entity": "call",
+                "tenant_id": tenant_id,
+                "call_control_id": call_control_id,
+                **fields,
+            },
+            return_new=True,
+            **_keeps_dnc("disposition", fields.get("disposition")),
         )
+        return item if isinstance(item, dict) else None
 
-    def record_on_lead(self, tenant_id: str, lead_id: str, fields: dict[str, Any]) -> bool:
-        """SET the lead's last-disposition (and result) attributes; False if there is no such lead
-        or it already ended with ``do_not_call``."""
+    def record_on_lead(self, tenant_id: str, lead_id: str, fields: dict[str, Any]) -> dict[str, Any] | None:
+        """SET the lead's last-disposition (and result) attributes; returns the lead item as the
+        write left it, None if there is no such lead or it already ended with ``do_not_call``."""
         guard = _keeps_dnc("last_disposition", fields.get("last_disposition"))
         condition = "attribute_exists(pk)" + (f" AND ({guard['condition']})" if guard else "")
-        return bool(
-            self.ops.update(
-                keys.lead_key(tenant_id, lead_id),
-                set_fields=fields,
-                condition=condition,
-                names=guard.get("names"),
-                values=guard.get("values"),
-            )
+        item = self.ops.update(
+            keys.lead_key(tenant_id, lead_id),
+            set_fields=fields,
+            condition=condition,
+            names=guard.get("names"),
+            values=guard.get("values"),
+            return_new=True,
         )
+        return item if isinstance(item, dict) else None
 
     def leads_of_number(self, tenant_id: str, e164: str) -> list[dict[str, Any]]:
         """The raw lead items of this number across the tenant's campaigns (gsi1)."""

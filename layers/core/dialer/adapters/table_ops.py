@@ -205,6 +205,15 @@ class TableOps:
             return self.items.from_ddb(response.get("Attributes") or {})
         return True
 
+    def wire(self, operation: Mapping[str, Any]) -> dict[str, Any]:
+        """One transaction item given with plain values, as DynamoDB takes it."""
+        ((kind, body),) = operation.items()
+        body = dict(body)
+        for field_name in ("Item", "Key", "ExpressionAttributeValues"):
+            if field_name in body:
+                body[field_name] = self.items.to_ddb(body[field_name])
+        return {kind: {"TableName": self.table_name, **body}}
+
     def transact(self, operations: list[dict[str, Any]]) -> bool:
         """TransactWriteItems of ``Put``/``Delete`` operations given as plain dicts.
 
@@ -212,14 +221,7 @@ class TableOps:
         ``{"Delete": {"Key": {...}, "ConditionExpression": ...}}`` with plain values; returns False
         when a condition failed (nothing was written).
         """
-        wire = []
-        for op in operations:
-            ((kind, body),) = op.items()
-            body = dict(body)
-            for field_name in ("Item", "Key", "ExpressionAttributeValues"):
-                if field_name in body:
-                    body[field_name] = self.items.to_ddb(body[field_name])
-            wire.append({kind: {"TableName": self.table_name, **body}})
+        wire = [self.wire(op) for op in operations]
         try:
             self.items.client.transact_write_items(TransactItems=wire)
         except ClientError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -38,52 +39,42 @@ class TotalsTable:
         self.items = DynamoItems(table_name, client=client)
         self.ops = TableOps(self.items)
 
-    def sync_call(self, tenant_id: str, call_control_id: str) -> dict[str, Decimal] | None:
+    def sync_call(
+        self, tenant_id: str, call_control_id: str, *, known: Mapping[str, Any] | None = None
+    ) -> dict[str, Decimal] | None:
         """Bring the counters in line with the call record, once: returns what was added (None
-        when nothing was due). Safe to call any number of times, concurrently."""
-        for _ in range(MAX_ATTEMPTS):
-            call = self.items.get(keys.call_key(tenant_id, call_control_id))
-            if call is None or not call.get("campaign_id"):
-                return None  # not linked to a campaign (yet): the link's sync counts it
-            counted = call.get("totals") or {}
-            change = delta(contribution(call), counted)
-            if not change:
-                return None
-            if self._commit(tenant_id, call, counted, change):
-                return change
-        raise ConcurrentUpdate(f"call {call_control_id} totals kept changing")
+        when nothing was due). Safe to call any number of times, concurrently.
 
-    def _commit(
-        self, tenant_id: str, call: Mapping[str, Any], counted: Mapping[str, Any], change: dict[str, Decimal]
-    ) -> bool:
-        call_control_id = str(call["call_control_id"])
-        campaign_id = str(call["campaign_id"])
-        shard = totals_shard(call_control_id)
-        target = {n: Decimal(str(v)) for n, v in counted.items()}
-        for name, amount in change.items():
-            target[name] = target.get(name, Decimal(0)) + amount
-        target = {n: v for n, v in target.items() if v}
-        rev = int(call.get("totals_rev") or 0)
-        ops: list[dict[str, Any]] = [
-            {
-                "Update": {
-                    "Key": keys.call_key(tenant_id, call_control_id),
-                    "UpdateExpression": "SET totals = :t, totals_rev = :next",
-                    "ConditionExpression": "attribute_not_exists(totals_rev) OR totals_rev = :rev"
-                    if rev == 0
-                    else "totals_rev = :rev",
-                    "ExpressionAttributeValues": {":t": target, ":next": rev + 1, ":rev": rev},
-                }
-            },
-            _add_op(keys.campaign_totals_key(tenant_id, campaign_id, shard), change),
-        ]
-        if call.get("lead_id") and COST in change:
-            # The lead's own spend (the results export reads it with the lead, no call reads).
-            ops.append(_add_op(keys.lead_key(tenant_id, str(call["lead_id"])), {COST: change[COST]}))
-        tenant_change = {n: v for n, v in change.items() if n in _TENANT_COUNTERS}
-        if tenant_change:
-            ops.append(_add_op(keys.tenant_totals_key(tenant_id, shard), tenant_change))
-        return self.ops.transact(ops)
+        ``known``: the call as the caller just wrote or read it, used instead of a first read.
+        A stale copy is safe: the commit is conditional on the ``totals_rev`` it shows (a copy
+        older than the last sync fails it and the call is read), and a copy missing a later
+        event's facts leaves them to that event's own sync."""
+        for attempt in range(MAX_ATTEMPTS):
+            call = (
+                known
+                if attempt == 0 and known is not None
+                else self.items.get(keys.call_key(tenant_id, call_control_id))
+            )
+            if call is None:
+                return None
+            due = totals_due(call)
+            if due is None:
+                return None  # nothing due, or not linked to a campaign (yet): the link's sync counts it
+            set_fields, condition, values = due.call_update()
+            ops: list[dict[str, Any]] = [
+                {
+                    "Update": {
+                        "Key": keys.call_key(tenant_id, call_control_id),
+                        "UpdateExpression": "SET totals = :t, totals_rev = :next",
+                        "ConditionExpression": condition,
+                        "ExpressionAttributeValues": {":t": set_fields["totals"], **values},
+                    }
+                },
+                *due.counter_ops(tenant_id, call),
+            ]
+            if self.ops.transact(ops):
+                return due.change
+        raise ConcurrentUpdate(f"call {call_control_id} totals kept changing")
 
     def campaign_totals(self, tenant_id: str, campaign_id: str) -> dict[str, Decimal]:
         """The campaign's counters summed over their shards (one BatchGetItem)."""
@@ -98,6 +89,56 @@ class TotalsTable:
         return _summed(
             self.ops.batch_get([keys.tenant_totals_key(tenant_id, s) for s in range(keys.TOTALS_SHARDS)])
         )
+
+
+@dataclass(frozen=True, slots=True)
+class TotalsDue:
+    """What a call record adds to its counters that they do not count yet: the ``change``, the
+    call's ``totals`` once it is added (``target``) and the ``totals_rev`` it was computed from.
+
+    Written by whoever changes the call or syncs it (the event's own transaction, or
+    :meth:`TotalsTable.sync_call`), always with :meth:`call_update`'s condition on ``rev``: a
+    change computed from a stale copy is refused, never counted twice."""
+
+    change: dict[str, Decimal]
+    target: dict[str, Decimal]
+    rev: int
+
+    def call_update(self) -> tuple[dict[str, Any], str, dict[str, Any]]:
+        """The call's new ``totals``/``totals_rev`` (SET), the condition, and its values."""
+        condition = "totals_rev = :rev"
+        if self.rev == 0:
+            condition = "(attribute_not_exists(totals_rev) OR totals_rev = :rev)"
+        fields = {"totals": self.target, "totals_rev": self.rev + 1}
+        return fields, condition, {":next": self.rev + 1, ":rev": self.rev}
+
+    def counter_ops(self, tenant_id: str, call: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The counters' ADDs, as plain transaction items: the campaign's shard, the lead's own
+        spend (the results export reads it with the lead, no call reads) and the tenant's shard."""
+        shard = totals_shard(str(call["call_control_id"]))
+        ops = [_add_op(keys.campaign_totals_key(tenant_id, str(call["campaign_id"]), shard), self.change)]
+        if call.get("lead_id") and COST in self.change:
+            ops.append(_add_op(keys.lead_key(tenant_id, str(call["lead_id"])), {COST: self.change[COST]}))
+        tenant_change = {n: v for n, v in self.change.items() if n in _TENANT_COUNTERS}
+        if tenant_change:
+            ops.append(_add_op(keys.tenant_totals_key(tenant_id, shard), tenant_change))
+        return ops
+
+
+def totals_due(call: Mapping[str, Any]) -> TotalsDue | None:
+    """What the call adds to its campaign's counters beyond what they count; None when nothing
+    is due or the call is not linked to a campaign."""
+    if not call.get("campaign_id") or not call.get("call_control_id"):
+        return None
+    counted = call.get("totals") or {}
+    change = delta(contribution(call), counted)
+    if not change:
+        return None
+    target = {n: Decimal(str(v)) for n, v in counted.items()}
+    for name, amount in change.items():
+        target[name] = target.get(name, Decimal(0)) + amount
+    target = {n: v for n, v in target.items() if v}
+    return TotalsDue(change, target, int(call.get("totals_rev") or 0))
 
 
 def _add_op(key: Mapping[str, str], change: Mapping[str, Decimal]) -> dict[str, Any]:

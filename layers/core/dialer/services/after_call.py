@@ -79,15 +79,22 @@ class AfterCall:
         self.clock = clock or engine_clock.now
         self.default_region = default_region
 
-    def after_event(self, tenant_id: str, call: Mapping[str, Any]) -> list[str]:
-        """Apply what is due for this call (idempotent); returns what it did."""
+    def after_event(
+        self, tenant_id: str, call: Mapping[str, Any], *, counted: Mapping[str, Decimal] | None = None
+    ) -> list[str]:
+        """Apply what is due for this call (idempotent); returns what it did. ``call`` is the
+        call as the caller last wrote or read it; nothing here reads it again unless it changes
+        it (an insight's disposition), when the write hands the new item back. ``counted``: what
+        the event's own commit added to the totals (its metrics and the budget check are due
+        here)."""
         done: list[str] = []
         call_control_id = str(call.get("call_control_id") or "")
-        effect = self.apply_insights(tenant_id, call)
+        effect, call = self._insights(tenant_id, call)
         if effect:
             done.append(effect)
-            call = self.calls.get_call_item(tenant_id, call_control_id) or call
-        added = self.totals.sync_call(tenant_id, call_control_id)
+        added = dict(counted or {})
+        for name, amount in (self.totals.sync_call(tenant_id, call_control_id, known=call) or {}).items():
+            added[name] = added.get(name, Decimal(0)) + amount
         if added:
             done.append("totals")
             _record_call_metrics(tenant_id, call, added)
@@ -99,18 +106,24 @@ class AfterCall:
     # --- insights ---------------------------------------------------------------------------------
     def apply_insights(self, tenant_id: str, call: Mapping[str, Any]) -> str | None:
         """The insights' disposition and its lead effect, once per insight event."""
+        return self._insights(tenant_id, call)[0]
+
+    def _insights(self, tenant_id: str, call: Mapping[str, Any]) -> tuple[str | None, Mapping[str, Any]]:
+        """:meth:`apply_insights`, and the call as it left it."""
         insights = call.get("insights") or {}
         fact = (call.get("facts") or {}).get("insights") or {}
         marker = insight_marker(fact) if fact else ""
         if not insights.get("disposition") or not marker or call.get("insights_applied") == marker:
-            return None
+            return None, call
         if call.get("state") != "ended" and not call.get("lead_id"):
-            return None  # not linked yet: the settler's link (or a later event) brings it back
+            return None, call  # not linked yet: the settler's link (or a later event) brings it back
         disposition = Disposition(str(insights["disposition"]))
         call_control_id = str(call["call_control_id"])
         lead_id = str(call["lead_id"]) if call.get("lead_id") else None
-        lead = self.campaigns.get_lead(tenant_id, lead_id) if lead_id else None
-        phone = lead.lead.phone if lead is not None else _person_number(call)
+        phone = None
+        if disposition == Disposition.DO_NOT_CALL:  # the number is needed only to list it
+            lead = self.campaigns.get_lead(tenant_id, lead_id) if lead_id else None
+            phone = lead.lead.phone if lead is not None else _person_number(call)
         service = Dispositions(
             tenant_id,
             self.dispositions,
@@ -128,12 +141,14 @@ class AfterCall:
             source="insight",
         )
         effect = f"disposition_{disposition.value}"
-        stored = self.calls.get_call_item(tenant_id, call_control_id) or {}
+        # The call as the disposition left it (None: it already held do_not_call, which stays).
+        stored = result.call or {}
         dnc_holds = stored.get("disposition") == Disposition.DO_NOT_CALL.value
         if lead_id and result.on_call and not dnc_holds:
             effect = self._lead_effect(tenant_id, lead_id, disposition, insights, stored) or effect
-        self.dispositions.record_on_call(tenant_id, call_control_id, {"insights_applied": marker})
-        return effect
+        # Last, so that a crash before it leaves the effects to the redelivery.
+        marked = self.dispositions.record_on_call(tenant_id, call_control_id, {"insights_applied": marker})
+        return effect, marked or call
 
     def _lead_effect(
         self,
@@ -146,27 +161,38 @@ class AfterCall:
         now = utc_iso(self.clock())
         if disposition == Disposition.CALLBACK_REQUESTED:
             return self._callback(tenant_id, lead_id, insights)
-        done = None
-        if disposition == Disposition.APPOINTMENT_SET:
-            fields = {"appointment_at": insights.get("appointment_at") or "unspecified", "updated_at": now}
-            self.dispositions.record_on_lead(tenant_id, lead_id, fields)
-            done = "appointment_stored"
-        lead = self.campaigns.get_lead(tenant_id, lead_id)
-        campaign = self.campaigns.get_campaign(tenant_id, lead.campaign_id) if lead else None
+        campaign_id = call.get("campaign_id")
+        if not campaign_id:  # linked by an older writer without it: the lead names its campaign
+            lead = self.campaigns.get_lead(tenant_id, lead_id)
+            campaign_id = lead.campaign_id if lead else None
+        campaign = self.campaigns.get_campaign(tenant_id, str(campaign_id)) if campaign_id else None
         status = disposition_status(campaign.config, disposition.value) if campaign else None
+        fields: dict[str, Any] = {"updated_at": now}
+        if disposition == Disposition.APPOINTMENT_SET:
+            fields["appointment_at"] = insights.get("appointment_at") or "unspecified"
+        if status is not None:
+            # The result is kept on the lead: a call still settling (or a retry already dialled)
+            # ends the lead with it when it settles (lead_effects); a lead this call's attempt
+            # already settled is decided again with it (the same rule, so the order of the
+            # insight and the call's other facts does not matter); any other pending lead is
+            # ended here.
+            fields["result"] = disposition.value
+        elif disposition != Disposition.APPOINTMENT_SET:
+            return None  # e.g. voicemail_left, other: the outcome's retry policy decides
+        item = self.dispositions.record_on_lead(tenant_id, lead_id, fields)
         if status is None:
-            return done  # e.g. voicemail_left, other: the outcome's retry policy decides
-        # The result is kept on the lead: a call still settling (or a retry already dialled) ends
-        # the lead with it when it settles (lead_effects); a lead this call's attempt already
-        # settled is decided again with it (the same rule, so the order of the insight and the
-        # call's other facts does not matter); any other pending lead is ended here.
-        self.dispositions.record_on_lead(tenant_id, lead_id, {"result": disposition.value, "updated_at": now})
-        item = self.dispositions.items.get(_lead_key(tenant_id, lead_id))
+            return "appointment_stored"
         attempt = self._settled_attempt(tenant_id, lead_id, item, call)
         if attempt is not None:
             effects = LeadEffects(self.dialing, self.campaigns, self.clock)
             outcome = CallOutcome(str(attempt.outcome))
-            effects.resettle(attempt, outcome, ended_at=_instant(str(call.get("ended_at") or "")))
+            effects.resettle(
+                attempt,
+                outcome,
+                ended_at=_instant(str(call.get("ended_at") or "")),
+                lead_item=item,
+                campaign=campaign,
+            )
         elif item and item.get("status") == LeadStatus.PENDING.value and item.get("due_sk"):
             ended = self.dialing.end_pending(
                 tenant_id, item, status=status, reasons=[f"disposition_{disposition.value}"], now=now

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from dialer import clock as engine_clock
 from dialer.adapters.dialing_table import DialingTable
@@ -47,6 +48,7 @@ class DispositionResult:
     on_call: bool
     on_lead: bool
     opt_out: OptOutResult | None = None
+    call: dict[str, Any] | None = None  # the call as recording the disposition left it
 
 
 class Dispositions:
@@ -110,13 +112,13 @@ class Dispositions:
         effects; ``source`` says where it came from (``tool``, ``insight``, ``api``)."""
         at = self._clock().isoformat(timespec="seconds")
         note = (note or "").strip()[:MAX_NOTE] or None
-        on_call = False
+        call = None
         if call_control_id:
             fields = {"disposition": disposition.value, "disposition_source": source, "disposition_at": at}
             if note:
                 fields["disposition_note"] = note
             # False when the call already holds do_not_call: that conclusion is never replaced.
-            on_call = self.table.record_on_call(self.tenant_id, call_control_id, fields)
+            call = self.table.record_on_call(self.tenant_id, call_control_id, fields)
         on_lead = False
         if lead_id:
             lead_fields = {
@@ -124,8 +126,8 @@ class Dispositions:
                 "last_disposition_at": at,
                 "last_disposition_note": note or "",
             }
-            on_lead = self.table.record_on_lead(self.tenant_id, lead_id, lead_fields)
+            on_lead = self.table.record_on_lead(self.tenant_id, lead_id, lead_fields) is not None
         opt_out = None
         if disposition == Disposition.DO_NOT_CALL and phone:
             opt_out = self.opt_out(phone, call_control_id=call_control_id, source=source)
-        return DispositionResult(disposition, on_call, on_lead, opt_out)
+        return DispositionResult(disposition, call is not None, on_lead, opt_out, call)

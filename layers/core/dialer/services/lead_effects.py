@@ -119,14 +119,23 @@ class LeadEffects:
         )
 
     def resettle(
-        self, attempt: AttemptRecord, outcome: CallOutcome, *, ended_at: datetime | None = None
+        self,
+        attempt: AttemptRecord,
+        outcome: CallOutcome,
+        *,
+        ended_at: datetime | None = None,
+        lead_item: Mapping[str, Any] | None = None,
+        campaign: CampaignRecord | None = None,
     ) -> str | None:
         """Decide an ended attempt's lead again: a late fact changed the call's ``outcome``, or
         its conversation's disposition now ends the lead. The lead moves while it is where that
         attempt's settlement put it (same decision rule, same attempts used); otherwise only a
-        changed outcome is recorded on the attempt. Once; returns what it did."""
-        item = self.dialing.items.get(keys.lead_key(attempt.tenant_id, attempt.lead_id))
-        campaign = self.campaigns.get_campaign(attempt.tenant_id, attempt.campaign_id)
+        changed outcome is recorded on the attempt. Once; returns what it did.
+
+        ``lead_item`` / ``campaign``: as the caller just wrote or read them (else read here). A
+        stale lead item is safe: the write is conditional on the lead exactly as seen."""
+        item = lead_item or self.dialing.items.get(keys.lead_key(attempt.tenant_id, attempt.lead_id))
+        campaign = campaign or self.campaigns.get_campaign(attempt.tenant_id, attempt.campaign_id)
         if item is None or campaign is None or attempt.state != AttemptState.ENDED:
             return None
         lead = lead_from_item(item)
@@ -263,6 +272,11 @@ class CallOutcomes:
         call_control_id = str(call.get("call_control_id") or "")
         if call.get("direction") == INBOUND:
             return self._link_inbound(tenant_id, call_control_id, call)
+        if call.get("attempt_n") is not None and (call.get("state") != "ended" or not call.get("outcome")):
+            # Linked to its attempt, which only the acceptance does (``mark_accepted``, in one
+            # transaction with the attempt's ``accepted``), and not ended: nothing to link or
+            # settle, so the attempt is not read. Most of a call's events stop here.
+            return None
         attempt = self._attempt_of(tenant_id, call_control_id, call)
         if attempt is None:
             return None

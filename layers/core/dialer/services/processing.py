@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from dialer import clock as engine_clock
-from dialer.adapters.calls_table import ApplyResult, EventReceipt
+from dialer.adapters.calls_table import Applied, ApplyResult, EventReceipt
 from dialer.domain.calls import Fact, facts_from_event, format_instant
 from dialer.domain.transcripts import TranscriptJob, job_for
 from dialer.domain.webhook_message import MalformedMessage, WebhookMessage
@@ -29,8 +30,9 @@ class ConversationNotLinked(TemporarilyUnavailable):
 class CallsRepository(Protocol):
     """Where call records and receipts live."""
 
-    def apply_event(self, receipt: EventReceipt, facts: list[Fact]) -> ApplyResult:
-        """Apply facts and write the receipt atomically; DUPLICATE if the receipt exists."""
+    def apply_event(self, receipt: EventReceipt, facts: list[Fact]) -> Applied:
+        """Apply facts and write the receipt atomically (DUPLICATE if the receipt exists), with
+        the call as the commit left it."""
         ...
 
 
@@ -45,8 +47,11 @@ class CallSettler(Protocol):
 class AfterCallHook(Protocol):
     """What a call's AI events set in motion: insight effects, totals, the budget cap."""
 
-    def after_event(self, tenant_id: str, call: Mapping[str, Any]) -> list[str]:
-        """Idempotent; returns what it did."""
+    def after_event(
+        self, tenant_id: str, call: Mapping[str, Any], *, counted: Mapping[str, Decimal] | None = None
+    ) -> list[str]:
+        """Idempotent; returns what it did (``counted``: what the event's own commit added to
+        the call's totals)."""
         ...
 
 
@@ -157,7 +162,8 @@ class EventProcessor:
             occurred_at=format_instant(parsed.occurred_at),
             attempt=parsed.attempt,
         )
-        result = self.calls.apply_event(receipt, facts)
+        applied = self.calls.apply_event(receipt, facts)
+        result = applied.result
         if result != ApplyResult.DUPLICATE and parsed.occurred_at is not None:
             # First arrival only: a redelivery's lag is SQS's retry delay, not Telnyx's.
             lag = (self.clock() - parsed.occurred_at).total_seconds()
@@ -178,21 +184,21 @@ class EventProcessor:
             # After the commit, and on duplicates too (idempotent): the group webhook joins here.
             self.insights.link(tenant_id, conversation_id, call_control_id)
         effect = None
-        if self.settler is not None and self.reader is not None and call_control_id and facts:
+        done: list[str] = []
+        call = applied.call
+        if call is not None and self.settler is not None:
             # After the call record is durable, and again on every duplicate: a crash between the
             # commit above and the lead effect is repaired by the redelivery (the effect is
             # idempotent, conditional on the attempt still being open).
-            call = self.reader.get_call_item(message.tenant_id, call_control_id)
-            if call is not None:
-                effect = self.settler.after_event(message.tenant_id, call)
-        done: list[str] = []
-        if self.after_call is not None and self.reader is not None and call_control_id and facts:
-            # After the engine's link and settlement (the lead and campaign are known by then).
-            call = self.reader.get_call_item(message.tenant_id, call_control_id)
-            if call is not None:
-                done = self.after_call.after_event(message.tenant_id, call)
+            effect = self.settler.after_event(message.tenant_id, call)
+        if call is not None and self.after_call is not None:
+            if not call.get("campaign_id") and self.reader is not None:
+                # Not linked as this delivery saw it: the settler (or the dialer, meanwhile) may
+                # just have linked it, and totals and insight effects need the link.
+                call = self.reader.get_call_item(message.tenant_id, str(call_control_id)) or call
+            done = self.after_call.after_event(message.tenant_id, call, counted=applied.counted)
         requested = self._request_transcript(
-            job_for(parsed.event_type, message.tenant_id, parsed.call_control_id, parsed.payload), result
+            job_for(parsed.event_type, message.tenant_id, parsed.call_control_id, parsed.payload), applied
         )
         return ProcessedEvent(
             message.tenant_id,
@@ -205,7 +211,7 @@ class EventProcessor:
             requested,
         )
 
-    def _request_transcript(self, job: TranscriptJob | None, result: ApplyResult) -> bool:
+    def _request_transcript(self, job: TranscriptJob | None, applied: Applied) -> bool:
         """Hand the ended conversation to the transcripts consumer, once.
 
         Once: when this delivery applied the event. A redelivery (DUPLICATE) sends it again only
@@ -214,8 +220,8 @@ class EventProcessor:
         """
         if job is None or self.transcripts is None:
             return False
-        if result == ApplyResult.DUPLICATE:
-            call = self.reader.get_call_item(job.tenant_id, job.call_control_id) if self.reader else None
+        if applied.result == ApplyResult.DUPLICATE:
+            call = applied.call  # read after the duplicate was found
             if call is None or call.get("transcript_status"):
                 return False
         self.transcripts.request(job)
