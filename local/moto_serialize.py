@@ -44,7 +44,7 @@ def _attribute(base64: Callable[[Any], str], value: Any) -> dict[str, Any]:
     if member_value is None:
         return {}  # moto leaves out a member whose value is None
     if member in ("S", "N"):
-        return {member: _string(member_value)}
+        return {member: member_value if type(member_value) is str else _string(member_value)}
     if member in ("NULL", "BOOL"):
         return {member: member_value}
     if member == "B":
@@ -61,7 +61,7 @@ def _attribute(base64: Callable[[Any], str], value: Any) -> dict[str, Any]:
         if None in member_value:
             raise _Unusual
         return {member: [base64(item) for item in member_value]}
-    return {member: [_string(item) for item in member_value]}  # SS, NS
+    return {member: [item if type(item) is str else _string(item) for item in member_value]}  # SS, NS
 
 
 @contextmanager
