@@ -83,7 +83,7 @@ def test_every_attribute_type_serializes_byte_for_byte_as_moto(monkeypatch: pyte
         return original(*args)
 
     monkeypatch.setattr(moto_serialize, "_attribute", counted)
-    for step in range(200):
+    for step in range(100):
         items = [as_moto_item(random_item(rng, "p", f"{n:03d}")) for n in range(rng.randrange(0, 4))]
         key = {"pk": {"S": "p"}, "sk": {"S": "009"}}
         results = {
@@ -98,7 +98,7 @@ def test_every_attribute_type_serializes_byte_for_byte_as_moto(monkeypatch: pyte
             with fast_attribute_values():
                 direct = serialize(operation, result)
             assert direct == vanilla, (step, operation)
-    assert direct_calls > 1000  # the direct path wrote them, not moto's fallback
+    assert direct_calls > 500  # the direct path wrote them, not moto's fallback
 
 
 @pytest.mark.parametrize(
