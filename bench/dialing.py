@@ -9,7 +9,8 @@ process per function, the dispatcher and reaper on their schedules, webhooks thr
 
 - ``local.pacing.*``: 3,000 leads of one campaign, one attempt each, channel limit out of the way
   (3,000) and no webhooks sent back (dialling alone): achieved dials/s (first to last dial,
-  ground truth) / 30, and the 429s.
+  ground truth) / the limit (``--local-dps``, default 30, on the tenant and the simulator
+  account), and the 429s.
 - ``local.slots.*``: a tenant limited to 20 channels, calls of ~60 s played at a time scale
   (``--slot-time-scale``, default 0.25: 15 s of wall clock): mean channels in use (ground
   truth, from the first call to the last call's start) / 20.
@@ -78,6 +79,8 @@ def local_stack(args: argparse.Namespace) -> int:
             api_key="KEYSIM_pace",
             webhook_url=f"http://127.0.0.1:{api_port}/webhooks/telnyx/pace",
             channel_limit=PACING_LEADS,
+            dials_per_second=args.local_dps,
+            dials_per_5s=5 * args.local_dps,
             phone_numbers=dialing.CALLER_IDS,
             deliver_webhooks=False,  # dialling alone: 3,000 calls' webhooks would measure the intake
         ),
@@ -111,7 +114,7 @@ def local_stack(args: argparse.Namespace) -> int:
         stack = LocalStackProcess(BUILT_TEMPLATE, Path(workdir), stack_args).start(timeout=120)
         try:
             if args.pacing_leads:
-                failures += _local_pacing(stack, sim, args.pacing_leads)
+                failures += _local_pacing(stack, sim, args.pacing_leads, args.local_dps)
             failures += _local_slots(stack, sim, args.slot_time_scale)
             if plan_e2e:
                 failures += _local_e2e(stack, sim, plan_e2e)
@@ -124,10 +127,10 @@ def _set_channel_limit(stack: Any, tenant: str, limit: int) -> None:
     dialing.set_dialing(stack, tenant, channel_limit=limit)
 
 
-def _local_pacing(stack: Any, sim: Simulator, leads: int) -> int:
+def _local_pacing(stack: Any, sim: Simulator, leads: int, dps: int) -> int:
     plan = [p for p in dialing.population(leads * 2) if p.kind is dialing.Kind.CALLABLE][:leads]
     with dialing.tenant_client(stack, "pace", "KEYSIM_pace") as http:
-        _set_channel_limit(stack, "pace", leads)
+        dialing.set_dialing(stack, "pace", channel_limit=leads, dials_per_second=dps, dials_per_5s=5 * dps)
         cid = dialing.create_campaign(http, max_attempts=1, name="pacing")
         dialing.add_leads(http, cid, plan)
         started = time.monotonic()
@@ -142,7 +145,8 @@ def _local_pacing(stack: Any, sim: Simulator, leads: int) -> int:
     emit("local.pacing.dials", truth["count"], "count")
     emit("local.pacing.wall_time", elapsed, "s")
     emit("local.pacing.dials_per_s", rate, "per_s")
-    emit("local.pacing.efficiency", rate / LIMIT_DPS, "ratio")
+    emit("local.pacing.limit", dps, "per_s")
+    emit("local.pacing.efficiency", rate / dps, "ratio")
     emit("local.pacing.rate_limited_429", sim.stats("KEYSIM_pace")["rate_limited_429"], "count")
     emit("local.pacing.dialled_twice", len(truth["command_ids_dialled_twice"]), "count")
     return int(bool(truth["command_ids_dialled_twice"]))
@@ -462,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slot-time-scale", type=float, default=0.25)
     parser.add_argument("--e2e-leads", type=int, default=E2E_LEADS, help="0 skips the local e2e run")
     parser.add_argument("--pacing-leads", type=int, default=PACING_LEADS, help="0 skips the local pacing run")
+    parser.add_argument("--local-dps", type=int, default=LIMIT_DPS, help="limit of the local pacing run")
     parser.add_argument("--scaled-dps", type=int, default=2, help="limit of the scaled pacing run")
     parser.add_argument("--dispatch-leads", type=int, default=100_000)
     parser.add_argument("--paused-leads", type=int, default=50_000)

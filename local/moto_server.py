@@ -4,7 +4,9 @@ moto is pure Python: in the runner's process it shared one interpreter lock with
 queue pollers and the schedules, so every webhook, poll and invocation waited behind the AWS calls
 of all the others. In its own process it runs beside them, on another core. DynamoDB requests run
 under the shim of :mod:`local.moto_dynamo` (atomic requests, transactions and queries as DynamoDB
-does them).
+does them), and their attribute values are written by :mod:`local.moto_serialize` (moto's generic
+serializer was a third of this server's busy time); DynamoDB and SQS requests skip moto's Flask
+layer and keep their connections open (:mod:`local.moto_front`).
 
 It prints ``MOTO_READY <port>`` on stdout once it accepts connections, and exits when its standard
 input closes (the runner died, however it died) or on SIGTERM/SIGINT.
@@ -43,9 +45,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
     args = parser.parse_args(argv)
 
-    from moto.server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
 
     from local.moto_dynamo import serialised_dynamodb
+    from local.moto_front import LeanDispatcher, keep_alive_handler
+    from local.moto_serialize import fast_attribute_values
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
     stop = threading.Event()
@@ -59,13 +67,16 @@ def main(argv: list[str] | None = None) -> None:
         stop.set()
 
     remember_backends()
-    with serialised_dynamodb():
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
-        server.start()
-        print(f"MOTO_READY {server.get_host_and_port()[1]}", flush=True)
+    with serialised_dynamodb(), fast_attribute_values():
+        # What moto's ThreadedMotoServer runs, with DynamoDB and SQS requests kept off Flask and
+        # answered on kept-alive connections.
+        app = LeanDispatcher(DomainDispatcherApplication(create_backend_app))
+        server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=keep_alive_handler())
+        threading.Thread(target=server.serve_forever, daemon=True, name="moto-http").start()
+        print(f"MOTO_READY {server.server_address[1]}", flush=True)
         threading.Thread(target=watch_stdin, daemon=True, name="stdin-watch").start()
         stop.wait()
-        server.stop()
+        server.shutdown()
     sys.stdout.flush()
     os._exit(0)  # the stdin watcher may still be blocked in a read: nothing is left to finalise
 
