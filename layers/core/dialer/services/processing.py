@@ -82,6 +82,16 @@ class InsightLookups(Protocol):
         ...
 
 
+class CallReactions(Protocol):
+    """Commands an event sets off on its live call (``dialer.services.voicemail.VoicemailDrop``)."""
+
+    events: frozenset[str]
+
+    def after_event(self, tenant_id: str, event_type: str, call: Mapping[str, Any]) -> str | None:
+        """Idempotent; returns what it did (None: nothing)."""
+        ...
+
+
 class PayloadReader(Protocol):
     """Reads claim-checked bodies."""
 
@@ -102,6 +112,7 @@ class ProcessedEvent:
     lead_effect: str | None = None
     after_call: tuple[str, ...] = ()
     transcript_requested: bool = False
+    reaction: str | None = None
 
 
 class EventProcessor:
@@ -118,6 +129,7 @@ class EventProcessor:
         transcripts: TranscriptRequests | None = None,
         insights: InsightLookups | None = None,
         clock: Callable[[], datetime] | None = None,
+        reactions: CallReactions | None = None,
     ) -> None:
         self.calls = calls
         self.clock = clock or engine_clock.now
@@ -127,6 +139,7 @@ class EventProcessor:
         self.after_call = after_call
         self.transcripts = transcripts
         self.insights = insights
+        self.reactions = reactions
 
     def process(self, message_body: str) -> ProcessedEvent:
         """Apply one SQS message. Raises on anything retryable or malformed (SQS retries, then DLQ)."""
@@ -191,6 +204,14 @@ class EventProcessor:
             call = self.reader.get_call_item(message.tenant_id, call_control_id)
             if call is not None:
                 done = self.after_call.after_event(message.tenant_id, call)
+        reaction = None
+        reacts = self.reactions is not None and parsed.event_type in self.reactions.events
+        if reacts and self.reactions is not None and self.reader is not None and call_control_id and facts:
+            # The one hook for commands on the live call (a machine's greeting ended → the
+            # message); on duplicates too, like the effects above (commands carry command_ids).
+            call = self.reader.get_call_item(message.tenant_id, call_control_id)
+            if call is not None:
+                reaction = self.reactions.after_event(message.tenant_id, parsed.event_type, call)
         requested = self._request_transcript(
             job_for(parsed.event_type, message.tenant_id, parsed.call_control_id, parsed.payload), result
         )
@@ -203,6 +224,7 @@ class EventProcessor:
             effect,
             tuple(done),
             requested,
+            reaction,
         )
 
     def _request_transcript(self, job: TranscriptJob | None, result: ApplyResult) -> bool:
