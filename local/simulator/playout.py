@@ -216,9 +216,8 @@ class Playout:
             self._event(call, "call.machine.greeting.ended", {"result": "beep_detected"})
         # Nobody speaks (a speak action re-plans this): the mailbox records silence, then the
         # call ends from our side as a platform without a voicemail drop would end it.
-        self._after(
-            call, call.rng.uniform(6, 14), lambda: self._hangup(call, "normal_clearing", "caller", "200")
-        )
+        silence = call.rng.uniform(*self._config().mailbox_silence_secs)
+        self._after(call, silence, lambda: self._hangup(call, "normal_clearing", "caller", "200"))
 
     def speak_action(self, call: CallRecord, text: str) -> None:
         """``actions/speak`` (caller holds the account lock): read ``text`` out, then wait.

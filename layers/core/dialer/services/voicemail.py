@@ -156,7 +156,7 @@ class VoicemailDrop:
         )
         text = compose_message(setting, variables)
         self.marks.record_on_call(tenant_id, call_control_id, {"status": "speaking", "message": text})
-        self._command(
+        spoke = self._command(
             tenant_id,
             call,
             lambda client: client.calls.speak(
@@ -170,6 +170,10 @@ class VoicemailDrop:
                 },
             ),
         )
+        if not spoke:
+            # Too late (the mailbox hung up) or refused: nothing reached the mailbox.
+            self.marks.record_on_call(tenant_id, call_control_id, {"status": "missed", "message": text})
+            return "voicemail_missed"
         return "voicemail_speaking"
 
     def _hangup(self, tenant_id: str, call: Mapping[str, Any], mark: str) -> None:
@@ -184,9 +188,10 @@ class VoicemailDrop:
             ),
         )
 
-    def _command(self, tenant_id: str, call: Mapping[str, Any], send: Callable[[TelnyxClient], Any]) -> None:
-        """Send one command; a call that ended meanwhile is fine, a passing fault is retried (the
-        event comes back from SQS and the same ``command_id`` goes out again)."""
+    def _command(self, tenant_id: str, call: Mapping[str, Any], send: Callable[[TelnyxClient], Any]) -> bool:
+        """Send one command; True if Telnyx took it. A call that ended meanwhile or a refusal is
+        False; a passing fault is retried (the event comes back from SQS and the same
+        ``command_id`` goes out again)."""
         from telnyx_client.errors import (
             CODE_CALL_ALREADY_ENDED,
             TelnyxError,
@@ -198,6 +203,7 @@ class VoicemailDrop:
 
         try:
             send(self.client_for(tenant_id))
+            return True
         except TelnyxValidationError as exc:
             if not exc.has_code(CODE_CALL_ALREADY_ENDED):
                 logger.warning(
@@ -209,6 +215,7 @@ class VoicemailDrop:
             logger.warning(
                 "voicemail command refused", call_control_id=call.get("call_control_id"), error=str(exc)
             )
+        return False
 
 
 def _state(call: Mapping[str, Any], mark: str) -> dict[str, Any]:
