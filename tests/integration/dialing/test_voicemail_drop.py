@@ -159,6 +159,8 @@ def test_machine_answers_get_what_their_campaign_says(
         assert "do-not-call" in heard
         # ... the call ends as voicemail_left, and the lead waits two days before another try
         assert call["outcome"] == "voicemail_left", call
+        # ... and we hung up once it was read out (not the mailbox, after its silence)
+        assert f"hangup:vm-hangup:{call_id}" in h.sim.account().calls[call_id].command_ids
         assert call["voicemail"]["status"] == "left"
         assert lead["last_outcome"] == "voicemail_left"
         assert lead["next_attempt_at"] >= (h.clock() + timedelta(days=2) - timedelta(minutes=5)).isoformat()
