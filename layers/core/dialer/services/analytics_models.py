@@ -122,6 +122,11 @@ class CallDetailResponse(BaseModel):
         "not retain data) or empty; absent until the conversation's messages were fetched.",
     )
     transcript_messages: int | None = Field(default=None, description="Messages in the stored transcript.")
+    voicemail: dict[str, str] | None = Field(
+        default=None,
+        description="The voicemail drop on a machine answer: status (speaking, left, skipped, missed), "
+        "reason when skipped (no_voicemail_consent, message_cap_reached), the message read out.",
+    )
 
 
 class TranscriptMessage(BaseModel):
