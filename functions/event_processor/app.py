@@ -43,6 +43,7 @@ def event_processor() -> EventProcessor:
     from dialer.adapters.secrets import TenantSecrets
     from dialer.adapters.voicemail_table import VoicemailTable
     from dialer.services.engine import build_after_call
+    from dialer.services.inbound_slots import InboundSlots, Reactions
     from dialer.services.insight_groups import InsightLookups
     from dialer.services.lead_effects import CallOutcomes
     from dialer.services.telnyx_accounts import TelnyxAccounts
@@ -68,7 +69,8 @@ def event_processor() -> EventProcessor:
     )
     campaigns = CampaignsTable(settings.table_name)
     history = ContactHistory(settings.table_name, keep=timedelta(days=settings.contact_history_days))
-    settler = CallOutcomes(DialingTable(settings.table_name), campaigns, history, clock.now)
+    dialing = DialingTable(settings.table_name)
+    settler = CallOutcomes(dialing, campaigns, history, clock.now)
     return EventProcessor(
         calls=calls,
         payloads=S3PayloadStore(settings.payload_bucket),
@@ -77,8 +79,9 @@ def event_processor() -> EventProcessor:
         after_call=build_after_call(settings, calls),
         transcripts=transcripts,
         insights=InsightLookups(InsightsTable(settings.table_name), accounts.client_for),
-        reactions=VoicemailDrop(
-            campaigns, VoicemailTable(settings.table_name), accounts.client_for, clock.now
+        reactions=Reactions(
+            VoicemailDrop(campaigns, VoicemailTable(settings.table_name), accounts.client_for, clock.now),
+            InboundSlots(dialing, clock.now),
         ),
     )
 
