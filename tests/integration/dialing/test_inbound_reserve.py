@@ -49,21 +49,25 @@ def test_outbound_never_takes_the_reserved_channels_while_inbound_calls_come_and
     held_out: set[str] = set()  # outbound slots held (a subset of what the table holds)
     peaks = {"outbound": 0, "with_inbound": 0}
     granted = [0]
+    over: list[int] = []  # outbound slot counts above the grant the watcher saw
 
     def outbound(worker: int) -> None:
+        # A dialer that keeps asking for a slot until the run ends (more of them than channels).
         rng = random.Random(worker)
-        for i in range(4):
+        i = 0
+        while not stop.is_set():
             name = f"lead-{worker}#attempt-{i}"
-            if h.dialing.acquire_slot(h.tenant, name, limits.outbound_limit, until):
-                with lock:
-                    held_out.add(name)
-                    granted[0] += 1
-                time.sleep(rng.uniform(1.0, 1.5))  # longer than 18 grants take on moto
-                with lock:
-                    held_out.discard(name)
-                h.dialing.release_slot(h.tenant, name)
-            if stop.is_set():
-                return
+            if not h.dialing.acquire_slot(h.tenant, name, limits.outbound_limit, until):
+                stop.wait(0.05)
+                continue
+            i += 1
+            with lock:
+                held_out.add(name)
+                granted[0] += 1
+            stop.wait(rng.uniform(0.3, 0.8))
+            with lock:
+                held_out.discard(name)
+            h.dialing.release_slot(h.tenant, name)
 
     def inbound_caller(worker: int) -> None:
         rng = random.Random(100 + worker)
@@ -78,29 +82,54 @@ def test_outbound_never_takes_the_reserved_channels_while_inbound_calls_come_and
         while not stop.is_set():
             leases = [name for name, _ in h.dialing.slot_leases(h.tenant)]
             out = [n for n in leases if not n.startswith("inbound:")]
-            # THEN the table never holds more than 18 outbound slots, whatever inbound does
-            assert len(out) <= CHANNELS - RESERVE, leases
+            if len(out) > CHANNELS - RESERVE:
+                over.append(len(out))
             with lock:
                 peaks["outbound"] = max(peaks["outbound"], len(held_out))
                 if len(out) < len(leases):
                     peaks["with_inbound"] = max(peaks["with_inbound"], len(leases))
             time.sleep(0.05)
 
-    threads = [threading.Thread(target=outbound, args=(w,)) for w in range(24)]
-    threads += [threading.Thread(target=inbound_caller, args=(w,)) for w in range(3)]
+    dialers = [threading.Thread(target=outbound, args=(w,)) for w in range(24)]
+    callers = [threading.Thread(target=inbound_caller, args=(w,)) for w in range(3)]
     watcher = threading.Thread(target=watch)
     watcher.start()
-    for t in threads:
+    for t in dialers + callers:
         t.start()
-    for t in threads:
-        t.join()
+    for t in callers:
+        t.join()  # the dialers keep asking while every inbound call comes and goes
     stop.set()
-    watcher.join()
-    # ... and the reserve, not a lack of demand, is what held outbound back
-    assert peaks["outbound"] == CHANNELS - RESERVE, peaks
-    assert granted[0] > 40
+    for t in [*dialers, watcher]:
+        t.join()
+    # THEN the table never held more than 18 outbound slots, whatever inbound did
+    assert not over, over
+    # ... with real contention (the exact count is pinned by the sequential test below)
+    assert peaks["outbound"] >= 12, peaks
+    assert granted[0] > 30
     assert peaks["with_inbound"] > 0, peaks  # inbound calls held slots beside outbound ones
     assert h.dialing.slots_in_use(h.tenant) == 0  # every slot given back, inbound ones too
+
+
+def test_the_grant_counts_inbound_calls_and_inbound_calls_are_never_refused(make_harness: Any) -> None:
+    from dialer.services.inbound_slots import InboundSlots
+
+    h: Harness = make_harness()
+    assert h.dialing.set_tenant_limits(h.tenant, channel_limit=CHANNELS, inbound_reserve=RESERVE)
+    limits = h.dialing.tenant_limits(h.tenant, h.defaults)
+    inbound = InboundSlots(h.dialing, h.clock)
+    until = time.time() + 600
+    assert inbound.after_event(h.tenant, "call.initiated", inbound_call("v3:in-1", ended=False))
+    granted = 0
+    while h.dialing.acquire_slot(h.tenant, f"lead-{granted}#attempt-1", limits.outbound_limit, until):
+        granted += 1
+    assert granted == CHANNELS - RESERVE - 1  # the inbound call holds one of the 18
+    for ccid in ("v3:in-2", "v3:in-3"):  # a full house still takes inbound calls
+        assert inbound.after_event(h.tenant, "call.initiated", inbound_call(ccid, ended=False))
+    assert h.dialing.slots_in_use(h.tenant) == CHANNELS
+    for ccid in ("v3:in-1", "v3:in-2", "v3:in-3"):
+        assert inbound.after_event(h.tenant, "call.hangup", inbound_call(ccid, ended=True))
+    assert h.dialing.acquire_slot(h.tenant, "lead-x#attempt-1", limits.outbound_limit, until)
+    assert not h.dialing.acquire_slot(h.tenant, "lead-y#attempt-1", limits.outbound_limit, until)
 
 
 def test_a_hangup_applied_first_takes_no_slot_and_outbound_calls_are_left_alone(make_harness: Any) -> None:
