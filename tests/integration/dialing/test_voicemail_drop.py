@@ -176,3 +176,8 @@ def test_the_per_lead_cap_counts_each_call_once(make_harness: Any) -> None:
     assert not marks.claim_message(h.tenant, "lead-1", "call-b", 1)  # a second message: refused
     assert marks.claim_message(h.tenant, "lead-2", "call-b", 1)  # another lead has its own
     assert marks.claim_message(h.tenant, "lead-1", "call-b", 2)  # the operator allows two
+    # A message that never reached the mailbox gives its place back.
+    marks.unclaim_message(h.tenant, "lead-1", "call-b")
+    marks.unclaim_message(h.tenant, "lead-1", "call-b")
+    assert marks.claim_message(h.tenant, "lead-1", "call-c", 2)
+    assert not marks.claim_message(h.tenant, "lead-1", "call-d", 2)

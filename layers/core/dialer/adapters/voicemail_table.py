@@ -39,3 +39,16 @@ class VoicemailTable:
             values={":call": call_control_id, ":limit": limit},
         )
         return bool(result)
+
+    def unclaim_message(self, tenant_id: str, lead_id: str, call_control_id: str) -> None:
+        """Take the call back out of the lead's messages: it never reached the mailbox (idempotent)."""
+        self.items._write(
+            "update_item",
+            {
+                "TableName": self.items.table_name,
+                "Key": self.items.to_ddb(keys.voicemail_key(tenant_id, lead_id)),
+                "UpdateExpression": "DELETE #c :ids",
+                "ExpressionAttributeNames": {"#c": "calls"},
+                "ExpressionAttributeValues": self.items.to_ddb({":ids": {call_control_id}}),
+            },
+        )

@@ -74,6 +74,10 @@ class VoicemailMarks(Protocol):
         """Count the call among the lead's messages if under ``limit`` (idempotent per call)."""
         ...
 
+    def unclaim_message(self, tenant_id: str, lead_id: str, call_control_id: str) -> None:
+        """Take the call back out (idempotent)."""
+        ...
+
 
 class VoicemailDrop:
     """Reacts to a machine answer as the call's campaign says."""
@@ -171,7 +175,9 @@ class VoicemailDrop:
             ),
         )
         if not spoke:
-            # Too late (the mailbox hung up) or refused: nothing reached the mailbox.
+            # Too late (the mailbox hung up) or refused: nothing reached the mailbox, so the lead
+            # keeps its message for a later machine answer.
+            self.marks.unclaim_message(tenant_id, lead_id, call_control_id)
             self.marks.record_on_call(tenant_id, call_control_id, {"status": "missed", "message": text})
             return "voicemail_missed"
         return "voicemail_speaking"
