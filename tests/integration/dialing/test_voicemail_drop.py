@@ -8,6 +8,7 @@ two campaigns (the calls take a few real seconds at this time scale)."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -181,3 +182,62 @@ def test_the_per_lead_cap_counts_each_call_once(make_harness: Any) -> None:
     marks.unclaim_message(h.tenant, "lead-1", "call-b")
     assert marks.claim_message(h.tenant, "lead-1", "call-c", 2)
     assert not marks.claim_message(h.tenant, "lead-1", "call-d", 2)
+
+
+def test_a_greeting_that_overtakes_its_detection_still_gets_the_message_once(make_harness: Any) -> None:
+    """Concurrent consumers apply a call's webhooks in any order: the greeting's end, applied
+    before the AMD result, is enough to leave the message; the detection applied after it (and a
+    redelivered greeting) speaks nothing twice."""
+    from dialer import keys
+    from dialer.adapters.voicemail_table import VoicemailTable
+    from dialer.domain.calls import facts_from_event
+    from dialer.services.voicemail import VoicemailDrop
+    from local.simulator.testing import events_for
+
+    h = make_harness(scenario_mix={"voicemail": 1.0}, **SLOW_MAILBOXES)
+    campaign_id = h.campaign(1, voicemail=VOICEMAIL)
+    (lead,) = h.leads(campaign_id)
+    drop = VoicemailDrop(h.campaigns, VoicemailTable(h.table_name), h.telnyx.client_for, h.clock)
+    call = h.telnyx.client.calls.dial(
+        {
+            "connection_id": "conn-1",
+            "to": lead["phone"],
+            "from": "+12125550100",
+            "answering_machine_detection": "premium",
+            "client_state": {"t": h.tenant, "c": campaign_id, "l": lead["lead_id"], "n": 1},
+        }
+    )
+    ccid = str(call.call_control_id)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        kinds = {e["data"]["event_type"]: e for e in events_for(h.receiver, ccid)}
+        if "call.machine.premium.greeting.ended" in kinds:
+            break
+        time.sleep(0.01)
+    first = kinds["call.initiated"]["data"]["payload"]
+
+    def item(*event_types: str) -> dict[str, Any]:
+        facts = [
+            f for t in event_types for f in facts_from_event(t, t, h.clock(), kinds[t]["data"]["payload"])
+        ]
+        stored = h.calls.get_call_item(h.tenant, ccid) or {}
+        return {
+            "call_control_id": ccid,
+            "client_state": first["client_state"],
+            "facts": {f.kind.value: f.to_item() for f in facts},
+            **({"voicemail": stored["voicemail"]} if "voicemail" in stored else {}),
+        }
+
+    greeting = "call.machine.premium.greeting.ended"
+    # The call item does not exist in this test's table: the drop's marks need one to land on.
+    h.calls.items.put({**keys.call_key(h.tenant, ccid), "call_control_id": ccid})
+    assert drop.after_event(h.tenant, greeting, item("call.answered", greeting)) == "voicemail_speaking"
+    detection = "call.machine.premium.detection.ended"
+    assert (
+        drop.after_event(h.tenant, detection, item("call.answered", detection, greeting))
+        == "voicemail_speaking"
+    )
+    assert h.sim.wait_idle(30)
+    box = h.sim.mailboxes(h.sim.api_key)["mailboxes"][0]
+    assert len(box["heard"]) == 1, box  # the repeated speak carried the same command_id
+    assert box["heard"][0].startswith("Hello, this is Ava from Acme Insurance."), box

@@ -60,8 +60,9 @@ def test_leave_message_needs_every_part_the_law_asks_for(missing: str) -> None:
 def test_a_callback_number_must_be_e164_and_texml_campaigns_cannot_leave_messages() -> None:
     with pytest.raises(ValidationError, match=r"E\.164"):
         VoicemailSetting.model_validate({**LEAVE, "callback_number": "555-0199"})
-    with pytest.raises(ValidationError, match="call_control"):
-        CampaignConfig.model_validate({"name": "c", "dial_method": "texml_ai", "voicemail": LEAVE})
+    for setting in (LEAVE, {"action": "hangup"}):
+        with pytest.raises(ValidationError, match="call_control"):
+            CampaignConfig.model_validate({"name": "c", "dial_method": "texml_ai", "voicemail": setting})
     assert CampaignConfig.model_validate({"name": "c"}).voicemail.action == "retry"
 
 

@@ -252,8 +252,8 @@ class CampaignConfig(_Model):
     budget: Budget | None = None
     voicemail: VoicemailSetting = Field(
         default_factory=VoicemailSetting,
-        description="When a machine answers: retry (default), hangup, or leave_message (Call Control "
-        "dialling only).",
+        description="When a machine answers: retry (default), hangup, or leave_message (hangup and "
+        "leave_message: Call Control dialling only).",
     )
     variables: dict[Annotated[str, Field(pattern=VARIABLE_NAME)], str] = Field(
         default_factory=dict,
@@ -277,10 +277,10 @@ class CampaignConfig(_Model):
                 raise ValueError("assistant_variants must name each assistant once")
         if len(set(self.caller_ids)) != len(self.caller_ids):
             raise ValueError("caller_ids must not repeat")
-        if self.voicemail.action == "leave_message" and self.dial_method != DialMethod.CALL_CONTROL:
+        if self.voicemail.action != "retry" and self.dial_method != DialMethod.CALL_CONTROL:
             raise ValueError(
-                "voicemail.action leave_message needs dial_method call_control (a TeXML AI call's "
-                "assistant handles its own machine answers)"
+                f"voicemail.action {self.voicemail.action} needs dial_method call_control (a TeXML AI "
+                "call's machine answers are its assistant's own telephony settings)"
             )
         fixed = sorted(d.value for d in self.disposition_effects if d in FIXED_DISPOSITIONS)
         if fixed:

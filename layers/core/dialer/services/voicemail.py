@@ -7,7 +7,8 @@ and the per-lead message cap counts each call once.
 
 * ``call.machine[.premium].detection.ended`` = machine, setting ``hangup`` → hang up.
 * ``call.machine.premium.greeting.ended`` (beep or not; ``call.machine.greeting.ended`` is the
-  fallback of standard detection), setting ``leave_message`` → the lead's consent must cover the
+  fallback of standard detection), setting ``leave_message`` (acted on by whichever of the
+  detection and the greeting is applied second) → the lead's consent must cover the
   message (else no message, the reason on the call, hang up); the per-lead cap must allow one
   (else hang up); then speak the message (identity, body, callback, opt-out).
 * ``call.speak.ended`` = completed → hang up, saying in ``client_state`` that the message was left
@@ -102,7 +103,10 @@ class VoicemailDrop:
             return None
         facts = facts_of_item(call)
         summary = summarize(facts)
-        if summary.amd is not AmdCategory.MACHINE or summary.state == CallState.ENDED:
+        # A greeting that ended says "machine" as well as the detection does: webhooks overtake
+        # each other, so whichever of the two is applied second acts.
+        greeted = FactKind.GREETING in facts
+        if not (summary.amd is AmdCategory.MACHINE or greeted) or summary.state == CallState.ENDED:
             return None  # a person, or the call is already over: nothing to say to anyone
         claimed = client_state_attempt(call.get("client_state"))
         campaign_id = str(call.get("campaign_id") or (claimed[1] if claimed else ""))
@@ -114,12 +118,15 @@ class VoicemailDrop:
             return None
         setting = campaign.config.voicemail
         call_control_id = str(call["call_control_id"])
-        if setting.action == VoicemailAction.HANGUP and event_type in DETECTION_EVENTS:
+        if setting.action == VoicemailAction.HANGUP and event_type != SPEAK_ENDED:
             self._hangup(tenant_id, call, "hangup")
             return "voicemail_hangup"
         if setting.action != VoicemailAction.LEAVE_MESSAGE:
             return None
-        if event_type in GREETING_EVENTS:
+        if event_type != SPEAK_ENDED:
+            done = (call.get("voicemail") or {}).get("status")
+            if not greeted or done in ("left", "skipped", "missed") or FactKind.MESSAGE in facts:
+                return None  # the greeting still plays, or this call's message is decided
             return self._leave_message(tenant_id, call, campaign, lead_id)
         message = facts.get(FactKind.MESSAGE)
         if event_type == SPEAK_ENDED and message is not None and message.data.get("status") == "completed":
