@@ -146,3 +146,14 @@ def test_a_left_message_waits_two_days_by_default() -> None:
     step = next_step(config, CallOutcome.VOICEMAIL_LEFT, 1)
     assert step.retry
     assert step.delay == timedelta(days=2)
+
+
+def test_the_stats_count_machine_answers_with_and_without_a_message() -> None:
+    from decimal import Decimal
+
+    from dialer.domain.analytics import CALLS, figures
+
+    counters = {CALLS: Decimal(10), "out:voicemail": Decimal(2), "out:voicemail_left": Decimal(3)}
+    found = figures(counters)
+    assert found.voicemail == 5
+    assert found.by_outcome == {"voicemail": 2, "voicemail_left": 3}

@@ -13,7 +13,9 @@ class CallFigures(BaseModel):
     calls: int = Field(description="Ended calls.")
     connected: int = Field(description="Ended calls that were answered (a person or a machine).")
     answered_human: int
-    voicemail: int
+    voicemail: int = Field(
+        description="Ended calls a machine answered (outcomes voicemail and voicemail_left)."
+    )
     connect_rate: float | None
     human_rate: float | None
     voicemail_rate: float | None
