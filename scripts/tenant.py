@@ -78,6 +78,13 @@ def _set_secrets(admin: Any, args: argparse.Namespace) -> list[str]:
     )
 
 
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
 def _set_dialing(args: argparse.Namespace) -> bool:
     """The tenant's Call Control connection and Telnyx limits (only the options given)."""
     import boto3
@@ -89,6 +96,7 @@ def _set_dialing(args: argparse.Namespace) -> bool:
         "channel_limit": args.channel_limit,
         "dials_per_second": args.dials_per_second,
         "dials_per_5s": args.dials_per_5s,
+        "inbound_reserve": args.inbound_reserve,
     }
     given = {k: v for k, v in values.items() if v is not None}
     if not given:
@@ -144,6 +152,11 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--channel-limit", type=int, help="concurrent calls (Telnyx account's limit)")
         p.add_argument("--dials-per-second", type=int, help="dial rate (Telnyx default 30)")
         p.add_argument("--dials-per-5s", type=int, help="rolling 5-second dial cap (Telnyx default 150)")
+        p.add_argument(
+            "--inbound-reserve",
+            type=_non_negative,
+            help="channels outbound dials never take, kept for inbound calls (default 0)",
+        )
 
     def insight_args(p: argparse.ArgumentParser) -> None:
         p.add_argument(

@@ -41,10 +41,13 @@ def event_processor() -> EventProcessor:
     from dialer.adapters.insights_table import InsightsTable
     from dialer.adapters.people_table import ContactHistory
     from dialer.adapters.secrets import TenantSecrets
+    from dialer.adapters.voicemail_table import VoicemailTable
     from dialer.services.engine import build_after_call
+    from dialer.services.inbound_slots import InboundSlots, Reactions
     from dialer.services.insight_groups import InsightLookups
     from dialer.services.lead_effects import CallOutcomes
     from dialer.services.telnyx_accounts import TelnyxAccounts
+    from dialer.services.voicemail import VoicemailDrop
     from dialer.settings import get_settings
 
     settings = get_settings()
@@ -64,10 +67,10 @@ def event_processor() -> EventProcessor:
         base_url=settings.telnyx_base_url,
         timeout=settings.telnyx_timeout_seconds,
     )
+    campaigns = CampaignsTable(settings.table_name)
     history = ContactHistory(settings.table_name, keep=timedelta(days=settings.contact_history_days))
-    settler = CallOutcomes(
-        DialingTable(settings.table_name), CampaignsTable(settings.table_name), history, clock.now
-    )
+    dialing = DialingTable(settings.table_name)
+    settler = CallOutcomes(dialing, campaigns, history, clock.now)
     return EventProcessor(
         calls=calls,
         payloads=S3PayloadStore(settings.payload_bucket),
@@ -76,6 +79,10 @@ def event_processor() -> EventProcessor:
         after_call=build_after_call(settings, calls),
         transcripts=transcripts,
         insights=InsightLookups(InsightsTable(settings.table_name), accounts.client_for),
+        reactions=Reactions(
+            VoicemailDrop(campaigns, VoicemailTable(settings.table_name), accounts.client_for, clock.now),
+            InboundSlots(dialing, clock.now),
+        ),
     )
 
 
@@ -92,6 +99,7 @@ def record_handler(record: SQSRecord) -> None:
         lead_effect=processed.lead_effect,
         after_call=list(processed.after_call),
         transcript_requested=processed.transcript_requested,
+        reaction=processed.reaction,
         receive_count=record.attributes.approximate_receive_count,
     )
     metrics.add_metric(name=f"Event{processed.result.value.capitalize()}", unit="Count", value=1)

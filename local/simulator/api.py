@@ -786,11 +786,11 @@ class Api:
         return Response(200, {"data": data})
 
     def call_action(self, req: Request) -> Response:
-        """``POST /v2/calls/{id}/actions/{hangup|ai_assistant_start|ai_assistant_stop|transfer}``."""
+        """``POST /v2/calls/{id}/actions/{hangup|ai_assistant_start|ai_assistant_stop|transfer|speak}``."""
         account = self._account(req)
         body = self._json(req)
         action = req.params["action"]
-        if action not in ("hangup", "ai_assistant_start", "ai_assistant_stop", "transfer"):
+        if action not in ("hangup", "ai_assistant_start", "ai_assistant_stop", "transfer", "speak"):
             return Response(
                 404, errors(error("10005", "Resource not found", f"Action {action} is not simulated"))
             )
@@ -893,6 +893,29 @@ class Api:
             conversation_id = new_uuid(call.rng)
             playout.start_conversation_action(call, assistant, conversation_id)
             return Response(200, {"data": {"result": "ok", "conversation_id": conversation_id}})
+        if action == "speak":
+            for name in ("payload", "voice"):  # SpeakRequest's required fields
+                if not isinstance(body.get(name), str) or not body[name].strip():
+                    return Response(
+                        422,
+                        errors(
+                            error("10004", "Missing required parameter", f"{name} is required.", f"/{name}")
+                        ),
+                    )
+            if len(body["payload"]) > 3000:
+                return Response(
+                    422,
+                    errors(
+                        error(
+                            "10015",
+                            "Invalid parameter",
+                            "payload is limited to 3,000 characters.",
+                            "/payload",
+                        )
+                    ),
+                )
+            playout.speak_action(call, body["payload"])
+            return ok
         if action == "ai_assistant_stop":
             playout.stop_conversation_action(call)
             return ok

@@ -92,6 +92,8 @@ class SimulatorConfig:
     command_id_window_s: float = 60.0
     strict_assistant_ids: bool = True  # dial with an unknown assistant id → conversation.start_failed
     conversation_secs: tuple[float, float] = (30.0, 150.0)
+    # How long a mailbox waits for speech after its greeting before it hangs up (simulated s).
+    mailbox_silence_secs: tuple[float, float] = (6.0, 14.0)
     # What answered humans conclude (playout.DISPOSITIONS → weight); None draws them uniformly.
     disposition_mix: dict[str, float] | None = None
     # Answered humans call the assistant's webhook tools (opt_out, schedule_callback,

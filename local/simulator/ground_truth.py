@@ -9,7 +9,7 @@ no record; the same ``command_id`` dialled again after the window is, and shows 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -53,3 +53,27 @@ def occupancy(spans: list[tuple[float, float | None]], since: float, until: floa
         max(0.0, min(end if end is not None else until, until) - max(start, since)) for start, end in spans
     )
     return covered / (until - since)
+
+
+@dataclass
+class Mailbox:
+    """One machine answer: its greeting, and what was spoken into it (``GET /_sim/mailboxes``).
+
+    ``heard`` is what the mailbox recorded: the text of every ``speak`` that started after the
+    greeting ended; ``complete`` whether the last one was read to its end before the call ended.
+    """
+
+    call_control_id: str
+    to: str
+    from_: str
+    greeting_seconds: float
+    beep: bool
+    greeting_ended: bool = False
+    heard: list[str] = field(default_factory=list)
+    complete: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON view (``from`` as on the wire)."""
+        out = asdict(self)
+        out["from"] = out.pop("from_")
+        return out

@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 
 from local.simulator.config import Scenario
 from local.simulator.engine import Deliverer, Delivery, Scheduler
+from local.simulator.ground_truth import Mailbox
 from local.simulator.wire import iso, iso_now, new_uuid, render_template
 from local.simulator.wire import now as wall_now
 
@@ -64,6 +65,17 @@ _SUMMARIES = {
 TERMINAL_TEXML = {"completed", "no-answer", "busy", "canceled", "failed"}
 # The simulator's dispositions in the product's canonical vocabulary (set_disposition's enum).
 CANONICAL_DISPOSITIONS = {"dnc": "do_not_call", "voicemail": "voicemail_left"}
+
+
+#: Mailbox greeting lengths (simulated seconds, ±20 %), and how many end in a beep.
+GREETING_SECONDS = (4.0, 9.0, 16.0, 25.0)
+BEEP_SHARE = 0.75
+#: How fast a speak action reads its text.
+WORDS_PER_SECOND = 2.5
+#: Events whose payload carries no from/to (the spec's schemas have none).
+_WITHOUT_NUMBERS = frozenset(
+    {"call.cost", "call.conversation_insights.generated", "call.speak.started", "call.speak.ended"}
+)
 
 
 def said_disposition(call: CallRecord) -> str:
@@ -178,22 +190,58 @@ class Playout:
             self._after(call, 0.2, lambda: self._after_detection(call))
             return
         wants_greeting = kind == "premium" or call.amd in ("detect_beep", "greeting_end")
+        # Mailbox greetings come in several lengths, most ending in a beep (ground truth below).
+        mailbox = Mailbox(
+            call.call_control_id,
+            call.to,
+            call.from_,
+            greeting_seconds=round(call.rng.choice(GREETING_SECONDS) * call.rng.uniform(0.8, 1.2), 1),
+            beep=call.rng.random() < BEEP_SHARE,
+        )
+        call.account.mailboxes[call.call_control_id] = mailbox
         if wants_greeting:
-            self._after(call, call.rng.uniform(8, 18), lambda: self._greeting_ended(call, kind))
+            self._after(call, mailbox.greeting_seconds, lambda: self._greeting_ended(call, kind))
         else:
             self._after(
                 call, call.rng.uniform(8, 15), lambda: self._hangup(call, "normal_clearing", "caller", "200")
             )
 
     def _greeting_ended(self, call: CallRecord, kind: str) -> None:
+        mailbox = call.account.mailboxes[call.call_control_id]
+        mailbox.greeting_ended = True
         if kind == "premium":
-            result = "beep_detected" if call.rng.random() < 0.85 else "no_beep_detected"
+            result = "beep_detected" if mailbox.beep else "no_beep_detected"
             self._event(call, "call.machine.premium.greeting.ended", {"result": result})
         else:
             self._event(call, "call.machine.greeting.ended", {"result": "beep_detected"})
-        # The assistant leaves its voicemail message (or stops), then the call ends from our side.
+        # Nobody speaks (a speak action re-plans this): the mailbox records silence, then the
+        # call ends from our side as a platform without a voicemail drop would end it.
+        silence = call.rng.uniform(*self._config().mailbox_silence_secs)
+        self._after(call, silence, lambda: self._hangup(call, "normal_clearing", "caller", "200"))
+
+    def speak_action(self, call: CallRecord, text: str) -> None:
+        """``actions/speak`` (caller holds the account lock): read ``text`` out, then wait.
+
+        A mailbox records what is spoken after its greeting ended (speech over the greeting is
+        lost, as on a real one); the mailbox hangs up if the caller stays silent after it.
+        """
+        call.generation += 1
+        mailbox = call.account.mailboxes.get(call.call_control_id)
+        if mailbox is not None and mailbox.greeting_ended:
+            mailbox.heard.append(text)
+            mailbox.complete = False
+        call.speaking = True
+        seconds = max(1.0, len(text.split()) / WORDS_PER_SECOND)
+        self._after(call, 0.1, lambda: self._event(call, "call.speak.started", {}))
+        self._after(call, 0.1 + seconds, lambda: self._speak_ended(call, mailbox))
+
+    def _speak_ended(self, call: CallRecord, mailbox: Mailbox | None) -> None:
+        call.speaking = False
+        if mailbox is not None and mailbox.heard:
+            mailbox.complete = True
+        self._event(call, "call.speak.ended", {"status": "completed"})
         self._after(
-            call, call.rng.uniform(6, 14), lambda: self._hangup(call, "normal_clearing", "caller", "200")
+            call, call.rng.uniform(8, 12), lambda: self._hangup(call, "normal_clearing", "callee", "200")
         )
 
     def _after_detection(self, call: CallRecord) -> None:
@@ -505,6 +553,9 @@ class Playout:
         if not call.is_alive:
             return
         call.generation += 1  # nothing of the old plan may run after a hangup
+        if call.speaking:
+            call.speaking = False  # cut off mid-message: the mailbox keeps it incomplete
+            self._event(call, "call.speak.ended", {"status": "call_hangup"})
         call.state = "hangup"
         call.end_time = iso_now()
         call.ended_monotonic = time.monotonic()
@@ -710,7 +761,7 @@ class Playout:
             "call_session_id": call.call_session_id,
             "client_state": call.client_state,
         }
-        if event_type not in ("call.cost", "call.conversation_insights.generated"):
+        if event_type not in _WITHOUT_NUMBERS:
             payload["from"] = call.from_
             payload["to"] = call.to
         if event_type in ("call.initiated", "call.answered", "call.hangup"):

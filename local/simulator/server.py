@@ -8,7 +8,8 @@ In-process use (tests)::
         sim.stats()["scenarios"]
 
 Control endpoints (no auth, local only): ``GET /_sim/state[?calls=1]``, ``GET|POST /_sim/config``,
-``GET /_sim/public_keys``, ``GET /_sim/dials[?api_key=...]`` (ground truth of every placed call).
+``GET /_sim/public_keys``, ``GET /_sim/dials[?api_key=...]`` (ground truth of every placed call),
+``GET /_sim/mailboxes[?api_key=...]`` (every machine answer: greeting, and what was spoken into it).
 """
 
 from __future__ import annotations
@@ -151,6 +152,13 @@ class Simulator:
         account = self.account(api_key)
         with account.lock:
             return dials_view(list(account.dials), since=since)
+
+    def mailboxes(self, api_key: str | None = None) -> dict[str, Any]:
+        """Ground truth of every machine answer: its greeting and what was spoken into it."""
+        account = self.account(api_key)
+        with account.lock:
+            boxes = [m.as_dict() for m in account.mailboxes.values()]
+        return {"count": len(boxes), "mailboxes": boxes}
 
     def channel_occupancy(self, since: float, until: float, api_key: str | None = None) -> float:
         """Average number of live calls (channels in use) over ``[since, until]`` (monotonic seconds)."""
@@ -511,6 +519,11 @@ class Simulator:
             if key is not None and key not in self.accounts:
                 return Response(404, {"error": "unknown api_key"})
             return Response(200, self.dials(key))
+        if path == "/_sim/mailboxes" and method == "GET":
+            key = query.get("api_key", [None])[0]
+            if key is not None and key not in self.accounts:
+                return Response(404, {"error": "unknown api_key"})
+            return Response(200, self.mailboxes(key))
         if path == "/_sim/public_keys" and method == "GET":
             return Response(200, {"…" + k[-4:]: a.public_key_b64 for k, a in self.accounts.items()})
         if path == "/_sim/inbound" and method == "POST":

@@ -16,7 +16,7 @@ from typing import Any
 from nacl.signing import SigningKey
 
 from local.simulator.config import AccountConfig
-from local.simulator.ground_truth import Dial
+from local.simulator.ground_truth import Dial, Mailbox
 from local.simulator.wire import iso_now, new_numeric_id, new_uuid
 from telnyx_client.signature import new_key_pair
 
@@ -106,6 +106,7 @@ class CallRecord:
     sim_now: float = 0.0
     conversation_id: str | None = None
     conversation_running: bool = False
+    speaking: bool = False  # a speak action is being read out
     conversation_started_sim: float | None = None
     dynamic_variables: dict[str, Any] = field(default_factory=dict)
     conversation_metadata: dict[str, Any] = field(default_factory=dict)
@@ -178,6 +179,7 @@ class Account:
         self.dial_replays: dict[str, tuple[float, int, dict[str, Any]]] = {}  # command_id → first response
         self.number_attempts: Counter[str] = Counter()
         self.dials: list[Dial] = []  # ground truth: every placed call, in order
+        self.mailboxes: dict[str, Mailbox] = {}  # call_control_id → a machine answer's mailbox
         self.on_call_end: dict[str, Any] = {}  # call_control_id → callback(call, cause) (scheduled events)
         self._seed_defaults()
 

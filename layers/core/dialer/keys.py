@@ -185,6 +185,11 @@ def contact_key(tenant_id: str, e164: str, at: str, call_id: str) -> dict[str, s
     return {"pk": f"T#{tenant_id}#CONTACT#{e164}", "sk": f"CALL#{at}#{call_id}"}
 
 
+def voicemail_key(tenant_id: str, lead_id: str) -> dict[str, str]:
+    """The calls that left a message for one lead (a lead id is per campaign): the per-lead cap."""
+    return {"pk": f"T#{tenant_id}#VOICEMAIL#{lead_id}", "sk": "VOICEMAIL"}
+
+
 def idempotency_key(tenant_id: str, operation: str, key: str) -> dict[str, str]:
     """A create made under a client's ``Idempotency-Key`` (``operation`` never contains ``#``)."""
     return {"pk": f"T#{tenant_id}#IDEMPOTENCY#{operation}#{key}", "sk": "IDEMPOTENCY"}

@@ -217,6 +217,20 @@ def test_dial_hangup_transfer_start_status(client: TelnyxClient) -> None:
     assert client.calls.retrieve(CALL_ID).call_control_id
 
 
+def test_speak_a_voicemail_message(client: TelnyxClient) -> None:
+    # The voicemail drop's request, as services/voicemail.py sends it.
+    assert client.calls.speak(
+        CALL_ID,
+        {
+            "payload": "Hi, this is Ava from Acme. Please call us back at +1 555 000 0100.",
+            "voice": "Telnyx.KokoroTTS.af",
+            "payload_type": "text",
+            "command_id": "vm-speak-0001",
+            "client_state": {"t": "tenant", "vm": "speaking"},
+        },
+    ).result
+
+
 def test_texml_ai_call(client: TelnyxClient) -> None:
     result = client.texml.ai_call(
         "1000000000000000002",

@@ -28,6 +28,7 @@ from telnyx_client.models.calls import (
     AIAssistantStartRequest,
     DialRequest,
     HangupRequest,
+    SpeakRequest,
     TransferRequest,
 )
 from telnyx_client.models.insights import CreateInsightGroupRequest, CreateInsightTemplateRequest
@@ -45,6 +46,7 @@ SENT_TO: list[tuple[type[RequestModel], str, str]] = [
     (DialRequest, "POST", "/calls"),
     (AIAssistantStartRequest, "POST", "/calls/v3:c/actions/ai_assistant_start"),
     (HangupRequest, "POST", "/calls/v3:c/actions/hangup"),
+    (SpeakRequest, "POST", "/calls/v3:c/actions/speak"),
     (TransferRequest, "POST", "/calls/v3:c/actions/transfer"),
     (TexmlAICallRequest, "POST", "/texml/ai_calls/123"),
     (CreateInsightTemplateRequest, "POST", "/ai/conversations/insights"),

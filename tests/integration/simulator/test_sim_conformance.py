@@ -13,13 +13,15 @@ suite that silently skips proves nothing. The spec is found exactly as the Prism
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
 import pytest
 from pydantic import BaseModel
 
-from local.simulator.testing import dial_body
+from local.simulator import AccountConfig
+from local.simulator.testing import dial_body, events_for, types_of
 from tests.support.telnyx_fixtures import load_openapi_spec
 
 try:
@@ -254,3 +256,57 @@ def test_the_sdk_client_works_against_the_simulator(sim):
         client.calls.dial(connection_id="1", to="not-a-number", from_="+15550000100")
     with pytest.raises(telnyx.AuthenticationError):
         telnyx.Telnyx(api_key="wrong", base_url=sim.base_url, max_retries=0).ai.assistants.list()
+
+
+def test_a_spoken_message_lands_in_the_mailbox_and_its_events_match_the_spec(
+    make_sim, receiver, validator
+) -> None:
+    """Voicemail drop's simulator side: speak after the greeting is recorded word for word (and
+    its events validate against the spec); a mailbox nobody speaks into records nothing; greetings
+    come in several lengths, with and without a beep."""
+    numbers = {f"+1555000{7000 + i}": "voicemail" for i in range(24)}
+    account = AccountConfig(api_key="KEY_A", webhook_url=receiver.url + "/a", channel_limit=len(numbers))
+    sim = make_sim(accounts=(account,), number_scenarios=numbers, time_scale=0.02)
+    message = "Hello, this is Ava from Acme. Please call us back at 555 000 0100."
+    spoken: set[str] = set()
+    with httpx.Client(base_url=sim.base_url, headers={"Authorization": f"Bearer {sim.api_key}"}) as api:
+        ids = [
+            api.post("/calls", json=dial_body(to, answering_machine_detection="premium")).json()["data"][
+                "call_control_id"
+            ]
+            for to in numbers
+        ]
+        speakers = set(ids[:3])
+        deadline = time.monotonic() + 30
+        while len(spoken) < len(speakers) and time.monotonic() < deadline:
+            for ccid in speakers - spoken:
+                if "call.machine.premium.greeting.ended" in types_of(events_for(receiver, ccid)):
+                    answer = api.post(
+                        f"/calls/{ccid}/actions/speak",
+                        json={"payload": message, "voice": "Telnyx.KokoroTTS.af"},
+                    )
+                    assert answer.status_code == 200, answer.text
+                    spoken.add(ccid)
+            time.sleep(0.005)
+        missing = api.post(f"/calls/{ids[0]}/actions/speak", json={"voice": "Telnyx.KokoroTTS.af"})
+        assert missing.status_code in (422,), missing.text  # payload is required (or the call ended)
+    assert spoken == speakers
+    assert sim.wait_idle(30)
+    boxes = {m["call_control_id"]: m for m in sim.mailboxes()["mailboxes"]}
+    for ccid in speakers:
+        assert boxes[ccid]["heard"] == [message], boxes[ccid]
+        assert boxes[ccid]["complete"], boxes[ccid]
+        kinds = types_of(events_for(receiver, ccid))
+        assert (
+            kinds.index("call.speak.started") < kinds.index("call.speak.ended") < kinds.index("call.hangup")
+        )
+        for event in events_for(receiver, ccid):
+            name = _model_name(event["data"]["event_type"]).replace("WebhookEvent", "Event")
+            if event["data"]["event_type"].startswith("call.speak."):
+                validator(event, f"/components/schemas/{name}")
+    for ccid in set(ids) - speakers:
+        assert boxes[ccid]["heard"] == []
+        assert not boxes[ccid]["complete"]
+    lengths = {round(m["greeting_seconds"] / 4) for m in boxes.values()}
+    assert len(lengths) >= 3, lengths  # short, medium and long greetings
+    assert {m["beep"] for m in boxes.values()} == {True, False}

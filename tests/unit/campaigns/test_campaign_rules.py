@@ -66,8 +66,15 @@ def test_defaults_follow_the_design() -> None:
         CallOutcome.FAILED,
         CallOutcome.ASSISTANT_FAILED,  # issue 10: the assistant never spoke, the callee heard nothing
         CallOutcome.UNKNOWN,
+        CallOutcome.VOICEMAIL_LEFT,  # issue 23: a message was left, the lead gets two days to call back
     }
-    assert all(r.delay_minutes == 30 and r.max_attempts == 3 for r in config.retry.outcomes.values())
+    left = config.retry.outcomes[CallOutcome.VOICEMAIL_LEFT]
+    assert (left.delay_minutes, left.max_attempts) == (2 * 24 * 60, 3)
+    assert all(
+        r.delay_minutes == 30 and r.max_attempts == 3
+        for o, r in config.retry.outcomes.items()
+        if o != CallOutcome.VOICEMAIL_LEFT
+    )
     assert config.consent.required is True
     assert config.consent.accepted_types == [ConsentType.EXPRESS_WRITTEN]
     assert config.dial_method == "call_control"

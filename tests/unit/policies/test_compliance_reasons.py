@@ -43,6 +43,7 @@ def test_the_code_values_are_the_documented_ones():
         "invalid_number",
         "unknown_timezone",
         "dnc",
+        "no_voicemail_consent",
         "no_consent",
         "consent_revoked",
         "consent_insufficient",

@@ -29,6 +29,14 @@ class TenantLimits:
     dials_per_second: int
     dials_per_5s: int
     connection_id: str | None = None
+    # Channels outbound dials may never take: kept for inbound calls (issue 23).
+    inbound_reserve: int = 0
+
+    @property
+    def outbound_limit(self) -> int:
+        """Slots outbound dials may hold: the channels less the inbound reserve. Inbound calls
+        hold slots too, so they count against it while they last."""
+        return max(0, self.channel_limit - self.inbound_reserve)
 
 
 @dataclass(frozen=True, slots=True)

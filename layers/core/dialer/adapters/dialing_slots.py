@@ -16,9 +16,10 @@ class SlotsMixin(DialingBase):
         item = self.items.get(keys.dialing_state_key(tenant_id, "SLOTS")) or {}
         return int(item.get("in_use") or 0)
 
-    def acquire_slot(self, tenant_id: str, attempt: str, limit: int, until: float) -> bool:
+    def acquire_slot(self, tenant_id: str, attempt: str, limit: int | None, until: float) -> bool:
         """Hold a slot for ``attempt`` until ``until`` (epoch seconds): extends a lease the attempt
-        already holds, else takes a new one while the tenant is under ``limit``. False: no slot."""
+        already holds, else takes a new one while the tenant is under ``limit`` (None: always, for
+        an inbound call, which is already there). False: no slot."""
         lease = keys.dialing_state_key(tenant_id, f"SLOT#{attempt}")
         if self.ops.update(
             lease, set_fields={"lease_until": to_decimal(until)}, condition="attribute_exists(pk)"

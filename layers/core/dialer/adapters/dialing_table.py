@@ -87,11 +87,13 @@ class DialingTable(ClaimsMixin, AttemptsMixin, SlotsMixin, RateMixin, DialingBas
             dials_per_second=int(item.get("dials_per_second") or defaults.dials_per_second),
             dials_per_5s=int(item.get("dials_per_5s") or defaults.dials_per_5s),
             connection_id=item.get("call_control_connection_id") or defaults.connection_id,
+            inbound_reserve=int(item.get("inbound_reserve") or defaults.inbound_reserve),
         )
 
     def set_tenant_limits(self, tenant_id: str, **values: int | str | None) -> bool:
         """Override some of a tenant's limits (``channel_limit``, ``dials_per_second``,
-        ``dials_per_5s``, ``call_control_connection_id``); False if there is no such tenant."""
+        ``dials_per_5s``, ``inbound_reserve``, ``call_control_connection_id``); False if there is
+        no such tenant."""
         fields = {k: v for k, v in values.items() if v is not None}
         return self.items.update(keys.tenant_key(tenant_id), fields) if fields else True
 

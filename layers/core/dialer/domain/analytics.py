@@ -140,7 +140,10 @@ def figures(counters: Mapping[str, Decimal], prefix: str = "") -> Figures:
     calls = int(get(CALLS))
     connected = int(get(CONNECTED))
     human = int(get(f"out:{CallOutcome.ANSWERED_HUMAN.value}"))
-    voicemail = int(get(f"out:{CallOutcome.VOICEMAIL.value}"))
+    # Machine answers, a message left on them or not (by_outcome splits the two).
+    voicemail = int(get(f"out:{CallOutcome.VOICEMAIL.value}")) + int(
+        get(f"out:{CallOutcome.VOICEMAIL_LEFT.value}")
+    )
     talk = get(TALK_S)
     cost = get(COST)
     converted = int(get(CONVERTED))

@@ -12,6 +12,8 @@ function of the facts. State only moves forward because "ended" dominates: a lat
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -39,6 +41,7 @@ class FactKind(StrEnum):
     CONVERSATION_FAILED = "conversation_failed"
     INSIGHTS = "insights"
     COST = "cost"
+    MESSAGE = "message"  # our voicemail message was read out (``call.speak.ended``)
 
 
 # Answered calls shorter than this with no human AMD verdict are not counted as a conversation:
@@ -161,6 +164,8 @@ def summarize(facts: CallFacts) -> CallSummary:
             sip_cause=end_fact.data.get("sip_hangup_cause") or end_fact.data.get("sip_code"),
             texml_status=texml_status,
         )
+        if answered and outcome != CallOutcome.FAILED and message_left(facts):
+            outcome = CallOutcome.VOICEMAIL_LEFT
         started = FactKind.CONVERSATION_CREATED in facts or FactKind.CONVERSATION_ENDED in facts
         if (
             FactKind.CONVERSATION_FAILED in facts
@@ -185,6 +190,42 @@ def summarize(facts: CallFacts) -> CallSummary:
         cost_currency=cost_fact.data.get("currency") if cost_fact else None,
         billed_s=_int_or_none(cost_fact.data.get("billed_duration_secs")) if cost_fact else None,
     )
+
+
+#: ``client_state`` key our voicemail drop's commands add (``services/voicemail.py``); ``left`` on
+#: the hangup it sends once the message has been read out to the end.
+VOICEMAIL_STATE_KEY = "vm"
+VOICEMAIL_STATE_LEFT = "left"
+
+
+def message_left(facts: CallFacts) -> bool:
+    """Whether a message was left on the call: the one rule behind ``voicemail_left``.
+
+    Ours: ``call.speak.ended`` said ``completed``, or our own hangup after it says so in its
+    ``client_state`` (whichever of the two webhooks comes first). The assistant's: its
+    conversation concluded ``voicemail_left``. So the outcome and the disposition cannot disagree.
+    """
+    message = facts.get(FactKind.MESSAGE)
+    if message is not None and message.data.get("status") == "completed":
+        return True
+    hangup = facts.get(FactKind.HANGUP)
+    if hangup is not None and _state_of(hangup.data.get("client_state")).get(VOICEMAIL_STATE_KEY) == (
+        VOICEMAIL_STATE_LEFT
+    ):
+        return True
+    insights = facts.get(FactKind.INSIGHTS)
+    return insights is not None and insights.data.get("disposition") == "voicemail_left"
+
+
+def _state_of(value: str | None) -> dict[str, Any]:
+    """A ``client_state`` as the JSON object our commands put in it ({} for anything else)."""
+    if not value:
+        return {}
+    try:
+        doc = json.loads(base64.b64decode(value, validate=True))
+    except (ValueError, binascii.Error):
+        return {}
+    return doc if isinstance(doc, dict) else {}
 
 
 # Hangup causes that end answered calls as well as unanswered ones: with no answer known yet,
@@ -217,6 +258,7 @@ def awaited_facts(facts: CallFacts) -> tuple[AwaitedFact, ...]:
             CallOutcome.ANSWERED_HUMAN,
             CallOutcome.UNKNOWN,
             CallOutcome.VOICEMAIL,
+            CallOutcome.VOICEMAIL_LEFT,
             CallOutcome.ASSISTANT_FAILED,
         )
     else:
@@ -428,6 +470,8 @@ def facts_from_event(
             return [replace(insight, data={**insight.data, **found})]
         case "call.cost":
             return [_cost_fact(event_id, when, payload)]
+        case "call.speak.ended":
+            return [fact(FactKind.MESSAGE, ("status",))]
     return []
 
 

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dialer.domain.outcomes import CallOutcome, Disposition
+from dialer.domain.voicemail import VoicemailSetting
 from dialer.errors import IllegalTransition
 from dialer.policies.compliance import ALL_DAYS, CampaignPolicy, ConsentType, zone_info
 
@@ -172,7 +173,10 @@ def _default_retry_rules() -> dict[CallOutcome, RetryRule]:
         CallOutcome.ASSISTANT_FAILED,
         CallOutcome.UNKNOWN,
     )
-    return {outcome: RetryRule() for outcome in retried}
+    # A message was left: give the lead time to call back before dialling again.
+    return {outcome: RetryRule() for outcome in retried} | {
+        CallOutcome.VOICEMAIL_LEFT: RetryRule(delay_minutes=2 * 24 * 60)
+    }
 
 
 class RetryPolicy(_Model):
@@ -246,6 +250,11 @@ class CampaignConfig(_Model):
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     consent: ConsentRequirement = Field(default_factory=ConsentRequirement)
     budget: Budget | None = None
+    voicemail: VoicemailSetting = Field(
+        default_factory=VoicemailSetting,
+        description="When a machine answers: retry (default), hangup, or leave_message (hangup and "
+        "leave_message: Call Control dialling only).",
+    )
     variables: dict[Annotated[str, Field(pattern=VARIABLE_NAME)], str] = Field(
         default_factory=dict,
         description="Assistant dynamic variable → lead field (first_name, ..., or custom.<name>).",
@@ -268,6 +277,11 @@ class CampaignConfig(_Model):
                 raise ValueError("assistant_variants must name each assistant once")
         if len(set(self.caller_ids)) != len(self.caller_ids):
             raise ValueError("caller_ids must not repeat")
+        if self.voicemail.action != "retry" and self.dial_method != DialMethod.CALL_CONTROL:
+            raise ValueError(
+                f"voicemail.action {self.voicemail.action} needs dial_method call_control (a TeXML AI "
+                "call's machine answers are its assistant's own telephony settings)"
+            )
         fixed = sorted(d.value for d in self.disposition_effects if d in FIXED_DISPOSITIONS)
         if fixed:
             raise ValueError(

@@ -20,6 +20,10 @@ Codes (``scope`` in angle brackets):
                                require consent, because a revocation is an opt-out.
 ``consent_insufficient``       consent exists but of a type the campaign does not accept (e.g.
                                ``express`` where telemarketing needs ``express_written``).
+``no_voicemail_consent``       a machine answered, the campaign leaves messages, and the lead's
+                               consent does not cover a prerecorded or artificial-voice message
+                               for the campaign's purpose (FCC 24-17; 64.1200(a)(2)-(3)): no
+                               message is left. Recorded on the call, not a dialling block.
 ``scrub_missing``              the campaign requires a national-DNC scrub and the lead has none.
 ``scrub_stale``                the last national-DNC scrub is older than 31 days (safe harbour,
                                64.1200(c)(2)).
@@ -56,6 +60,7 @@ class ReasonCode(StrEnum):
     NO_CONSENT = "no_consent"
     CONSENT_REVOKED = "consent_revoked"
     CONSENT_INSUFFICIENT = "consent_insufficient"
+    NO_VOICEMAIL_CONSENT = "no_voicemail_consent"
     SCRUB_MISSING = "scrub_missing"
     SCRUB_STALE = "scrub_stale"
     MAX_ATTEMPTS = "max_attempts"
@@ -148,6 +153,7 @@ DNC = Reason.of(ReasonCode.DNC)
 NO_CONSENT = Reason.of(ReasonCode.NO_CONSENT)
 CONSENT_REVOKED = Reason.of(ReasonCode.CONSENT_REVOKED)
 CONSENT_INSUFFICIENT = Reason.of(ReasonCode.CONSENT_INSUFFICIENT)
+NO_VOICEMAIL_CONSENT = Reason.of(ReasonCode.NO_VOICEMAIL_CONSENT)
 SCRUB_MISSING = Reason.of(ReasonCode.SCRUB_MISSING)
 SCRUB_STALE = Reason.of(ReasonCode.SCRUB_STALE)
 MAX_ATTEMPTS = Reason.of(ReasonCode.MAX_ATTEMPTS)

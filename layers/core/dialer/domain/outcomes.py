@@ -31,6 +31,10 @@ class CallOutcome(StrEnum):
 
     ANSWERED_HUMAN = "answered_human"
     VOICEMAIL = "voicemail"
+    # A machine answered and a message was left on it: ours (the campaign's voicemail drop) or
+    # the assistant's own (its disposition ``voicemail_left``). The one place "a message was
+    # left" is decided (``dialer.domain.calls.summarize``); same text as the disposition.
+    VOICEMAIL_LEFT = "voicemail_left"
     NO_ANSWER = "no_answer"
     BUSY = "busy"
     FAILED = "failed"

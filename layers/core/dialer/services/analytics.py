@@ -346,4 +346,5 @@ def call_view(item: Mapping[str, Any]) -> CallDetailResponse:
         transcript_messages=int(item["transcript_messages"])
         if item.get("transcript_messages") is not None
         else None,
+        voicemail={str(k): str(v) for k, v in item["voicemail"].items()} if item.get("voicemail") else None,
     )

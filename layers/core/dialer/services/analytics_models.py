@@ -13,7 +13,9 @@ class CallFigures(BaseModel):
     calls: int = Field(description="Ended calls.")
     connected: int = Field(description="Ended calls that were answered (a person or a machine).")
     answered_human: int
-    voicemail: int
+    voicemail: int = Field(
+        description="Ended calls a machine answered (outcomes voicemail and voicemail_left)."
+    )
     connect_rate: float | None
     human_rate: float | None
     voicemail_rate: float | None
@@ -122,6 +124,11 @@ class CallDetailResponse(BaseModel):
         "not retain data) or empty; absent until the conversation's messages were fetched.",
     )
     transcript_messages: int | None = Field(default=None, description="Messages in the stored transcript.")
+    voicemail: dict[str, str] | None = Field(
+        default=None,
+        description="The voicemail drop on a machine answer: status (speaking, left, skipped, missed), "
+        "reason when skipped (no_voicemail_consent, message_cap_reached), the message read out.",
+    )
 
 
 class TranscriptMessage(BaseModel):

@@ -276,7 +276,7 @@ class Dialer:
         if started != "no_slot":
             return started
         until = self.clock().timestamp() + self.config.time_limit_seconds + self.config.grace_seconds
-        if not self.dialing.acquire_slot(attempt.tenant_id, attempt.attempt_id, limits.channel_limit, until):
+        if not self.dialing.acquire_slot(attempt.tenant_id, attempt.attempt_id, limits.outbound_limit, until):
             return "no_slot"
         return self.dialing.start_posting(
             attempt.tenant_id,

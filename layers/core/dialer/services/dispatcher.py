@@ -185,7 +185,7 @@ class Dispatcher:
         """Share the tenant's budget for one sub-tick between its active campaigns and dispatch."""
         report = DispatchReport()
         limits = self._tenant_limits(tenant_id)
-        free = limits.channel_limit - self.dialing.slots_in_use(tenant_id)
+        free = limits.outbound_limit - self.dialing.slots_in_use(tenant_id)
         rate = min(float(limits.dials_per_second), limits.dials_per_5s / 5.0) * (
             1 - self.config.rate_headroom
         )

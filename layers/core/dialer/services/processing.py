@@ -87,6 +87,16 @@ class InsightLookups(Protocol):
         ...
 
 
+class CallReactions(Protocol):
+    """Commands an event sets off on its live call (``dialer.services.voicemail.VoicemailDrop``)."""
+
+    events: frozenset[str]
+
+    def after_event(self, tenant_id: str, event_type: str, call: Mapping[str, Any]) -> str | None:
+        """Idempotent; returns what it did (None: nothing)."""
+        ...
+
+
 class PayloadReader(Protocol):
     """Reads claim-checked bodies."""
 
@@ -107,6 +117,7 @@ class ProcessedEvent:
     lead_effect: str | None = None
     after_call: tuple[str, ...] = ()
     transcript_requested: bool = False
+    reaction: str | None = None
 
 
 class EventProcessor:
@@ -123,6 +134,7 @@ class EventProcessor:
         transcripts: TranscriptRequests | None = None,
         insights: InsightLookups | None = None,
         clock: Callable[[], datetime] | None = None,
+        reactions: CallReactions | None = None,
     ) -> None:
         self.calls = calls
         self.clock = clock or engine_clock.now
@@ -132,6 +144,7 @@ class EventProcessor:
         self.after_call = after_call
         self.transcripts = transcripts
         self.insights = insights
+        self.reactions = reactions
 
     def process(self, message_body: str) -> ProcessedEvent:
         """Apply one SQS message. Raises on anything retryable or malformed (SQS retries, then DLQ)."""
@@ -197,6 +210,14 @@ class EventProcessor:
                 # just have linked it, and totals and insight effects need the link.
                 call = self.reader.get_call_item(message.tenant_id, str(call_control_id)) or call
             done = self.after_call.after_event(message.tenant_id, call, counted=applied.counted)
+        reaction = None
+        reacts = self.reactions is not None and parsed.event_type in self.reactions.events
+        if reacts and self.reactions is not None and call is not None and facts:
+            # The one hook for commands on the live call (a machine's greeting ended → the
+            # message); on duplicates too, like the effects above (commands carry command_ids).
+            if not call.get("campaign_id") and self.reader is not None:
+                call = self.reader.get_call_item(message.tenant_id, str(call_control_id)) or call
+            reaction = self.reactions.after_event(message.tenant_id, parsed.event_type, call)
         requested = self._request_transcript(
             job_for(parsed.event_type, message.tenant_id, parsed.call_control_id, parsed.payload), applied
         )
@@ -209,6 +230,7 @@ class EventProcessor:
             effect,
             tuple(done),
             requested,
+            reaction,
         )
 
     def _request_transcript(self, job: TranscriptJob | None, applied: Applied) -> bool:

@@ -14,6 +14,7 @@ from telnyx_client.models.calls import (
     Call,
     DialRequest,
     HangupRequest,
+    SpeakRequest,
     TransferRequest,
 )
 from telnyx_client.models.common import CommandResult, CustomSipHeader
@@ -100,6 +101,27 @@ class CallsAPI(SubAPI):
         data = self._core.request_json(
             "POST",
             f"/calls/{seg(call_control_id)}/actions/ai_assistant_start",
+            retry_safe=True,
+            json_body=body,
+            timeout=timeout,
+            deadline=deadline,
+        )
+        return CommandResult.model_validate(_data(data) or {})
+
+    def speak(
+        self,
+        call_control_id: str,
+        request: SpeakRequest | Mapping[str, Any],
+        *,
+        timeout: float | None = None,
+        deadline: DeadlineArg = None,
+    ) -> CommandResult:
+        """``POST /calls/{id}/actions/speak``; ``call.speak.ended`` follows when it is read out."""
+        body = as_request(SpeakRequest, request).to_wire()
+        body.setdefault("command_id", str(uuid.uuid4()))
+        data = self._core.request_json(
+            "POST",
+            f"/calls/{seg(call_control_id)}/actions/speak",
             retry_safe=True,
             json_body=body,
             timeout=timeout,

@@ -196,6 +196,23 @@ class HangupRequest(RequestModel):
     _encode_client_state = field_validator("client_state", mode="before")(_encode_state)
 
 
+class SpeakRequest(RequestModel):
+    """``POST /calls/{id}/actions/speak`` body: text (or SSML) read out on the call; Telnyx sends
+    ``call.speak.started`` and ``call.speak.ended`` (its ``status`` says whether it finished)."""
+
+    payload: Annotated[str, Field(min_length=1, max_length=3000)]
+    voice: str
+    payload_type: Literal["text", "ssml"] | None = None
+    service_level: Literal["basic", "premium"] | None = None
+    language: str | None = None
+    stop: str | None = None
+    target_legs: Literal["self", "opposite", "both"] | None = None
+    client_state: str | None = None
+    command_id: str | None = None
+
+    _encode_client_state = field_validator("client_state", mode="before")(_encode_state)
+
+
 class TransferRequest(RequestModel):
     """``POST /calls/{id}/actions/transfer`` body."""
 
