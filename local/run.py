@@ -196,6 +196,7 @@ class LocalStack:
                     int(props.get("MemorySize", 128)),
                     arn,
                     _reserved(resolver.resolve(props.get("ReservedConcurrentExecutions"))),
+                    provisioned="ProvisionedConcurrencyConfig" in props,
                 )
             )
             if "PARAM_PREFIX" in env and env["PARAM_PREFIX"] not in self.param_prefixes:
@@ -231,6 +232,8 @@ class LocalStack:
                 concurrency,
             )
             pool.start()
+            if spec.provisioned:
+                pool.start_all()
             self.sandboxes[spec.logical_id] = pool
 
     def _start_event_sources(

@@ -45,6 +45,9 @@ class FunctionSpec:
     memory: int = 128
     arn: str = ""
     reserved_concurrency: int | None = None  # ReservedConcurrentExecutions, when the template sets it
+    # The template can give it provisioned concurrency (the init webhook, which Telnyx times out):
+    # locally every environment is started with the stack, as provisioned ones are kept initialised.
+    provisioned: bool = False
 
 
 @dataclass
@@ -466,6 +469,26 @@ class FunctionPool:
     def start(self) -> None:
         """Start the first environment (the others start when they are first needed)."""
         self._first().start()
+
+    def start_all(self) -> None:
+        """Start the remaining environments in the background, each joining the idle ones once it
+        runs (provisioned concurrency: no invocation waits for a cold start)."""
+
+        def warm() -> None:
+            while True:
+                with self._lock:
+                    if self._closed or len(self.sandboxes) >= self.concurrency:
+                        return
+                sandbox = self._make()
+                sandbox.start()
+                with self._lock:
+                    if self._closed:
+                        break
+                    self.sandboxes.append(sandbox)
+                    self._idle.insert(0, sandbox)  # behind the most recently used, which serves next
+            sandbox.close()
+
+        threading.Thread(target=warm, name="prewarm", daemon=True).start()
 
     def invoke(self, event: bytes) -> InvokeResult:
         """Run the event in an idle environment, starting one if all are busy and the pool has room;

@@ -192,3 +192,35 @@ def test_a_pool_runs_invocations_side_by_side_up_to_its_concurrency():
     # AND once closed, nothing starts another
     pool.close()
     assert pool.invoke(b"{}").error_type == "Sandbox.Stopped"
+
+
+def test_a_provisioned_pool_starts_every_environment_before_the_first_invocation() -> None:
+    import time
+
+    from local.sandbox import FunctionPool
+
+    started: list[object] = []
+
+    class Environment:  # stands in for a Lambda runtime process that records its (cold) start
+        def start(self) -> None:
+            started.append(self)
+
+        def invoke(self, event: bytes) -> InvokeResult:
+            return InvokeResult(b"{}")
+
+        def close(self) -> None:
+            pass
+
+    # GIVEN a pool of 4 environments whose function has provisioned concurrency
+    pool = FunctionPool(Environment, 4)
+    pool.start()
+    pool.start_all()
+    deadline = time.monotonic() + 5
+    while len(pool.sandboxes) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # THEN all 4 run before any invocation, and 4 at once need no other
+    assert len(started) == len(pool.sandboxes) == 4
+    for _ in range(4):
+        pool.invoke(b"{}")
+    assert len(pool.sandboxes) == 4
+    pool.close()
