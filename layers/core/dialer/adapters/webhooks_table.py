@@ -242,7 +242,7 @@ class WebhooksTable:
             keys.webhook_events_index(tenant_id)["gsi1pk"],
             index="gsi1",
             sk_name="gsi1sk",
-            after=since,
+            after=since or None,
             limit=limit,
         )
         return [_event(i) for i in items]

@@ -82,10 +82,11 @@ class WebhookDeliverer:
         """Fan out what is pending, then send what is due (up to ``limit`` of each per shard)."""
         stats = RunStats()
         self._endpoints.clear()
-        for shard in range(keys.WEBHOOK_SHARDS):
-            for event in self.table.pending_events(shard, limit):
-                self.fan_out(event)
-                stats.counts["fanned_out"] += 1
+        # Oldest first across the shards: a lead's sequence numbers follow its state changes.
+        pending = [e for shard in range(keys.WEBHOOK_SHARDS) for e in self.table.pending_events(shard, limit)]
+        for event in sorted(pending, key=lambda e: (e.created_at, e.event_id)):
+            self.fan_out(event)
+            stats.counts["fanned_out"] += 1
         for shard in range(keys.WEBHOOK_SHARDS):
             for delivery in self.table.due_deliveries(shard, utc_iso(self.clock()), limit):
                 stats.counts[self.deliver(delivery)] += 1
