@@ -74,7 +74,9 @@ def create_endpoint(request: Annotated[WebhookEndpointCreateRequest, Body()]) ->
     """A new endpoint (https, a public host). The answer holds its signing secret: the only time
     it is shown."""
     body = _endpoints().create(request)
-    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=body.model_dump(mode="json"))
+    return Response(
+        status_code=201, content_type=content_types.APPLICATION_JSON, body=body.model_dump(mode="json")
+    )
 
 
 @app.get("/webhook-endpoints", tags=["webhooks"], responses=responses(200, WebhookEndpointListResponse))
@@ -84,7 +86,9 @@ def list_endpoints() -> WebhookEndpointListResponse:
 
 
 @app.get(
-    "/webhook-endpoints/<endpoint_id>", tags=["webhooks"], responses=responses(200, WebhookEndpointResponse, 404)
+    "/webhook-endpoints/<endpoint_id>",
+    tags=["webhooks"],
+    responses=responses(200, WebhookEndpointResponse, 404),
 )
 def get_endpoint(endpoint_id: IdPath) -> WebhookEndpointResponse:
     """One endpoint."""
@@ -96,13 +100,18 @@ def get_endpoint(endpoint_id: IdPath) -> WebhookEndpointResponse:
     tags=["webhooks"],
     responses=responses(200, WebhookEndpointResponse, 404, 409),
 )
-def update_endpoint(endpoint_id: IdPath, patch: Annotated[WebhookEndpointPatchRequest, Body()]) -> WebhookEndpointResponse:
+def update_endpoint(
+    endpoint_id: IdPath, patch: Annotated[WebhookEndpointPatchRequest, Body()]
+) -> WebhookEndpointResponse:
     """Change the URL, the event types, the description, or enable/disable it."""
     return _endpoints().update(endpoint_id, patch)
 
 
 @app.delete(
-    "/webhook-endpoints/<endpoint_id>", tags=["webhooks"], status_code=204, responses=responses(204, None, 404)
+    "/webhook-endpoints/<endpoint_id>",
+    tags=["webhooks"],
+    status_code=204,
+    responses=responses(204, None, 404),
 )
 def delete_endpoint(endpoint_id: IdPath) -> Response[None]:
     """Delete the endpoint: nothing more is sent to it."""
@@ -115,7 +124,9 @@ def delete_endpoint(endpoint_id: IdPath) -> Response[None]:
     tags=["webhooks"],
     responses=responses(200, SecretRotateResponse, 404, 409),
 )
-def rotate_secret(endpoint_id: IdPath, request: Annotated[SecretRotateRequest, Body()]) -> SecretRotateResponse:
+def rotate_secret(
+    endpoint_id: IdPath, request: Annotated[SecretRotateRequest, Body()]
+) -> SecretRotateResponse:
     """A new signing secret (shown once); the old one keeps signing beside it for the overlap."""
     return _endpoints().rotate_secret(endpoint_id, request)
 

@@ -26,7 +26,7 @@ def receiver() -> Iterator[Received]:
     got = Received()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length") or 0))
             got.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
             self.send_response(got.answer)

@@ -73,17 +73,24 @@ def _endpoint(table: WebhooksTable, tenant: str, url: str, secret: str, **change
 
 def _deliverer(table: WebhooksTable, clock: Clock, sender: Any = None) -> WebhookDeliverer:
     return WebhookDeliverer(
-        table, sender or HttpSender(allow_loopback=True, timeout=2), clock=clock, wall_clock=lambda: datetime.now(UTC)
+        table,
+        sender or HttpSender(allow_loopback=True, timeout=2),
+        clock=clock,
+        wall_clock=lambda: datetime.now(UTC),
     )
 
 
-def _event(table: WebhooksTable, tenant: str, clock: Clock, kind: EventType = EventType.CALL_COMPLETED, **data: Any) -> str:
+def _event(
+    table: WebhooksTable, tenant: str, clock: Clock, kind: EventType = EventType.CALL_COMPLETED, **data: Any
+) -> str:
     put = outbox_put(tenant, kind, {"lead_id": "L1", **data}, at=clock(), lead_id=data.get("lead_id", "L1"))
     table.record_event(put)
     return str(put["Put"]["Item"]["event_id"])
 
 
-def test_an_outbox_event_arrives_signed_under_its_own_id(table: WebhooksTable, tenant: str, hook: Received) -> None:
+def test_an_outbox_event_arrives_signed_under_its_own_id(
+    table: WebhooksTable, tenant: str, hook: Received
+) -> None:
     # GIVEN an endpoint and an event recorded in the outbox
     clock = Clock()
     secret = new_secret()
@@ -92,14 +99,17 @@ def test_an_outbox_event_arrives_signed_under_its_own_id(table: WebhooksTable, t
     # WHEN the deliverer runs
     _deliverer(table, clock).run_once()
     # THEN the receiver got it once, verified by the spec's reference verifier
-    (headers, body), = hook.requests
+    ((headers, body),) = hook.requests
     doc = Webhook(secret).verify(body, headers)
     assert headers["webhook-id"] == event_id == doc["id"]
-    assert doc["type"] == "call.completed" and doc["data"]["outcome"] == "answered_human"
-    assert doc["version"] == 1 and doc["sequence"] == 1
+    assert doc["type"] == "call.completed"
+    assert doc["data"]["outcome"] == "answered_human"
+    assert doc["version"] == 1
+    assert doc["sequence"] == 1
     # AND the delivery is recorded with its status code and latency, and not sent again
     (delivery,), _ = table.deliveries(tenant, endpoint.endpoint_id, limit=10, before=None)
-    assert delivery.status == "delivered" and delivery.attempts[0]["status_code"] == 200
+    assert delivery.status == "delivered"
+    assert delivery.attempts[0]["status_code"] == 200
     _deliverer(table, clock).run_once()
     assert len(hook.requests) == 1
 
@@ -135,7 +145,8 @@ def test_a_failing_receiver_is_retried_with_backoff_under_the_same_id(
     deliverer.run_once()
     assert len(hook.requests) == 1
     (delivery,), _ = table.deliveries(tenant, endpoint.endpoint_id, limit=10, before=None)
-    assert delivery.status == "pending" and delivery.attempts[0]["status_code"] == 500
+    assert delivery.status == "pending"
+    assert delivery.attempts[0]["status_code"] == 500
     assert len(delivery.attempts[0]["excerpt"]) <= 256  # never more than an excerpt is kept
     # WHEN it runs again before the backoff is over THEN nothing is sent
     clock.advance(seconds=29)
@@ -153,7 +164,8 @@ def test_a_failing_receiver_is_retried_with_backoff_under_the_same_id(
     deliverer.run_once()
     assert [h["webhook-id"] for h, _ in hook.requests] == [event_id] * 3
     (delivery,), _ = table.deliveries(tenant, endpoint.endpoint_id, limit=10, before=None)
-    assert delivery.status == "delivered" and [a["status_code"] for a in delivery.attempts] == [500, 500, 204]
+    assert delivery.status == "delivered"
+    assert [a["status_code"] for a in delivery.attempts] == [500, 500, 204]
     # AND the endpoint is healthy again
     assert table.get_endpoint(tenant, endpoint.endpoint_id).failing_since is None  # type: ignore[union-attr]
 
@@ -170,7 +182,8 @@ def test_an_event_is_given_up_after_24_hours_and_an_endpoint_disabled_after_3_da
         deliverer.run_once()
         clock.advance(hours=2)
     (delivery,), _ = table.deliveries(tenant, endpoint.endpoint_id, limit=10, before=None)
-    assert delivery.status == "given_up" and 10 <= delivery.attempt_count <= 14
+    assert delivery.status == "given_up"
+    assert 10 <= delivery.attempt_count <= 14
     assert table.get_endpoint(tenant, endpoint.endpoint_id).enabled  # type: ignore[union-attr]
     # WHEN it keeps failing for 3 days
     for _ in range(3):
@@ -179,9 +192,14 @@ def test_an_event_is_given_up_after_24_hours_and_an_endpoint_disabled_after_3_da
         deliverer.run_once()
     # THEN it is disabled with its reason, and a webhook_endpoint.disabled event is recorded
     disabled = table.get_endpoint(tenant, endpoint.endpoint_id)
-    assert disabled is not None and not disabled.enabled and "failed since" in str(disabled.disabled_reason)
+    assert disabled is not None
+    assert not disabled.enabled
+    assert "failed since" in str(disabled.disabled_reason)
     events = table.events_since(tenant, "", limit=100)
-    assert any(e.type == "webhook_endpoint.disabled" and e.data["endpoint_id"] == endpoint.endpoint_id for e in events)
+    assert any(
+        e.type == "webhook_endpoint.disabled" and e.data["endpoint_id"] == endpoint.endpoint_id
+        for e in events
+    )
     # AND nothing more is sent to it
     sent = len(hook.requests)
     clock.advance(hours=1)
@@ -214,7 +232,7 @@ def test_a_deliverer_killed_between_the_state_change_and_the_send_loses_nothing(
     clock.advance(seconds=31)
     _deliverer(table, clock).run_once()
     # THEN the event arrives, under its id
-    (headers, body), = hook.requests
+    ((headers, body),) = hook.requests
     assert Webhook(secret).verify(body, headers)["id"] == event_id
 
 

@@ -70,7 +70,11 @@ def test_the_system_resolver_reads_legacy_forms_and_they_are_refused(host: str) 
 
 def test_public_https_is_accepted() -> None:
     destination = check_url("https://crm.example.com:8443/hooks/dialer?x=1")
-    assert (destination.host, destination.port, destination.target) == ("crm.example.com", 8443, "/hooks/dialer?x=1")
+    assert (destination.host, destination.port, destination.target) == (
+        "crm.example.com",
+        8443,
+        "/hooks/dialer?x=1",
+    )
     assert str(resolve_checked(destination, lambda host, port: ["93.184.216.34"])) == "93.184.216.34"
 
 
@@ -80,4 +84,8 @@ def test_the_local_setting_allows_loopback_over_http_and_nothing_else_private() 
     with pytest.raises(UnsafeDestination):
         check_url("http://10.0.0.1/x", allow_loopback=True)
     with pytest.raises(UnsafeDestination):
-        resolve_checked(check_url("http://h.example/x", allow_loopback=True), lambda h, p: ["169.254.169.254"], allow_loopback=True)
+        resolve_checked(
+            check_url("http://h.example/x", allow_loopback=True),
+            lambda h, p: ["169.254.169.254"],
+            allow_loopback=True,
+        )

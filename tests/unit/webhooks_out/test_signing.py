@@ -46,7 +46,8 @@ def test_during_a_rotation_both_secrets_verify() -> None:
 
 def test_a_secret_is_whsec_and_32_random_bytes() -> None:
     first, second = new_secret(), new_secret()
-    assert first.startswith("whsec_") and first != second
+    assert first.startswith("whsec_")
+    assert first != second
     with pytest.raises(InvalidInput):
         signature_header(["not-a-secret"], "evt", 1, b"{}")
 

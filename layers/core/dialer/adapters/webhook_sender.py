@@ -88,7 +88,9 @@ class HttpSender:
             answer = response.read(RESPONSE_EXCERPT_CHARS * 4)
             return SendResult(response.status, _ms(started), excerpt(answer))
         except (OSError, http.client.HTTPException) as exc:
-            return SendResult(None, _ms(started), error=f"{type(exc).__name__}: {exc}"[:RESPONSE_EXCERPT_CHARS])
+            return SendResult(
+                None, _ms(started), error=f"{type(exc).__name__}: {exc}"[:RESPONSE_EXCERPT_CHARS]
+            )
         finally:
             connection.close()
 

@@ -168,9 +168,7 @@ class WebhooksTable:
         }
         if expect_updated_at is None:
             return self.items.put(item, condition="attribute_not_exists(pk)")
-        return self.items.put(
-            item, condition="updated_at = :seen", values={":seen": expect_updated_at}
-        )
+        return self.items.put(item, condition="updated_at = :seen", values={":seen": expect_updated_at})
 
     def get_endpoint(self, tenant_id: str, endpoint_id: str) -> EndpointRecord | None:
         """One endpoint of this tenant, or None."""
@@ -201,7 +199,9 @@ class WebhooksTable:
             condition="attribute_exists(failing_since)",
         )
 
-    def disable(self, tenant_id: str, endpoint_id: str, *, reason: str, at: str, event: dict[str, Any]) -> bool:
+    def disable(
+        self, tenant_id: str, endpoint_id: str, *, reason: str, at: str, event: dict[str, Any]
+    ) -> bool:
         """Disable a failing endpoint and record ``event`` (its outbox Put) in the same write;
         once (False when it was disabled meanwhile)."""
         return self.ops.transact(
@@ -211,7 +211,12 @@ class WebhooksTable:
                         "Key": keys.webhook_endpoint_key(tenant_id, endpoint_id),
                         "UpdateExpression": "SET enabled = :false, disabled_reason = :r, updated_at = :at",
                         "ConditionExpression": "enabled = :true",
-                        "ExpressionAttributeValues": {":false": False, ":true": True, ":r": reason, ":at": at},
+                        "ExpressionAttributeValues": {
+                            ":false": False,
+                            ":true": True,
+                            ":r": reason,
+                            ":at": at,
+                        },
                     }
                 },
                 event,
@@ -306,7 +311,9 @@ class WebhooksTable:
             "attempt_count": 0,
             "attempts": [],
             "next_at": now,
-            "expires_at": int(datetime.fromisoformat(event.created_at).timestamp() + EVENT_RETENTION.total_seconds()),
+            "expires_at": int(
+                datetime.fromisoformat(event.created_at).timestamp() + EVENT_RETENTION.total_seconds()
+            ),
         }
         return self.items.put(item, condition="attribute_not_exists(pk)")
 

@@ -73,9 +73,8 @@ def check_url(url: str, *, allow_loopback: bool = False) -> Destination:
     literal = _literal(host)
     if literal is not None:
         check_address(literal, allow_loopback=allow_loopback)
-    elif host == "localhost" or host.endswith((".localhost", ".internal", ".local")):
-        if not (allow_loopback and host == "localhost"):
-            raise UnsafeDestination(f"{host} is not a public host")
+    elif host.endswith((".localhost", ".internal", ".local")) or (host == "localhost" and not allow_loopback):
+        raise UnsafeDestination(f"{host} is not a public host")
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Destination(parts.scheme, host, port or (443 if parts.scheme == "https" else 80), target)
 

@@ -23,7 +23,7 @@ from dialer.errors import InvalidInput
 
 #: The payload envelope's version: a receiver may switch on it when a payload changes shape.
 PAYLOAD_VERSION = 1
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the spec's prefix, not a secret
 #: Key bytes of a new secret (the spec allows 24 to 64).
 SECRET_BYTES = 32
 #: An event is retried for this long after it was recorded, then given up on for that endpoint.

@@ -23,7 +23,13 @@ from typing import Protocol
 
 from dialer import keys
 from dialer.adapters.webhook_sender import SendResult
-from dialer.adapters.webhooks_table import DeliveryRecord, EndpointRecord, EventRecord, WebhooksTable, outbox_put
+from dialer.adapters.webhooks_table import (
+    DeliveryRecord,
+    EndpointRecord,
+    EventRecord,
+    WebhooksTable,
+    outbox_put,
+)
 from dialer.domain.dialing import parse_utc, utc_iso
 from dialer.domain.event_webhooks import (
     DELIVERY_HORIZON,
@@ -124,7 +130,9 @@ class WebhookDeliverer:
             "user-agent": USER_AGENT,
             "webhook-id": event.event_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature_header(endpoint.live_secrets(now), event.event_id, timestamp, body),
+            "webhook-signature": signature_header(
+                endpoint.live_secrets(now), event.event_id, timestamp, body
+            ),
         }
         result = self.sender.send(endpoint.url, headers, body)
         attempt = {
@@ -172,7 +180,9 @@ class WebhookDeliverer:
             {"endpoint_id": endpoint.endpoint_id, "url": endpoint.url, "reason": reason},
             at=now,
         )
-        if self.table.disable(endpoint.tenant_id, endpoint.endpoint_id, reason=reason, at=utc_iso(now), event=event):
+        if self.table.disable(
+            endpoint.tenant_id, endpoint.endpoint_id, reason=reason, at=utc_iso(now), event=event
+        ):
             record_metric(ENDPOINT_DISABLED, 1, tenant_id=endpoint.tenant_id)
             get_logger().warning("webhook endpoint disabled", endpoint_id=endpoint.endpoint_id, reason=reason)
             self._endpoints.pop(endpoint.tenant_id, None)

@@ -71,12 +71,16 @@ class WebhookEndpoints:
         )
         if not self.table.put_endpoint(record):
             raise Conflict("the endpoint id is taken; retry")
-        return WebhookEndpointCreatedResponse(**endpoint_view(record, self.clock()).model_dump(), secret=secret)
+        return WebhookEndpointCreatedResponse(
+            **endpoint_view(record, self.clock()).model_dump(), secret=secret
+        )
 
     def list(self) -> WebhookEndpointListResponse:
         """Every endpoint of the tenant."""
         now = self.clock()
-        return WebhookEndpointListResponse(data=[endpoint_view(e, now) for e in self.table.list_endpoints(self.tenant_id)])
+        return WebhookEndpointListResponse(
+            data=[endpoint_view(e, now) for e in self.table.list_endpoints(self.tenant_id)]
+        )
 
     def get(self, endpoint_id: str) -> WebhookEndpointResponse:
         """One endpoint."""
@@ -130,7 +134,9 @@ class WebhookEndpoints:
     def deliveries(self, endpoint_id: str, *, limit: int, cursor: str | None) -> DeliveryListResponse:
         """A page of the endpoint's deliveries, newest first."""
         self.record(endpoint_id)
-        found, after = self.table.deliveries(self.tenant_id, endpoint_id, limit=limit, before=decode_cursor(cursor))
+        found, after = self.table.deliveries(
+            self.tenant_id, endpoint_id, limit=limit, before=decode_cursor(cursor)
+        )
         return DeliveryListResponse(data=[delivery_view(d) for d in found], next_cursor=encode_cursor(after))
 
     def replay(self, endpoint_id: str, request: ReplayRequest) -> ReplayResponse:
@@ -151,7 +157,13 @@ class WebhookEndpoints:
             if since.tzinfo is None:
                 raise InvalidInput(
                     "since needs a UTC offset",
-                    [{"loc": ["body", "since"], "msg": "give an offset (Z or +hh:mm)", "type": "value_error"}],
+                    [
+                        {
+                            "loc": ["body", "since"],
+                            "msg": "give an offset (Z or +hh:mm)",
+                            "type": "value_error",
+                        }
+                    ],
                 )
             since = max(in_range(since, ["body", "since"]), now - EVENT_RETENTION)
             events = self.table.events_since(self.tenant_id, utc_iso(since), limit=MAX_REPLAY)
@@ -174,7 +186,9 @@ class WebhookEndpoints:
 def endpoint_view(record: EndpointRecord, now: datetime) -> WebhookEndpointResponse:
     """The API's view of an endpoint (no secret)."""
     at = utc_iso(now)
-    overlaps = [str(s["expires_at"]) for s in record.secrets if s.get("expires_at") and str(s["expires_at"]) > at]
+    overlaps = [
+        str(s["expires_at"]) for s in record.secrets if s.get("expires_at") and str(s["expires_at"]) > at
+    ]
     return WebhookEndpointResponse(
         id=record.endpoint_id,
         url=record.url,
