@@ -31,13 +31,12 @@ def call_completed(
     campaign_id: str,
     attempt: int,
     outcome: str,
-    call: Mapping[str, Any] | None,
+    disposition: str | None,
+    call: Mapping[str, Any],
     at: str,
-    api_url: str = "",
 ) -> dict[str, Any]:
     """``call.completed``: an attempt's call settled with its outcome (disposition, duration and
-    cost as far as known then; a transcript link when the call has one)."""
-    call = call or {}
+    cost as far as known then; the transcript's API path, relative to the API's base URL)."""
     call_id = call.get("call_control_id")
     data = {
         "lead_id": lead_id,
@@ -45,13 +44,11 @@ def call_completed(
         "attempt": attempt,
         "call_id": call_id,
         "outcome": outcome,
-        "disposition": call.get("disposition"),
-        "duration_seconds": _number(call.get("duration_seconds") or call.get("call_duration_secs")),
+        "disposition": disposition,
+        "duration_seconds": _number(call.get("duration_s")),
         "cost": _number(call.get("cost")),
-        "currency": call.get("cost_currency") or call.get("currency"),
-        "transcript_url": f"{api_url.rstrip('/')}/calls/{call_id}/transcript"
-        if call_id and api_url
-        else None,
+        "currency": call.get("cost_currency"),
+        "transcript_path": f"/calls/{call_id}/transcript" if call_id else None,
     }
     return outbox_put(tenant_id, EventType.CALL_COMPLETED, data, at=parse_utc(at), lead_id=lead_id)
 
@@ -65,14 +62,16 @@ def lead_status_changed(
     after: str,
     at: str,
     outcome: str | None = None,
+    next_attempt_at: str | None = None,
 ) -> dict[str, Any]:
-    """``lead.status_changed``."""
+    """``lead.status_changed`` (``next_attempt_at``: when a lead back to ``pending`` is due)."""
     data = {
         "lead_id": lead_id,
         "campaign_id": campaign_id,
         "previous_status": before,
         "status": after,
         "last_outcome": outcome,
+        "next_attempt_at": next_attempt_at,
     }
     return outbox_put(tenant_id, EventType.LEAD_STATUS_CHANGED, data, at=parse_utc(at), lead_id=lead_id)
 
@@ -82,3 +81,38 @@ def _number(value: Any) -> float | None:
         return float(value) if value is not None else None
     except (TypeError, ValueError):
         return None
+
+
+def settlement_events(
+    attempt: Any, lead: Any, change: Any, *, call: Mapping[str, Any] | None, at: str
+) -> list[dict[str, Any]]:
+    """What an attempt's settlement reports: ``call.completed`` for a call that took place
+    (``call`` None: Telnyx refused the dial, no call) and ``lead.status_changed`` for the lead's
+    move out of ``dialing`` (back to ``pending`` with its next attempt, or to where it ends)."""
+    events = []
+    if call is not None:
+        events.append(
+            call_completed(
+                attempt.tenant_id,
+                lead_id=attempt.lead_id,
+                campaign_id=attempt.campaign_id,
+                attempt=attempt.n,
+                outcome=change.outcome or str(call.get("outcome") or "unknown"),
+                disposition=lead.result,
+                call=call,
+                at=at,
+            )
+        )
+    events.append(
+        lead_status_changed(
+            attempt.tenant_id,
+            lead_id=attempt.lead_id,
+            campaign_id=attempt.campaign_id,
+            before=lead.status,
+            after=change.status.value,
+            at=at,
+            outcome=change.outcome,
+            next_attempt_at=change.next_at,
+        )
+    )
+    return events

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dialer import keys
+from dialer.adapters.outbox_events import settlement_events
 from dialer.adapters.campaigns_table import CampaignRecord, CampaignsTable, LeadRecord, lead_from_item
 from dialer.adapters.dialing_table import AttemptRecord, DialingTable, LeadChange
 from dialer.adapters.people_table import ContactHistory
@@ -83,9 +84,8 @@ class LeadEffects:
                 # The line is free; the lead waits for the facts (its event, or the reaper).
                 self.dialing.release_slot(attempt.tenant_id, attempt.attempt_id)
                 return "awaiting_" + "_".join(waiting)
-            return (
-                "settled" if self.call_ended(attempt, CallOutcome(str(outcome)), ended_at=ended_at) else None
-            )
+            settled = self.call_ended(attempt, CallOutcome(str(outcome)), ended_at=ended_at, call=call)
+            return "settled" if settled else None
         if attempt.state == AttemptState.ENDED and attempt.outcome and attempt.outcome != outcome:
             return self.resettle(attempt, CallOutcome(str(outcome)), ended_at=ended_at)
         return None
@@ -97,10 +97,11 @@ class LeadEffects:
         *,
         failed: bool = False,
         ended_at: datetime | None = None,
+        call: Mapping[str, Any] | None = None,
     ) -> bool:
         """Apply a call's outcome (``failed``: Telnyx refused the dial for good; ``ended_at``: the
-        hangup, which a retry's delay counts from). False when the effect had already been
-        applied."""
+        hangup, which a retry's delay counts from; ``call``: its record, for the
+        ``call.completed`` event). False when the effect had already been applied."""
         self.dialing.release_slot(attempt.tenant_id, attempt.attempt_id)
         lead = self.campaigns.get_lead(attempt.tenant_id, attempt.lead_id)
         campaign = self.campaigns.get_campaign(attempt.tenant_id, attempt.campaign_id)
@@ -116,6 +117,7 @@ class LeadEffects:
             final_state=AttemptState.FAILED if failed else AttemptState.ENDED,
             now=utc_iso(now),
             count_attempt=counted_now,
+            events=settlement_events(attempt, lead, change, call=None if failed else call or {}, at=utc_iso(now)),
         )
 
     def resettle(
