@@ -29,9 +29,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dialer import keys
-from dialer.adapters.outbox_events import settlement_events
 from dialer.adapters.campaigns_table import CampaignRecord, CampaignsTable, LeadRecord, lead_from_item
 from dialer.adapters.dialing_table import AttemptRecord, DialingTable, LeadChange
+from dialer.adapters.outbox_events import settlement_events
 from dialer.adapters.people_table import ContactHistory
 from dialer.domain.calls import awaited_facts, facts_of_item
 from dialer.domain.campaigns import CampaignStatus, compliance_policy
@@ -117,7 +117,9 @@ class LeadEffects:
             final_state=AttemptState.FAILED if failed else AttemptState.ENDED,
             now=utc_iso(now),
             count_attempt=counted_now,
-            events=settlement_events(attempt, lead, change, call=None if failed else call or {}, at=utc_iso(now)),
+            events=settlement_events(
+                attempt, lead, change, call=None if failed else call or {}, at=utc_iso(now)
+            ),
         )
 
     def resettle(
