@@ -325,3 +325,8 @@ def webhook_due_index(shard: int, sort: str = "") -> dict[str, str]:
 def lead_sequence_key(tenant_id: str, lead_id: str) -> dict[str, str]:
     """The counter behind a lead's event ``sequence`` numbers."""
     return {"pk": f"T#{tenant_id}#WHSEQ#{lead_id}", "sk": "WHSEQ"}
+
+
+def breaker_counts_key(tenant_id: str, campaign_id: str, bucket: str) -> dict[str, str]:
+    """A campaign's circuit-breaker counts: one item per 10-second bucket (``S#…``) and ``TOTAL``."""
+    return {"pk": f"T#{tenant_id}#BRK#{campaign_id}", "sk": bucket}

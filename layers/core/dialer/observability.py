@@ -35,6 +35,7 @@ EVENT_DELIVERED = "EventWebhookDelivered"  # an event webhook was answered 2xx
 EVENT_DELIVERY_FAILED = "EventWebhookFailed"  # one attempt failed (retried later)
 EVENT_GIVEN_UP = "EventWebhookGivenUp"  # an event was not delivered within 24 h
 ENDPOINT_DISABLED = "WebhookEndpointDisabled"  # an endpoint failing for 3 days was disabled
+CIRCUIT_BREAKER_TRIPPED = "CircuitBreakerTripped"  # a campaign paused itself: its dials were failing
 TENANT_DIMENSION = "tenant_id"
 
 # Numbers with a plus (E.164, 8-15 digits), and bare NANP numbers (10 digits, or 11 with a

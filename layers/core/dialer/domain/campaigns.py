@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from dialer.domain.circuit_breaker import CircuitBreaker
 from dialer.domain.outcomes import CallOutcome, Disposition
 from dialer.errors import IllegalTransition
 from dialer.policies.compliance import ALL_DAYS, CampaignPolicy, ConsentType, zone_info
@@ -246,6 +247,10 @@ class CampaignConfig(_Model):
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     consent: ConsentRequirement = Field(default_factory=ConsentRequirement)
     budget: Budget | None = None
+    circuit_breaker: CircuitBreaker = Field(
+        default_factory=CircuitBreaker,
+        description="Pause the campaign when its dials start failing (on by default; issue 24).",
+    )
     variables: dict[Annotated[str, Field(pattern=VARIABLE_NAME)], str] = Field(
         default_factory=dict,
         description="Assistant dynamic variable → lead field (first_name, ..., or custom.<name>).",

@@ -29,12 +29,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dialer import keys
+from dialer.adapters.breaker_counts import count_ops
 from dialer.adapters.campaigns_table import CampaignRecord, CampaignsTable, LeadRecord, lead_from_item
 from dialer.adapters.dialing_table import AttemptRecord, DialingTable, LeadChange
 from dialer.adapters.outbox_events import settlement_events
 from dialer.adapters.people_table import ContactHistory
 from dialer.domain.calls import awaited_facts, facts_of_item
 from dialer.domain.campaigns import CampaignStatus, compliance_policy
+from dialer.domain.circuit_breaker import BREAKER_FAILURES
 from dialer.domain.dialing import (
     AttemptState,
     LeadStatus,
@@ -117,9 +119,18 @@ class LeadEffects:
             final_state=AttemptState.FAILED if failed else AttemptState.ENDED,
             now=utc_iso(now),
             count_attempt=counted_now,
-            events=settlement_events(
-                attempt, lead, change, call=None if failed else call or {}, at=utc_iso(now)
-            ),
+            events=[
+                *settlement_events(
+                    attempt, lead, change, call=None if failed else call or {}, at=utc_iso(now)
+                ),
+                *count_ops(
+                    attempt.tenant_id,
+                    attempt.campaign_id,
+                    now,
+                    failed=outcome in BREAKER_FAILURES,
+                    answered=outcome == CallOutcome.ANSWERED_HUMAN,
+                ),
+            ],
         )
 
     def resettle(
@@ -163,10 +174,11 @@ class LeadEffects:
         status: LeadStatus = LeadStatus.PENDING,
         retry_at: datetime | None = None,
         deferred_reason: str | None = None,
+        failed_dial: bool = False,
     ) -> bool:
         """Refuse an attempt before Telnyx accepted it: nothing is counted, the lead goes back to
         due at ``retry_at`` (default now), or ends with ``status``. A canceled campaign's lead is
-        canceled."""
+        canceled; ``failed_dial``: Telnyx refused the dial (it counts for the circuit breaker)."""
         self.dialing.release_slot(attempt.tenant_id, attempt.attempt_id)
         now = self.clock()
         if status == LeadStatus.PENDING:
@@ -180,8 +192,15 @@ class LeadEffects:
             reasons=tuple(reasons),
             deferred_reason=deferred_reason if status == LeadStatus.PENDING else None,
         )
+        # ``failed_dial``: Telnyx refused the dial (our configuration): it counts for the breaker.
+        counted = count_ops(attempt.tenant_id, attempt.campaign_id, now, failed=True, answered=False)
         return self.dialing.finish(
-            attempt, change, final_state=AttemptState.DROPPED, now=utc_iso(now), count_attempt=False
+            attempt,
+            change,
+            final_state=AttemptState.DROPPED,
+            now=utc_iso(now),
+            count_attempt=False,
+            events=counted if failed_dial else (),
         )
 
     def _after_call(
