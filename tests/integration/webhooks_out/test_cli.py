@@ -19,6 +19,7 @@ from tests.support.management import InProcessApi
 def cli(aws: dict[str, Any], alpha: Tenant, monkeypatch: pytest.MonkeyPatch) -> Any:
     import dialer_cli.main as main
     from dialer_cli.api import Api
+    from dialer_cli.errors import CliError
 
     api = InProcessApi(load_handler("authorizer"), load_handler("assistants_api"))
 
@@ -41,6 +42,8 @@ def cli(aws: dict[str, Any], alpha: Tenant, monkeypatch: pytest.MonkeyPatch) -> 
         result = runner.invoke(
             main.app, ["--api-url", "http://api", "--api-key", alpha.api_key, "--json", *args]
         )
+        if isinstance(result.exception, CliError):  # main() turns it into the exit code
+            return int(result.exception.code), None
         return result.exit_code, (json.loads(result.stdout) if result.stdout.strip() else None)
 
     return run
