@@ -7,7 +7,7 @@ round-robin name with one private address could be picked by the connection), an
 address it checked (no second lookup a DNS-rebinding server could answer differently). Every
 spelling of an address ends up here as an :mod:`ipaddress` object after resolution: decimal
 (``2130706433``), octal (``0177.0.0.1``), hex, short forms (``127.1``), IPv6-mapped IPv4
-(``::ffff:127.0.0.1``), NAT64/6to4/Teredo wrappers and names that resolve to 127.0.0.1.
+(``::ffff:127.0.0.1``), 6to4/Teredo wrappers, NAT64 (reserved) and names that resolve to 127.0.0.1.
 
 Only a local stack may deliver to loopback, over plain http, and only through its explicit
 setting (``WEBHOOK_ALLOW_LOOPBACK``, refused outside ``STAGE=local``).
@@ -127,7 +127,8 @@ def _literal(host: str) -> Address | None:
 
 
 def _unwrapped(address: Address) -> Address:
-    """The IPv4 address an IPv6 one carries (mapped, 6to4, Teredo, NAT64), else itself."""
+    """The IPv4 address an IPv6 one carries (mapped, 6to4, Teredo), else itself. NAT64
+    (``64:ff9b::/96``) needs no unwrapping: it lies in ``::/8``, which ``is_reserved`` refuses."""
     if isinstance(address, ipaddress.IPv4Address):
         return address
     if address.ipv4_mapped is not None:
@@ -136,6 +137,4 @@ def _unwrapped(address: Address) -> Address:
         return address.sixtofour
     if address.teredo is not None:
         return address.teredo[1]
-    if address in ipaddress.IPv6Network("64:ff9b::/96"):
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return address
