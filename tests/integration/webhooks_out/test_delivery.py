@@ -256,3 +256,26 @@ def test_a_deliverer_killed_during_the_fan_out_loses_nothing_and_sends_once(
     _deliverer(table, clock).run_once()
     _deliverer(table, clock).run_once()
     assert [h["webhook-id"] for h, _ in hook.requests] == [event_id]
+
+
+def test_two_deliverers_with_the_same_stale_view_send_once(
+    table: WebhooksTable, tenant: str, hook: Received
+) -> None:
+    # GIVEN two runs that both read the same pending event and then the same due delivery
+    clock = Clock()
+    endpoint = _endpoint(table, tenant, hook.url, new_secret())
+    event_id = _event(table, tenant, clock)
+    first, second = _deliverer(table, clock), _deliverer(table, clock)
+    event = table.get_event(tenant, event_id)
+    assert event is not None
+    first.fan_out(event)
+    (due,), _ = table.deliveries(tenant, endpoint.endpoint_id, limit=10, before=None)
+    # WHEN both send it, and the second also fans the event out again afterwards
+    assert first.deliver(due) == "delivered"
+    assert second.deliver(due) == "taken"  # the lease (a conditional write) was the first one's
+    second.fan_out(event)
+    second.run_once()
+    # THEN the receiver got it once, and the delivery stays delivered
+    assert [h["webhook-id"] for h, _ in hook.requests] == [event_id]
+    (delivery,), _ = table.deliveries(tenant, endpoint.endpoint_id, limit=10, before=None)
+    assert delivery.status == "delivered"
