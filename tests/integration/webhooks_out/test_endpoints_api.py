@@ -172,3 +172,21 @@ def test_replay_needs_exactly_one_of_since_and_event_id(api: InProcessApi, alpha
     ):
         assert api.post(f"/webhook-endpoints/{endpoint_id}/replay", alpha.api_key, body).status == 422, body
     assert api.delete(f"/webhook-endpoints/{endpoint_id}", alpha.api_key).status == 204
+
+
+def test_an_operators_campaign_move_records_its_event_in_the_same_write(
+    api: InProcessApi, bravo: Tenant
+) -> None:
+    # GIVEN a draft campaign
+    made = api.post("/campaigns", bravo.api_key, {"name": "Outbox"})
+    assert made.status == 201, made.body
+    campaign_id = made.body["id"]
+    events_before = _table().events_since(bravo.tenant_id, "", limit=1000)
+    # WHEN it is canceled, and then asked for a move a canceled campaign cannot make
+    assert api.post(f"/campaigns/{campaign_id}/status", bravo.api_key, {"status": "canceled"}).status == 200
+    assert api.post(f"/campaigns/{campaign_id}/status", bravo.api_key, {"status": "active"}).status == 409
+    # THEN exactly one event reports the one move that happened
+    new = [e for e in _table().events_since(bravo.tenant_id, "", limit=1000) if e not in events_before]
+    assert [(e.type, e.data["previous_status"], e.data["status"]) for e in new] == [
+        ("campaign.status_changed", "draft", "canceled")
+    ]
