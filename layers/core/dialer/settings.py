@@ -112,9 +112,9 @@ class Settings(BaseModel):
     # refused unless stage == "local"; deployed stages send https to public addresses only).
     webhook_allow_loopback: bool = False
     # A deliverer run keeps fanning out and sending for this long (the schedule runs it every
-    # minute), polling every webhook_delivery_tick_seconds.
+    # minute), polling every webhook_delivery_tick_seconds while idle (8 small Queries a poll).
     webhook_delivery_loop_seconds: float = Field(default=50.0, ge=0, le=800)
-    webhook_delivery_tick_seconds: float = Field(default=1.0, gt=0, le=60)
+    webhook_delivery_tick_seconds: float = Field(default=2.0, gt=0, le=60)
 
     @model_validator(mode="after")
     def _clock_only_local(self) -> Settings:
