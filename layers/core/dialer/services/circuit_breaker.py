@@ -15,7 +15,7 @@ from typing import Protocol
 from dialer.adapters.breaker_counts import BreakerCounts
 from dialer.adapters.campaigns_table import CampaignRecord
 from dialer.domain.circuit_breaker import DialCounts, window_verdict
-from dialer.domain.dialing import utc_iso
+from dialer.domain.dialing import parse_utc, utc_iso
 from dialer.observability import CIRCUIT_BREAKER_TRIPPED, get_logger, record_metric
 
 
@@ -71,9 +71,11 @@ class BreakerWatch:
             return False
         self._checked[key] = self.monotonic()
         now = self.clock()
-        window = self.counts.window(
-            record.tenant_id, record.campaign_id, now - timedelta(seconds=settings.window_seconds)
-        )
+        since = now - timedelta(seconds=settings.window_seconds)
+        if record.status_changed_at:
+            # A resumed campaign starts a fresh window: the dials that tripped it count no more.
+            since = max(since, parse_utc(record.status_changed_at))
+        window = self.counts.window(record.tenant_id, record.campaign_id, since)
         if window.dials < settings.min_dials:
             return False
         total = self.counts.baseline(record.tenant_id, record.campaign_id)
