@@ -44,7 +44,9 @@ def cli(aws: dict[str, Any], alpha: Tenant, monkeypatch: pytest.MonkeyPatch) -> 
         )
         if isinstance(result.exception, CliError):  # main() turns it into the exit code
             return int(result.exception.code), None
-        return result.exit_code, (json.loads(result.stdout) if result.stdout.strip() else None)
+        # The in-process handlers print their EMF metric lines to the same stdout: not the CLI's.
+        text = "\n".join(line for line in result.stdout.splitlines() if not line.startswith('{"_aws"'))
+        return result.exit_code, (json.loads(text) if text.strip() else None)
 
     return run
 
