@@ -88,6 +88,7 @@ class LocalStack:
         self.scheduler: Scheduler | None = None
         self.endpoint = ""
         self.ready_seconds = 0.0
+        self.local_stage = False  # Stage=local (set by start)
         self._clients: dict[str, Any] = {}
         self._stopped = False
 
@@ -115,6 +116,7 @@ class LocalStack:
         resources: dict[str, dict[str, Any]] = cfn.get("Resources") or {}
         parameters = parameter_values(cfn, opts.overrides)
         check_clock_offset(opts.clock_offset, parameters.get("Stage"))
+        self.local_stage = parameters.get("Stage") == LOCAL_STAGE
         resolver = Resolver(cfn, parameters, opts.region, opts.stack_name)
         self._start_aws()
         provisioner = Provisioner(resolver, self.client, opts.visibility_timeout)
@@ -221,6 +223,9 @@ class LocalStack:
         }
         if opts.clock_offset:
             base_env["CLOCK_OFFSET_SECONDS"] = repr(opts.clock_offset)
+        if self.local_stage:
+            # Event webhooks may go to receivers on this machine (http, loopback only; issue 24).
+            base_env["WEBHOOK_ALLOW_LOOPBACK"] = "true"
         pythons: dict[str, str] = {}
         for spec in specs:
             python = opts.python or pythons.get(spec.runtime) or find_python(spec.runtime)

@@ -20,7 +20,13 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 DOCUMENT = REPO / "docs" / "openapi.json"
 # Every function whose resolver serves part of the management API.
-MANAGEMENT_FUNCTIONS = ["assistants_api", "campaigns_api", "analytics_api", "scheduled_events"]
+MANAGEMENT_FUNCTIONS = [
+    "assistants_api",
+    "campaigns_api",
+    "analytics_api",
+    "scheduled_events",
+    "webhook_endpoints_api",
+]
 
 
 def build() -> dict[str, Any]:

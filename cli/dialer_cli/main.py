@@ -31,6 +31,7 @@ from dialer_cli.exports import DEFAULT_WAIT_SECONDS, results
 from dialer_cli.files import lead_csv, load_spec, phone_list
 from dialer_cli.report.collect import collect
 from dialer_cli.report.render import render
+from dialer_cli.webhooks import webhooks_app
 
 # No markup by default: names, messages and values come from users and the API ("[x]" in an
 # assistant's instructions must print as is); the few styled lines use Text or escape().
@@ -58,6 +59,7 @@ app.add_typer(assistants_app, name="assistants")
 app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(dnc_app, name="dnc")
 app.add_typer(calls_app, name="calls")
+app.add_typer(webhooks_app, name="webhooks")
 
 TERMINAL_CAMPAIGN = ("completed", "canceled")
 LEAD_STATES = ("pending", "dialing", "reached", "exhausted", "invalid", "blocked", "canceled")

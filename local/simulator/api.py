@@ -202,6 +202,15 @@ class Api:
         return req.account
 
     # ------------------------------------------------------------------ misc
+    def _dial_refusal(self) -> Response | None:
+        """The configured refusal of every dial (``dial_refusal_status``), as Telnyx words it."""
+        status = self.sim.config.dial_refusal_status
+        if status is None:
+            return None
+        titles = {401: ("10009", "Authentication failed"), 402: ("10010", "Insufficient balance")}
+        code, title = titles.get(status, ("10010", "Authorization failed"))
+        return Response(status, errors(error(code, title, f"The dial was refused (simulated {status}).")))
+
     def public_key(self, req: Request) -> Response:
         """``GET /v2/public_key``: the account's webhook signing key (``data.public``)."""
         return Response(200, {"data": {"public": self._account(req).public_key_b64}})
@@ -618,6 +627,9 @@ class Api:
     def dial(self, req: Request) -> Response:
         """``POST /v2/calls``: validate, de-duplicate on ``command_id``, rate-limit, place and play out."""
         account = self._account(req)
+        refused = self._dial_refusal()
+        if refused is not None:
+            return refused
         body = self._json(req)
         problems = []
         for name in ("connection_id", "to", "from"):
@@ -946,6 +958,9 @@ class Api:
     def texml_ai_call(self, req: Request) -> Response:
         """``POST /v2/texml/ai_calls/{connection_id}`` (PascalCase; response not wrapped)."""
         account = self._account(req)
+        refused = self._dial_refusal()
+        if refused is not None:
+            return refused
         body = self._texml_body(req)
         problems = []
         for name in ("From", "To", "AIAssistantId"):

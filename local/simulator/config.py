@@ -88,6 +88,10 @@ class SimulatorConfig:
     error_5xx_commit_fraction: float = 0.5  # share of injected 5xx on a dial where the call WAS placed
     slow_response_rate: float = 0.0
     slow_response_s: float = 0.0
+    # Every dial (Call Control and TeXML AI) is refused with this status and places nothing: 401
+    # a revoked key, 402 no balance, 403 a disabled account or connection (trips the circuit
+    # breaker, issue 24). None: dials are answered as usual.
+    dial_refusal_status: int | None = None
     # Behaviour
     command_id_window_s: float = 60.0
     strict_assistant_ids: bool = True  # dial with an unknown assistant id → conversation.start_failed

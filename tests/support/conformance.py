@@ -95,6 +95,11 @@ def seed_resources(call: Call, *, phone_suffix: str) -> Seeds:
     scheduled_call = {"at": wednesday.strftime("%Y-%m-%dT15:00:00")}
     scheduled_text = {"at": wednesday.strftime("%Y-%m-%dT11:00:00"), "text": "Your renewal is due."}
     event_id = ok("POST", f"/leads/{lead_id}/scheduled-calls", scheduled_call)["event_id"]
+    # Webhook endpoints (issue 24): a tenant has at most 20, so each seeding starts from none.
+    for endpoint in ok("GET", "/webhook-endpoints")["data"]:
+        ok("DELETE", f"/webhook-endpoints/{endpoint['id']}")
+    endpoint_id = ok("POST", "/webhook-endpoints", {"url": "https://crm.example.com/hooks"})["id"]
+    spare_endpoint = ok("POST", "/webhook-endpoints", {"url": "https://crm.example.com/spare"})["id"]
 
     ids = {
         "assistant_id": assistant,
@@ -106,6 +111,7 @@ def seed_resources(call: Call, *, phone_suffix: str) -> Seeds:
         "number_id": number,
         "key_id": key_id,
         "event_id": event_id,
+        "endpoint_id": endpoint_id,
     }
     by_phone = {"phone": phone}
     # Lead-local wall time two days ahead (a callback must be in the future and within 90 days).
@@ -138,6 +144,11 @@ def seed_resources(call: Call, *, phone_suffix: str) -> Seeds:
         "PUT /numbers/{number_id}/assignment": Example(body={"assistant_id": assistant, "force": True}),
         "POST /tenants/me/api-keys": Example(body={"name": "another"}),
         "POST /tenants/me/insight-group": Example(body={}),
+        "POST /webhook-endpoints": Example(body={"url": "https://crm.example.com/another"}),
+        "PATCH /webhook-endpoints/{endpoint_id}": Example(body={"description": "Seeded"}),
+        "DELETE /webhook-endpoints/{endpoint_id}": Example({"endpoint_id": spare_endpoint}),
+        "POST /webhook-endpoints/{endpoint_id}/rotate-secret": Example(body={"overlap_hours": 1}),
+        "POST /webhook-endpoints/{endpoint_id}/replay": Example(body={"since": "2026-01-01T00:00:00Z"}),
     }
     return Seeds(ids, phone, examples)
 

@@ -106,6 +106,12 @@ _RESOURCES = [
     "/leads/{lead_id}/calls",
     "/calls/{call_id}/transcript",
     "/calls/{call_id}",
+    # webhook_endpoints_api (issue 24)
+    "/webhook-endpoints/{endpoint_id}/rotate-secret",
+    "/webhook-endpoints/{endpoint_id}/deliveries",
+    "/webhook-endpoints/{endpoint_id}/replay",
+    "/webhook-endpoints/{endpoint_id}",
+    "/webhook-endpoints",
     # campaigns_api (issue 6)
     "/campaigns/{campaign_id}/imports/{import_id}",
     "/campaigns/{campaign_id}/imports",
@@ -222,6 +228,10 @@ class InProcessApi:
         )
         if resource in ANALYTICS_API_RESOURCES:
             handler = self._analytics_api()
+        elif resource.startswith("/webhook-endpoints"):
+            import importlib
+
+            handler = importlib.import_module("functions.webhook_endpoints_api.app")
         elif served_by_scheduled_events(resource):
             handler = self._scheduled_events()
         elif served_by_campaigns_api(resource):

@@ -285,3 +285,53 @@ def scheduled_horizon_key(tenant_id: str) -> dict[str, str]:
     """The latest time any of the tenant's scheduled events is due: a DNC add after it has
     nothing to cancel, so tenants without scheduled events pay one GetItem."""
     return {"pk": f"T#{tenant_id}#SCHEDULED", "sk": "HORIZON"}
+
+
+# --- event webhooks out (issue 24) --------------------------------------------------------------
+#: Shards of the two global work lists below (pending outbox events, due deliveries).
+WEBHOOK_SHARDS = 4
+
+
+def webhook_endpoint_key(tenant_id: str, endpoint_id: str) -> dict[str, str]:
+    """A webhook endpoint; its deliveries live in the same partition (sk ``DELIV#...``)."""
+    return {"pk": f"T#{tenant_id}#WHEP#{endpoint_id}", "sk": "WHEP"}
+
+
+def webhook_endpoints_index(tenant_id: str, endpoint_id: str = "") -> dict[str, str]:
+    """gsi1 keys listing a tenant's webhook endpoints."""
+    return {"gsi1pk": f"T#{tenant_id}#WHEPS", "gsi1sk": endpoint_id}
+
+
+def webhook_delivery_key(tenant_id: str, endpoint_id: str, created_at: str, event_id: str) -> dict[str, str]:
+    """One event's delivery to one endpoint (newest last in the endpoint's partition)."""
+    return {"pk": f"T#{tenant_id}#WHEP#{endpoint_id}", "sk": f"DELIV#{created_at}#{event_id}"}
+
+
+def webhook_event_key(tenant_id: str, event_id: str) -> dict[str, str]:
+    """An outbox event (written in the same transaction as the state change it reports)."""
+    return {"pk": f"T#{tenant_id}#WHEVT#{event_id}", "sk": "WHEVT"}
+
+
+def webhook_events_index(tenant_id: str, created_at: str = "", event_id: str = "") -> dict[str, str]:
+    """gsi1 keys listing a tenant's events by time (replay since an instant)."""
+    return {"gsi1pk": f"T#{tenant_id}#WHEVTS", "gsi1sk": f"{created_at}#{event_id}" if event_id else ""}
+
+
+def webhook_outbox_index(shard: int, sort: str = "") -> dict[str, str]:
+    """gsi2 keys of an event not yet fanned out to its endpoints (sparse: removed once it is)."""
+    return {"gsi2pk": f"WHOUTBOX#{shard}", "gsi2sk": sort}
+
+
+def webhook_due_index(shard: int, sort: str = "") -> dict[str, str]:
+    """gsi2 keys of a delivery due at the time its sort key starts with (sparse: removed when done)."""
+    return {"gsi2pk": f"WHDUE#{shard}", "gsi2sk": sort}
+
+
+def lead_sequence_key(tenant_id: str, lead_id: str) -> dict[str, str]:
+    """The counter behind a lead's event ``sequence`` numbers."""
+    return {"pk": f"T#{tenant_id}#WHSEQ#{lead_id}", "sk": "WHSEQ"}
+
+
+def breaker_counts_key(tenant_id: str, campaign_id: str, bucket: str) -> dict[str, str]:
+    """A campaign's circuit-breaker counts: one item per 10-second bucket (``S#…``) and ``TOTAL``."""
+    return {"pk": f"T#{tenant_id}#BRK#{campaign_id}", "sk": bucket}

@@ -31,6 +31,11 @@ DIAL_FAILED = "DialFailed"  # Telnyx refused a dial for good (4xx: the number, o
 CALL_CONNECTED = "CallConnected"  # a call was answered (a person or a machine; outcome in metadata)
 CALL_COST = "CallCost"  # a call's cost, in its currency (metadata), once it is known
 WEBHOOK_LAG_SECONDS = "WebhookLagSeconds"  # event applied minus Telnyx's occurred_at
+EVENT_DELIVERED = "EventWebhookDelivered"  # an event webhook was answered 2xx
+EVENT_DELIVERY_FAILED = "EventWebhookFailed"  # one attempt failed (retried later)
+EVENT_GIVEN_UP = "EventWebhookGivenUp"  # an event was not delivered within 24 h
+ENDPOINT_DISABLED = "WebhookEndpointDisabled"  # an endpoint failing for 3 days was disabled
+CIRCUIT_BREAKER_TRIPPED = "CircuitBreakerTripped"  # a campaign paused itself: its dials were failing
 TENANT_DIMENSION = "tenant_id"
 
 # Numbers with a plus (E.164, 8-15 digits), and bare NANP numbers (10 digits, or 11 with a

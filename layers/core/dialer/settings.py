@@ -107,11 +107,21 @@ class Settings(BaseModel):
     transcript_max_tries: int = Field(default=5, ge=1)
     # Shifts dialer.clock.now() (local stack and demos only: refused unless stage == "local").
     clock_offset_seconds: float = 0.0
+    # --- event webhooks out (issue 24) ---
+    # Lets event webhooks go to loopback over plain http (the local stack's receivers only:
+    # refused unless stage == "local"; deployed stages send https to public addresses only).
+    webhook_allow_loopback: bool = False
+    # A deliverer run keeps fanning out and sending for this long (the schedule runs it every
+    # minute), polling every webhook_delivery_tick_seconds while idle (8 small Queries a poll).
+    webhook_delivery_loop_seconds: float = Field(default=50.0, ge=0, le=800)
+    webhook_delivery_tick_seconds: float = Field(default=2.0, gt=0, le=60)
 
     @model_validator(mode="after")
     def _clock_only_local(self) -> Settings:
         if self.clock_offset_seconds and self.stage != "local":
             raise ValueError("CLOCK_OFFSET_SECONDS is only allowed when STAGE is local")
+        if self.webhook_allow_loopback and self.stage != "local":
+            raise ValueError("WEBHOOK_ALLOW_LOOPBACK is only allowed when STAGE is local")
         return self
 
 
@@ -164,6 +174,9 @@ _ENV = {
     "transcripts_queue_url": "TRANSCRIPTS_QUEUE_URL",
     "transcript_retention_days": "TRANSCRIPT_RETENTION_DAYS",
     "transcript_max_tries": "TRANSCRIPT_MAX_TRIES",
+    "webhook_allow_loopback": "WEBHOOK_ALLOW_LOOPBACK",
+    "webhook_delivery_loop_seconds": "WEBHOOK_DELIVERY_LOOP_SECONDS",
+    "webhook_delivery_tick_seconds": "WEBHOOK_DELIVERY_TICK_SECONDS",
 }
 
 

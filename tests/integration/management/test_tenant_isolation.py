@@ -4,6 +4,7 @@ show A's items, and nothing answers without credentials."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,11 +28,15 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/caller-ids"): {"phone_number": "+15550009999"},
     ("PATCH", "/caller-ids/{caller_id_id}"): {"enabled": False},
     ("POST", "/tenants/me/api-keys"): {"name": "other"},
+    ("POST", "/webhook-endpoints"): {"url": "https://crm.example.com/other"},
+    ("PATCH", "/webhook-endpoints/{endpoint_id}"): {"description": "from another tenant"},
+    ("POST", "/webhook-endpoints/{endpoint_id}/replay"): {"since": "2026-01-01T00:00:00Z"},
+    ("POST", "/webhook-endpoints/{endpoint_id}/rotate-secret"): {"overlap_hours": 0},
 }
 
 
 @pytest.fixture
-def alpha_ids(api: InProcessApi, alpha: Tenant) -> dict[str, str]:
+def alpha_ids(api: InProcessApi, alpha: Tenant) -> Iterator[dict[str, str]]:
     """Ids of things tenant alpha owns, one per path parameter."""
     assistant = api.post("/assistants", alpha.api_key, MINIMAL_ASSISTANT).body
     versions = api.get(f"/assistants/{assistant['id']}/versions", alpha.api_key).body["data"]
@@ -45,13 +50,16 @@ def alpha_ids(api: InProcessApi, alpha: Tenant) -> dict[str, str]:
         == 200
     )
     caller_id = api.post("/caller-ids", alpha.api_key, {"phone_number": "+15550001001"}).body
-    return {
+    endpoint = api.post("/webhook-endpoints", alpha.api_key, {"url": "https://crm.example.com/alpha"}).body
+    yield {
+        "endpoint_id": endpoint["id"],
         "assistant_id": assistant["id"],
         "version_id": versions[0]["version_id"],
         "number_id": number["id"],
         "caller_id_id": caller_id["id"],
         "key_id": alpha.key_id,
     }
+    api.delete(f"/webhook-endpoints/{endpoint['id']}", alpha.api_key)  # a tenant has at most 20
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
@@ -85,6 +93,11 @@ def test_other_tenants_ids_are_not_found(
     assert response.status == 404, (method, concrete, response.status, response.body)
     assert api.get(f"/assistants/{alpha_ids['assistant_id']}", alpha.api_key).status == 200
     assert api.get(f"/caller-ids/{alpha_ids['caller_id_id']}", alpha.api_key).status == 200
+    endpoint = api.get(f"/webhook-endpoints/{alpha_ids['endpoint_id']}", alpha.api_key)
+    assert endpoint.status == 200, endpoint.body
+    assert endpoint.body["enabled"] is True
+    assert endpoint.body["description"] == ""
+    assert endpoint.body["secret_rotation_ends_at"] is None
 
 
 def test_lists_never_show_another_tenants_items(

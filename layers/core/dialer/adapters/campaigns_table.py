@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from dialer import keys
+from dialer.adapters import outbox_events
 from dialer.adapters.dynamo import DynamoItems
-from dialer.adapters.table_ops import TableOps
+from dialer.adapters.table_ops import TableOps, update_operation
 from dialer.domain.callers import preferred_lead
 from dialer.domain.campaigns import CampaignConfig, CampaignStatus
 from dialer.domain.dialing import LeadStatus, parse_utc, shard_of, utc_iso
@@ -106,9 +107,16 @@ class CampaignsTable:
         self.ops = TableOps(self.items)
 
     # --- campaigns -------------------------------------------------------------------------------
-    def put_campaign(self, record: CampaignRecord, *, expect_updated_at: str | None = None) -> bool:
+    def put_campaign(
+        self,
+        record: CampaignRecord,
+        *,
+        expect_updated_at: str | None = None,
+        event: dict[str, Any] | None = None,
+    ) -> bool:
         """Create (``expect_updated_at`` None: the id must be free) or replace a campaign whose
-        ``updated_at`` is still ``expect_updated_at`` (optimistic concurrency); False otherwise."""
+        ``updated_at`` is still ``expect_updated_at`` (optimistic concurrency); False otherwise.
+        ``event``: the outbox item reporting the change, written in the same transaction."""
         # Active campaigns are in the dialing registry (sparse gsi2): the dispatcher's one Query.
         registry = (
             keys.dialing_registry(record.tenant_id, record.campaign_id)
@@ -134,8 +142,8 @@ class CampaignsTable:
             return self.items.put(item, condition="attribute_not_exists(pk)")
         # lead_count is a counter other writers ADD to: keep theirs, not our snapshot.
         fields = {k: v for k, v in item.items() if k not in ("pk", "sk", "lead_count") and v is not None}
-        return bool(
-            self.ops.update(
+        return self._update_with(
+            update_operation(
                 keys.campaign_key(record.tenant_id, record.campaign_id),
                 set_fields=fields,
                 remove=(() if registry else ("gsi2pk", "gsi2sk"))
@@ -143,14 +151,23 @@ class CampaignsTable:
                 condition="#u = :seen",
                 names={"#u": "updated_at"},
                 values={":seen": expect_updated_at},
-            )
+            ),
+            event,
         )
 
     def complete_campaign(self, tenant_id: str, campaign_id: str, *, lead_count: int, at: str) -> bool:
         """active → completed, only if still active and no lead was added since ``lead_count`` was
-        read (the dispatcher saw every lead ended)."""
-        return bool(
-            self.ops.update(
+        read (the dispatcher saw every lead ended); its ``campaign.status_changed`` in the same
+        write."""
+        event = outbox_events.campaign_status_changed(
+            tenant_id,
+            campaign_id,
+            before=CampaignStatus.ACTIVE.value,
+            after=CampaignStatus.COMPLETED.value,
+            at=at,
+        )
+        return self._update_with(
+            update_operation(
                 keys.campaign_key(tenant_id, campaign_id),
                 set_fields={
                     "status": CampaignStatus.COMPLETED.value,
@@ -161,14 +178,24 @@ class CampaignsTable:
                 condition="#st = :active AND lead_count = :count",
                 names={"#st": "status"},
                 values={":active": CampaignStatus.ACTIVE.value, ":count": lead_count},
-            )
+            ),
+            event,
         )
 
     def pause_for(self, tenant_id: str, campaign_id: str, *, reason: str, at: str) -> bool:
-        """active → paused by the system (``reason``: ``budget_reached``), only if still active;
-        out of the dialing registry so the dispatcher stops claiming at once."""
-        return bool(
-            self.ops.update(
+        """active → paused by the system (``reason``: ``budget_reached``, ``circuit_breaker: …``),
+        only if still active; out of the dialing registry so the dispatcher stops claiming at
+        once. Its ``campaign.status_changed`` (with the reason) in the same write."""
+        event = outbox_events.campaign_status_changed(
+            tenant_id,
+            campaign_id,
+            before=CampaignStatus.ACTIVE.value,
+            after=CampaignStatus.PAUSED.value,
+            at=at,
+            reason=reason,
+        )
+        return self._update_with(
+            update_operation(
                 keys.campaign_key(tenant_id, campaign_id),
                 set_fields={
                     "status": CampaignStatus.PAUSED.value,
@@ -180,8 +207,15 @@ class CampaignsTable:
                 condition="#st = :active",
                 names={"#st": "status"},
                 values={":active": CampaignStatus.ACTIVE.value},
-            )
+            ),
+            event,
         )
+
+    def _update_with(self, update: dict[str, Any], event: dict[str, Any] | None) -> bool:
+        """One update, alone or in one transaction with the outbox event that reports it."""
+        if event is None:
+            return bool(self.ops.run_update(update))
+        return self.ops.transact([update, event])
 
     def get_campaign(self, tenant_id: str, campaign_id: str) -> CampaignRecord | None:
         """One campaign of this tenant, or None."""

@@ -195,10 +195,12 @@ class AttemptsMixin(DialingBase):
         final_state: AttemptState,
         now: str,
         count_attempt: bool,
+        events: Sequence[dict[str, Any]] = (),
     ) -> bool:
         """Apply an attempt's end to its lead, once: the attempt moves from an open state to
         ``final_state``, the lead (still dialing this attempt) to ``change``, and the campaign's
-        counters follow. False when it was already applied."""
+        counters follow; ``events`` (outbox items: :mod:`dialer.adapters.outbox_events`) are
+        recorded in the same transaction. False when it was already applied."""
         open_states = [s.value for s in OPEN_ATTEMPT_STATES] + [AttemptState.CLAIMED.value]
         names = {"#state": "state"}
         values: dict[str, Any] = {":final": final_state.value, ":now": now}
@@ -236,6 +238,7 @@ class AttemptsMixin(DialingBase):
         if change.deferred_reason:
             stats[f"def_{change.deferred_reason}"] += 1
         ops.append(stats_op(attempt.tenant_id, attempt.campaign_id, shard_of(attempt.lead_id), stats))
+        ops.extend(events)
         return self._transact(ops) is None
 
     def resettle(

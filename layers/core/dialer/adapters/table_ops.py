@@ -160,37 +160,23 @@ class TableOps:
         ``condition`` may name attributes as ``#name`` when given in ``names``. With
         ``return_new`` the updated item is returned instead of True.
         """
-        expr_names = dict(names or {})
-        expr_values = dict(values or {})
-        parts: list[str] = []
-        if set_fields:
-            sets = []
-            for i, (name, value) in enumerate(set_fields.items()):
-                expr_names[f"#s{i}"] = name
-                expr_values[f":s{i}"] = value
-                sets.append(f"#s{i} = :s{i}")
-            parts.append("SET " + ", ".join(sets))
-        if add:
-            adds = []
-            for i, (name, amount) in enumerate(add.items()):
-                expr_names[f"#a{i}"] = name
-                expr_values[f":a{i}"] = amount
-                adds.append(f"#a{i} :a{i}")
-            parts.append("ADD " + ", ".join(adds))
-        if remove:
-            for i, name in enumerate(remove):
-                expr_names[f"#r{i}"] = name
-            parts.append("REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove))))
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "Key": self.items.to_ddb(key),
-            "UpdateExpression": " ".join(parts),
-            "ExpressionAttributeNames": expr_names,
-        }
-        if expr_values:
-            kwargs["ExpressionAttributeValues"] = self.items.to_ddb(expr_values)
-        if condition:
-            kwargs["ConditionExpression"] = condition
+        operation = update_operation(
+            key,
+            set_fields=set_fields,
+            add=add,
+            remove=remove,
+            condition=condition,
+            values=values,
+            names=names,
+        )
+        return self.run_update(operation, return_new=return_new)
+
+    def run_update(self, operation: Mapping[str, Any], *, return_new: bool = False) -> dict[str, Any] | bool:
+        """Apply one ``{"Update": ...}`` operation of :func:`update_operation` (see :meth:`update`)."""
+        ((_, body),) = operation.items()
+        kwargs: dict[str, Any] = {"TableName": self.table_name, **body, "Key": self.items.to_ddb(body["Key"])}
+        if "ExpressionAttributeValues" in body:
+            kwargs["ExpressionAttributeValues"] = self.items.to_ddb(body["ExpressionAttributeValues"])
         if return_new:
             kwargs["ReturnValues"] = "ALL_NEW"
         try:
@@ -240,3 +226,48 @@ class TableOps:
 
 def _backoff(attempt: int) -> None:
     time.sleep(min(1.0, 0.02 * 2**attempt))
+
+
+def update_operation(
+    key: Mapping[str, str],
+    *,
+    set_fields: Mapping[str, Any] | None = None,
+    add: Mapping[str, int] | None = None,
+    remove: Sequence[str] = (),
+    condition: str | None = None,
+    values: Mapping[str, Any] | None = None,
+    names: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The ``{"Update": ...}`` operation (plain values) for :meth:`TableOps.update` and for
+    transactions that write more than the one item (an update and its outbox event)."""
+    expr_names = dict(names or {})
+    expr_values = dict(values or {})
+    parts: list[str] = []
+    if set_fields:
+        sets = []
+        for i, (name, value) in enumerate(set_fields.items()):
+            expr_names[f"#s{i}"] = name
+            expr_values[f":s{i}"] = value
+            sets.append(f"#s{i} = :s{i}")
+        parts.append("SET " + ", ".join(sets))
+    if add:
+        adds = []
+        for i, (name, amount) in enumerate(add.items()):
+            expr_names[f"#a{i}"] = name
+            expr_values[f":a{i}"] = amount
+            adds.append(f"#a{i} :a{i}")
+        parts.append("ADD " + ", ".join(adds))
+    if remove:
+        for i, name in enumerate(remove):
+            expr_names[f"#r{i}"] = name
+        parts.append("REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove))))
+    body: dict[str, Any] = {
+        "Key": dict(key),
+        "UpdateExpression": " ".join(parts),
+        "ExpressionAttributeNames": expr_names,
+    }
+    if expr_values:
+        body["ExpressionAttributeValues"] = expr_values
+    if condition:
+        body["ConditionExpression"] = condition
+    return {"Update": body}

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from dialer.domain.circuit_breaker import CircuitBreaker
 from dialer.domain.outcomes import CallOutcome, Disposition
 from dialer.domain.voicemail import VoicemailSetting
 from dialer.errors import IllegalTransition
@@ -254,6 +255,10 @@ class CampaignConfig(_Model):
         default_factory=VoicemailSetting,
         description="When a machine answers: retry (default), hangup, or leave_message (hangup and "
         "leave_message: Call Control dialling only).",
+    )
+    circuit_breaker: CircuitBreaker = Field(
+        default_factory=CircuitBreaker,
+        description="Pause the campaign when its dials start failing (on by default; issue 24).",
     )
     variables: dict[Annotated[str, Field(pattern=VARIABLE_NAME)], str] = Field(
         default_factory=dict,

@@ -21,6 +21,7 @@ from dialer import clock as engine_clock
 from dialer.adapters.campaigns_table import CampaignRecord, CampaignsTable
 from dialer.adapters.dynamo import decode_cursor, encode_cursor
 from dialer.adapters.management_table import ManagementTable
+from dialer.adapters.outbox_events import campaign_status_changed
 from dialer.domain.campaigns import CampaignConfig, CampaignStatus, check_transition
 from dialer.errors import Conflict, InvalidInput, NotFound
 from dialer.services.campaign_models import (
@@ -113,7 +114,10 @@ class CampaignsService:
         now = self._now()
         # A user's move clears the reason the system paused it for (budget_reached).
         moved = _replace(record, status=target, updated_at=now, status_changed_at=now, paused_reason=None)
-        if not self.table.put_campaign(moved, expect_updated_at=record.updated_at):
+        event = campaign_status_changed(
+            self.tenant_id, campaign_id, before=record.status.value, after=target.value, at=now
+        )
+        if not self.table.put_campaign(moved, expect_updated_at=record.updated_at, event=event):
             raise Conflict("the campaign changed meanwhile; read it again")
         return campaign_view(moved)
 

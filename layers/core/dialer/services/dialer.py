@@ -46,6 +46,7 @@ from dialer.adapters.people_table import ContactHistory, DncTable
 from dialer.adapters.totals_table import TotalsTable
 from dialer.domain.analytics import budget_reached
 from dialer.domain.campaigns import CampaignStatus, DialMethod
+from dialer.domain.circuit_breaker import unfixable_dial_error
 from dialer.domain.dialing import (
     AttemptState,
     CallbackContext,
@@ -64,6 +65,7 @@ from dialer.domain.outcomes import CallOutcome
 from dialer.domain.phones import area_code_state
 from dialer.domain.variables import LEAD_FIELDS
 from dialer.observability import DIAL_FAILED, DIAL_PLACED, DIAL_REFUSED_429, get_logger, record_metric
+from dialer.services.circuit_breaker import trip_breaker
 from dialer.services.eligibility import HISTORY_WINDOW, caps_apply, decide
 from dialer.services.lead_effects import LeadEffects
 
@@ -604,11 +606,19 @@ class Dialer:
         # Not the number: our configuration (key, connection, assistant). Nothing is counted; the
         # lead waits and the operator sees the reason on it.
         get_logger().error("Telnyx refused the dial", attempt_id=attempt.attempt_id, error=str(exc))
+        status = exc.status if isinstance(exc, TelnyxError) else None
+        reason = unfixable_dial_error(status, pointers)
+        if reason is not None:
+            # No retry can fix it: the campaign stops now rather than failing every next dial.
+            trip_breaker(
+                self.campaigns, attempt.tenant_id, attempt.campaign_id, reason, at=utc_iso(self.clock())
+            )
         self.effects.drop(
             attempt,
             ["dial_refused"],
             retry_at=self.clock() + timedelta(minutes=15),
             deferred_reason="dial_refused",
+            failed_dial=True,
         )
         record_metric(
             DIAL_FAILED,

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from dialer.adapters.breaker_counts import BreakerCounts
 from dialer.adapters.campaigns_table import CampaignRecord, CampaignsTable, lead_from_item
 from dialer.adapters.dialing_table import Claim, DialingTable, TenantLimits
 from dialer.adapters.people_table import ContactHistory, DncTable
@@ -42,6 +43,7 @@ from dialer.domain.dialing import (
     utc_iso,
 )
 from dialer.observability import get_logger
+from dialer.services.circuit_breaker import BreakerWatch
 from dialer.services.dialer import DialJob
 from dialer.services.eligibility import HISTORY_WINDOW, caps_apply, decide
 
@@ -134,6 +136,7 @@ class Dispatcher:
         self._carry: dict[str, float] = defaultdict(float)
         self._checked: dict[tuple[str, str], float] = {}
         self._held: set[str] = set()
+        self.breaker = BreakerWatch(BreakerCounts(campaigns.ops), campaigns, clock=clock, monotonic=monotonic)
 
     # --- the loop -------------------------------------------------------------------------------
     def run(self, *, seconds: float | None = None, tenant_id: str | None = None) -> DispatchReport:
@@ -198,6 +201,8 @@ class Dispatcher:
             record = self.campaigns.get_campaign(tenant_id, campaign_id)
             if record is None or record.status != CampaignStatus.ACTIVE:
                 continue
+            if self.breaker.tripped(record):
+                continue  # its dials were failing: paused, nothing more is claimed
             records[campaign_id] = record
             caps[campaign_id] = self._campaign_cap(record, now)
         shares = split_budget(budget, caps, start=number)

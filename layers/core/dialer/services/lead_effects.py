@@ -29,11 +29,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dialer import keys
+from dialer.adapters.breaker_counts import count_ops
 from dialer.adapters.campaigns_table import CampaignRecord, CampaignsTable, LeadRecord, lead_from_item
 from dialer.adapters.dialing_table import AttemptRecord, DialingTable, LeadChange
+from dialer.adapters.outbox_events import settlement_events
 from dialer.adapters.people_table import ContactHistory
 from dialer.domain.calls import awaited_facts, facts_of_item
 from dialer.domain.campaigns import CampaignStatus, compliance_policy
+from dialer.domain.circuit_breaker import BREAKER_FAILURES
 from dialer.domain.dialing import (
     AttemptState,
     LeadStatus,
@@ -83,9 +86,8 @@ class LeadEffects:
                 # The line is free; the lead waits for the facts (its event, or the reaper).
                 self.dialing.release_slot(attempt.tenant_id, attempt.attempt_id)
                 return "awaiting_" + "_".join(waiting)
-            return (
-                "settled" if self.call_ended(attempt, CallOutcome(str(outcome)), ended_at=ended_at) else None
-            )
+            settled = self.call_ended(attempt, CallOutcome(str(outcome)), ended_at=ended_at, call=call)
+            return "settled" if settled else None
         if attempt.state == AttemptState.ENDED and attempt.outcome and attempt.outcome != outcome:
             return self.resettle(attempt, CallOutcome(str(outcome)), ended_at=ended_at)
         return None
@@ -97,10 +99,11 @@ class LeadEffects:
         *,
         failed: bool = False,
         ended_at: datetime | None = None,
+        call: Mapping[str, Any] | None = None,
     ) -> bool:
         """Apply a call's outcome (``failed``: Telnyx refused the dial for good; ``ended_at``: the
-        hangup, which a retry's delay counts from). False when the effect had already been
-        applied."""
+        hangup, which a retry's delay counts from; ``call``: its record, for the
+        ``call.completed`` event). False when the effect had already been applied."""
         self.dialing.release_slot(attempt.tenant_id, attempt.attempt_id)
         lead = self.campaigns.get_lead(attempt.tenant_id, attempt.lead_id)
         campaign = self.campaigns.get_campaign(attempt.tenant_id, attempt.campaign_id)
@@ -116,6 +119,18 @@ class LeadEffects:
             final_state=AttemptState.FAILED if failed else AttemptState.ENDED,
             now=utc_iso(now),
             count_attempt=counted_now,
+            events=[
+                *settlement_events(
+                    attempt, lead, change, call=None if failed else call or {}, at=utc_iso(now)
+                ),
+                *count_ops(
+                    attempt.tenant_id,
+                    attempt.campaign_id,
+                    now,
+                    failed=outcome in BREAKER_FAILURES,
+                    answered=outcome == CallOutcome.ANSWERED_HUMAN,
+                ),
+            ],
         )
 
     def resettle(
@@ -168,10 +183,11 @@ class LeadEffects:
         status: LeadStatus = LeadStatus.PENDING,
         retry_at: datetime | None = None,
         deferred_reason: str | None = None,
+        failed_dial: bool = False,
     ) -> bool:
         """Refuse an attempt before Telnyx accepted it: nothing is counted, the lead goes back to
         due at ``retry_at`` (default now), or ends with ``status``. A canceled campaign's lead is
-        canceled."""
+        canceled; ``failed_dial``: Telnyx refused the dial (it counts for the circuit breaker)."""
         self.dialing.release_slot(attempt.tenant_id, attempt.attempt_id)
         now = self.clock()
         if status == LeadStatus.PENDING:
@@ -185,8 +201,15 @@ class LeadEffects:
             reasons=tuple(reasons),
             deferred_reason=deferred_reason if status == LeadStatus.PENDING else None,
         )
+        # ``failed_dial``: Telnyx refused the dial (our configuration): it counts for the breaker.
+        counted = count_ops(attempt.tenant_id, attempt.campaign_id, now, failed=True, answered=False)
         return self.dialing.finish(
-            attempt, change, final_state=AttemptState.DROPPED, now=utc_iso(now), count_attempt=False
+            attempt,
+            change,
+            final_state=AttemptState.DROPPED,
+            now=utc_iso(now),
+            count_attempt=False,
+            events=counted if failed_dial else (),
         )
 
     def _after_call(

@@ -1,0 +1,197 @@
+"""Delivers the outbox's events to the tenants' webhook endpoints (issue 24).
+
+One run: fan every pending outbox event out into a delivery per subscribed, enabled endpoint
+(fixing the lead's ``sequence`` number on the way), then send every due delivery once. A failed
+attempt is due again after :func:`~dialer.domain.event_webhooks.retry_delay`; an event still
+undelivered 24 h after it was recorded is given up for that endpoint; an endpoint that has failed
+without one success for 3 days is disabled (an alarm metric and a ``webhook_endpoint.disabled``
+event). Every attempt of an event carries the event's id as ``webhook-id``, so a receiver that
+saw it already can drop it.
+
+At least once, never lost: every step leaves the work visible until it is done (the outbox
+marker until the fan-out wrote its deliveries, the delivery's due marker until an answer was
+recorded), and a delivery is leased before it is sent, so two runs never send it at once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from dialer import keys
+from dialer.adapters.webhook_sender import SendResult
+from dialer.adapters.webhooks_table import (
+    DeliveryRecord,
+    EndpointRecord,
+    EventRecord,
+    WebhooksTable,
+    outbox_put,
+)
+from dialer.domain.dialing import parse_utc, utc_iso
+from dialer.domain.event_webhooks import (
+    DELIVERY_HORIZON,
+    DELIVERY_TIMEOUT_SECONDS,
+    DISABLE_AFTER,
+    EventType,
+    retry_delay,
+    signature_header,
+)
+from dialer.observability import (
+    ENDPOINT_DISABLED,
+    EVENT_DELIVERED,
+    EVENT_DELIVERY_FAILED,
+    EVENT_GIVEN_UP,
+    get_logger,
+    record_metric,
+)
+
+#: A delivery is leased for this long while it is sent (the timeout, with room).
+LEASE = timedelta(seconds=DELIVERY_TIMEOUT_SECONDS * 3)
+USER_AGENT = "telnyx-ai-dialer-webhooks/1"
+
+
+class Sender(Protocol):
+    """Sends one signed POST (:class:`~dialer.adapters.webhook_sender.HttpSender`)."""
+
+    def send(self, url: str, headers: dict[str, str], body: bytes) -> SendResult: ...
+
+
+@dataclass
+class RunStats:
+    """What one run did (counts by what happened)."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+class WebhookDeliverer:
+    """Fans out and sends event webhooks."""
+
+    def __init__(
+        self,
+        table: WebhooksTable,
+        sender: Sender,
+        *,
+        clock: Callable[[], datetime],
+        wall_clock: Callable[[], datetime],
+    ) -> None:
+        self.table = table
+        self.sender = sender
+        self.clock = clock
+        # The signature's timestamp is checked by the receiver against its own wall clock.
+        self.wall_clock = wall_clock
+        self._endpoints: dict[str, list[EndpointRecord]] = {}
+
+    def run_once(self, *, limit: int = 100) -> RunStats:
+        """Fan out what is pending, then send what is due (up to ``limit`` of each per shard)."""
+        stats = RunStats()
+        self._endpoints.clear()
+        # Oldest first across the shards: a lead's sequence numbers follow its state changes.
+        pending = [e for shard in range(keys.WEBHOOK_SHARDS) for e in self.table.pending_events(shard, limit)]
+        for event in sorted(pending, key=lambda e: (e.created_at, e.event_id)):
+            self.fan_out(event)
+            stats.counts["fanned_out"] += 1
+        for shard in range(keys.WEBHOOK_SHARDS):
+            for delivery in self.table.due_deliveries(shard, utc_iso(self.clock()), limit):
+                stats.counts[self.deliver(delivery)] += 1
+        return stats
+
+    def fan_out(self, event: EventRecord) -> None:
+        """One delivery per enabled endpoint subscribed to the event's type; the lead's next
+        sequence number on the event the first time (the outbox is read oldest first)."""
+        if event.lead_id and event.sequence is None:
+            event = EventRecord(
+                **{**event.__dict__, "sequence": self.table.next_sequence(event.tenant_id, event.lead_id)}
+            )
+        wanted = [e for e in self._tenant_endpoints(event.tenant_id) if e.enabled and e.wants(event.type)]
+        self.table.fan_out(event, wanted, now=utc_iso(self.clock()))
+
+    def deliver(self, delivery: DeliveryRecord) -> str:
+        """Send one due delivery once; returns what became of it."""
+        now = self.clock()
+        if not self.table.claim(delivery, until=utc_iso(now + LEASE)):
+            return "taken"
+        delivery = DeliveryRecord(**{**delivery.__dict__, "due_sort": _leased(delivery, now + LEASE)})
+        endpoint = self.table.get_endpoint(delivery.tenant_id, delivery.endpoint_id)
+        event = self.table.get_event(delivery.tenant_id, delivery.event_id)
+        if endpoint is None or event is None:
+            self.table.finish_unsent(delivery, "skipped")
+            return "skipped"
+        if not endpoint.enabled:
+            self.table.finish_unsent(delivery, "skipped")
+            return "skipped"
+        body = event.payload()
+        sent_at = self.wall_clock()
+        timestamp = int(sent_at.timestamp())
+        headers = {
+            "content-type": "application/json",
+            "user-agent": USER_AGENT,
+            "webhook-id": event.event_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature_header(
+                endpoint.live_secrets(now), event.event_id, timestamp, body
+            ),
+        }
+        result = self.sender.send(endpoint.url, headers, body)
+        attempt = {
+            "at": utc_iso(now),
+            "status_code": result.status,
+            "latency_ms": result.latency_ms,
+            "excerpt": result.excerpt,
+            "error": result.error,
+        }
+        if result.ok:
+            self.table.record_attempt(delivery, attempt, status="delivered", next_at=None)
+            if endpoint.failing_since:
+                self.table.note_success(endpoint.tenant_id, endpoint.endpoint_id)
+            record_metric(EVENT_DELIVERED, 1, tenant_id=delivery.tenant_id)
+            return "delivered"
+        record_metric(EVENT_DELIVERY_FAILED, 1, tenant_id=delivery.tenant_id)
+        get_logger().info(
+            "event webhook attempt failed",
+            endpoint_id=endpoint.endpoint_id,
+            event_id=event.event_id,
+            status_code=result.status,
+            error=result.error,
+        )
+        self._note_failure(endpoint, now)
+        retry_at = now + retry_delay(delivery.attempt_count + 1)
+        if retry_at - parse_utc(event.created_at) > DELIVERY_HORIZON:
+            self.table.record_attempt(delivery, attempt, status="given_up", next_at=None)
+            record_metric(EVENT_GIVEN_UP, 1, tenant_id=delivery.tenant_id)
+            return "given_up"
+        self.table.record_attempt(delivery, attempt, status="pending", next_at=utc_iso(retry_at))
+        return "failed"
+
+    def _note_failure(self, endpoint: EndpointRecord, now: datetime) -> None:
+        """Start or continue the endpoint's failing streak; disable it after 3 days of it."""
+        if endpoint.failing_since is None:
+            self.table.note_failure(endpoint.tenant_id, endpoint.endpoint_id, utc_iso(now))
+            return
+        failing_for = now - parse_utc(endpoint.failing_since)
+        if failing_for < DISABLE_AFTER:
+            return
+        reason = f"every delivery failed since {endpoint.failing_since}"
+        event = outbox_put(
+            endpoint.tenant_id,
+            EventType.ENDPOINT_DISABLED,
+            {"endpoint_id": endpoint.endpoint_id, "url": endpoint.url, "reason": reason},
+            at=now,
+        )
+        if self.table.disable(
+            endpoint.tenant_id, endpoint.endpoint_id, reason=reason, at=utc_iso(now), event=event
+        ):
+            record_metric(ENDPOINT_DISABLED, 1, tenant_id=endpoint.tenant_id)
+            get_logger().warning("webhook endpoint disabled", endpoint_id=endpoint.endpoint_id, reason=reason)
+            self._endpoints.pop(endpoint.tenant_id, None)
+
+    def _tenant_endpoints(self, tenant_id: str) -> list[EndpointRecord]:
+        if tenant_id not in self._endpoints:
+            self._endpoints[tenant_id] = self.table.list_endpoints(tenant_id)
+        return self._endpoints[tenant_id]
+
+
+def _leased(delivery: DeliveryRecord, until: datetime) -> str:
+    return f"{utc_iso(until)}#{str(delivery.due_sort).split('#', 1)[1]}"

@@ -1,0 +1,281 @@
+"""Event webhooks are delivered at least once from the outbox, signed, under a stable id, with
+backoff, given up after 24 h, and an endpoint failing for 3 days is disabled (moto + a real HTTP
+receiver on loopback)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from standardwebhooks import Webhook
+
+from dialer.adapters.webhook_sender import HttpSender, SendResult
+from dialer.adapters.webhooks_table import EndpointRecord, WebhooksTable, outbox_put
+from dialer.domain.dialing import utc_iso
+from dialer.domain.event_webhooks import EventType, new_secret
+from dialer.services.webhook_delivery import WebhookDeliverer
+from tests.support.aws import MotoStack
+from tests.support.receiver import Received, receiver
+
+
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self) -> None:
+        self.at = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, **kwargs: float) -> None:
+        self.at += timedelta(**kwargs)
+
+
+@pytest.fixture
+def table(moto_stack: MotoStack, aws: dict[str, Any]) -> WebhooksTable:
+    from dialer.settings import get_settings
+
+    return WebhooksTable(get_settings().table_name)
+
+
+@pytest.fixture
+def tenant() -> str:
+    return "wh-" + uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def hook() -> Iterator[Received]:
+    with receiver() as got:
+        yield got
+
+
+def _endpoint(table: WebhooksTable, tenant: str, url: str, secret: str, **changes: Any) -> EndpointRecord:
+    now = utc_iso(datetime.now(UTC))
+    record = EndpointRecord(
+        tenant_id=tenant,
+        endpoint_id="we_" + uuid.uuid4().hex[:8],
+        url=url,
+        event_types=changes.pop("event_types", ()),
+        description="crm",
+        enabled=True,
+        created_at=now,
+        updated_at=now,
+        secrets=({"secret": secret, "expires_at": None},),
+        **changes,
+    )
+    assert table.put_endpoint(record)
+    return record
+
+
+def _deliverer(table: WebhooksTable, clock: Clock, sender: Any = None) -> WebhookDeliverer:
+    return WebhookDeliverer(
+        table,
+        sender or HttpSender(allow_loopback=True, timeout=2),
+        clock=clock,
+        wall_clock=lambda: datetime.now(UTC),
+    )
+
+
+def _event(
+    table: WebhooksTable, tenant: str, clock: Clock, kind: EventType = EventType.CALL_COMPLETED, **data: Any
+) -> str:
+    put = outbox_put(tenant, kind, {"lead_id": "L1", **data}, at=clock(), lead_id=data.get("lead_id", "L1"))
+    table.record_event(put)
+    return str(put["Put"]["Item"]["event_id"])
+
+
+def test_an_outbox_event_arrives_signed_under_its_own_id(
+    table: WebhooksTable, tenant: str, hook: Received
+) -> None:
+    # GIVEN an endpoint and an event recorded in the outbox
+    clock = Clock()
+    secret = new_secret()
+    endpoint = _endpoint(table, tenant, hook.url, secret)
+    event_id = _event(table, tenant, clock, outcome="answered_human")
+    # WHEN the deliverer runs
+    _deliverer(table, clock).run_once()
+    # THEN the receiver got it once, verified by the spec's reference verifier
+    ((headers, body),) = hook.requests
+    doc = Webhook(secret).verify(body, headers)
+    assert headers["webhook-id"] == event_id == doc["id"]
+    assert doc["type"] == "call.completed"
+    assert doc["data"]["outcome"] == "answered_human"
+    assert doc["version"] == 1
+    assert doc["sequence"] == 1
+    # AND the delivery is recorded with its status code and latency, and not sent again
+    (delivery,), _ = table.deliveries(tenant, endpoint.endpoint_id, limit=10, before=None)
+    assert delivery.status == "delivered"
+    assert delivery.attempts[0]["status_code"] == 200
+    _deliverer(table, clock).run_once()
+    assert len(hook.requests) == 1
+
+
+def test_only_subscribed_types_are_sent_and_sequences_count_per_lead(
+    table: WebhooksTable, tenant: str, hook: Received
+) -> None:
+    clock = Clock()
+    _endpoint(table, tenant, hook.url, new_secret(), event_types=("call.completed", "lead.status_changed"))
+    _event(table, tenant, clock, EventType.CALL_COMPLETED)
+    clock.advance(seconds=1)
+    _event(table, tenant, clock, EventType.CAMPAIGN_STATUS_CHANGED)
+    clock.advance(seconds=1)
+    _event(table, tenant, clock, EventType.LEAD_STATUS_CHANGED)
+    clock.advance(seconds=1)
+    _event(table, tenant, clock, EventType.CALL_COMPLETED, lead_id="L2")
+    _deliverer(table, clock).run_once()
+    docs = [json.loads(body) for _, body in hook.requests]
+    assert sorted(d["type"] for d in docs) == ["call.completed", "call.completed", "lead.status_changed"]
+    by_lead = sorted((d["data"]["lead_id"], d["sequence"]) for d in docs)
+    assert by_lead == [("L1", 1), ("L1", 3), ("L2", 1)]  # the campaign event took L1's 2 (test data)
+
+
+def test_a_failing_receiver_is_retried_with_backoff_under_the_same_id(
+    table: WebhooksTable, tenant: str, hook: Received
+) -> None:
+    # GIVEN a receiver that is down (500)
+    clock = Clock()
+    endpoint = _endpoint(table, tenant, hook.url, new_secret())
+    event_id = _event(table, tenant, clock)
+    hook.answer = 500
+    deliverer = _deliverer(table, clock)
+    deliverer.run_once()
+    assert len(hook.requests) == 1
+    (delivery,), _ = table.deliveries(tenant, endpoint.endpoint_id, limit=10, before=None)
+    assert delivery.status == "pending"
+    assert delivery.attempts[0]["status_code"] == 500
+    assert len(delivery.attempts[0]["excerpt"]) <= 256  # never more than an excerpt is kept
+    # WHEN it runs again before the backoff is over THEN nothing is sent
+    clock.advance(seconds=29)
+    deliverer.run_once()
+    assert len(hook.requests) == 1
+    # WHEN the receiver is back and the backoff (30 s, then 60 s) is over THEN it arrives
+    clock.advance(seconds=2)
+    deliverer.run_once()
+    assert len(hook.requests) == 2
+    hook.answer = 204
+    clock.advance(seconds=59)
+    deliverer.run_once()
+    assert len(hook.requests) == 2
+    clock.advance(seconds=2)
+    deliverer.run_once()
+    assert [h["webhook-id"] for h, _ in hook.requests] == [event_id] * 3
+    (delivery,), _ = table.deliveries(tenant, endpoint.endpoint_id, limit=10, before=None)
+    assert delivery.status == "delivered"
+    assert [a["status_code"] for a in delivery.attempts] == [500, 500, 204]
+    # AND the endpoint is healthy again
+    assert table.get_endpoint(tenant, endpoint.endpoint_id).failing_since is None  # type: ignore[union-attr]
+
+
+def test_an_event_is_given_up_after_24_hours_and_an_endpoint_disabled_after_3_days(
+    table: WebhooksTable, tenant: str, hook: Received
+) -> None:
+    clock = Clock()
+    endpoint = _endpoint(table, tenant, hook.url, new_secret())
+    hook.answer = 503
+    deliverer = _deliverer(table, clock)
+    _event(table, tenant, clock)
+    for _ in range(13):  # retry on schedule for a day
+        deliverer.run_once()
+        clock.advance(hours=2)
+    (delivery,), _ = table.deliveries(tenant, endpoint.endpoint_id, limit=10, before=None)
+    assert delivery.status == "given_up"
+    assert 10 <= delivery.attempt_count <= 14
+    assert table.get_endpoint(tenant, endpoint.endpoint_id).enabled  # type: ignore[union-attr]
+    # WHEN it keeps failing for 3 days
+    for _ in range(3):
+        clock.advance(hours=23)
+        _event(table, tenant, clock)
+        deliverer.run_once()
+    # THEN it is disabled with its reason, and a webhook_endpoint.disabled event is recorded
+    disabled = table.get_endpoint(tenant, endpoint.endpoint_id)
+    assert disabled is not None
+    assert not disabled.enabled
+    assert "failed since" in str(disabled.disabled_reason)
+    events = table.events_since(tenant, "", limit=100)
+    assert any(
+        e.type == "webhook_endpoint.disabled" and e.data["endpoint_id"] == endpoint.endpoint_id
+        for e in events
+    )
+    # AND nothing more is sent to it
+    sent = len(hook.requests)
+    clock.advance(hours=1)
+    _event(table, tenant, clock)
+    deliverer.run_once()
+    assert len(hook.requests) == sent
+
+
+class Crash(Exception):
+    """The deliverer dies here."""
+
+
+def test_a_deliverer_killed_between_the_state_change_and_the_send_loses_nothing(
+    table: WebhooksTable, tenant: str, hook: Received
+) -> None:
+    # GIVEN an event recorded with its state change, and a deliverer that dies while sending
+    clock = Clock()
+    secret = new_secret()
+    _endpoint(table, tenant, hook.url, secret)
+    event_id = _event(table, tenant, clock)
+
+    class DiesOnSend:
+        def send(self, url: str, headers: dict[str, str], body: bytes) -> SendResult:
+            raise Crash
+
+    with pytest.raises(Crash):
+        _deliverer(table, clock, DiesOnSend()).run_once()
+    assert hook.requests == []
+    # WHEN a new deliverer runs once the dead one's lease is over
+    clock.advance(seconds=31)
+    _deliverer(table, clock).run_once()
+    # THEN the event arrives, under its id
+    ((headers, body),) = hook.requests
+    assert Webhook(secret).verify(body, headers)["id"] == event_id
+
+
+def test_a_deliverer_killed_during_the_fan_out_loses_nothing_and_sends_once(
+    table: WebhooksTable, tenant: str, hook: Received, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    _endpoint(table, tenant, hook.url, new_secret())
+    event_id = _event(table, tenant, clock)
+    real = WebhooksTable.fan_out
+
+    def dies_after_writing_deliveries(self: WebhooksTable, event: Any, endpoints: Any, *, now: str) -> None:
+        for endpoint in endpoints:
+            self.put_delivery(event, endpoint.endpoint_id, now=now, replace=False)
+        raise Crash
+
+    monkeypatch.setattr(WebhooksTable, "fan_out", dies_after_writing_deliveries)
+    with pytest.raises(Crash):
+        _deliverer(table, clock).run_once()
+    monkeypatch.setattr(WebhooksTable, "fan_out", real)
+    _deliverer(table, clock).run_once()
+    _deliverer(table, clock).run_once()
+    assert [h["webhook-id"] for h, _ in hook.requests] == [event_id]
+
+
+def test_two_deliverers_with_the_same_stale_view_send_once(
+    table: WebhooksTable, tenant: str, hook: Received
+) -> None:
+    # GIVEN two runs that both read the same pending event and then the same due delivery
+    clock = Clock()
+    endpoint = _endpoint(table, tenant, hook.url, new_secret())
+    event_id = _event(table, tenant, clock)
+    first, second = _deliverer(table, clock), _deliverer(table, clock)
+    event = table.get_event(tenant, event_id)
+    assert event is not None
+    first.fan_out(event)
+    (due,), _ = table.deliveries(tenant, endpoint.endpoint_id, limit=10, before=None)
+    # WHEN both send it, and the second also fans the event out again afterwards
+    assert first.deliver(due) == "delivered"
+    assert second.deliver(due) == "taken"  # the lease (a conditional write) was the first one's
+    second.fan_out(event)
+    second.run_once()
+    # THEN the receiver got it once, and the delivery stays delivered
+    assert [h["webhook-id"] for h, _ in hook.requests] == [event_id]
+    (delivery,), _ = table.deliveries(tenant, endpoint.endpoint_id, limit=10, before=None)
+    assert delivery.status == "delivered"
