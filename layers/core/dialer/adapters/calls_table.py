@@ -23,6 +23,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dialer import clock as engine_clock
 from dialer import keys
 from dialer.adapters.dynamo import DynamoItems, storage_error
 from dialer.adapters.table_ops import TableOps
@@ -93,7 +94,7 @@ class CallsTable:
         self.ops = TableOps(self.items)
         self.table_name = table_name
         self.receipt_ttl = timedelta(days=receipt_ttl_days)
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or engine_clock.now  # the call's times are the engine's (one clock)
 
     # --- reads -----------------------------------------------------------------------------
     def get_call(self, tenant_id: str, call_control_id: str) -> CallRecord | None:

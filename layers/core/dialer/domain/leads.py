@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
+from dialer import clock as engine_clock
 from dialer.domain.location import LocationIssue, ZoneCandidate, resolve_location
 from dialer.domain.phones import InvalidPhoneNumber, PhoneRejection, normalize_phone
 from dialer.policies.compliance import ConsentRecord, ConsentType
@@ -289,7 +290,7 @@ def consent_record(
         if _blank(revoked_at)
         else _instant(revoked_at, "consent_revoked_at", RejectReason.INVALID_CONSENT_TIMESTAMP)
     )
-    latest = (now or datetime.now(UTC)) + CONSENT_CLOCK_SLACK
+    latest = (now or engine_clock.now()) + CONSENT_CLOCK_SLACK
     for name, instant in (("consent_granted_at", granted), ("consent_revoked_at", revoked)):
         if instant is not None and instant > latest:
             raise LeadRejected(RejectReason.INVALID_CONSENT_TIMESTAMP, name, "in the future")
