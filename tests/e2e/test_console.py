@@ -36,19 +36,25 @@ AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 TENANT = "e2e-console"
 SIM_KEY = "KEYSIM_e2e_console"
 OFFSET = dialing.clock_offset()
-API_PORT = dialing.free_port()
 LEADS = 8  # dialing.population: index 3 is on the DNC list, 7 has no consent
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 RUN_TIMEOUT_MS = 120_000
 
 
 @pytest.fixture(scope="module")
-def sim() -> Iterator[Simulator]:
+def api_port() -> int:
+    """Chosen when the module starts, not when it is collected: the other xdist worker's stacks
+    take ports in between (a port picked at collection was once taken by the time it was used)."""
+    return dialing.free_port()
+
+
+@pytest.fixture(scope="module")
+def sim(api_port: int) -> Iterator[Simulator]:
     config = SimulatorConfig(
         accounts=(
             AccountConfig(
                 api_key=SIM_KEY,
-                webhook_url=f"http://127.0.0.1:{API_PORT}/webhooks/telnyx/{TENANT}",
+                webhook_url=f"http://127.0.0.1:{api_port}/webhooks/telnyx/{TENANT}",
                 channel_limit=20,
                 phone_numbers=dialing.CALLER_IDS,
             ),
@@ -68,11 +74,11 @@ def sim() -> Iterator[Simulator]:
 
 @pytest.fixture(scope="module")
 def stack(
-    local_stack_process: Any, tmp_path_factory: pytest.TempPathFactory, sim: Simulator
+    local_stack_process: Any, tmp_path_factory: pytest.TempPathFactory, sim: Simulator, api_port: int
 ) -> Iterator[Any]:
     from tests.e2e.conftest import BUILT_TEMPLATE
 
-    args = dialing.stack_args(API_PORT, sim.base_url, TENANT, sim.public_key_b64, OFFSET)
+    args = dialing.stack_args(api_port, sim.base_url, TENANT, sim.public_key_b64, OFFSET)
     # the dispatcher every second (5 s in the dialing tests): retries and completion come sooner
     args[args.index("DispatcherFunction=5")] = "DispatcherFunction=1"
     running = local_stack_process(BUILT_TEMPLATE, tmp_path_factory.mktemp("console-stack"), args).start()
