@@ -7,6 +7,9 @@ call it today, insights (issue 10) call the same :meth:`Dispositions.record` lat
   cancels its pending Telnyx scheduled events, and ends every pending lead of that number in
   every campaign of the tenant (the dialer's
   dial-time DNC re-check covers a lead that is being dialled right now).
+  Its ``lead.opted_out`` events (one per lead of the number) are written in the listing's own
+  transaction: a number already listed (a retried tool call, the insight after the tool) writes
+  none.
 * A **disposition** is recorded on the call and, as ``last_disposition``, on the lead (the init
   webhook greets the next call with it). ``do_not_call`` has the opt-out's effects as well.
   Recording is idempotent: a retried tool call or a repeated insight writes the same values.

@@ -8,7 +8,8 @@
    stores rejected rows with their line and reason, and moves the checkpoint (offset, line,
    counters) with a conditional write, so a duplicated message can never count a chunk twice.
 3. When the invocation's time runs low it sends itself a continuation message; the next one
-   resumes at the checkpoint. Status: pending → processing → completed | failed.
+   resumes at the checkpoint. Status: pending → processing → completed | failed; the move to
+   either end writes its ``import.completed`` event (with the counts) in the same transaction.
 
 Every data row ends up imported, merged or rejected: ``rows = imported + merged + rejected``.
 Blank lines are not rows. Lines may end in CRLF, LF or a lone CR. A quoted field may span lines;
