@@ -6,7 +6,9 @@ retried tool call, a second insight, a duplicated import message) reports nothin
 
 from __future__ import annotations
 
+import itertools
 import json
+import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,13 +18,17 @@ from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from standardwebhooks import Webhook
 
+from dialer import keys
 from dialer.adapters.campaigns_table import CampaignsTable
+from dialer.adapters.people_table import DncTable
 from dialer.adapters.webhook_sender import HttpSender, SendResult
 from dialer.adapters.webhooks_table import EndpointRecord, WebhooksTable
 from dialer.domain.dialing import utc_iso
 from dialer.domain.event_webhooks import new_secret
+from dialer.services.dialing_api import DialingApi
 from dialer.services.imports import ImportRef, continuation_message
 from dialer.services.webhook_delivery import WebhookDeliverer
 from tests.integration.campaigns.conftest import (
@@ -43,7 +49,7 @@ from tests.integration.test_assistant_tools import (
     tool_secrets,  # noqa: F401  (a fixture the tool calls need)
 )
 from tests.integration.test_event_processor import message_for, run
-from tests.support.aws import MotoStack
+from tests.support.aws import LambdaContextStub, MotoStack, sqs_event
 from tests.support.management import InProcessApi
 from tests.support.receiver import Received, receiver
 from tests.support.seed import Seeder
@@ -71,15 +77,16 @@ class Crm:
     clock_at: datetime
 
     def deliver(self) -> None:
-        """Run the deliverer until nothing is left to fan out or send now."""
-        for _ in range(30):
+        """Run the deliverer until a run fans out and delivers nothing (what other tests left
+        behind, to receivers long gone, may keep failing: that is not ours to wait for)."""
+        for _ in range(10):
             stats = WebhookDeliverer(
                 self.table,
                 HttpSender(allow_loopback=True, timeout=2),
                 clock=lambda: self.clock_at,
                 wall_clock=lambda: datetime.now(UTC),
             ).run_once(limit=1000)
-            if not stats.counts:
+            if not stats.counts["fanned_out"] and not stats.counts["delivered"]:
                 return
         raise AssertionError("the deliverer never ran out of work")
 
@@ -150,8 +157,43 @@ def _unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
 
-def _phone() -> str:
-    return "+1312555" + str(uuid.uuid4().int % 10_000).zfill(4)
+_NUMBERS = itertools.count(2000 + secrets.randbelow(7000))
+
+
+def _phone(area: str = "312") -> str:
+    """A number no other test of the session lists (the tenant's DNC list is shared)."""
+    return f"+1{area}555{next(_NUMBERS) % 10_000:04d}"
+
+
+def dies_after(real: Any, *, when: Any = None) -> Any:
+    """``real``, then a crash (when ``when(kwargs)`` says so): the writer dies right after its
+    write committed, before anything after it in the request ran."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        if when is None or when(kwargs):
+            raise Crash
+        return result
+
+    return wrapper
+
+
+def _call_dying(tools: Any, tool: str, body: dict[str, Any], signer: Any) -> None:
+    """A tool call whose function dies after the state change (Telnyx sees an error)."""
+    try:
+        response = call_tool(tools, tool, body, signer=signer)
+    except Crash:
+        return
+    assert response["statusCode"] >= 500, response
+
+
+def _crash_before_the_stamp(seed: Seeder, call_id: str) -> None:
+    """What a processor that died after an insight's effects but before stamping the call with
+    it leaves behind: the redelivery applies the insight again."""
+    seed.table.ops.update(keys.call_key(TENANT, call_id), remove=("insights_applied",))
+    item = seed.table.items.get(keys.call_key(TENANT, call_id))
+    assert item is not None
+    assert "insights_applied" not in item
 
 
 # --- lead.opted_out -----------------------------------------------------------------------------
@@ -167,9 +209,13 @@ def test_an_opt_out_on_a_call_reports_each_lead_of_the_number_once(
     other = seed.lead(TENANT, second, phone)
     call_id = "v3:" + _unique("oo")
     seed.linked_call(dialled, 1, call_id)
-    # WHEN they opt out through the assistant's tool, and the deliverer dies before sending
+    # WHEN they opt out through the assistant's tool, the function dies right after listing the
+    # number, Telnyx retries the call, and the deliverer dies before sending
     body = {"call_control_id": call_id, "lead_id": dialled.lead_id, "end_user": phone}
-    assert call_tool(tools, "opt_out", body, signer=signer)["json"]["result"] == "opted_out"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DncTable, "add", dies_after(DncTable.add))
+        _call_dying(tools, "opt_out", body, signer)
+    assert call_tool(tools, "opt_out", body, signer=signer)["json"]["already_listed"] is True
     crm.deliver_after_a_crash()
     # THEN each of their leads is reported opted out once, signed, naming the call
     for lead in (dialled, other):
@@ -183,7 +229,7 @@ def test_an_opt_out_on_a_call_reports_each_lead_of_the_number_once(
         assert doc["sequence"] == 1
         assert doc["version"] == 1
         assert phone not in json.dumps(doc)  # no payload carries a phone number
-    # WHEN Telnyx retries the tool call and the call's insight concludes do_not_call too
+    # WHEN Telnyx retries the tool call again and the call's insight concludes do_not_call too
     assert call_tool(tools, "opt_out", body, signer=signer)["json"]["already_listed"] is True
     run(processor_handler, [message_for(insight(call_id, _unique("ev"), "do_not_call", stringified=False))])
     crm.deliver()
@@ -201,10 +247,12 @@ def test_a_do_not_call_insight_reports_the_opt_out_once_however_often_it_comes(
     lead = seed.lead(TENANT, campaign, phone)
     call_id = "v3:" + _unique("oi")
     seed.linked_call(lead, 1, call_id)
-    # WHEN two insights (two event ids) conclude do_not_call
-    for _ in range(2):
-        doc = insight(call_id, _unique("ev"), "do_not_call", stringified=False)
-        assert run(processor_handler, [message_for(doc)]) == {"batchItemFailures": []}
+    # WHEN the insight concluding do_not_call is applied, and redelivered after a crash that
+    # came before the call was stamped with it (so its effects run again)
+    message = message_for(insight(call_id, _unique("ev"), "do_not_call", stringified=False))
+    assert run(processor_handler, [message]) == {"batchItemFailures": []}
+    _crash_before_the_stamp(seed, call_id)
+    assert run(processor_handler, [message]) == {"batchItemFailures": []}
     crm.deliver_after_a_crash()
     # THEN one lead.opted_out, from the insight
     ((_, doc),) = crm.received("lead.opted_out", lead_id=lead.lead_id)
@@ -224,11 +272,15 @@ def test_a_callback_is_reported_once_per_booked_time(
 ) -> None:
     # GIVEN a lead on a call
     campaign = _unique("cmp_cb")
-    lead = _eligible_lead(seed, campaign, _phone())
+    lead = _eligible_lead(seed, campaign, _phone("212"))
     call_id = "v3:" + _unique("cb")
     seed.linked_call(lead, 1, call_id)
-    # WHEN the assistant books a callback (Telnyx retries the tool call) and the deliverer dies
+    # WHEN the assistant books a callback, the function dies right after booking it, Telnyx
+    # retries the tool call, and the deliverer dies before sending
     body = {"call_control_id": call_id, "lead_id": lead.lead_id, "when": _next_wednesday_local(15)}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DialingApi, "_schedule", dies_after(DialingApi._schedule))
+        _call_dying(tools, "schedule_callback", body, signer)
     answer = call_tool(tools, "schedule_callback", body, signer=signer)["json"]
     assert answer["ok"] is True, answer
     assert call_tool(tools, "schedule_callback", body, signer=signer)["json"]["ok"] is True
@@ -245,13 +297,13 @@ def test_a_callback_is_reported_once_per_booked_time(
         "applies": "now",
     }
     assert doc["sequence"] == 1
-    # WHEN the call's insights ask for another time, twice (two insight events)
+    # WHEN the call's insights ask for another time, redelivered after a crash before the stamp
     later = datetime.fromisoformat(answer["callback_at"]).astimezone(ZoneInfo("America/New_York"))
     later = later.replace(hour=16)
-    for _ in range(2):
-        assert run(processor_handler, [message_for(_callback_insight(call_id, later.isoformat()))]) == {
-            "batchItemFailures": []
-        }
+    message = message_for(_callback_insight(call_id, later.isoformat()))
+    assert run(processor_handler, [message]) == {"batchItemFailures": []}
+    _crash_before_the_stamp(seed, call_id)
+    assert run(processor_handler, [message]) == {"batchItemFailures": []}
     crm.deliver()
     # THEN that change is reported once more, the new time after the first (sequence 2)
     docs = [d for _, d in crm.received("lead.callback_scheduled", lead_id=lead.lead_id)]
@@ -266,7 +318,7 @@ def test_a_callback_booked_during_the_call_applies_after_it(
     crm: Crm, tools: Any, seed: Seeder, signer: Any
 ) -> None:
     campaign = _unique("cmp_cd")
-    lead = _eligible_lead(seed, campaign, _phone())
+    lead = _eligible_lead(seed, campaign, _phone("212"))
     seed.set_lead(TENANT, lead.lead_id, status="dialing")
     body = {"lead_id": lead.lead_id, "when": _next_wednesday_local(11)}
     for _ in range(2):
@@ -311,15 +363,39 @@ def _import(
     from dialer.settings import get_settings
 
     with pytest.MonkeyPatch.context() as patch:
-        # Small chunks, one invocation each: the counts come from every checkpoint.
+        # Small chunks, one invocation each: the counts come from every checkpoint; the function
+        # dies right after the write that ends the import (SQS delivers the message again).
         patch.setenv("IMPORT_CHUNK_ROWS", chunk_rows)
         patch.setenv("IMPORT_RESERVE_MS", "999999")
+        ends = dies_after(CampaignsTable.checkpoint_import, when=lambda kwargs: kwargs["finished"])
+        patch.setattr(CampaignsTable, "checkpoint_import", ends)
+        patch.setattr(CampaignsTable, "fail_import", dies_after(CampaignsTable.fail_import))
         get_settings.cache_clear()
         fresh(importer.module)
-        importer.run()
+        assert _run_until_empty(importer) == 1  # the one crash
     get_settings.cache_clear()
     fresh(importer.module)
     return cid, created["import_id"]
+
+
+def _run_until_empty(importer: Importer) -> int:
+    """Deliver the import queue's messages, a failed one again at once; returns the failures."""
+    failures = 0
+    for _ in range(100):
+        got = importer.sqs.receive_message(
+            QueueUrl=importer.queue_url, MaxNumberOfMessages=1, VisibilityTimeout=0
+        ).get("Messages", [])
+        if not got:
+            return failures
+        try:
+            failed = importer.module.lambda_handler(sqs_event(got), LambdaContextStub())["batchItemFailures"]
+        except (Crash, BatchProcessingError):
+            failed = True
+        if failed:
+            failures += 1
+            continue
+        importer.sqs.delete_message(QueueUrl=importer.queue_url, ReceiptHandle=got[0]["ReceiptHandle"])
+    raise AssertionError("the import queue never emptied")
 
 
 def test_an_import_reports_its_end_once_with_its_counts(
@@ -341,7 +417,7 @@ def test_an_import_reports_its_end_once_with_its_counts(
     boto3.client("sqs").send_message(
         QueueUrl=import_env["IMPORT_QUEUE_URL"], MessageBody=continuation_message(ref)
     )
-    importer.run()
+    assert _run_until_empty(importer) == 0
     import_crm.deliver_after_a_crash()
     # THEN one import.completed with the import's own counts, across every chunk
     ((_, doc),) = import_crm.received("import.completed", import_id=import_id)
