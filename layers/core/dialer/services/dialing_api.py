@@ -180,6 +180,9 @@ class DialingApi:
             "updated_at": utc_iso(now),
         }
         fields = {k: v for k, v in fields.items() if v is not None}
+        # A pending lead already booked for this time is the same callback again; a lead this
+        # reopens (reached, exhausted) changes whatever time it holds.
+        same_time = status == LeadStatus.PENDING
         ops: list[dict[str, Any]] = [
             {
                 "Update": {
@@ -187,12 +190,13 @@ class DialingApi:
                     "UpdateExpression": "SET "
                     + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields)))
                     + ("" if note else " REMOVE callback_note"),
-                    "ConditionExpression": "#f0 = :seen AND (attribute_not_exists(#cb) OR #cb <> :at)",
+                    "ConditionExpression": "#f0 = :seen"
+                    + (" AND (attribute_not_exists(#cb) OR #cb <> :at)" if same_time else ""),
                     "ExpressionAttributeNames": {f"#f{i}": k for i, k in enumerate(fields)}
-                    | new_time["names"],
+                    | (new_time["names"] if same_time else {}),
                     "ExpressionAttributeValues": {f":f{i}": v for i, v in enumerate(fields.values())}
                     | {":seen": status.value}
-                    | new_time["values"],
+                    | (new_time["values"] if same_time else {}),
                 }
             },
             event,
@@ -216,7 +220,8 @@ class DialingApi:
         """After a refused booking: the same callback already booked (answered as done, nothing
         written), else Conflict (the lead moved between the read and the write)."""
         lead = self.campaigns.get_lead(self.tenant_id, lead_id)
-        if lead is None or lead.callback_at != at:
+        booked = (LeadStatus.PENDING.value, LeadStatus.DIALING.value)
+        if lead is None or lead.callback_at != at or lead.status not in booked:
             raise Conflict("the lead changed meanwhile; try again")
         return "after_call" if lead.status == LeadStatus.DIALING.value else "now"
 
