@@ -446,7 +446,7 @@ class CampaignsTable:
         campaign_id: str,
         counts: Mapping[str, int],
     ) -> bool:
-        placeholders = {f":s{i}": s for i, s in enumerate(from_statuses)}
+        placeholders = {f":from{i}": s for i, s in enumerate(from_statuses)}
         operation = update_operation(
             keys.import_key(tenant_id, import_id),
             set_fields={"status": "failed", "failure": reason, "finished_at": at, "updated_at": at},
