@@ -447,3 +447,23 @@ def test_a_failed_import_reports_its_end_with_the_reason(
     assert doc["data"]["status"] == "failed"
     assert "not a CSV row" in doc["data"]["failure"]
     assert doc["data"]["rows"] == 0
+
+
+def test_an_import_whose_file_never_came_reports_its_end_once(
+    import_crm: Crm, api: InProcessApi, importing_tenant: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dialer.services.imports import UPLOAD_GRACE
+    from tests.integration.campaigns.test_import_expiry import URL_SECONDS, reap
+
+    t = importing_tenant
+    cid = api.post("/campaigns", t.key, campaign_body(t)).body["id"]
+    import_id = api.post(f"/campaigns/{cid}/imports", t.key, {"filename": "never.csv"}).body["import_id"]
+    # WHEN the reaper fails it once its upload URL has expired (and runs again: nothing more)
+    late = URL_SECONDS + UPLOAD_GRACE.total_seconds()
+    reap(monkeypatch, seconds_later=late + 60)
+    reap(monkeypatch, seconds_later=late + 120)
+    import_crm.deliver()
+    # THEN one import.completed says it failed, and why
+    ((_, doc),) = import_crm.received("import.completed", import_id=import_id)
+    assert doc["data"]["status"] == "failed"
+    assert doc["data"]["failure"].startswith("no file was uploaded before the upload URL expired")
