@@ -378,49 +378,93 @@ class CampaignsTable:
         counts: Mapping[str, int],
         at: str,
         finished: bool,
+        campaign_id: str,
+        totals: Mapping[str, int] | None = None,
     ) -> bool:
         """Move the checkpoint from ``from_offset`` to ``to_offset`` and add ``counts``.
 
         Conditional on the stored offset still being ``from_offset`` while processing, so a
         duplicate continuation message cannot count a chunk twice; False when it lost that race.
+        The ``finished`` move writes ``import.completed`` (``totals``: the import's counts with
+        this chunk's) in the same transaction: the worker that loses the race writes neither.
         """
         fields: dict[str, Any] = {"offset": to_offset, "line": line, "header": list(header), "updated_at": at}
         if finished:
             fields.update(status="completed", finished_at=at)
-        return bool(
-            self.ops.update(
-                keys.import_key(tenant_id, import_id),
-                set_fields=fields,
-                add={k: v for k, v in counts.items() if v},
-                condition="#off = :from AND #st = :processing",
-                names={"#off": "offset", "#st": "status"},
-                values={":from": from_offset, ":processing": "processing"},
-            )
+        operation = update_operation(
+            keys.import_key(tenant_id, import_id),
+            set_fields=fields,
+            add={k: v for k, v in counts.items() if v},
+            condition="#off = :from AND #st = :processing",
+            names={"#off": "offset", "#st": "status"},
+            values={":from": from_offset, ":processing": "processing"},
+        )
+        if not finished:
+            return bool(self.ops.run_update(operation))
+        event = outbox_events.import_completed(
+            tenant_id,
+            campaign_id=campaign_id,
+            import_id=import_id,
+            status="completed",
+            counts=totals or counts,
+            failure=None,
+            at=at,
+        )
+        return self.ops.transact([operation, event])
+
+    def fail_import(
+        self,
+        tenant_id: str,
+        import_id: str,
+        *,
+        reason: str,
+        at: str,
+        campaign_id: str,
+        counts: Mapping[str, int] | None = None,
+    ) -> bool:
+        """Mark an import failed (an unreadable or oversized file, every retry failed), unless
+        it already ended; its ``import.completed`` (``failed``, ``counts``: the rows done before
+        it stopped) in the same transaction. False if it had ended."""
+        return self._end_import(
+            tenant_id, import_id, ("pending", "processing"), reason, at, campaign_id, counts or {}
         )
 
-    def fail_import(self, tenant_id: str, import_id: str, *, reason: str, at: str) -> None:
-        """Mark an import failed (an unreadable or oversized file), unless it already finished."""
-        self.ops.update(
+    def expire_import(
+        self, tenant_id: str, import_id: str, *, reason: str, at: str, campaign_id: str
+    ) -> bool:
+        """pending → failed (its file never came), with its ``import.completed``; False if it
+        started or ended meanwhile."""
+        return self._end_import(tenant_id, import_id, ("pending",), reason, at, campaign_id, {})
+
+    def _end_import(
+        self,
+        tenant_id: str,
+        import_id: str,
+        from_statuses: Sequence[str],
+        reason: str,
+        at: str,
+        campaign_id: str,
+        counts: Mapping[str, int],
+    ) -> bool:
+        placeholders = {f":from{i}": s for i, s in enumerate(from_statuses)}
+        operation = update_operation(
             keys.import_key(tenant_id, import_id),
             set_fields={"status": "failed", "failure": reason, "finished_at": at, "updated_at": at},
             remove=_PENDING_INDEX,
-            condition="#st IN (:pending, :processing)",
+            condition=f"#st IN ({', '.join(placeholders)})",
             names={"#st": "status"},
-            values={":pending": "pending", ":processing": "processing"},
+            values=placeholders,
         )
-
-    def expire_import(self, tenant_id: str, import_id: str, *, reason: str, at: str) -> bool:
-        """pending → failed (its file never came); False if it started or ended meanwhile."""
-        return bool(
-            self.ops.update(
-                keys.import_key(tenant_id, import_id),
-                set_fields={"status": "failed", "failure": reason, "finished_at": at, "updated_at": at},
-                remove=_PENDING_INDEX,
-                condition="#st = :pending",
-                names={"#st": "status"},
-                values={":pending": "pending"},
-            )
+        event = outbox_events.import_completed(
+            tenant_id,
+            campaign_id=campaign_id,
+            import_id=import_id,
+            status="failed",
+            counts=counts,
+            failure=reason,
+            at=at,
         )
+        return self.ops.transact([operation, event])
 
     def overdue_imports(self, tenant_id: str, before: str, *, limit: int = 100) -> list[ImportRecord]:
         """Imports still waiting for their file whose upload URL expired before ``before``,

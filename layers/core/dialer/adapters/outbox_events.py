@@ -76,6 +76,72 @@ def lead_status_changed(
     return outbox_put(tenant_id, EventType.LEAD_STATUS_CHANGED, data, at=parse_utc(at), lead_id=lead_id)
 
 
+def lead_opted_out(
+    tenant_id: str,
+    *,
+    lead_id: str,
+    campaign_id: str,
+    source: str,
+    call_id: str | None,
+    at: str,
+) -> dict[str, Any]:
+    """``lead.opted_out``: the person asked not to be called again (``source``: ``call`` for the
+    in-call tool, ``tool`` or ``insight`` for a ``do_not_call`` disposition; ``call_id``: the call
+    they said it on, when known). One per lead of the number, written with its DNC entry."""
+    data = {"lead_id": lead_id, "campaign_id": campaign_id, "source": source, "call_id": call_id}
+    return outbox_put(tenant_id, EventType.LEAD_OPTED_OUT, data, at=parse_utc(at), lead_id=lead_id)
+
+
+def lead_callback_scheduled(
+    tenant_id: str,
+    *,
+    lead_id: str,
+    campaign_id: str,
+    callback_at: str,
+    requested_at: str,
+    applies: str,
+    at: str,
+) -> dict[str, Any]:
+    """``lead.callback_scheduled``: a callback was booked for ``callback_at`` (UTC; moved to the
+    next legal instant when ``requested_at`` was not one); ``applies``: ``now`` (the lead is due
+    then) or ``after_call`` (the call in progress ends first). The note is not sent: it is free
+    text that may hold what the person said about themselves."""
+    data = {
+        "lead_id": lead_id,
+        "campaign_id": campaign_id,
+        "callback_at": callback_at,
+        "requested_at": requested_at,
+        "adjusted": callback_at != requested_at,
+        "applies": applies,
+    }
+    return outbox_put(tenant_id, EventType.LEAD_CALLBACK_SCHEDULED, data, at=parse_utc(at), lead_id=lead_id)
+
+
+def import_completed(
+    tenant_id: str,
+    *,
+    campaign_id: str,
+    import_id: str,
+    status: str,
+    counts: Mapping[str, int],
+    failure: str | None,
+    at: str,
+) -> dict[str, Any]:
+    """``import.completed``: an import ended, ``completed`` (every row imported, merged or
+    rejected) or ``failed`` (``failure`` says why; the counts are the rows done before it)."""
+    data = {
+        "campaign_id": campaign_id,
+        "import_id": import_id,
+        "status": status,
+        "rows": int(counts.get("rows", 0)),
+        "imported": int(counts.get("imported", 0)),
+        "merged": int(counts.get("merged", 0)),
+        "rejected": int(counts.get("rejected", 0)),
+        "failure": failure,
+    }
+    return outbox_put(tenant_id, EventType.IMPORT_COMPLETED, data, at=parse_utc(at))
+
+
 def _number(value: Any) -> float | None:
     try:
         return float(value) if value is not None else None

@@ -62,9 +62,10 @@ class DncTable:
         found = self.ops.batch_get([keys.dnc_key(tenant_id, p) for p in phones])
         return {str(item["phone"]) for item in found}
 
-    def add(self, entry: DncEntry, audit: DncAudit) -> bool:
-        """Put ``phone`` on the list with its audit item; False if it was already there."""
-        return self.ops.transact(self._add_ops(entry, audit))
+    def add(self, entry: DncEntry, audit: DncAudit, events: Sequence[dict[str, Any]] = ()) -> bool:
+        """Put ``phone`` on the list with its audit item (and ``events``, outbox ``Put``s that
+        report the listing, in the same transaction); False if it was already there."""
+        return self.ops.transact([*self._add_ops(entry, audit), *events])
 
     def add_many(self, changes: Sequence[tuple[DncEntry, DncAudit]]) -> set[str]:
         """Add many numbers (up to 50 per transaction); returns the phones actually added."""

@@ -10,10 +10,12 @@ from typing import Any, Protocol
 
 from dialer import clock as engine_clock
 from dialer import keys
+from dialer.adapters import outbox_events
 from dialer.adapters.calls_table import CallsTable
 from dialer.adapters.campaigns_table import CampaignsTable, lead_from_item
 from dialer.adapters.dialing_table import DialingTable, TenantLimits
 from dialer.adapters.people_table import ContactHistory, DncTable
+from dialer.adapters.table_ops import update_operation
 from dialer.domain.campaigns import OPEN_STATUSES, CampaignStatus, compliance_policy
 from dialer.domain.dialing import LeadStatus, leads_by_state, shard_of, utc_iso
 from dialer.domain.instants import in_range, localize, zone_info
@@ -113,7 +115,16 @@ class DialingApi:
                 + ", ".join(str(r) for r in decision.reasons)
             )
         at = utc_iso(legal)
-        applies = self._schedule(lead_id, status, campaign.campaign_id, at, request.note, now)
+        event = outbox_events.lead_callback_scheduled(
+            self.tenant_id,
+            lead_id=lead_id,
+            campaign_id=campaign.campaign_id,
+            callback_at=at,
+            requested_at=utc_iso(requested),
+            applies="after_call" if status == LeadStatus.DIALING else "now",
+            at=utc_iso(now),
+        )
+        applies = self._schedule(lead_id, status, campaign.campaign_id, at, request.note, now, event)
         return CallbackResponse(
             lead_id=lead_id,
             requested_at=requested,
@@ -125,27 +136,38 @@ class DialingApi:
         )
 
     def _schedule(
-        self, lead_id: str, status: LeadStatus, campaign_id: str, at: str, note: str | None, now: datetime
+        self,
+        lead_id: str,
+        status: LeadStatus,
+        campaign_id: str,
+        at: str,
+        note: str | None,
+        now: datetime,
+        event: dict[str, Any],
     ) -> str:
+        """Book the callback and its ``lead.callback_scheduled`` in one transaction. Only a change
+        of the callback time writes: the same time again (a retried tool call, a redelivered
+        insight) finds it booked and writes nothing, so it reports nothing twice."""
         # An empty note is no note: else the update below would both SET and REMOVE callback_note,
         # which DynamoDB refuses every time.
         note = note or None
         key = keys.lead_key(self.tenant_id, lead_id)
+        new_time = {"names": {"#cb": "callback_at"}, "values": {":at": at}}
         if status == LeadStatus.DIALING:
             # Applied when the call in progress ends (dialer.services.lead_effects).
-            ok = self.campaigns.ops.update(
+            update = update_operation(
                 key,
                 set_fields={
                     k: v
                     for k, v in {"callback_at": at, "callback_note": note, "updated_at": utc_iso(now)}.items()
                     if v is not None
                 },
-                condition="#st = :dialing",
-                names={"#st": "status"},
-                values={":dialing": LeadStatus.DIALING.value},
+                condition="#st = :dialing AND (attribute_not_exists(#cb) OR #cb <> :at)",
+                names={"#st": "status", **new_time["names"]},
+                values={":dialing": LeadStatus.DIALING.value, **new_time["values"]},
             )
-            if not ok:
-                raise Conflict("the lead changed meanwhile; try again")
+            if not self.campaigns.ops.transact([update, event]):
+                return self._booked(lead_id, at)
             return "after_call"
         due = keys.due_index(self.tenant_id, campaign_id, shard_of(lead_id), 0, at, lead_id)
         fields = {
@@ -158,6 +180,9 @@ class DialingApi:
             "updated_at": utc_iso(now),
         }
         fields = {k: v for k, v in fields.items() if v is not None}
+        # A pending lead already booked for this time is the same callback again; a lead this
+        # reopens (reached, exhausted) changes whatever time it holds.
+        same_time = status == LeadStatus.PENDING
         ops: list[dict[str, Any]] = [
             {
                 "Update": {
@@ -165,12 +190,16 @@ class DialingApi:
                     "UpdateExpression": "SET "
                     + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields)))
                     + ("" if note else " REMOVE callback_note"),
-                    "ConditionExpression": "#f0 = :seen",
-                    "ExpressionAttributeNames": {f"#f{i}": k for i, k in enumerate(fields)},
+                    "ConditionExpression": "#f0 = :seen"
+                    + (" AND (attribute_not_exists(#cb) OR #cb <> :at)" if same_time else ""),
+                    "ExpressionAttributeNames": {f"#f{i}": k for i, k in enumerate(fields)}
+                    | (new_time["names"] if same_time else {}),
                     "ExpressionAttributeValues": {f":f{i}": v for i, v in enumerate(fields.values())}
-                    | {":seen": status.value},
+                    | {":seen": status.value}
+                    | (new_time["values"] if same_time else {}),
                 }
-            }
+            },
+            event,
         ]
         if status != LeadStatus.PENDING:
             ops.append(
@@ -184,8 +213,17 @@ class DialingApi:
                 }
             )
         if not self.campaigns.ops.transact(ops):
-            raise Conflict("the lead changed meanwhile; try again")
+            return self._booked(lead_id, at)
         return "now"
+
+    def _booked(self, lead_id: str, at: str) -> str:
+        """After a refused booking: the same callback already booked (answered as done, nothing
+        written), else Conflict (the lead moved between the read and the write)."""
+        lead = self.campaigns.get_lead(self.tenant_id, lead_id)
+        booked = (LeadStatus.PENDING.value, LeadStatus.DIALING.value)
+        if lead is None or lead.callback_at != at or lead.status not in booked:
+            raise Conflict("the lead changed meanwhile; try again")
+        return "after_call" if lead.status == LeadStatus.DIALING.value else "now"
 
     # --- progress -------------------------------------------------------------------------------
     def progress(self, campaign_id: str) -> ProgressResponse:

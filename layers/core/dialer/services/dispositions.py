@@ -7,6 +7,9 @@ call it today, insights (issue 10) call the same :meth:`Dispositions.record` lat
   cancels its pending Telnyx scheduled events, and ends every pending lead of that number in
   every campaign of the tenant (the dialer's
   dial-time DNC re-check covers a lead that is being dialled right now).
+  Its ``lead.opted_out`` events (one per lead of the number) are written in the listing's own
+  transaction: a number already listed (a retried tool call, the insight after the tool) writes
+  none.
 * A **disposition** is recorded on the call and, as ``last_disposition``, on the lead (the init
   webhook greets the next call with it). ``do_not_call`` has the opt-out's effects as well.
   Recording is idempotent: a retried tool call or a repeated insight writes the same values.
@@ -20,15 +23,20 @@ from datetime import datetime
 from typing import Any
 
 from dialer import clock as engine_clock
+from dialer.adapters import outbox_events
 from dialer.adapters.dialing_table import DialingTable
 from dialer.adapters.dispositions_table import DispositionsTable
 from dialer.adapters.people_table import DncTable
 from dialer.domain.compliance_reasons import ReasonCode
 from dialer.domain.dialing import LeadStatus, utc_iso
 from dialer.domain.outcomes import Disposition
+from dialer.observability import get_logger
 from dialer.services.dnc import DncService
 
 MAX_NOTE = 1000
+#: A transaction holds 100 items: the DNC entry, its audit and this many lead.opted_out events.
+MAX_OPT_OUT_EVENTS = 98
+logger = get_logger()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +92,39 @@ class Dispositions:
             clock=self._clock,
             after_listed=self._after_listed,
         )
-        entry, added = service.add(phone, reason="opted out during a call", source=source)
         now = utc_iso(self._clock())
+        leads: list[dict[str, Any]] = []
+
+        def opted_out(e164: str) -> list[dict[str, Any]]:
+            # One lead.opted_out per lead of the number, in the listing's own transaction: a
+            # repeat (a retried tool call, the insight after the tool) finds the number listed
+            # and reports nothing again. A number of no lead reports nothing (a payload names
+            # leads, never numbers).
+            leads.extend(self.table.leads_of_number(self.tenant_id, e164))
+            if len(leads) > MAX_OPT_OUT_EVENTS:
+                logger.warning(
+                    "opt-out reported for the first leads of the number only",
+                    leads=len(leads),
+                    reported=MAX_OPT_OUT_EVENTS,
+                )
+            return [
+                outbox_events.lead_opted_out(
+                    self.tenant_id,
+                    lead_id=str(item["lead_id"]),
+                    campaign_id=str(item["campaign_id"]),
+                    source=source,
+                    call_id=call_control_id,
+                    at=now,
+                )
+                for item in leads[:MAX_OPT_OUT_EVENTS]
+            ]
+
+        entry, added = service.add(phone, reason="opted out during a call", source=source, events=opted_out)
         # The engine's own transition (out of the due index, campaign counters kept right); a
         # lead that is being dialled right now is stopped by the dialer's DNC re-check instead.
         ended = sum(
             1
-            for item in self.table.leads_of_number(self.tenant_id, entry.phone)
+            for item in leads
             if item.get("status") == LeadStatus.PENDING.value
             and self.dialing.end_pending(
                 self.tenant_id, item, status=LeadStatus.BLOCKED, reasons=[ReasonCode.DNC.value], now=now

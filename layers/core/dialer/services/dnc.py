@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from dialer import clock as engine_clock
 from dialer.adapters.dynamo import decode_cursor, encode_cursor
@@ -45,11 +46,20 @@ class DncService:
         # add, "already listed" included: a retry after a failed cancellation finishes it.
         self._after_listed = after_listed
 
-    def add(self, phone: str, *, reason: str, source: str) -> tuple[DncEntryResponse, bool]:
-        """Put a number on the list; returns the entry and whether it was added just now."""
+    def add(
+        self,
+        phone: str,
+        *,
+        reason: str,
+        source: str,
+        events: Callable[[str], Sequence[dict[str, Any]]] | None = None,
+    ) -> tuple[DncEntryResponse, bool]:
+        """Put a number on the list; returns the entry and whether it was added just now.
+        ``events``: the outbox events the listing of this (normalised) number reports, written
+        with it or not at all (a number already listed writes none)."""
         e164 = self._phone(phone, ["body", "phone"])
         entry, audit = self._change(e164, reason, source)
-        added = self.table.add(entry, audit)
+        added = self.table.add(entry, audit, events(e164) if events else ())
         if self._after_listed is not None:
             self._after_listed([e164])
         if added:

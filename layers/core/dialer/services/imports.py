@@ -8,7 +8,8 @@
    stores rejected rows with their line and reason, and moves the checkpoint (offset, line,
    counters) with a conditional write, so a duplicated message can never count a chunk twice.
 3. When the invocation's time runs low it sends itself a continuation message; the next one
-   resumes at the checkpoint. Status: pending → processing → completed | failed.
+   resumes at the checkpoint. Status: pending → processing → completed | failed; the move to
+   either end writes its ``import.completed`` event (with the counts) in the same transaction.
 
 Every data row ends up imported, merged or rejected: ``rows = imported + merged + rejected``.
 Blank lines are not rows. Lines may end in CRLF, LF or a lone CR. A quoted field may span lines;
@@ -215,7 +216,9 @@ class ImportExpiry:
                 f"no file was uploaded before the upload URL expired at {record.upload_until}; "
                 "create a new import to upload it"
             )
-            if self.table.expire_import(tenant_id, record.import_id, reason=reason, at=_instant(now)):
+            if self.table.expire_import(
+                tenant_id, record.import_id, reason=reason, at=_instant(now), campaign_id=record.campaign_id
+            ):
                 logger.info("import expired without a file", import_id=record.import_id)
                 expired += 1
         return expired
@@ -365,9 +368,12 @@ class ImportProcessor:
         ref = ImportRef(record.tenant_id, record.campaign_id, record.import_id)
         leads = self.leads_for(record.tenant_id)
         offset, line, header = record.offset, record.line, list(record.header)
+        # The import's counts so far: those stored at this checkpoint plus each chunk's (the
+        # checkpoint is conditional on the offset, so no other worker added to them meanwhile).
+        totals = _counts(record)
         size = record.object_size or 0
         if offset >= size:
-            return self._finish(record, offset, line, header)
+            return self._finish(record, offset, line, header, totals)
         stream = records(
             self.files.read_from(record.object_key, offset),
             first_line=line + 1,
@@ -391,6 +397,7 @@ class ImportProcessor:
                     return "done"
             counts, errors = self._rows(leads, record, header, chunk)
             errors = notices + errors
+            totals = {k: totals[k] + counts.get(k, 0) for k in totals}
             self.table.put_row_errors(record.tenant_id, record.import_id, errors)
             last_line = chunk[-1].line + chunk[-1].lines - 1 if chunk else line
             new_line = max(line, last_line)
@@ -404,6 +411,8 @@ class ImportProcessor:
                 counts=counts,
                 at=self._now(),
                 finished=at_end,
+                campaign_id=record.campaign_id,
+                totals=totals,
             ):
                 logger.info("import checkpoint moved by another worker", import_id=record.import_id)
                 return "superseded"
@@ -471,7 +480,9 @@ class ImportProcessor:
         }
         return counts, errors
 
-    def _finish(self, record: ImportRecord, offset: int, line: int, header: list[str]) -> str:
+    def _finish(
+        self, record: ImportRecord, offset: int, line: int, header: list[str], totals: dict[str, int]
+    ) -> str:
         self.table.checkpoint_import(
             record.tenant_id,
             record.import_id,
@@ -482,15 +493,34 @@ class ImportProcessor:
             counts={},
             at=self._now(),
             finished=True,
+            campaign_id=record.campaign_id,
+            totals=totals,
         )
         return "done"
 
     def _fail(self, record: ImportRecord, reason: str) -> None:
         logger.info("import failed", import_id=record.import_id, reason=reason)
-        self.table.fail_import(record.tenant_id, record.import_id, reason=reason, at=self._now())
+        self.table.fail_import(
+            record.tenant_id,
+            record.import_id,
+            reason=reason,
+            at=self._now(),
+            campaign_id=record.campaign_id,
+            counts=_counts(record),
+        )
 
     def _now(self) -> str:
         return self._clock().isoformat(timespec="milliseconds")
+
+
+def _counts(record: ImportRecord) -> dict[str, int]:
+    """The counts an import has stored (what ``import.completed`` reports)."""
+    return {
+        "rows": record.rows,
+        "imported": record.imported,
+        "merged": record.merged,
+        "rejected": record.rejected,
+    }
 
 
 class BadHeader(ValueError):
