@@ -31,6 +31,9 @@ VARYING = {
     "access-control-allow-origin",
     "x-amz-request-id",
     "connection",  # werkzeug's "close"; the lean path keeps the connection
+    # Follows the body, which is compared without its clocks (a CreationDateTime of 14 digits or
+    # 15); a wrong length would break the client's parse of every answer.
+    "content-length",
 }
 
 
@@ -226,7 +229,10 @@ def test_what_the_lean_path_leaves_to_flask_is_answered_by_flask(
     found = []
     for name in ("vanilla", "lean"):
         answer = httpx.request(method, endpoints[name] + path, headers={**auth, **headers}, content=b"{}")
+        # Queue URLs name the server that answered (both share one moto world: the queues other
+        # tests of this process made are listed too), so each server's own address is set aside.
+        text = answer.text.replace(endpoints[name].split("://", 1)[1].rstrip("/"), "moto")
         found.append(
-            (answer.status_code, {k: v for k, v in answer.headers.items() if k not in ANY_TWO}, answer.text)
+            (answer.status_code, {k: v for k, v in answer.headers.items() if k not in ANY_TWO}, text)
         )
     assert found[0] == found[1]
