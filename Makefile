@@ -61,12 +61,18 @@ e2e: build
 # never share a process with tests that talk to real servers (packaging smoke test, local stack),
 # and the 100k-row import gets a moto world of its own (a big table slows every later moto call).
 # The e2e modules run two at a time, each on stacks of its own (they mostly wait on the stack);
-# the demo, the longest, is named first and kept first (xdist would order files by test count).
+# the two longest (the demo, the dialing campaign) are named first and kept first, one per worker
+# (xdist would order files by test count and leave a long one for the end). The 100k import runs
+# beside them: the e2e stacks leave a core idle while they wait on calls and retry delays.
 test: setup
 	$(MAKE) --no-print-directory -j 3 lint typecheck template-lint scan build
 	$(VENV)/pytest tests/unit tests/integration -q -n 2 --dist loadfile
-	$(VENV)/pytest tests/scale -q
-	$(VENV)/pytest tests/e2e/test_demo.py tests/packaging tests/e2e -q -n 2 --dist loadfile --no-loadscope-reorder
+	mkdir -p .local; $(VENV)/pytest tests/scale -q -p no:cacheprovider > .local/scale-test.log 2>&1 & scale=$$!; \
+	$(VENV)/pytest tests/e2e/test_demo.py tests/e2e/test_dialing.py tests/packaging tests/e2e -q -n 2 \
+	  --dist loadfile --no-loadscope-reorder; e2e=$$?; \
+	wait $$scale; status=$$?; echo "tests/scale:"; \
+	if [ $$status -eq 0 ]; then tail -n 1 .local/scale-test.log; else cat .local/scale-test.log; fi; \
+	test $$e2e -eq 0 -a $$status -eq 0
 
 dev: build
 	$(TOOLS)/python -m local.dev
