@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from local.crm_receiver import CrmReceiver
 from local.legal_time import clock_offset
 from local.process import BUILT_TEMPLATE, REPO, LocalStackProcess
 from local.sandbox import free_port
@@ -161,6 +162,8 @@ def stack_args(
         "DispatcherFunction=5",
         "--schedule-period",
         "ReaperFunction=30",
+        "--schedule-period",  # the event-webhook deliverer back to back (a run loops ~50 s)
+        "WebhookDeliveryFunction=1",
         "--clock-offset",
         repr(offset),
     ]
@@ -187,6 +190,39 @@ class Cli:
         if done.returncode != 0:
             raise RuntimeError(f"`dialer {' '.join(args)}` exited with {done.returncode}")
         return done.stdout or ""
+
+
+def start_crm(dialer: Cli, crm: CrmReceiver) -> None:
+    """Register the example receiver as the tenant's CRM endpoint (the secret is captured, not
+    printed) and start it: every event of the campaign lands in its CSV."""
+    made = dialer(
+        "--json",
+        "webhooks",
+        "create",
+        crm.url,
+        "--description",
+        "demo CRM (examples/webhook_receiver.py)",
+        capture=True,
+    )
+    endpoint = json.loads(made)
+    print(f"  endpoint {endpoint['id']} -> {crm.url} (every event type), secret kept by the receiver")
+    crm.start(endpoint["secret"])
+
+
+def print_crm(crm: CrmReceiver, settle: float = 5.0) -> None:
+    """The receiver's CSV and its rows by event type, once it stopped growing (a few seconds at
+    most: the deliverer polls every 2 s)."""
+    deadline, count = time.monotonic() + settle, -1
+    while len(crm.rows()) != count and time.monotonic() < deadline:
+        count = len(crm.rows())
+        time.sleep(2.5)
+    rows = crm.rows()
+    by_type = Counter(r["type"] for r in rows)
+    print(
+        f"event webhooks: {len(rows)} events in {crm.csv} ("
+        + ", ".join(f"{n} {t}" for t, n in sorted(by_type.items()))
+        + f"); each delivery in {crm.log}"
+    )
 
 
 def pages(http: httpx.Client, path: str) -> list[dict[str, Any]]:
@@ -429,6 +465,7 @@ def main(argv: list[str] | None = None) -> int:
         OUT,
         stack_args(api_port, sim.base_url, sim.public_key_b64, offset, args.time_scale, args.concurrency),
     )
+    crm = CrmReceiver(OUT)
     phases: dict[str, float] = {}
     mark = time.monotonic()
 
@@ -464,6 +501,7 @@ def main(argv: list[str] | None = None) -> int:
         created = dialer("campaigns", "create", "-f", "examples/demo/campaign.yaml", "--quiet", capture=True)
         campaign_id = created.strip().splitlines()[-1]
         dialer("campaigns", "import", campaign_id, str(OUT / "leads.csv"))
+        start_crm(dialer, crm)
         phase("setup")
         dialer("campaigns", "start", campaign_id)
         budget = args.timeout or 240 + 6 * args.leads
@@ -487,6 +525,7 @@ def main(argv: list[str] | None = None) -> int:
         phase("report and checks")
         pace = measure(sim, OUT / "logs", progress, phases)
         code = summarize(rows, time.monotonic() - started, plan, pace)
+        print_crm(crm)
         if args.explore:
             explore(stack.api_url, credentials["api_key"])
         return code
@@ -494,6 +533,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo failed: {exc} (logs in {OUT / 'logs'})", file=sys.stderr)
         return 1
     finally:
+        crm.stop()
         stack.stop()
         sim.stop()
 
