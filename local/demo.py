@@ -10,10 +10,13 @@
 3. Bootstraps tenant ``demo`` (``scripts/tenant.py``), then does everything else with the
    ``dialer`` CLI, as an operator would: applies two assistants, adds the DNC list, creates the
    A/B campaign with a budget (``examples/demo/campaign.yaml``), imports the CSV through the
-   presigned upload, starts it and watches it run (the real dispatcher, dialer and reaper, on their
+   presigned upload, registers ``examples/webhook_receiver.py`` as the tenant's CRM endpoint
+   (``dialer webhooks create``; the receiver runs beside the stack), starts the campaign and
+   watches it run (the real dispatcher, dialer, reaper and webhook deliverer, on their
    schedules), then writes the HTML report and the results CSV.
-4. Checks every lead against the simulator's ground truth (what was really dialled) and prints
-   the summary. Exit 0 when every check held.
+4. Checks every lead against the simulator's ground truth (what was really dialled), and the
+   CRM's CSV against the calls placed, and prints the summary and the CSV's path and rows. Exit 0
+   when every check held.
 
 Run: ``make demo`` (``DEMO_LEADS=1000 make demo`` for the whole list). Output in ``.local/demo/``.
 """
@@ -209,20 +212,28 @@ def start_crm(dialer: Cli, crm: CrmReceiver) -> None:
     crm.start(endpoint["secret"])
 
 
-def print_crm(crm: CrmReceiver, settle: float = 5.0) -> None:
-    """The receiver's CSV and its rows by event type, once it stopped growing (a few seconds at
-    most: the deliverer polls every 2 s)."""
-    deadline, count = time.monotonic() + settle, -1
-    while len(crm.rows()) != count and time.monotonic() < deadline:
-        count = len(crm.rows())
-        time.sleep(2.5)
-    rows = crm.rows()
-    by_type = Counter(r["type"] for r in rows)
-    print(
-        f"event webhooks: {len(rows)} events in {crm.csv} ("
-        + ", ".join(f"{n} {t}" for t, n in sorted(by_type.items()))
-        + f"); each delivery in {crm.log}"
-    )
+def crm_check(crm: CrmReceiver, sim: Simulator, settle: float = 6.0) -> tuple[str, bool, str]:
+    """The demo's check of its CRM: one verified ``call.completed`` per call the simulator
+    placed, once the CSV stopped growing (a few seconds at most: the deliverer polls every 2 s)."""
+    placed = Counter(d["call_control_id"] for d in sim.dials(SIM_KEY)["dials"])
+
+    def reported() -> Counter[str]:
+        return Counter(r["call_id"] for r in crm.rows() if r["type"] == "call.completed")
+
+    deadline = time.monotonic() + settle
+    while reported() != placed and time.monotonic() < deadline:
+        time.sleep(0.5)
+    got = reported()
+    refused = sum(1 for what, _ in crm.lines() if what == "refused")
+    detail = f"{sum(got.values())} of {len(placed)} calls in the CSV, {refused} deliveries refused"
+    return "event webhooks: one signed call.completed per call placed", got == placed and not refused, detail
+
+
+def crm_summary(crm: CrmReceiver) -> str:
+    """Where the CRM's CSV is and what it holds."""
+    by_type = Counter(r["type"] for r in crm.rows())
+    kinds = ", ".join(f"{n} {t}" for t, n in sorted(by_type.items()))
+    return f"event webhooks: {sum(by_type.values())} rows in {crm.csv} ({kinds}); each delivery in {crm.log}"
 
 
 def pages(http: httpx.Client, path: str) -> list[dict[str, Any]]:
@@ -522,10 +533,11 @@ def main(argv: list[str] | None = None) -> int:
         ) as http:
             rows = check(http, campaign_id, sim, plan, dead_letters(stack))
             progress = http.get(f"/campaigns/{campaign_id}/progress").json()
+        rows.append(crm_check(crm, sim))
         phase("report and checks")
         pace = measure(sim, OUT / "logs", progress, phases)
         code = summarize(rows, time.monotonic() - started, plan, pace)
-        print_crm(crm)
+        print(crm_summary(crm), flush=True)
         if args.explore:
             explore(stack.api_url, credentials["api_key"])
         return code
