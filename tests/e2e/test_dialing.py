@@ -338,6 +338,7 @@ def test_a_campaign_dials_itself_to_completion(
     )
     print(f"receiver caught up {time.monotonic() - waited:.1f} s after the campaign")
     assert reported() == placed
+    lines = receiver.lines()  # before the rows: a row is written before its delivery's line
     rows = receiver.rows()
     assert {r["campaign_id"] for r in rows} == {cid}, rows
     ids = [r["webhook_id"] for r in rows]
@@ -350,9 +351,10 @@ def test_a_campaign_dials_itself_to_completion(
         assert delivery["status"] == "delivered", delivery
         assert [a["status_code"] for a in delivery["attempts"]].count(204) == 1, delivery
     assert set(ids) <= set(deliveries)  # each row's webhook-id is its event's id
-    lines = receiver.lines()
     assert not [line for line in lines if line[0] == "refused"], lines  # every signature verified
-    assert Counter(ident for what, ident in lines if what == "kept") == Counter(ids)
+    kept = Counter(ident for what, ident in lines if what == "kept")
+    assert set(kept) <= set(ids), lines
+    assert set(kept.values()) == {1}, kept  # no id kept twice
     # AND a replay of one event arrives again under the same webhook-id (and is not kept twice)
     event_id = next(r["webhook_id"] for r in rows if r["type"] == "call.completed")
     replayed = http.post(f"/webhook-endpoints/{receiver.id}/replay", json={"event_id": event_id})
