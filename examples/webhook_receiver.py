@@ -8,7 +8,8 @@ Standard library only (copy it anywhere Python 3.9+ runs):
 
 Answers 204 for an event it kept (or had already kept: a retry or a replay under the same
 ``webhook-id``), 401 for a bad or stale signature, 400 for a body that is not an event. The
-``sequence`` column orders one lead's events when they arrive out of order.
+``sequence`` column orders one lead's events when they arrive out of order. Every delivery gets
+one line on stderr: ``kept ID TYPE``, ``duplicate ID TYPE`` or ``refused 401 (reason)``.
 """
 
 from __future__ import annotations
@@ -120,10 +121,15 @@ def make_handler(secrets: list[str], sink: CsvSink) -> type[BaseHTTPRequestHandl
                 if not isinstance(event, dict) or "type" not in event:
                     raise ValueError("not an event")
             except InvalidSignature as exc:
+                self._note(f"refused 401 ({exc})")
                 return self._answer(401, str(exc))
             except ValueError as exc:
+                self._note(f"refused 400 ({exc})")
                 return self._answer(400, str(exc))
-            sink.add(headers["webhook-id"], event)
+            webhook_id = headers["webhook-id"]
+            kept = sink.add(webhook_id, event)
+            # One line per delivery: a retry or a replay shows as "duplicate" under the same id.
+            self._note(f"{'kept' if kept else 'duplicate'} {webhook_id} {event['type']}")
             return self._answer(204, "")
 
         def _answer(self, status: int, message: str) -> None:
@@ -133,8 +139,15 @@ def make_handler(secrets: list[str], sink: CsvSink) -> type[BaseHTTPRequestHandl
             if message:
                 self.wfile.write(message.encode())
 
+        def _note(self, what: str) -> None:
+            sys.stderr.write(f"webhook_receiver: {what}\n")
+            sys.stderr.flush()
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            pass  # every delivery already has its line (_note)
+
         def log_message(self, format: str, *args: object) -> None:
-            sys.stderr.write("webhook_receiver: " + (format % args) + "\n")
+            self._note(format % args)
 
     return Handler
 

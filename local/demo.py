@@ -10,10 +10,13 @@
 3. Bootstraps tenant ``demo`` (``scripts/tenant.py``), then does everything else with the
    ``dialer`` CLI, as an operator would: applies two assistants, adds the DNC list, creates the
    A/B campaign with a budget (``examples/demo/campaign.yaml``), imports the CSV through the
-   presigned upload, starts it and watches it run (the real dispatcher, dialer and reaper, on their
+   presigned upload, registers ``examples/webhook_receiver.py`` as the tenant's CRM endpoint
+   (``dialer webhooks create``; the receiver runs beside the stack), starts the campaign and
+   watches it run (the real dispatcher, dialer, reaper and webhook deliverer, on their
    schedules), then writes the HTML report and the results CSV.
-4. Checks every lead against the simulator's ground truth (what was really dialled) and prints
-   the summary. Exit 0 when every check held.
+4. Checks every lead against the simulator's ground truth (what was really dialled), and the
+   CRM's CSV against the calls placed, and prints the summary and the CSV's path and rows. Exit 0
+   when every check held.
 
 Run: ``make demo`` (``DEMO_LEADS=1000 make demo`` for the whole list). Output in ``.local/demo/``.
 """
@@ -39,6 +42,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from local.crm_receiver import CrmReceiver
 from local.legal_time import clock_offset
 from local.process import BUILT_TEMPLATE, REPO, LocalStackProcess
 from local.sandbox import free_port
@@ -161,6 +165,8 @@ def stack_args(
         "DispatcherFunction=5",
         "--schedule-period",
         "ReaperFunction=30",
+        "--schedule-period",  # the event-webhook deliverer back to back (a run loops ~50 s)
+        "WebhookDeliveryFunction=1",
         "--clock-offset",
         repr(offset),
     ]
@@ -187,6 +193,47 @@ class Cli:
         if done.returncode != 0:
             raise RuntimeError(f"`dialer {' '.join(args)}` exited with {done.returncode}")
         return done.stdout or ""
+
+
+def start_crm(dialer: Cli, crm: CrmReceiver) -> None:
+    """Register the example receiver as the tenant's CRM endpoint (the secret is captured, not
+    printed) and start it: every event of the campaign lands in its CSV."""
+    made = dialer(
+        "--json",
+        "webhooks",
+        "create",
+        crm.url,
+        "--description",
+        "demo CRM (examples/webhook_receiver.py)",
+        capture=True,
+    )
+    endpoint = json.loads(made)
+    print(f"  endpoint {endpoint['id']} -> {crm.url} (every event type), secret kept by the receiver")
+    crm.start(endpoint["secret"])
+
+
+def crm_check(crm: CrmReceiver, sim: Simulator, settle: float = 6.0) -> tuple[str, bool, str]:
+    """The demo's check of its CRM: one verified ``call.completed`` per call the simulator
+    placed, once the CSV stopped growing (a few seconds at most: the deliverer polls every 2 s)."""
+    placed = Counter(d["call_control_id"] for d in sim.dials(SIM_KEY)["dials"])
+
+    def reported() -> Counter[str]:
+        return Counter(r["call_id"] for r in crm.rows() if r["type"] == "call.completed")
+
+    deadline = time.monotonic() + settle
+    while reported() != placed and time.monotonic() < deadline:
+        time.sleep(0.5)
+    got = reported()
+    refused = sum(1 for what, _ in crm.lines() if what == "refused")
+    detail = f"{sum(got.values())} of {len(placed)} calls in the CSV, {refused} deliveries refused"
+    return "event webhooks: one signed call.completed per call placed", got == placed and not refused, detail
+
+
+def crm_summary(crm: CrmReceiver) -> str:
+    """Where the CRM's CSV is and what it holds."""
+    by_type = Counter(r["type"] for r in crm.rows())
+    kinds = ", ".join(f"{n} {t}" for t, n in sorted(by_type.items()))
+    return f"event webhooks: {sum(by_type.values())} rows in {crm.csv} ({kinds}); each delivery in {crm.log}"
 
 
 def pages(http: httpx.Client, path: str) -> list[dict[str, Any]]:
@@ -429,6 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         OUT,
         stack_args(api_port, sim.base_url, sim.public_key_b64, offset, args.time_scale, args.concurrency),
     )
+    crm = CrmReceiver(OUT)
     phases: dict[str, float] = {}
     mark = time.monotonic()
 
@@ -464,6 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         created = dialer("campaigns", "create", "-f", "examples/demo/campaign.yaml", "--quiet", capture=True)
         campaign_id = created.strip().splitlines()[-1]
         dialer("campaigns", "import", campaign_id, str(OUT / "leads.csv"))
+        start_crm(dialer, crm)
         phase("setup")
         dialer("campaigns", "start", campaign_id)
         budget = args.timeout or 240 + 6 * args.leads
@@ -484,9 +533,11 @@ def main(argv: list[str] | None = None) -> int:
         ) as http:
             rows = check(http, campaign_id, sim, plan, dead_letters(stack))
             progress = http.get(f"/campaigns/{campaign_id}/progress").json()
+        rows.append(crm_check(crm, sim))
         phase("report and checks")
         pace = measure(sim, OUT / "logs", progress, phases)
         code = summarize(rows, time.monotonic() - started, plan, pace)
+        print(crm_summary(crm), flush=True)
         if args.explore:
             explore(stack.api_url, credentials["api_key"])
         return code
@@ -494,6 +545,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo failed: {exc} (logs in {OUT / 'logs'})", file=sys.stderr)
         return 1
     finally:
+        crm.stop()
         stack.stop()
         sim.stop()
 

@@ -8,6 +8,12 @@ and the Telnyx simulator plays the calls and sends the webhooks back to the stac
 The clock of the functions and of the simulator is shifted (``--clock-offset``, local stage only)
 to a weekday at 21:00 UTC, inside every lead's calling window whatever the CI wall clock is.
 The simulator's ground truth of what was dialled is then checked against our records.
+
+The campaign's event webhooks (issue 24) go to ``examples/webhook_receiver.py``, registered
+through the API before the campaign starts and started only once the deliverer (on its schedule)
+has failed to reach it for a few calls: it must end with one verified ``call.completed`` per call
+the simulator placed, the refused deliveries retried under their webhook-id, and a replay
+arriving again under the same id.
 """
 
 from __future__ import annotations
@@ -15,14 +21,16 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from local.crm_receiver import CrmReceiver
 from local.simulator import AccountConfig, Simulator, SimulatorConfig
 from tests.support import dialing
 from tests.support.dialing import Kind
@@ -41,6 +49,7 @@ TERMINAL = {"reached", "exhausted", "invalid", "blocked"}
 CALLBACK_AFTER_S = 30.0
 CALLBACK_SLACK = timedelta(seconds=120)  # a due callback waits for at most a dispatcher tick and a queue
 RUN_TIMEOUT = float(os.environ.get("E2E_DIALING_TIMEOUT") or 120 + LEADS * 6.0)  # seconds
+REFUSED_FIRST = 3  # deliveries of call.completed the receiver misses before it starts
 
 
 def simulator_config(plan: list[dialing.PlannedLead], api_port: int, offset: float) -> SimulatorConfig:
@@ -92,7 +101,16 @@ def stack(
 ) -> Iterator[Any]:
     from tests.e2e.conftest import BUILT_TEMPLATE
 
-    args = dialing.stack_args(API_PORT, sim.base_url, TENANT, sim.public_key_b64, OFFSET)
+    # The webhook deliverer back to back (each run loops for most of a minute), as on AWS
+    args = dialing.stack_args(
+        API_PORT,
+        sim.base_url,
+        TENANT,
+        sim.public_key_b64,
+        OFFSET,
+        "--schedule-period",
+        "WebhookDeliveryFunction=1",
+    )
     running = local_stack_process(BUILT_TEMPLATE, tmp_path_factory.mktemp("dialing-stack"), args).start()
     yield running
     assert not running.stop()
@@ -103,6 +121,49 @@ def http(stack: Any) -> Iterator[httpx.Client]:
     with dialing.tenant_client(stack, TENANT, SIM_KEY) as client:
         dialing.set_dialing(stack, TENANT, channel_limit=20)  # the simulator account's
         yield client
+
+
+class Receiver(CrmReceiver):
+    """The example receiver, registered as the tenant's endpoint through the API; not listening
+    until :meth:`start`."""
+
+    def __init__(self, http: httpx.Client, folder: Path) -> None:
+        super().__init__(folder)
+        created = http.post(
+            "/webhook-endpoints",
+            json={
+                "url": self.url,
+                "event_types": ["call.completed", "campaign.status_changed"],
+                "description": "e2e CRM",
+            },
+        )
+        assert created.status_code == 201, created.text
+        self.id, self.secret = created.json()["id"], created.json()["secret"]
+
+    def deliveries(self, http: httpx.Client) -> list[dict[str, Any]]:
+        return dialing.pages(http, f"/webhook-endpoints/{self.id}/deliveries")
+
+
+@pytest.fixture(scope="module")
+def receiver(http: httpx.Client, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Receiver]:
+    hook = Receiver(http, tmp_path_factory.mktemp("receiver"))
+    yield hook
+    hook.stop()
+
+
+def wait_for(check: Callable[[], bool], timeout: float, poll: float = 1.0) -> bool:
+    """Poll ``check`` until it holds or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(poll)
+    return True
+
+
+def refused(delivery: dict[str, Any]) -> bool:
+    """A delivery with an attempt that got no answer (the receiver was not listening)."""
+    return any(a["status_code"] is None for a in delivery["attempts"])
 
 
 def our_records(stack: Any, lead_ids: list[str]) -> dict[str, tuple[dict[str, Any], list[Any]]]:
@@ -119,7 +180,7 @@ def our_records(stack: Any, lead_ids: list[str]) -> dict[str, tuple[dict[str, An
 
 
 def test_a_campaign_dials_itself_to_completion(
-    http: httpx.Client, sim: Simulator, stack: Any, plan: list[dialing.PlannedLead]
+    http: httpx.Client, sim: Simulator, stack: Any, plan: list[dialing.PlannedLead], receiver: Receiver
 ) -> None:
     # GIVEN a campaign and its leads over every US zone, some on DNC, some without consent
     cid = dialing.create_campaign(http, max_attempts=MAX_ATTEMPTS)
@@ -132,6 +193,13 @@ def test_a_campaign_dials_itself_to_completion(
     assert moved.status_code == 200, moved.text
     pool = ThreadPoolExecutor(6)  # each firing answers when its run ends (up to a minute)
     firings = [pool.submit(stack.fire_schedule, "DispatcherFunctionEveryMinute") for _ in range(6)]
+
+    # (the CRM's receiver is down until the deliverer failed to reach it for a few calls)
+    def missed() -> list[dict[str, Any]]:
+        return [d for d in receiver.deliveries(http) if d["event_type"] == "call.completed" and refused(d)]
+
+    assert wait_for(lambda: len(missed()) >= REFUSED_FIRST, timeout=90), receiver.deliveries(http)
+    receiver.start(receiver.secret)
     # THEN it runs to completion by itself (or to where only the law holds leads back: a person
     # who asked for a callback can reach a state's cap of calls per day, e.g. Florida's 3 in 24 h,
     # and is then due again tomorrow)
@@ -255,3 +323,42 @@ def test_a_campaign_dials_itself_to_completion(
     for dial in booked:
         after = [d for d in truth["dials"] if d["to"] == dial["to"] and d["monotonic"] > dial["monotonic"]]
         assert not after, (dial, after)
+
+    # AND the CRM's receiver got one verified call.completed per call Telnyx placed, every one
+    # refused while it was down among them (retried under its webhook-id), none twice
+    placed = Counter(d["call_control_id"] for d in truth["dials"])
+
+    def reported() -> Counter[str]:
+        return Counter(r["call_id"] for r in receiver.rows() if r["type"] == "call.completed")
+
+    waited = time.monotonic()
+    assert wait_for(lambda: set(reported()) >= set(placed), timeout=90), (
+        placed - reported(),
+        receiver.lines(),
+    )
+    print(f"receiver caught up {time.monotonic() - waited:.1f} s after the campaign")
+    assert reported() == placed
+    lines = receiver.lines()  # before the rows: a row is written before its delivery's line
+    rows = receiver.rows()
+    assert {r["campaign_id"] for r in rows} == {cid}, rows
+    ids = [r["webhook_id"] for r in rows]
+    assert len(ids) == len(set(ids)), ids
+    deliveries = {d["event_id"]: d for d in receiver.deliveries(http)}
+    retried = [d for d in deliveries.values() if refused(d)]
+    assert len(retried) >= REFUSED_FIRST, retried
+    for delivery in retried:
+        assert delivery["event_id"] in ids, delivery
+        assert delivery["status"] == "delivered", delivery
+        assert [a["status_code"] for a in delivery["attempts"]].count(204) == 1, delivery
+    assert set(ids) <= set(deliveries)  # each row's webhook-id is its event's id
+    assert not [line for line in lines if line[0] == "refused"], lines  # every signature verified
+    kept = Counter(ident for what, ident in lines if what == "kept")
+    assert set(kept) <= set(ids), lines
+    assert set(kept.values()) == {1}, kept  # no id kept twice
+    # AND a replay of one event arrives again under the same webhook-id (and is not kept twice)
+    event_id = next(r["webhook_id"] for r in rows if r["type"] == "call.completed")
+    replayed = http.post(f"/webhook-endpoints/{receiver.id}/replay", json={"event_id": event_id})
+    assert replayed.status_code in (200, 202), replayed.text
+    assert replayed.json()["replayed"] == 1, replayed.text
+    assert wait_for(lambda: ("duplicate", event_id) in receiver.lines(), timeout=30), receiver.lines()
+    assert [r["webhook_id"] for r in receiver.rows()].count(event_id) == 1
