@@ -44,7 +44,7 @@ import httpx
 
 from local.crm_receiver import CrmReceiver
 from local.legal_time import clock_offset
-from local.process import BUILT_TEMPLATE, REPO, LocalStackProcess
+from local.process import BUILT_TEMPLATE, LOCAL_PARAMETERS, REPO, LocalStackProcess
 from local.sandbox import free_port
 from local.simulator import AccountConfig, Simulator, SimulatorConfig
 from local.tenants import bootstrap_tenant
@@ -154,7 +154,7 @@ def stack_args(
         "--port",
         str(api_port),
         "--parameter-overrides",
-        "Stage=local",
+        *LOCAL_PARAMETERS,
         f"TelnyxBaseUrl={telnyx_url}",
         f"PublicApiUrl=http://127.0.0.1:{api_port}",
         "--tenant",

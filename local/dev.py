@@ -30,6 +30,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from local.process import LOCAL_PARAMETERS
 from local.run import REPO, LocalStack, parse_args
 from local.tenants import bootstrap_tenant
 
@@ -139,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--moto-port",
                 str(args.moto_port),
                 "--parameter-overrides",
-                "Stage=local",
+                *LOCAL_PARAMETERS,
                 f"TelnyxBaseUrl=http://127.0.0.1:{args.simulator_port}/v2",
                 "--tenant",
                 f"{TENANT}={public_key}",

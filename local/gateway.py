@@ -432,21 +432,30 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         path, _, query = self.path.partition("?")
         body = self._read_body()
-        if body is None:
-            self.close_connection = True  # the unread body must not be parsed as the next request
-            status, headers, payload = BODY_TOO_LARGE
-        elif path == "/_local" or path.startswith("/_local/"):
-            status, headers, payload = self.server.handle_control(self.command, path, body)
-        else:
-            status, headers, payload = self.server.handle_api(
-                self.command, path, query, list(self.headers.items()), body, self.client_address[0]
-            )
-        self.send_response(status)
-        for key, value in headers:
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
+        try:
+            if body is None:
+                self.close_connection = True  # the unread body must not be parsed as the next request
+                status, headers, payload = BODY_TOO_LARGE
+            elif path == "/_local" or path.startswith("/_local/"):
+                status, headers, payload = self.server.handle_control(self.command, path, body)
+            else:
+                status, headers, payload = self.server.handle_api(
+                    self.command, path, query, list(self.headers.items()), body, self.client_address[0]
+                )
+        except Exception:  # a fault of the local stack itself: answer as API Gateway does, never hang up
+            log.exception("%s %s failed in the local gateway", self.command, path)
+            status, headers, payload = INTERNAL_ERROR
+        try:
+            self.send_response(status)
+            for key, value in headers:
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up first (Telnyx's simulator times its webhooks out): nothing to tell.
+            log.debug("%s %s: the client closed the connection before the answer", self.command, path)
+            self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch

@@ -36,10 +36,10 @@ from local.tenants import check_public_key, dev_tenant, public_key_parameter
 from local.triggers import QueueMapping, QueuePoller, Schedule, Scheduler, Target
 
 log = logging.getLogger("local.run")
-LOCAL_STAGE = "local"
+LOCAL_STAGE = "local"  # the only stage a shifted clock is honoured on (dialer.clock)
 # Execution environments per function (Lambda runs many; the template's reserved concurrency caps
 # it). Measured on a 2-core machine: see docs/decisions.md, "local stack concurrency".
-DEFAULT_CONCURRENCY = 4  # the only stage a shifted clock is honoured on (dialer.clock)
+DEFAULT_CONCURRENCY = 4
 REPO = Path(__file__).resolve().parent.parent
 BUILT_TEMPLATE = Path(".aws-sam/build/template.yaml")
 
@@ -96,13 +96,17 @@ class LocalStack:
         """A boto3 client for the stack's AWS endpoint (thread-safe, cached)."""
         if service not in self._clients:
             import boto3
+            from botocore.config import Config
 
             session = boto3.session.Session(  # the local endpoint accepts any credentials
                 aws_access_key_id="testing",
                 aws_secret_access_key="testing",  # noqa: S106
                 region_name=self.options.region,
             )
-            self._clients[service] = session.client(service, endpoint_url=self.endpoint)
+            # Every queue's poller and its batches share the client: botocore's 10 connections made
+            # it open and drop one per call under load (urllib3's "connection pool is full").
+            config = Config(max_pool_connections=64)
+            self._clients[service] = session.client(service, endpoint_url=self.endpoint, config=config)
         return self._clients[service]
 
     def start(self) -> None:
@@ -198,12 +202,32 @@ class LocalStack:
                     int(props.get("MemorySize", 128)),
                     arn,
                     _reserved(resolver.resolve(props.get("ReservedConcurrentExecutions"))),
-                    provisioned="ProvisionedConcurrencyConfig" in props,
                 )
             )
             if "PARAM_PREFIX" in env and env["PARAM_PREFIX"] not in self.param_prefixes:
                 self.param_prefixes.append(env["PARAM_PREFIX"])
+        provisioned = self._provisioned(resources, resolver)
+        for spec in specs:
+            spec.provisioned = provisioned.get(spec.logical_id, 0)
         return specs
+
+    def _provisioned(self, resources: dict[str, Any], resolver: Resolver) -> dict[str, int]:
+        """Provisioned concurrency per function. SAM puts ``ProvisionedConcurrencyConfig`` on the
+        function's alias (``AutoPublishAlias``), under the template's condition, not on the function."""
+        found: dict[str, int] = {}
+        for res in resources.values():
+            props = res.get("Properties") or {}
+            if res["Type"] != "AWS::Lambda::Alias" or "ProvisionedConcurrencyConfig" not in props:
+                continue
+            resolved = resolver.resolve(
+                {k: props[k] for k in ("FunctionName", "ProvisionedConcurrencyConfig")}
+            )
+            config = resolved.get("ProvisionedConcurrencyConfig") or {}
+            count = _reserved(config.get("ProvisionedConcurrentExecutions"))
+            lid = self.aliases.get(str(resolved.get("FunctionName")))
+            if count and lid:
+                found[lid] = count
+        return found
 
     def _start_sandboxes(self, specs: list[FunctionSpec]) -> None:
         opts = self.options
@@ -232,13 +256,18 @@ class LocalStack:
             pythons[spec.runtime] = python
             args = (spec, python, opts.runtime_dir.resolve(), base_env, opts.log_dir.resolve())
             concurrency = min(opts.concurrency, spec.reserved_concurrency or opts.concurrency)
-            pool = FunctionPool(
-                (lambda a=args: RieSandbox(*a, rie=rie)) if rie else (lambda a=args: ApiSandbox(*a)),
-                concurrency,
-            )
-            pool.start()
             if spec.provisioned:
-                pool.start_all()
+                # Initialised ahead of use, as Lambda keeps provisioned environments: the RIE only
+                # starts the runtime on the first invocation, the built-in Runtime API at once.
+                pool = FunctionPool(lambda a=args: ApiSandbox(*a, provisioned=True), concurrency)
+                pool.start()
+                pool.start_all(spec.provisioned)
+            else:
+                pool = FunctionPool(
+                    (lambda a=args: RieSandbox(*a, rie=rie)) if rie else (lambda a=args: ApiSandbox(*a)),
+                    concurrency,
+                )
+                pool.start()
             self.sandboxes[spec.logical_id] = pool
 
     def _start_event_sources(
@@ -357,6 +386,7 @@ class LocalStack:
                     "pids": s.pids(),
                     "concurrency": s.concurrency,
                     "environments": len(s.sandboxes),
+                    "provisioned": s.spec.provisioned,
                     "peak_concurrency": s.peak,
                 }
                 for lid, s in self.sandboxes.items()

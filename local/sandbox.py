@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import queue
+import random
 import shutil
 import signal
 import socket
@@ -26,6 +27,7 @@ log = logging.getLogger("local.sandbox")
 
 _ERROR_KEYS = {"errorMessage", "errorType", "requestId", "stackTrace"}
 _GRACE_SECONDS = 5  # beyond the function timeout, before the runner gives up on the RIE itself
+_START_ATTEMPTS = 3  # starts of an environment's process before its invocation fails
 # Lambda's synchronous request payload limit; the RIE silently truncates bigger events instead.
 MAX_EVENT_BYTES = 6_291_456
 
@@ -45,9 +47,9 @@ class FunctionSpec:
     memory: int = 128
     arn: str = ""
     reserved_concurrency: int | None = None  # ReservedConcurrentExecutions, when the template sets it
-    # The template can give it provisioned concurrency (the init webhook, which Telnyx times out):
-    # locally every environment is started with the stack, as provisioned ones are kept initialised.
-    provisioned: bool = False
+    # Provisioned concurrency (the template's, on the function's alias: the init webhook, which
+    # Telnyx times out): locally that many environments start, and initialise, with the stack.
+    provisioned: int = 0
 
 
 @dataclass
@@ -73,10 +75,41 @@ def _error(error_type: str, message: str) -> InvokeResult:
 
 
 def free_port() -> int:
-    """A free TCP port on 127.0.0.1 (the tiny race with other processes is acceptable locally)."""
+    """A free TCP port on 127.0.0.1, for a server this process binds itself at once."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# Ports a child process (the RIE) is told to listen on. Not from the ephemeral range (Linux 32768+,
+# macOS 49152+): a port the kernel handed out for a bind to 0 and got back is soon the source port
+# of some outgoing connection, and the RIE then panics on "address already in use" (seen in CI).
+_CHILD_PORTS = range(20000, 32768)
+_child_ports_lock = threading.Lock()
+_child_ports_taken: set[int] = set()
+
+
+def child_port() -> int:
+    """A port that is free now, outside the ephemeral range, and not handed to another child of this
+    process; ``release_child_port`` gives it back. Another process may still take it before the
+    child binds: the caller retries on a failed start."""
+    with _child_ports_lock:
+        while True:
+            port = random.choice(_CHILD_PORTS)
+            if port in _child_ports_taken:
+                continue
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _child_ports_taken.add(port)
+            return port
+
+
+def release_child_port(*ports: int) -> None:
+    with _child_ports_lock:
+        _child_ports_taken.difference_update(ports)
 
 
 def descendants(pid: int) -> list[int]:
@@ -128,6 +161,10 @@ def find_python(runtime: str) -> str:
 class Sandbox:
     """A function's process, started on first use and kept warm; one invocation at a time."""
 
+    # What Lambda tells the function in AWS_LAMBDA_INITIALIZATION_TYPE: "provisioned-concurrency"
+    # lets its init code wire clients ahead of the first invocation.
+    initialization_type = "on-demand"
+
     def __init__(
         self, spec: FunctionSpec, python: str, runtime_dir: Path, base_env: dict[str, str], log_dir: Path
     ):
@@ -164,7 +201,7 @@ class Sandbox:
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(spec.timeout),
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": "local",
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": self.initialization_type,
         }
 
     def _command(self) -> list[str]:
@@ -207,7 +244,11 @@ class Sandbox:
             if self.closed:
                 return _error("Sandbox.Stopped", "the local stack is stopping")
             if not self.alive():
-                self.start()
+                try:
+                    self.start()
+                except (OSError, RuntimeError) as exc:  # an answer, never an exception for the caller
+                    log.warning("%s", exc)
+                    return _error("Sandbox.Failure", f"the execution environment did not start: {exc}")
                 if self.closed:  # closed while starting: nothing may outlive the stack
                     self.stop()
                     return _error("Sandbox.Stopped", "the local stack is stopping")
@@ -251,31 +292,44 @@ class RieSandbox(Sandbox):
         super().__init__(*args, **kwargs)
         self.rie = rie
         self.port = 0
+        self._ports: tuple[int, ...] = ()
 
     def start(self) -> None:
-        """Start the RIE on two free loopback ports and wait until it accepts connections."""
+        """Start the RIE on two free loopback ports and wait until it accepts connections; a start
+        that loses its ports to another process (the RIE exits at once) is retried on new ones."""
         if self.alive():
             return
-        self.port, api_port = free_port(), free_port()
-        command = [
-            str(self.rie),
-            "--runtime-interface-emulator-address",
-            f"127.0.0.1:{self.port}",
-            "--runtime-api-address",
-            f"127.0.0.1:{api_port}",
-            "--log-level",
-            "error",
-            *self._command(),
-        ]
-        self._spawn(command, {"LOG_LEVEL": "error"})
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
-                return
-            if not self.alive():
-                break
-            time.sleep(0.01)
+        for _ in range(_START_ATTEMPTS):
+            self._release_ports()
+            self._ports = (child_port(), child_port())
+            self.port = self._ports[0]
+            command = [
+                str(self.rie),
+                "--runtime-interface-emulator-address",
+                f"127.0.0.1:{self._ports[0]}",
+                "--runtime-api-address",
+                f"127.0.0.1:{self._ports[1]}",
+                "--log-level",
+                "error",
+                *self._command(),
+            ]
+            self._spawn(command, {"LOG_LEVEL": "error"})
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and self.alive():
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
+                    return
+                time.sleep(0.01)
+            self.stop()
         raise RuntimeError(f"{self.spec.logical_id}: RIE did not start, see {self.log_path}")
+
+    def _release_ports(self) -> None:
+        release_child_port(*self._ports)
+        self._ports = ()
+
+    def stop(self) -> None:
+        """Stop the RIE and give its ports back."""
+        super().stop()
+        self._release_ports()
 
     def _send(self, event: bytes) -> InvokeResult:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.spec.timeout + _GRACE_SECONDS)
@@ -331,12 +385,16 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
         """Silence the per-request access log."""
 
     def _reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The runtime was stopped while it waited: the invocation sees its process gone.
+            self.close_connection = True
 
     def do_GET(self) -> None:
         """``/invocation/next``: long-poll for the next event."""
@@ -369,9 +427,16 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
 
 
 class ApiSandbox(Sandbox):
-    """The function's runtime against the runner's own Runtime API server (no RIE)."""
+    """The function's runtime against the runner's own Runtime API server (no RIE). Its runtime
+    starts, and initialises the function, as soon as the sandbox starts: with ``provisioned``, it
+    is told so, as Lambda tells provisioned environments."""
 
     api: _RuntimeApi | None = None
+
+    def __init__(self, *args: Any, provisioned: bool = False, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if provisioned:
+            self.initialization_type = "provisioned-concurrency"
 
     def start(self) -> None:
         """Start the Runtime API server (once) and the runtime process."""
@@ -470,17 +535,23 @@ class FunctionPool:
         """Start the first environment (the others start when they are first needed)."""
         self._first().start()
 
-    def start_all(self) -> None:
-        """Start the remaining environments in the background, each joining the idle ones once it
-        runs (provisioned concurrency: no invocation waits for a cold start)."""
+    def start_all(self, count: int | None = None) -> None:
+        """Start environments in the background up to ``count`` (default: the pool's concurrency),
+        each joining the idle ones once it runs (provisioned concurrency: no invocation waits for
+        a cold start)."""
+        wanted = min(count or self.concurrency, self.concurrency)
 
         def warm() -> None:
             while True:
                 with self._lock:
-                    if self._closed or len(self.sandboxes) >= self.concurrency:
+                    if self._closed or len(self.sandboxes) >= wanted:
                         return
                 sandbox = self._make()
-                sandbox.start()
+                try:
+                    sandbox.start()
+                except (OSError, RuntimeError) as exc:  # the pool starts it on demand instead
+                    log.warning("%s", exc)
+                    return
                 with self._lock:
                     if self._closed:
                         break

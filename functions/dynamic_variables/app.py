@@ -10,6 +10,7 @@ good), 401 (bad signature or unknown tenant: Telnyx then proceeds with the assis
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import Any
 
@@ -45,6 +46,12 @@ def init_webhook() -> InitWebhook:
         deadline_seconds=settings.init_deadline_ms / 1000,
         clock=clock.now,  # lead-local date/time as the engine sees it (shifted only locally)
     )
+
+
+if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "provisioned-concurrency":
+    # A provisioned environment runs its init ahead of any call: wire the clients now, so the first
+    # answer does not pay for them inside Telnyx's timeout (on-demand ones wire on first use).
+    init_webhook()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -70,10 +70,9 @@ def stack(
 def http(stack: Any) -> Iterator[httpx.Client]:
     with dialing.tenant_client(stack, TENANT, SIM_KEY) as client:
         dialing.set_dialing(stack, TENANT, channel_limit=10)
-        # Warm the Telnyx-facing functions (unsigned: 401s) so a cold start on a busy machine
-        # does not eat the tools' few-second budget, as provisioned concurrency would in production.
-        for path in (f"/tools/{TENANT}/opt_out", f"/webhooks/telnyx/{TENANT}/init"):
-            assert client.post(path, content=b"{}").status_code == 401
+        # Warm the tools function (unsigned: a 401) so a cold start on a busy machine does not eat
+        # the tools' few-second budget (the init webhook is provisioned: dialing.stack_args).
+        assert client.post(f"/tools/{TENANT}/opt_out", content=b"{}").status_code == 401
         yield client
 
 
@@ -91,6 +90,22 @@ def add(http: httpx.Client, campaign_id: str, phones: tuple[str, ...]) -> list[s
     added = http.post(f"/campaigns/{campaign_id}/leads", json={"leads": leads})
     assert added.status_code in (200, 201), added.text
     return list(added.json()["lead_ids"])
+
+
+def test_the_init_webhook_runs_provisioned_so_no_call_waits_on_its_cold_start(stack: Any) -> None:
+    # GIVEN the stack as make dev runs it (InitProvisionedConcurrency on the template's alias)
+    deadline = time.monotonic() + 30
+    while True:
+        init = httpx.get(f"{stack.api_url}/_local/health", timeout=10).json()["functions"][
+            "DynamicVariablesFunction"
+        ]
+        if init["environments"] >= init["provisioned"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    # THEN that many environments run (initialised at start, as Lambda keeps them) before any call
+    assert init["provisioned"] == 4
+    assert init["environments"] == 4, init
+    assert len(init["pids"]) >= 4, init
 
 
 def wait_transcript(http: httpx.Client, call_id: str, timeout: float = 60) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from local.legal_time import clock_offset
+from local.process import LOCAL_PARAMETERS
 from tests.support.lead_csv import EXCHANGES, HEADER
 
 __all__ = ["clock_offset"]  # re-exported: the tests' clock shift is the demo's
@@ -127,7 +128,7 @@ def stack_args(
         "--batching-window",
         "0.02",
         "--parameter-overrides",
-        f"Stage={STAGE}",
+        *LOCAL_PARAMETERS,
         f"TelnyxBaseUrl={telnyx_base_url}",
         f"PublicApiUrl=http://127.0.0.1:{api_port}",
         *extra,
