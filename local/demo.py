@@ -44,7 +44,8 @@ import httpx
 
 from local.crm_receiver import CrmReceiver
 from local.legal_time import clock_offset
-from local.process import BUILT_TEMPLATE, LOCAL_PARAMETERS, REPO, LocalStackProcess
+from local.parameters import LOCAL_PARAMETERS
+from local.process import BUILT_TEMPLATE, REPO, LocalStackProcess
 from local.sandbox import free_port
 from local.simulator import AccountConfig, Simulator, SimulatorConfig
 from local.tenants import bootstrap_tenant

@@ -30,7 +30,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from local.process import LOCAL_PARAMETERS
+from local.parameters import LOCAL_PARAMETERS
 from local.run import REPO, LocalStack, parse_args
 from local.tenants import bootstrap_tenant
 

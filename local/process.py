@@ -25,10 +25,6 @@ class StackStartError(RuntimeError):
 REPO = Path(__file__).resolve().parents[1]
 TOOLS_PYTHON = REPO / ".venv-tools" / "bin" / "python"
 BUILT_TEMPLATE = REPO / ".aws-sam" / "build" / "template.yaml"
-# The product's parameters on a local stack that calls (make dev, the demo, the dialing tests). The
-# init webhook is provisioned, as docs/deploy.md advises for calling: on a busy machine a cold start
-# takes ~3 s, Telnyx's whole timeout, and the first calls of a burst would go out without variables.
-LOCAL_PARAMETERS = ("Stage=local", "InitProvisionedConcurrency=4")
 
 
 @dataclass

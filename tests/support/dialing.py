@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from local.legal_time import clock_offset
-from local.process import LOCAL_PARAMETERS
+from local.parameters import LOCAL_PARAMETERS
 from tests.support.lead_csv import EXCHANGES, HEADER
 
 __all__ = ["clock_offset"]  # re-exported: the tests' clock shift is the demo's
