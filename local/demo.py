@@ -528,6 +528,7 @@ def main(argv: list[str] | None = None) -> int:
         dialer("campaigns", "stats", campaign_id)
         dialer("campaigns", "report", campaign_id, "-o", str(OUT / "report.html"))
         dialer("campaigns", "export", campaign_id, "-o", str(OUT / "results.csv"))
+        phase("report")
         sim.wait_idle(60)
         with httpx.Client(
             base_url=stack.api_url, headers={"Authorization": f"Bearer {credentials['api_key']}"}, timeout=60
@@ -535,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = check(http, campaign_id, sim, plan, dead_letters(stack))
             progress = http.get(f"/campaigns/{campaign_id}/progress").json()
         rows.append(crm_check(crm, sim))
-        phase("report and checks")
+        phase("checks")
         pace = measure(sim, OUT / "logs", progress, phases)
         code = summarize(rows, time.monotonic() - started, plan, pace)
         print(crm_summary(crm), flush=True)

@@ -44,7 +44,9 @@ class Scheduler:
     """
 
     def __init__(self, workers: int) -> None:
-        self._heap: list[tuple[float, int, Callable[[], None], bool]] = []
+        # (when, seq, callback, counted, still_due): ``still_due`` says whether a counted callback
+        # still matters (a step of a plan that was replaced does nothing when it fires).
+        self._heap: list[tuple[float, int, Callable[[], None], bool, Callable[[], bool] | None]] = []
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._busy = 0  # counted work: heap entries + running pool jobs
@@ -54,16 +56,26 @@ class Scheduler:
         self._thread = threading.Thread(target=self._run, name="sim-scheduler", daemon=True)
         self._thread.start()
 
-    def call_later(self, delay: float, fn: Callable[[], None], *, counted: bool = True) -> None:
+    def call_later(
+        self,
+        delay: float,
+        fn: Callable[[], None],
+        *,
+        counted: bool = True,
+        still_due: Callable[[], bool] | None = None,
+    ) -> None:
         """Run ``fn`` on the scheduler thread after ``delay`` real seconds.
 
         ``counted=False`` is for far-future work (scheduled events) that must not keep
-        :meth:`wait_idle` waiting.
+        :meth:`wait_idle` waiting; ``still_due`` for a step that becomes a no-op when its call is
+        re-planned or hung up: once it says False, the step stops keeping :meth:`wait_idle` waiting
+        (a mailbox's two-minute silence after our hangup is not work left to do).
         """
         with self._cond:
             if self._stopped:
                 return
-            heapq.heappush(self._heap, (time.monotonic() + max(0.0, delay), next(self._seq), fn, counted))
+            entry = (time.monotonic() + max(0.0, delay), next(self._seq), fn, counted, still_due)
+            heapq.heappush(self._heap, entry)
             if counted:
                 self._busy += 1
             self._cond.notify()
@@ -98,7 +110,7 @@ class Scheduler:
                     self._cond.wait(timeout)
                 if self._stopped:
                     return
-                _, _, fn, counted = heapq.heappop(self._heap)
+                _, _, fn, counted, _ = heapq.heappop(self._heap)
             try:
                 fn()
             except Exception:  # same reason as in _guarded
@@ -116,12 +128,16 @@ class Scheduler:
         """Block until no counted work is left; False on timeout."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._busy > 0:
+            while self._busy - self._stale() > 0:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
-                self._idle.wait(left)
+                self._idle.wait(min(left, 0.05))  # stale steps turn so without a notification
         return True
+
+    def _stale(self) -> int:
+        """Counted heap entries that no longer matter (caller holds the condition)."""
+        return sum(1 for *_, counted, still_due in self._heap if counted and still_due and not still_due())
 
     def stop(self) -> None:
         """Drop queued work and stop the threads."""

@@ -113,7 +113,8 @@ class Playout:
                 call.sim_now = max(call.sim_now, target)
                 step()
 
-        self._scheduler.call_later(sim_delay * self._config().time_scale, run)
+        still_due = (lambda: call.generation == generation) if plan else None  # as run() decides
+        self._scheduler.call_later(sim_delay * self._config().time_scale, run, still_due=still_due)
 
     # ------------------------------------------------------------------ start
     def start(self, call: CallRecord) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from urllib.parse import parse_qsl
 
 import httpx
@@ -110,6 +111,27 @@ def test_voicemail_with_premium_amd(client, forced, receiver):
         "call.cost",
     ]
     assert events[2]["data"]["payload"]["result"] == "machine"
+
+
+def test_steps_a_hangup_made_moot_do_not_keep_the_simulator_busy(make_sim, receiver):
+    # GIVEN a mailbox that would wait a long time for speech after its greeting (as the demo's do)
+    sim = make_sim(number_scenarios=FORCED, mailbox_silence_secs=(20000.0, 20000.0))  # 20 s real
+    with httpx.Client(base_url=sim.base_url, headers={"Authorization": f"Bearer {sim.api_key}"}) as client:
+        body = dial_body(
+            VOICEMAIL, answering_machine_detection="premium", assistant={"id": _assistant(client)}
+        )
+        ccid = client.post("/calls", json=body).json()["data"]["call_control_id"]
+        deadline = time.monotonic() + 10
+        while "call.machine.premium.greeting.ended" not in types_of(events_for(receiver, ccid)):
+            assert time.monotonic() < deadline, types_of(events_for(receiver, ccid))
+            time.sleep(0.02)
+        # WHEN we hang up after the greeting, as the product does (the mailbox's wait becomes moot)
+        assert client.post(f"/calls/{ccid}/actions/hangup", json={}).status_code == 200
+        # THEN the simulator is idle once the hangup's webhooks are out, not after the mailbox's wait
+        started = time.monotonic()
+        assert sim.wait_idle(5)
+        assert time.monotonic() - started < 5
+        assert types_of(events_for(receiver, ccid))[-2:] == ["call.hangup", "call.cost"]
 
 
 @pytest.mark.parametrize(
