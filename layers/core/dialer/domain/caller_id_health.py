@@ -110,9 +110,18 @@ def call_counts(outcome: str, duration_s: int | None, short_call_seconds: int) -
     return HealthWindow(1, int(answered), int(short))
 
 
+def may_rest(settings: CallerIdHealthSettings, own: HealthWindow) -> bool:
+    """Whether the number's own window could rest it, whatever the pool's (so the pool is read
+    only then): the rule is on, the number has its minimum sample, and its answer rate is below
+    ``rest_below_ratio`` (the pool's rate is at most 100 %) or a short-share limit is set."""
+    if not settings.enabled or own.calls < settings.window_calls:
+        return False
+    return own.answered < own.calls * settings.rest_below_ratio or settings.max_short_share is not None
+
+
 def rest_reason(settings: CallerIdHealthSettings, own: HealthWindow, pool: HealthWindow) -> str | None:
     """Why the number should be rested now, or None. ``pool``: the tenant's other caller IDs."""
-    if not settings.enabled or own.calls < settings.window_calls:
+    if not may_rest(settings, own):
         return None
     rate = own.answered / own.calls
     if pool.calls >= settings.window_calls and pool.answered:

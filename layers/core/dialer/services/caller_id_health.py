@@ -20,6 +20,7 @@ from dialer.domain.caller_id_health import (
     CallerIdHealthSettings,
     HealthWindow,
     call_counts,
+    may_rest,
     rest_end,
     rest_reason,
 )
@@ -69,13 +70,8 @@ class CallerIdHealth:
         Returns the rest's reason when this call rested it."""
         settings = self.settings(tenant_id)
         own = self.table.roll(tenant_id, caller_id_id, settings.window_calls)
-        if not settings.enabled or own.calls < settings.window_calls:
-            return None
-        could_rest = own.answered < own.calls * settings.rest_below_ratio or (
-            settings.max_short_share is not None
-        )
-        if not could_rest:
-            return None  # the pool's rate is at most 100 %: no read needed to know it is fine
+        if not may_rest(settings, own):
+            return None  # decided without reading the pool
         windows = self.table.windows(tenant_id)
         pool = HealthWindow()
         for other, window in windows.items():

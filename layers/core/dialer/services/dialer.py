@@ -492,12 +492,14 @@ class Dialer:
             if r is not None and r.enabled
         ]
         expires = int((now + timedelta(days=2)).timestamp())
-        for option in choose_caller_id(
+        ranked = choose_caller_id(
             pool, lead.lead.phone, (lead.lead.state, lead.lead.area_code_state), now=now, tie_key=lead.lead_id
-        ):
+        )
+        for option in ranked:
             if self.dialing.take_caller_id(tenant_id, option.caller_id_id, day, option.daily_cap, expires):
                 return option
-        back = rests_end(pool, now)
+        full = {o.caller_id_id for o in ranked}  # each was tried: its cap filled (the count is fresher)
+        back = rests_end([o for o in pool if o.caller_id_id not in full], now)
         if back is not None:
             # Every number the lead could use is rested: the lead waits (never a rested number),
             # until the first rest ends or a quarter hour, whichever is first (an operator may

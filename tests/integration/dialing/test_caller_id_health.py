@@ -1,0 +1,113 @@
+"""Caller-ID health in-process (the real dispatcher, dialer and event processor on moto, the
+simulator as Telnyx): a number whose calls nobody answers is rested with its reason once it has
+its window of calls, no dial uses it after, the lead waits rather than burn it, and the rest ends
+on the engine's clock; the counters equal the simulator's calls under duplicated webhooks."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from tests.integration.dialing.conftest import CALLER_IDS, Harness
+from tests.integration.dialing.test_after_call import sim_calls
+
+NUMBERS = dict(CALLER_IDS)
+NY, FL, CA = NUMBERS["cid_ny"], NUMBERS["cid_fl"], NUMBERS["cid_ca"]
+WINDOW = 50
+CAP = 60  # Florida's and California's daily cap: they fill up, New York carries the rest
+
+
+def _placed(h: Harness) -> Counter[str]:
+    """Calls the simulator placed, per caller ID (our ``from``)."""
+    return Counter(c.from_ for c in sim_calls(h))
+
+
+def _run(h: Harness, workers: list[Any], *, rounds: int, on_round: Any = None) -> list[Any]:
+    """Dispatch, dial and settle until a round places no call; ``on_round`` may swap the dialers."""
+    dispatcher = h.dispatcher()
+    quiet = 0
+    for _ in range(rounds):
+        before = sum(_placed(h).values())
+        dispatcher.tick()
+        h.pump_dials(workers, max_idle_rounds=1)
+        h.settle(10.0)
+        if on_round is not None:
+            workers = on_round(workers)
+        quiet = quiet + 1 if sum(_placed(h).values()) == before else 0
+        if quiet >= 2:
+            break
+    return workers
+
+
+def test_a_number_nobody_answers_is_rested_and_no_dial_uses_it_until_the_rest_ends(make_harness: Any) -> None:
+    from dialer.adapters.caller_id_health import CallerIdHealthTable
+    from dialer.domain.caller_id_health import CallerIdHealthSettings
+    from dialer.domain.dialing import parse_utc
+
+    # GIVEN a pool where every call is answered except New York's (labelled spam: nobody picks up),
+    # webhooks duplicated, and a rule judging 50-call windows with 2-hour rests
+    h = make_harness(
+        scenario_mix={"human": 1.0},
+        caller_scenarios={NY: "no_answer"},
+        tool_calls=False,
+        duplicate_rate=0.3,
+        channel_limit=30,
+        limits={"channel_limit": 30},
+    )
+    for caller_id in ("cid_fl", "cid_ca"):
+        record = h.management.get_caller_id(h.tenant, caller_id)
+        assert record is not None
+        assert h.management.put_caller_id(replace(record, daily_cap=CAP), new=False)
+    health = CallerIdHealthTable.named(h.table_name)
+    health.put_settings(h.tenant, CallerIdHealthSettings(window_calls=WINDOW, rest_hours=2), h.clock())
+    campaign_id = h.campaign(200, retry={"max_attempts": 1}, circuit_breaker={"enabled": False})
+    seen: dict[str, int] = {}
+
+    def fresh_dialers_once_rested(workers: list[Any]) -> list[Any]:
+        # The dialers cache caller-ID records for 2 s; fresh ones make "no dial after" exact.
+        record = h.management.get_caller_id(h.tenant, "cid_ny")
+        if record is not None and record.rested_until and "ny" not in seen:
+            seen["ny"] = _placed(h)[NY]
+            return [h.dialer() for _ in range(2)]
+        return workers
+
+    # WHEN the campaign dials
+    _run(h, [h.dialer() for _ in range(2)], rounds=40, on_round=fresh_dialers_once_rested)
+
+    # THEN New York was rested by the rule, with the numbers that rested it
+    ny = h.management.get_caller_id(h.tenant, "cid_ny")
+    assert ny is not None
+    assert ny.rested_until, "the unanswered number was never rested"
+    assert ny.rested_by == "health"
+    assert str(ny.rest_reason).startswith("answer rate 0% over its last "), ny.rest_reason
+    assert parse_utc(ny.rested_until) - parse_utc(str(ny.rested_at)) == timedelta(hours=2)
+    # AND not before it had its window of settled calls (at most the calls then in flight more)
+    assert WINDOW <= seen["ny"] <= WINDOW + 30, seen
+    # AND no dial used it after: the others filled their caps, then the leads waited
+    placed = _placed(h)
+    assert placed[NY] == seen["ny"], placed
+    assert placed[FL] == placed[CA] == CAP, placed
+    stats = h.dialing.campaign_stats(h.tenant, campaign_id)
+    assert stats["def_caller_ids_rested"] > 0, dict(stats)
+    # AND every settled call was counted once on its number, duplicated webhooks or not (the
+    # pool's windows rolled at most once: their calls are all still in them)
+    windows = health.windows(h.tenant)
+    assert (windows["cid_fl"].calls, windows["cid_fl"].answered) == (CAP, CAP)
+    assert (windows["cid_ca"].calls, windows["cid_ca"].answered) == (CAP, CAP)
+    # AND the rest started a fresh window: only calls settled after it are in New York's
+    # (webhooks are applied one by one here, so the rest came with its 50th settled call)
+    assert windows["cid_ny"].calls == seen["ny"] - WINDOW
+
+    # WHEN the engine's clock reaches a minute before the rest ends, the waiting leads are due
+    # again (they wait a quarter of an hour at most) but New York is still resting
+    until = parse_utc(ny.rested_until)
+    h.clock.offset += until - h.clock() - timedelta(minutes=1)
+    _run(h, [h.dialer()], rounds=3)
+    assert _placed(h)[NY] == seen["ny"]
+    # WHEN it passes the rest's end
+    h.clock.offset += timedelta(minutes=15, seconds=2)
+    _run(h, [h.dialer() for _ in range(2)], rounds=6)
+    # THEN New York dials again (a fresh window: it is judged again only after 50 more calls)
+    assert _placed(h)[NY] > seen["ny"]
