@@ -111,3 +111,43 @@ def test_a_number_nobody_answers_is_rested_and_no_dial_uses_it_until_the_rest_en
     _run(h, [h.dialer() for _ in range(2)], rounds=6)
     # THEN New York dials again (a fresh window: it is judged again only after 50 more calls)
     assert _placed(h)[NY] > seen["ny"]
+
+
+def test_with_every_number_rested_the_leads_wait_with_the_reason_and_a_restore_resumes_dialling(
+    make_harness: Any,
+) -> None:
+    from dialer.adapters.caller_id_health import CallerIdHealthTable
+    from dialer.domain.dialing import parse_utc
+
+    # GIVEN an operator rested every number of the pool for six hours
+    h = make_harness(scenario_mix={"human": 1.0}, tool_calls=False)
+    health = CallerIdHealthTable.named(h.table_name)
+    now = h.clock()
+    for caller_id, _ in CALLER_IDS:
+        assert health.rest(
+            h.tenant,
+            caller_id,
+            until=now + timedelta(hours=6),
+            reason="carrier complaint",
+            by="operator",
+            now=now,
+            only_if_not_rested=False,
+        )
+    campaign_id = h.campaign(6, retry={"max_attempts": 1})
+    # WHEN the campaign runs
+    _run(h, [h.dialer()], rounds=3)
+    # THEN nothing is dialled: each lead waits, saying why, for at most a quarter of an hour
+    assert sum(_placed(h).values()) == 0
+    leads = h.leads(campaign_id)
+    assert {(lead["status"], lead.get("deferred_reason")) for lead in leads} == {
+        ("pending", "caller_ids_rested")
+    }
+    for lead in leads:
+        wait = parse_utc(lead["next_attempt_at"]) - h.clock()
+        assert timedelta(minutes=14) < wait <= timedelta(minutes=15, seconds=1), wait
+    # WHEN the operator restores one number and the leads fall due
+    assert health.restore(h.tenant, "cid_ca")
+    h.clock.offset += timedelta(minutes=15, seconds=2)
+    _run(h, [h.dialer()], rounds=4)
+    # THEN every lead is dialled, from that number only
+    assert _placed(h) == Counter({NUMBERS["cid_ca"]: 6})
