@@ -168,7 +168,7 @@ def _tenant_settings() -> list[str]:
         "",
         "### Caller-ID health (`GET`/`PUT /tenants/me/caller-id-health`)",
         "",
-        "When a caller ID is rested automatically (docs/operations.md, \"Caller-ID health\").",
+        'When a caller ID is rested automatically (docs/operations.md, "Caller-ID health").',
         "",
         "| Field | Default | Bounds | Meaning |",
         "|---|---|---|---|",

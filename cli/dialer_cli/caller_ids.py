@@ -106,3 +106,47 @@ def restore(
 ) -> None:
     """End a number's rest now."""
     _print(ctx, _root(ctx).api().post(f"/caller-ids/{_resolve(ctx, number)}/restore"))
+
+
+@caller_ids_app.command("rule")
+def rule(
+    ctx: typer.Context,
+    enabled: Annotated[
+        bool | None, typer.Option("--enabled/--disabled", help="Rest numbers automatically.")
+    ] = None,
+    window_calls: Annotated[
+        int | None, typer.Option(help="Calls a number needs before it is judged (>= 50).")
+    ] = None,
+    rest_below_ratio: Annotated[
+        float | None, typer.Option(help="Rest below this share of the pool's answer rate (0-1).")
+    ] = None,
+    short_call_seconds: Annotated[
+        int | None, typer.Option(help="An answered call shorter than this is very short.")
+    ] = None,
+    max_short_share: Annotated[
+        float | None,
+        typer.Option(help="Also rest at this share of very short answered calls (0 turns it off)."),
+    ] = None,
+    rest_hours: Annotated[int | None, typer.Option(help="How long a rest lasts.")] = None,
+) -> None:
+    """Show the tenant's caller-ID health rule; with options, change those fields (the others stay)."""
+    api = _root(ctx).api()
+    current = api.get("/tenants/me/caller-id-health")
+    changes = {
+        "enabled": enabled,
+        "window_calls": window_calls,
+        "rest_below_ratio": rest_below_ratio,
+        "short_call_seconds": short_call_seconds,
+        "max_short_share": max_short_share,
+        "rest_hours": rest_hours,
+    }
+    given: dict[str, Any] = {k: v for k, v in changes.items() if v is not None}
+    if given.get("max_short_share") == 0:
+        given["max_short_share"] = None
+    if given:
+        current = api.request("PUT", "/tenants/me/caller-id-health", json={**current, **given})
+    if _root(ctx).as_json:
+        out.out(json.dumps(current, indent=2, sort_keys=True), highlight=False)
+    else:
+        for name, value in current.items():
+            out.print(f"{name}: {value}", highlight=False)

@@ -124,6 +124,11 @@ def test_the_caller_ids_commands(cli: Any, api: InProcessApi, alpha: Tenant) -> 
     assert {c["id"]: c["health"]["state"] for c in listed}[cid] == "rested"
     code, restored = cli("caller-ids", "restore", cid)
     assert (code, restored["health"]["state"]) == (0, "active")
+    code, rule = cli("caller-ids", "rule", "--window-calls", "60", "--max-short-share", "0.8")
+    assert (code, rule["window_calls"], rule["max_short_share"], rule["rest_hours"]) == (0, 60, 0.8, 24)
+    code, rule = cli("caller-ids", "rule", "--max-short-share", "0")  # 0: off; the rest stays
+    assert (code, rule["window_calls"], rule["max_short_share"]) == (0, 60, None)
+    assert cli("caller-ids", "rule", "--window-calls", "10")[0] == 2  # the API refuses it
     assert cli("caller-ids", "rest", "+15550000000", "--reason", "x")[0] == 4  # not in the pool
     assert cli("caller-ids", "rest", cid, "--reason", "x", "--hours", "0")[0] == 2  # refused
     assert api.delete(f"/caller-ids/{cid}", alpha.api_key).status == 204
