@@ -132,3 +132,4 @@ def test_the_caller_ids_commands(cli: Any, api: InProcessApi, alpha: Tenant) -> 
     assert cli("caller-ids", "rest", "+15550000000", "--reason", "x")[0] == 4  # not in the pool
     assert cli("caller-ids", "rest", cid, "--reason", "x", "--hours", "0")[0] == 2  # refused
     assert api.delete(f"/caller-ids/{cid}", alpha.api_key).status == 204
+    assert api.put("/tenants/me/caller-id-health", alpha.api_key, {}).status == 200  # back to the defaults
