@@ -311,7 +311,7 @@ class ScheduledEvents:
             tie_key=lead.lead_id,
         )
         if not ranked:
-            raise Conflict("the campaign has no enabled caller ID")
+            raise Conflict("the campaign has no caller ID to use now (all disabled or rested)")
         return ranked[0].phone_number
 
     def _variables(
