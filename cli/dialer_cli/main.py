@@ -849,11 +849,12 @@ def doctor(ctx: typer.Context) -> None:
                 )
             )
             callers = [c for c in api.pages("/caller-ids") if c["enabled"]]
+            rested = sum(1 for c in callers if (c.get("health") or {}).get("state") == "rested")
             checks.append(
                 (
                     "caller IDs",
-                    bool(callers),
-                    f"{len(callers)} enabled"
+                    len(callers) > rested,
+                    (f"{len(callers)} enabled" + (f", {rested} rested (dialer caller-ids)" if rested else ""))
                     if callers
                     else "none: add numbers with POST /caller-ids (or in campaign.yaml)",
                 )
