@@ -148,10 +148,41 @@ def render() -> str:
     ]
     for var, _, default, comment in settings_fields():
         out.append(f"| `{var}` | `{_cell(default)}` | {_cell(comment)} |")
+    out += _tenant_settings()
     out += ["", "## Stack outputs", "", "| Output | Description |", "|---|---|"]
     for name, spec in (doc.get("Outputs") or {}).items():
         out.append(f"| `{name}` | {_cell(spec.get('Description', ''))} |")
     return "\n".join(out) + "\n"
+
+
+def _tenant_settings() -> list[str]:
+    """Per-tenant settings set through the management API (their pydantic models)."""
+    from dialer.domain.caller_id_health import CallerIdHealthSettings
+
+    out = [
+        "",
+        "## Tenant settings",
+        "",
+        "Set per tenant through the management API (a value out of bounds is a 422 naming the field,",
+        "and changes nothing).",
+        "",
+        "### Caller-ID health (`GET`/`PUT /tenants/me/caller-id-health`)",
+        "",
+        'When a caller ID is rested automatically (docs/operations.md, "Caller-ID health").',
+        "",
+        "| Field | Default | Bounds | Meaning |",
+        "|---|---|---|---|",
+    ]
+    for name, field in CallerIdHealthSettings.model_fields.items():
+        bounds = []
+        for rule in field.metadata:
+            for attr, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+                if getattr(rule, attr, None) is not None:
+                    bounds.append(f"{word} {getattr(rule, attr)}")
+        out.append(
+            f"| `{name}` | `{_cell(field.default)}` | {_cell(', '.join(bounds))} | {_cell(field.description or '')} |"
+        )
+    return out
 
 
 def main(argv: list[str]) -> int:

@@ -25,6 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dialer_cli.api import Api, no_such_route
+from dialer_cli.caller_ids import caller_ids_app
 from dialer_cli.config import load_config
 from dialer_cli.errors import EXIT_CODES_HELP, CliError, ExitCode
 from dialer_cli.exports import DEFAULT_WAIT_SECONDS, results
@@ -60,6 +61,7 @@ app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(dnc_app, name="dnc")
 app.add_typer(calls_app, name="calls")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(caller_ids_app, name="caller-ids")
 
 TERMINAL_CAMPAIGN = ("completed", "canceled")
 LEAD_STATES = ("pending", "dialing", "reached", "exhausted", "invalid", "blocked", "canceled")
@@ -847,11 +849,12 @@ def doctor(ctx: typer.Context) -> None:
                 )
             )
             callers = [c for c in api.pages("/caller-ids") if c["enabled"]]
+            rested = sum(1 for c in callers if (c.get("health") or {}).get("state") == "rested")
             checks.append(
                 (
                     "caller IDs",
-                    bool(callers),
-                    f"{len(callers)} enabled"
+                    len(callers) > rested,
+                    (f"{len(callers)} enabled" + (f", {rested} rested (dialer caller-ids)" if rested else ""))
                     if callers
                     else "none: add numbers with POST /caller-ids (or in campaign.yaml)",
                 )

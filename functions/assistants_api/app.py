@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from dialer.domain.caller_id_health import CallerIdHealthSettings
 from dialer.http_api import (
     SECURITY,
     SECURITY_SCHEMES,
@@ -49,6 +50,7 @@ from dialer.services.api_models import (
     CallerIdListResponse,
     CallerIdPatchRequest,
     CallerIdResponse,
+    CallerIdRestRequest,
     InsightGroupRequest,
     InsightGroupResponse,
     NumberAssignRequest,
@@ -442,6 +444,39 @@ def delete_caller_id(caller_id_id: IdPath) -> Response[None]:
     """Remove a caller ID from the pool."""
     _caller_ids().delete_caller_id(caller_id_id)
     return Response(status_code=204)
+
+
+@app.post(
+    "/caller-ids/<caller_id_id>/rest", tags=["numbers"], responses=responses(200, CallerIdResponse, 404)
+)
+def rest_caller_id(caller_id_id: IdPath, request: Annotated[CallerIdRestRequest, Body()]) -> CallerIdResponse:
+    """Rest a caller ID: no dial uses it until the rest ends (``hours``, default the tenant's
+    ``rest_hours``); its health starts a fresh window."""
+    rested = _caller_ids().rest_caller_id(caller_id_id, request)
+    logger.info("caller ID rested by an operator", caller_id_id=caller_id_id)
+    return rested
+
+
+@app.post(
+    "/caller-ids/<caller_id_id>/restore", tags=["numbers"], responses=responses(200, CallerIdResponse, 404)
+)
+def restore_caller_id(caller_id_id: IdPath) -> CallerIdResponse:
+    """End a caller ID's rest now (idempotent)."""
+    restored = _caller_ids().restore_caller_id(caller_id_id)
+    logger.info("caller ID restored", caller_id_id=caller_id_id)
+    return restored
+
+
+@app.get("/tenants/me/caller-id-health", tags=["numbers"], responses=responses(200, CallerIdHealthSettings))
+def get_caller_id_health() -> CallerIdHealthSettings:
+    """The tenant's caller-ID health rule (when a number is rested automatically)."""
+    return _caller_ids().health_settings()
+
+
+@app.put("/tenants/me/caller-id-health", tags=["numbers"], responses=responses(200, CallerIdHealthSettings))
+def put_caller_id_health(request: Annotated[CallerIdHealthSettings, Body()]) -> CallerIdHealthSettings:
+    """Replace the tenant's caller-ID health rule (omitted fields take their defaults)."""
+    return _caller_ids().put_health_settings(request)
 
 
 def _caller_ids() -> NumbersService:

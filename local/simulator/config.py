@@ -66,8 +66,9 @@ class AccountConfig:
 class SimulatorConfig:
     """Everything the simulator can be told; mutable at runtime through :meth:`Simulator.configure`.
 
-    Scenario choice: ``number_scenarios`` (callee number → scenario) wins, otherwise a weighted
-    draw from ``scenario_mix``. All randomness derives from ``seed`` per account, callee number
+    Scenario choice: ``number_scenarios`` (callee number → scenario) wins, then
+    ``caller_scenarios`` (our caller ID → scenario), otherwise a weighted draw from
+    ``scenario_mix``. All randomness derives from ``seed`` per account, callee number
     and attempt, so a run with the same dials gives the same outcomes whatever the thread timing.
     """
 
@@ -76,6 +77,11 @@ class SimulatorConfig:
     time_scale: float = 1.0
     scenario_mix: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX))
     number_scenarios: dict[str, str] = field(default_factory=dict)
+    # Caller ID (our ``from`` number) → scenario for every call it places, e.g. ``no_answer``: a
+    # number carriers label "Spam Likely", whose calls nobody picks up (issue 23: caller-ID
+    # health rests it). A callee's ``number_scenarios`` entry still wins (an invalid number is
+    # invalid whoever calls it).
+    caller_scenarios: dict[str, str] = field(default_factory=dict)
     # Delivery (webhooks)
     webhook_timeout_s: float = 2.0
     retry_delays_s: tuple[float, ...] = (1.0, 2.0, 4.0)  # simulated seconds; len + 1 = max attempts
@@ -134,8 +140,9 @@ class SimulatorConfig:
             values["disposition_mix"] = check_disposition_mix(values["disposition_mix"])
         if "insight_delivery" in values and values["insight_delivery"] not in INSIGHT_DELIVERIES:
             raise ValueError(f"insight_delivery must be one of {sorted(INSIGHT_DELIVERIES)}")
-        if "number_scenarios" in values:
-            values["number_scenarios"] = {k: Scenario(v).value for k, v in values["number_scenarios"].items()}
+        for name in ("number_scenarios", "caller_scenarios"):
+            if name in values:
+                values[name] = {k: Scenario(v).value for k, v in values[name].items()}
         if "accounts" in values:
             values["accounts"] = tuple(
                 a if isinstance(a, AccountConfig) else AccountConfig(**_tuple_fields(a))

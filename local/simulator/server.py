@@ -241,7 +241,11 @@ class Simulator:
             f"{cfg.seed}:{account.index}:{'in:' if inbound else ''}{person}:{account.number_attempts[person]}"
         )
         scenario = (
-            Scenario.HUMAN if inbound else cfg.number_scenarios.get(to) or _weighted(rng, cfg.scenario_mix)
+            Scenario.HUMAN
+            if inbound
+            else cfg.number_scenarios.get(to)
+            or cfg.caller_scenarios.get(from_)
+            or _weighted(rng, cfg.scenario_mix)
         )
         disposition = disposition or (
             _weighted(rng, cfg.disposition_mix) if cfg.disposition_mix else rng.choice(DISPOSITIONS)

@@ -120,6 +120,8 @@ def seed_resources(call: Call, *, phone_suffix: str) -> Seeds:
         "DELETE /assistants/{assistant_id}": Example({"assistant_id": spare_assistant}),
         "PATCH /assistants/{assistant_id}": Example(body={"description": "Seeded"}),
         "PATCH /caller-ids/{caller_id_id}": Example(body={"daily_cap": 60}),
+        "POST /caller-ids/{caller_id_id}/rest": Example(body={"reason": "carrier complaint", "hours": 2}),
+        "PUT /tenants/me/caller-id-health": Example(body={"window_calls": 60}),
         "DELETE /campaigns/{campaign_id}": Example({"campaign_id": empty_campaign}),
         "PATCH /campaigns/{campaign_id}": Example(body={"name": "Seed, renamed"}),
         "POST /campaigns/{campaign_id}/status": Example(body={"status": "active"}),

@@ -22,6 +22,32 @@ def _iso(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
 
+#: The campaign's pool as GET /caller-ids shows it: one healthy number, one the rule rested.
+CALLER_IDS: list[dict[str, Any]] = [
+    {
+        "id": "cid_a",
+        "phone_number": "+12125550100",
+        "enabled": True,
+        "health": {"state": "active", "calls": 73, "answer_rate": 0.4521, "short_share": 0.0606},
+    },
+    {
+        "id": "cid_b",
+        "phone_number": "+12125550101",
+        "enabled": True,
+        "health": {
+            "state": "rested",
+            "calls": 0,
+            "answer_rate": None,
+            "short_share": None,
+            "rested_until": "2026-11-25T21:05:00.000000Z",
+            "rest_reason": "answer rate 4% over its last 50 calls, below 50% of the pool's 45% (73 calls)",
+            "rested_by": "health",
+            "rested_at": "2026-11-24T21:05:00.000000Z",
+        },
+    },
+]
+
+
 def report_data(leads: int = 400, seed: int = 12, with_stats: bool = True) -> ReportData:
     rng = random.Random(seed)
     clock = START
@@ -60,6 +86,7 @@ def report_data(leads: int = 400, seed: int = 12, with_stats: bool = True) -> Re
                         "n": n,
                         "state": "ended",
                         "assistant_id": variant,
+                        "caller_id_id": CALLER_IDS[(i + n) % 2]["id"],
                         "call_control_id": f"v3:{lead_id}-{n}",
                         "claimed_at": _iso(clock - timedelta(seconds=0.2)),
                         "accepted_at": _iso(clock),
@@ -150,4 +177,5 @@ def report_data(leads: int = 400, seed: int = 12, with_stats: bool = True) -> Re
         stats=stats,
         assistants={"asst-a": "Renewal reminder", "asst-b": "Renewal reminder (direct)"},
         api_url="http://127.0.0.1:3000",
+        caller_ids=CALLER_IDS,
     )

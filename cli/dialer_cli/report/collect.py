@@ -29,6 +29,8 @@ def collect(api: Api, campaign_id: str, on_lead: Callable[[int, int], None] | No
     leads = [details.get(lead["id"]) or {**lead, "history": [], "last_reasons": []} for lead in listed]
     stats = api.get_optional(f"/campaigns/{campaign_id}/stats")
     assistants = {a["id"]: a.get("name") or a["id"] for a in api.pages("/assistants")}
+    pool = set(campaign.get("caller_ids") or [])
+    caller_ids = [c for c in api.pages("/caller-ids") if c["id"] in pool]
     return ReportData(
         campaign=campaign,
         progress=progress,
@@ -37,4 +39,5 @@ def collect(api: Api, campaign_id: str, on_lead: Callable[[int, int], None] | No
         stats=stats,
         assistants=assistants,
         api_url=api.config.api_url,
+        caller_ids=caller_ids,
     )

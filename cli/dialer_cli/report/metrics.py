@@ -242,3 +242,47 @@ def accounting(data: ReportData) -> Accounting:
     by_status = Counter(str(lead.get("status")) for lead in data.leads)
     expected = int(data.progress.get("lead_count", data.campaign.get("lead_count", len(data.leads))))
     return Accounting(dict(by_status), len(data.leads), expected)
+
+
+@dataclass(frozen=True)
+class CallerIdRow:
+    """One caller ID of the campaign: its dials in this campaign and its health (pool-wide)."""
+
+    phone_number: str
+    state: str
+    campaign_dials: int
+    window_calls: int | None
+    answer_rate: float | None
+    short_share: float | None
+    rest: str
+
+
+def caller_ids(data: ReportData) -> list[CallerIdRow]:
+    """The campaign's caller IDs: dials from each (attempts Telnyx accepted) and the health the API
+    reports (the rule's window over every campaign of the tenant, its state and rest)."""
+    dials: Counter[str] = Counter(
+        str(a["caller_id_id"])
+        for lead in data.leads
+        for a in lead.get("history") or []
+        if a.get("caller_id_id") and a.get("accepted_at")
+    )
+    rows = []
+    for c in data.caller_ids:
+        health = c.get("health") or {}
+        rest = ""
+        if health.get("state") == "rested":
+            rest = (
+                f"until {health.get('rested_until')} ({health.get('rested_by')}: {health.get('rest_reason')})"
+            )
+        rows.append(
+            CallerIdRow(
+                c["phone_number"],
+                str(health.get("state") or ("active" if c.get("enabled") else "disabled")),
+                dials[c["id"]],
+                health.get("calls"),
+                health.get("answer_rate"),
+                health.get("short_share"),
+                rest,
+            )
+        )
+    return sorted(rows, key=lambda r: (-r.campaign_dials, r.phone_number))

@@ -12,7 +12,7 @@ class ReportData:
 
     ``leads`` are lead details (``GET /leads/{id}``, with ``history``: the attempts). ``stats`` is
     ``GET /campaigns/{id}/stats`` when the API has it, else None; ``assistants`` maps assistant id
-    to name for the A/B table.
+    to name for the A/B table; ``caller_ids`` are the campaign's pool entries with their health.
     """
 
     campaign: dict[str, Any]
@@ -22,6 +22,8 @@ class ReportData:
     stats: dict[str, Any] | None = None
     assistants: dict[str, str] = field(default_factory=dict)
     api_url: str = ""
+    # The campaign's caller IDs as ``GET /caller-ids`` shows them (with ``health``).
+    caller_ids: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

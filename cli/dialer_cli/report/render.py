@@ -172,6 +172,38 @@ def _timeline_section(data: ReportData) -> str:
     )
 
 
+def _caller_ids_section(data: ReportData) -> str:
+    """The campaign's caller IDs with their health (issue 23)."""
+    rows = metrics.caller_ids(data)
+    if not rows:
+        return "<h2>Caller IDs</h2>" + _na("no caller IDs (or this API reports none)")
+
+    def share(value: float | None) -> str:
+        return "—" if value is None else f"{100 * value:.1f}%"
+
+    table = _table(
+        ["caller ID", "state", "dials here", "calls judged", "answer rate", "very short", "rest"],
+        [
+            [
+                r.phone_number,
+                r.state,
+                f"{r.campaign_dials:,}",
+                "—" if r.window_calls is None else f"{r.window_calls:,}",
+                share(r.answer_rate),
+                share(r.short_share),
+                r.rest,
+            ]
+            for r in rows
+        ],
+        numeric_from=2,
+    )
+    note = (
+        '<p class="meta">calls judged, answer rate and very short share: each number\'s current '
+        "health window over every campaign (reset when it is rested).</p>"
+    )
+    return "<h2>Caller IDs</h2>" + table + note
+
+
 def render(data: ReportData) -> str:
     """The whole report page for ``data``."""
     campaign, progress = data.campaign, data.progress
@@ -214,6 +246,7 @@ def render(data: ReportData) -> str:
         _cost_section(data),
         _timeline_section(data),
         _variants_section(data),
+        _caller_ids_section(data),
         _accounting_section(data),
     ]
     return (

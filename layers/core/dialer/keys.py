@@ -72,6 +72,17 @@ def caller_id_key(tenant_id: str, caller_id_id: str) -> dict[str, str]:
     return {"pk": f"T#{tenant_id}#CALLERID#{caller_id_id}", "sk": "CALLERID"}
 
 
+def caller_id_health_key(tenant_id: str, caller_id_id: str) -> dict[str, str]:
+    """One caller ID's rolling health counters. All of a tenant's share one partition, so the
+    pool's answer rate is one Query."""
+    return {"pk": f"T#{tenant_id}#CIDHEALTH", "sk": f"N#{caller_id_id}"}
+
+
+def caller_id_health_settings_key(tenant_id: str) -> dict[str, str]:
+    """The tenant's caller-ID health rule (next to the counters it judges)."""
+    return {"pk": f"T#{tenant_id}#CIDHEALTH", "sk": "SETTINGS"}
+
+
 def caller_ids_index(tenant_id: str, caller_id_id: str = "") -> dict[str, str]:
     """gsi1 keys listing a tenant's caller-ID pool."""
     return {"gsi1pk": f"T#{tenant_id}#CALLERIDS", "gsi1sk": caller_id_id}

@@ -295,3 +295,24 @@ def test_an_event_we_could_not_record_is_taken_back_at_telnyx(
     assert failed.status == 503, failed.body
     after = {e for e, v in telnyx_events(telnyx_sim, alpha).items() if v["status"] == "pending"}
     assert after == before
+
+
+def test_a_rested_caller_id_is_not_scheduled_from(
+    api: InProcessApi, alpha: Tenant, telnyx_sim: Simulator
+) -> None:
+    # GIVEN a campaign whose only caller ID an operator rested
+    lead = setup_lead(api, alpha, "+15550001077")
+    caller = next(c for c in api.every("/caller-ids", alpha.api_key) if c["phone_number"] == "+15550001077")
+    assert api.post(f"/caller-ids/{caller['id']}/rest", alpha.api_key, {"reason": "spam label"}).status == 200
+    before = telnyx_events(telnyx_sim, alpha)
+    # WHEN a call is scheduled for the lead
+    refused = api.post(f"/leads/{lead['lead_id']}/scheduled-calls", alpha.api_key, {"at": wednesday(15)})
+    # THEN it is refused with the reason and nothing is scheduled at Telnyx
+    assert refused.status == 409, refused.body
+    assert "rested" in str(refused.body)
+    assert telnyx_events(telnyx_sim, alpha) == before
+    # AND once the number is restored it is used again
+    assert api.post(f"/caller-ids/{caller['id']}/restore", alpha.api_key).status == 200
+    created = api.post(f"/leads/{lead['lead_id']}/scheduled-calls", alpha.api_key, {"at": wednesday(15)})
+    assert created.status == 201, created.body
+    assert created.body["from_number"] == "+15550001077"

@@ -27,6 +27,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/numbers/{number_id}/assignment"): {"assistant_id": "placeholder", "force": True},
     ("POST", "/caller-ids"): {"phone_number": "+15550009999"},
     ("PATCH", "/caller-ids/{caller_id_id}"): {"enabled": False},
+    ("POST", "/caller-ids/{caller_id_id}/rest"): {"reason": "from another tenant"},
     ("POST", "/tenants/me/api-keys"): {"name": "other"},
     ("POST", "/webhook-endpoints"): {"url": "https://crm.example.com/other"},
     ("PATCH", "/webhook-endpoints/{endpoint_id}"): {"description": "from another tenant"},
@@ -92,7 +93,9 @@ def test_other_tenants_ids_are_not_found(
     # THEN it is a 404, and alpha's thing is untouched
     assert response.status == 404, (method, concrete, response.status, response.body)
     assert api.get(f"/assistants/{alpha_ids['assistant_id']}", alpha.api_key).status == 200
-    assert api.get(f"/caller-ids/{alpha_ids['caller_id_id']}", alpha.api_key).status == 200
+    caller = api.get(f"/caller-ids/{alpha_ids['caller_id_id']}", alpha.api_key)
+    assert caller.status == 200
+    assert caller.body["health"]["state"] == "active"
     endpoint = api.get(f"/webhook-endpoints/{alpha_ids['endpoint_id']}", alpha.api_key)
     assert endpoint.status == 200, endpoint.body
     assert endpoint.body["enabled"] is True

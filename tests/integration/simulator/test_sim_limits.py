@@ -176,3 +176,26 @@ def test_control_api_state_and_runtime_config(sim, receiver):
     assert account["stats"]["webhook_delivered"] == 2
     assert [c["call_control_id"] for c in account["calls"]] == [ccid]
     assert state["config"]["number_scenarios"] == {"+15550004801": "invalid_number"}
+
+
+def test_a_caller_id_whose_calls_nobody_answers(make_sim, receiver):
+    # GIVEN people who answer, a number that does not exist, and our caller ID +15550004901 made
+    # unanswered at runtime (a number carriers label spam)
+    sim = make_sim(scenario_mix={"human": 1.0}, number_scenarios={"+15550004903": "invalid_number"})
+    spam = "+15550004901"
+    changed = httpx.post(f"{sim.root_url}/_sim/config", json={"caller_scenarios": {spam: "no_answer"}})
+    assert changed.status_code == 200
+    bad = httpx.post(f"{sim.root_url}/_sim/config", json={"caller_scenarios": {spam: "ignored"}})
+    assert bad.status_code == 400
+    with _client(sim) as client:
+        # WHEN it calls a person and the missing number, and another caller ID calls a person
+        client.post("/calls", json=dial_body("+15550004902", **{"from": spam}))
+        client.post("/calls", json=dial_body("+15550004903", **{"from": spam}))
+        client.post("/calls", json=dial_body("+15550004904"))
+    assert sim.wait_idle(10)
+    # THEN its calls go unanswered, the callee's own scenario still wins, other numbers are as usual
+    assert sim.account().stats.scenarios_by_number == {
+        "+15550004902": ["no_answer"],
+        "+15550004903": ["invalid_number"],
+        "+15550004904": ["human"],
+    }

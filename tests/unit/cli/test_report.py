@@ -156,3 +156,20 @@ def test_a_value_at_the_limit_is_drawn_on_the_limit_line() -> None:
     ys = [float(p.split(",")[1]) for p in points.split()]
     assert min(ys) == limit_y  # the peak (5) sits exactly on the limit (5)
     assert max(ys) > limit_y
+
+
+def test_the_caller_id_table_shows_each_numbers_dials_health_and_rest() -> None:
+    data = report_data()
+    rows = {r.phone_number: r for r in metrics.caller_ids(data)}
+    dials = sum(1 for lead in data.leads for a in lead["history"] if a.get("accepted_at"))
+    assert rows["+12125550100"].campaign_dials + rows["+12125550101"].campaign_dials == dials
+    assert (rows["+12125550100"].state, rows["+12125550100"].answer_rate) == ("active", 0.4521)
+    assert rows["+12125550101"].state == "rested"
+    assert "answer rate 4% over its last 50 calls" in rows["+12125550101"].rest
+    page = render(data)
+    section = page[page.index("<h2>Caller IDs</h2>") : page.index("<h2>Leads accounted for</h2>")]
+    assert "45.2%" in section  # answer rate
+    assert "6.1%" in section  # very short share
+    assert "until 2026-11-25T21:05:00.000000Z (health: answer rate 4%" in section
+    empty = render(ReportData(campaign={"id": "c"}, progress={}, leads=[], generated_at="now"))
+    assert "no caller IDs" in empty

@@ -77,9 +77,10 @@ def test_caller_id_prefers_same_area_code_then_state_then_least_used_under_cap()
         CallerIdOption("local", "+12125550100", 100, "NY", used_today=99),
         CallerIdOption("full", "+12125550101", 10, "NY", used_today=10),
     ]
-    order = [o.caller_id_id for o in choose_caller_id(pool, "+12125550999", ("NY", "NY"))]
+    now = datetime(2026, 12, 2, 21, 0, tzinfo=UTC)
+    order = [o.caller_id_id for o in choose_caller_id(pool, "+12125550999", ("NY", "NY"), now=now)]
     assert order == ["local", "state", "far"]  # a number at its daily cap is not offered
-    order = [o.caller_id_id for o in choose_caller_id(pool, "+13055550999", ("FL", "FL"))]
+    order = [o.caller_id_id for o in choose_caller_id(pool, "+13055550999", ("FL", "FL"), now=now)]
     assert order == ["far", "state", "local"]  # no local presence: least used first
 
 

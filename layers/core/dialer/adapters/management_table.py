@@ -54,6 +54,12 @@ class CallerIdRecord:
     enabled: bool
     created_at: str
     updated_at: str
+    # A rest (issue 23: caller-ID health): no dial uses the number before ``rested_until`` (UTC
+    # text, the engine's clock), set by the health rule or an operator (``rested_by``).
+    rested_until: str | None = None
+    rest_reason: str | None = None
+    rested_by: str | None = None
+    rested_at: str | None = None
 
 
 class ManagementTable:
@@ -153,8 +159,13 @@ class ManagementTable:
             "created_at": record.created_at,
             "updated_at": record.updated_at,
         }
-        condition = "attribute_not_exists(pk)" if new else "attribute_exists(pk)"
-        return self.items.put(item, condition=condition)
+        if new:
+            return self.items.put(item, condition="attribute_not_exists(pk)")
+        # An update, not a put: a rest written meanwhile (the health rule) must survive it.
+        return self.items.update(
+            keys.caller_id_key(record.tenant_id, record.caller_id_id),
+            {"daily_cap": record.daily_cap, "enabled": record.enabled, "updated_at": record.updated_at},
+        )
 
     def get_caller_id(self, tenant_id: str, caller_id_id: str) -> CallerIdRecord | None:
         """One caller ID of this tenant, or None."""
@@ -171,7 +182,9 @@ class ManagementTable:
         return [_caller_id(i) for i in items], next_after
 
     def delete_caller_id(self, tenant_id: str, caller_id_id: str) -> bool:
-        """Remove a caller ID; False if there was none."""
+        """Remove a caller ID (and its health counters, so the pool no longer counts it); False
+        if there was none."""
+        self.items.delete(keys.caller_id_health_key(tenant_id, caller_id_id))
         return self.items.delete(keys.caller_id_key(tenant_id, caller_id_id))
 
 
@@ -210,4 +223,8 @@ def _caller_id(item: dict[str, Any]) -> CallerIdRecord:
         bool(item["enabled"]),
         item.get("created_at", ""),
         item.get("updated_at", ""),
+        rested_until=item.get("rested_until"),
+        rest_reason=item.get("rest_reason"),
+        rested_by=item.get("rested_by"),
+        rested_at=item.get("rested_at"),
     )

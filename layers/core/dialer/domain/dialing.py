@@ -7,7 +7,7 @@ The pure parts of the engine live here so the services only sequence reads and w
 
 * :func:`split_budget` - a tick's dial budget shared fairly between a tenant's campaigns;
 * :func:`choose_variant` - the A/B assistant of a lead, by weight, sticky per lead;
-* :func:`choose_caller_id` - local presence (area code, then state), then least used today;
+* :func:`choose_caller_id` - rested numbers skipped; local presence (area code, then state), then least used today;
 * :func:`~dialer.domain.variables.dynamic_variables` - the flat string variables Telnyx requires
   (re-exported here for the dialer);
 * :func:`next_step` - what an outcome does to a lead under the campaign's retry policy;
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from dialer.domain.caller_id_health import rested
 from dialer.domain.campaigns import AssistantVariant, CampaignConfig, DispositionEffect
 from dialer.domain.compliance_reasons import Reason, ReasonCode
 from dialer.domain.outcomes import CallOutcome, Disposition
@@ -178,15 +179,22 @@ class CallerIdOption:
     daily_cap: int
     state: str | None  # the area-code state of the number
     used_today: int = 0
+    rested_until: datetime | None = None  # caller-ID health: not dialled from before this
 
 
 def choose_caller_id(
-    pool: Sequence[CallerIdOption], lead_phone: str, lead_states: Sequence[str | None], *, tie_key: str = ""
+    pool: Sequence[CallerIdOption],
+    lead_phone: str,
+    lead_states: Sequence[str | None],
+    *,
+    now: datetime,
+    tie_key: str = "",
 ) -> list[CallerIdOption]:
-    """The pool in order of preference for this lead: numbers under their daily cap, same area
-    code first, then same state (address or area-code state of the lead), then any; least used
-    today first within each tier. The dialer tries them in this order (the cap is enforced by a
-    conditional counter, so a number that filled up meanwhile is skipped)."""
+    """The pool in order of preference for this lead: numbers under their daily cap and not
+    rested at ``now``, same area code first, then same state (address or area-code state of the
+    lead), then any; least used today first within each tier. The dialer tries them in this
+    order (the cap is enforced by a conditional counter, so a number that filled up meanwhile is
+    skipped)."""
     area = _area_code(lead_phone)
     states = {s for s in lead_states if s}
 
@@ -201,8 +209,16 @@ def choose_caller_id(
         # Equal usage: a per-lead hash spreads leads over the numbers instead of piling on the first.
         return hashlib.sha256(f"{tie_key}|{option.caller_id_id}".encode()).hexdigest()
 
-    usable = [o for o in pool if o.used_today < o.daily_cap]
+    usable = [o for o in pool if o.used_today < o.daily_cap and not rested(o.rested_until, now)]
     return sorted(usable, key=lambda o: (tier(o), o.used_today, spread(o)))
+
+
+def rests_end(pool: Sequence[CallerIdOption], now: datetime) -> datetime | None:
+    """When the first rested number of the pool is back, if resting is what leaves the lead
+    without a caller ID (every number under its cap is rested); else None."""
+    open_today = [o for o in pool if o.used_today < o.daily_cap]
+    ends = [o.rested_until for o in open_today if o.rested_until is not None and rested(o.rested_until, now)]
+    return min(ends) if open_today and len(ends) == len(open_today) else None
 
 
 def _area_code(e164: str) -> str | None:

@@ -269,6 +269,21 @@ class CallerIdPatchRequest(_Strict):
     enabled: bool | None = None
 
 
+class CallerIdHealthView(BaseModel):
+    """How a caller ID's calls are going (issue 23: caller-ID health)."""
+
+    state: Literal["active", "rested", "disabled"] = Field(
+        description="rested: no dial uses it until rested_until; disabled: switched off by an operator."
+    )
+    calls: int = Field(description="Settled calls in its current window (reset when it is rested).")
+    answer_rate: float | None = Field(description="Share of those calls a person answered.")
+    short_share: float | None = Field(description="Share of the answered calls that were very short.")
+    rested_until: str | None = None
+    rest_reason: str | None = None
+    rested_by: Literal["health", "operator"] | None = None
+    rested_at: str | None = None
+
+
 class CallerIdResponse(BaseModel):
     """A caller ID of the pool."""
 
@@ -278,6 +293,14 @@ class CallerIdResponse(BaseModel):
     enabled: bool
     created_at: str
     updated_at: str
+    health: CallerIdHealthView
+
+
+class CallerIdRestRequest(_Strict):
+    """Rest a caller ID: no dial uses it for ``hours`` (default: the tenant's ``rest_hours``)."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=300, pattern=r"\S")]
+    hours: Annotated[int, Field(ge=1, le=720)] | None = None
 
 
 class CallerIdListResponse(BaseModel):

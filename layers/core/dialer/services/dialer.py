@@ -58,6 +58,7 @@ from dialer.domain.dialing import (
     dynamic_variables,
     parse_utc,
     primary_reason,
+    rests_end,
     terminal_status_for,
     utc_iso,
 )
@@ -239,8 +240,8 @@ class Dialer:
             self.jobs.send(job.to_json(), delay_seconds=1)
             return JobResult.REQUEUED
         plan = self._plan(attempt, campaign, lead, limits)
-        if plan is None:
-            return self._drop(attempt, ["no_caller_id"], deferred="no_caller_id", later=timedelta(minutes=15))
+        if isinstance(plan, _NoCaller):
+            return self._drop(attempt, [plan.reason], deferred=plan.reason, later=plan.later)
         posting_at = utc_iso(self.clock())
         started = self._start_posting(attempt, posting_at, plan.details, limits)
         if started != "ok":
@@ -382,15 +383,17 @@ class Dialer:
 
     def _plan(
         self, attempt: AttemptRecord, campaign: CampaignRecord, lead: LeadRecord, limits: TenantLimits
-    ) -> _Plan | None:
+    ) -> _Plan | _NoCaller:
         config = campaign.config
         caller = self._caller_id(attempt.tenant_id, config.caller_ids, lead, self.clock())
+        if isinstance(caller, _NoCaller):
+            return caller
         assistant_id = choose_variant(config, lead.lead_id)
-        if caller is None or assistant_id is None:
-            return None
+        if assistant_id is None:
+            return _NO_CALLER
         body, connection = self._body(attempt, campaign, lead, limits, assistant_id, caller.phone_number)
         if not connection:
-            return None
+            return _NO_CALLER
         details = {
             "assistant_id": assistant_id,
             "caller_id_id": caller.caller_id_id,
@@ -467,7 +470,7 @@ class Dialer:
 
     def _caller_id(
         self, tenant_id: str, pool_ids: list[str], lead: LeadRecord, now: datetime
-    ) -> CallerIdOption | None:
+    ) -> CallerIdOption | _NoCaller:
         day = now.strftime("%Y-%m-%d")
         records = [
             self._cached(("caller", tenant_id, c), lambda c=c: self.management.get_caller_id(tenant_id, c))  # type: ignore[misc]
@@ -483,17 +486,26 @@ class Dialer:
                 r.daily_cap,
                 area_code_state(r.phone_number),
                 usage.get(r.caller_id_id, 0),
+                parse_utc(r.rested_until) if r.rested_until else None,
             )
             for r in records
             if r is not None and r.enabled
         ]
         expires = int((now + timedelta(days=2)).timestamp())
-        for option in choose_caller_id(
-            pool, lead.lead.phone, (lead.lead.state, lead.lead.area_code_state), tie_key=lead.lead_id
-        ):
+        ranked = choose_caller_id(
+            pool, lead.lead.phone, (lead.lead.state, lead.lead.area_code_state), now=now, tie_key=lead.lead_id
+        )
+        for option in ranked:
             if self.dialing.take_caller_id(tenant_id, option.caller_id_id, day, option.daily_cap, expires):
                 return option
-        return None
+        full = {o.caller_id_id for o in ranked}  # each was tried: its cap filled (the count is fresher)
+        back = rests_end([o for o in pool if o.caller_id_id not in full], now)
+        if back is not None:
+            # Every number the lead could use is rested: the lead waits (never a rested number),
+            # until the first rest ends or a quarter hour, whichever is first (an operator may
+            # restore one sooner).
+            return _NoCaller(_CALLER_IDS_RESTED, min(back - now, _NO_CALLER.later) + _REST_MARGIN)
+        return _NO_CALLER
 
     def _cached(self, key: tuple[str, ...], load: Callable[[], Any]) -> Any:
         """``load()``, kept for ``_CACHE_SECONDS``; one loader per key at a time, so a batch's
@@ -729,3 +741,18 @@ class _Plan:
     body: dict[str, Any]
     connection: str
     details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _NoCaller:
+    """Why the dial has no caller ID (or no assistant or connection), and when to try again."""
+
+    reason: str
+    later: timedelta
+
+
+#: Deferral reasons of a lead that has no caller ID to dial from.
+_NO_CALLER = _NoCaller("no_caller_id", timedelta(minutes=15))
+_CALLER_IDS_RESTED = "caller_ids_rested"
+#: A rest ends at an instant; the lead comes back just after it.
+_REST_MARGIN = timedelta(seconds=1)

@@ -30,6 +30,7 @@ from typing import Any
 
 from dialer import keys
 from dialer.adapters.breaker_counts import count_ops
+from dialer.adapters.caller_id_health import CallerIdHealthTable
 from dialer.adapters.campaigns_table import CampaignRecord, CampaignsTable, LeadRecord, lead_from_item
 from dialer.adapters.dialing_table import AttemptRecord, DialingTable, LeadChange
 from dialer.adapters.outbox_events import settlement_events
@@ -47,6 +48,7 @@ from dialer.domain.dialing import (
 )
 from dialer.domain.outcomes import CallOutcome
 from dialer.policies.compliance import next_legal_time
+from dialer.services.caller_id_health import CallerIdHealth
 from dialer.services.eligibility import lead_facts
 
 #: How long after its hangup a call's lead waits for the facts still due (see the module doc).
@@ -70,6 +72,7 @@ class LeadEffects:
         self.dialing = dialing
         self.campaigns = campaigns
         self.clock = clock
+        self.caller_ids = CallerIdHealth(CallerIdHealthTable(dialing.items), clock)
 
     def settle_call(self, attempt: AttemptRecord, call: Mapping[str, Any]) -> str | None:
         """Apply an ended call to its attempt's lead: settle an accepted attempt once no awaited
@@ -113,7 +116,11 @@ class LeadEffects:
         counted_now = not attempt.counted
         used = lead.attempts + (1 if counted_now and not attempt.callback else 0)
         change = self._after_call(lead, campaign, outcome, used, _retry_base(attempt, ended_at, now))
-        return self.dialing.finish(
+        # A placed call counts on its caller ID's health, once, with its settlement.
+        health = (
+            [] if failed else self.caller_ids.count(attempt.tenant_id, attempt.caller_id_id, outcome, call)
+        )
+        settled = self.dialing.finish(
             attempt,
             change,
             final_state=AttemptState.FAILED if failed else AttemptState.ENDED,
@@ -130,8 +137,12 @@ class LeadEffects:
                     failed=outcome in BREAKER_FAILURES,
                     answered=outcome == CallOutcome.ANSWERED_HUMAN,
                 ),
+                *health,
             ],
         )
+        if settled and health and attempt.caller_id_id:
+            self.caller_ids.judge(attempt.tenant_id, attempt.caller_id_id)
+        return settled
 
     def resettle(
         self,

@@ -9,14 +9,25 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from dialer import clock as engine_clock
+from dialer.adapters.caller_id_health import CallerIdHealthTable
 from dialer.adapters.dynamo import decode_cursor, encode_cursor
 from dialer.adapters.management_table import CallerIdRecord, ManagementTable, NumberAssignment
+from dialer.domain.caller_id_health import (
+    RESTED_BY_OPERATOR,
+    CallerIdHealthSettings,
+    HealthWindow,
+    rest_end,
+    rested,
+)
+from dialer.domain.dialing import parse_utc
 from dialer.errors import Conflict, NotFound
 from dialer.services.api_models import (
     CallerIdCreateRequest,
+    CallerIdHealthView,
     CallerIdListResponse,
     CallerIdPatchRequest,
     CallerIdResponse,
+    CallerIdRestRequest,
     NumberAssignRequest,
     NumberListResponse,
     NumberResponse,
@@ -47,6 +58,7 @@ class NumbersService:
         self.table = table
         self.assistants = assistants
         self._clock = clock or engine_clock.now
+        self.health = CallerIdHealthTable(table.items)
 
     # --- numbers ---------------------------------------------------------------------------------
     def list_numbers(self) -> NumberListResponse:
@@ -120,16 +132,20 @@ class NumbersService:
             now,
         )
         self.table.put_caller_id(record, new=True)
-        return _caller_id(record)
+        return self._view(record, HealthWindow())
 
     def list_caller_ids(self, *, limit: int, cursor: str | None) -> CallerIdListResponse:
-        """A page of the pool."""
+        """A page of the pool, each with its health."""
         records, after = self.table.list_caller_ids(self.tenant_id, limit=limit, after=decode_cursor(cursor))
-        return CallerIdListResponse(data=[_caller_id(r) for r in records], next_cursor=encode_cursor(after))
+        windows = self.health.windows(self.tenant_id) if records else {}
+        return CallerIdListResponse(
+            data=[self._view(r, windows.get(r.caller_id_id, HealthWindow())) for r in records],
+            next_cursor=encode_cursor(after),
+        )
 
     def get_caller_id(self, caller_id_id: str) -> CallerIdResponse:
-        """One caller ID."""
-        return _caller_id(self._caller_id(caller_id_id))
+        """One caller ID, with its health."""
+        return self._with_health(self._caller_id(caller_id_id))
 
     def update_caller_id(self, caller_id_id: str, request: CallerIdPatchRequest) -> CallerIdResponse:
         """Change a caller ID's cap or enabled flag."""
@@ -145,18 +161,80 @@ class NumbersService:
         )
         if not self.table.put_caller_id(record, new=False):
             raise NotFound("caller ID not found")
-        return _caller_id(record)
+        return self.get_caller_id(caller_id_id)
 
     def delete_caller_id(self, caller_id_id: str) -> None:
         """Remove a caller ID from the pool."""
         if not self.table.delete_caller_id(self.tenant_id, caller_id_id):
             raise NotFound("caller ID not found")
 
+    def rest_caller_id(self, caller_id_id: str, request: CallerIdRestRequest) -> CallerIdResponse:
+        """Rest a number now (an operator's decision): no dial uses it until the rest ends, and
+        its health starts a fresh window. Resting a rested number sets the new end and reason."""
+        now = self._clock()
+        hours = request.hours or self.health_settings().rest_hours
+        if not self.health.rest(
+            self.tenant_id,
+            caller_id_id,
+            until=rest_end(now, hours),
+            reason=request.reason.strip(),
+            by=RESTED_BY_OPERATOR,
+            now=now,
+            only_if_not_rested=False,
+        ):
+            raise NotFound("caller ID not found")
+        return self.get_caller_id(caller_id_id)
+
+    def restore_caller_id(self, caller_id_id: str) -> CallerIdResponse:
+        """End a number's rest now (idempotent: restoring an active number changes nothing)."""
+        if not self.health.restore(self.tenant_id, caller_id_id):
+            raise NotFound("caller ID not found")
+        return self.get_caller_id(caller_id_id)
+
+    def health_settings(self) -> CallerIdHealthSettings:
+        """The tenant's caller-ID health rule."""
+        return self.health.settings(self.tenant_id)
+
+    def put_health_settings(self, settings: CallerIdHealthSettings) -> CallerIdHealthSettings:
+        """Replace the tenant's caller-ID health rule (applies within seconds)."""
+        self.health.put_settings(self.tenant_id, settings, self._clock())
+        return settings
+
     def _caller_id(self, caller_id_id: str) -> CallerIdRecord:
         record = self.table.get_caller_id(self.tenant_id, caller_id_id)
         if record is None:
             raise NotFound("caller ID not found")
         return record
+
+    def _with_health(self, record: CallerIdRecord) -> CallerIdResponse:
+        window = self.health.windows(self.tenant_id).get(record.caller_id_id, HealthWindow())
+        return self._view(record, window)
+
+    def _view(self, record: CallerIdRecord, window: HealthWindow) -> CallerIdResponse:
+        until = parse_utc(record.rested_until) if record.rested_until else None
+        resting = rested(until, self._clock())
+        state = "disabled" if not record.enabled else "rested" if resting else "active"
+        rest = {
+            "rested_until": record.rested_until,
+            "rest_reason": record.rest_reason,
+            "rested_by": record.rested_by,
+            "rested_at": record.rested_at,
+        }
+        return CallerIdResponse(
+            id=record.caller_id_id,
+            phone_number=record.phone_number,
+            daily_cap=record.daily_cap,
+            enabled=record.enabled,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            health=CallerIdHealthView(
+                state=state,
+                calls=window.calls,
+                answer_rate=_rounded(window.answer_rate),
+                short_share=_rounded(window.short_share),
+                **(rest if resting else {}),
+            ),
+        )
 
     def _now(self) -> str:
         return self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -172,12 +250,5 @@ def _number(number: PhoneNumber, assistant_id: str | None, number_id: str | None
     )
 
 
-def _caller_id(record: CallerIdRecord) -> CallerIdResponse:
-    return CallerIdResponse(
-        id=record.caller_id_id,
-        phone_number=record.phone_number,
-        daily_cap=record.daily_cap,
-        enabled=record.enabled,
-        created_at=record.created_at,
-        updated_at=record.updated_at,
-    )
+def _rounded(value: float | None) -> float | None:
+    return round(value, 4) if value is not None else None

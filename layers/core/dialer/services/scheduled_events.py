@@ -292,15 +292,26 @@ class ScheduledEvents:
         """The campaign's caller ID the dialer would prefer for this lead (same area code, then
         state); the daily cap is counted on the day the dialer dials, not here."""
         pool = [
-            CallerIdOption(r.caller_id_id, r.phone_number, r.daily_cap, area_code_state(r.phone_number), 0)
+            CallerIdOption(
+                r.caller_id_id,
+                r.phone_number,
+                r.daily_cap,
+                area_code_state(r.phone_number),
+                0,
+                parse_utc(r.rested_until) if r.rested_until else None,
+            )
             for c in campaign.config.caller_ids
             if (r := self.management.get_caller_id(self.tenant_id, c)) is not None and r.enabled
         ]
         ranked = choose_caller_id(
-            pool, lead.lead.phone, (lead.lead.state, lead.lead.area_code_state), tie_key=lead.lead_id
+            pool,
+            lead.lead.phone,
+            (lead.lead.state, lead.lead.area_code_state),
+            now=self.clock(),
+            tie_key=lead.lead_id,
         )
         if not ranked:
-            raise Conflict("the campaign has no enabled caller ID")
+            raise Conflict("the campaign has no caller ID to use now (all disabled or rested)")
         return ranked[0].phone_number
 
     def _variables(

@@ -1,0 +1,158 @@
+"""Caller-ID health in the state table: rolling counters per number, the tenant's rule, rests.
+
+The counters are two buckets on one item per number (``T#…#CIDHEALTH`` / ``N#{id}``): calls
+are ADDed to ``cur_*`` in the transaction that settles the call (:func:`count_op`, so a call is
+counted exactly once with its settlement); afterwards one conditional update moves a full
+``cur`` to ``prev`` (:meth:`CallerIdHealthTable.roll`) and hands back the counters either way,
+so judging a call costs no read. The window is ``prev + cur``: between ``window_calls`` and twice
+that many recent calls once the number has been judged once. A crash between the settlement
+and the roll leaves ``cur`` a little over full; the next settlement's roll moves it.
+
+A rest is written on the caller-ID record (which the dialer already reads, cached) in one
+transaction with the reset of the number's counters: after the rest the number starts a fresh
+window instead of being re-rested by the calls that rested it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dialer import keys
+from dialer.adapters.dynamo import DynamoItems, storage_error
+from dialer.adapters.table_ops import TableOps, update_operation
+from dialer.domain.caller_id_health import CallerIdHealthSettings, HealthWindow
+from dialer.domain.dialing import utc_iso
+
+_FIELDS = ("calls", "answered", "short")
+_ZERO = {f"{b}_{f}": 0 for b in ("cur", "prev") for f in _FIELDS}
+_REST_FIELDS = ("rested_until", "rest_reason", "rested_by", "rested_at")
+
+
+def count_op(tenant_id: str, caller_id_id: str, counts: HealthWindow) -> dict[str, Any]:
+    """The ``Update`` that counts one settled call (for the settling transaction)."""
+    return update_operation(
+        keys.caller_id_health_key(tenant_id, caller_id_id),
+        set_fields={"caller_id_id": caller_id_id},
+        add={"cur_calls": counts.calls, "cur_answered": counts.answered, "cur_short": counts.short},
+    )
+
+
+def window_of(item: dict[str, Any]) -> HealthWindow:
+    """The number's window (``prev + cur``) from its counters item."""
+    return HealthWindow(*(int(item.get(f"prev_{f}") or 0) + int(item.get(f"cur_{f}") or 0) for f in _FIELDS))
+
+
+class CallerIdHealthTable:
+    """Counters, settings and rests of a tenant's caller IDs."""
+
+    def __init__(self, items: DynamoItems) -> None:
+        self.items = items  # shared with the table object that made it (one lazy client)
+        self.ops = TableOps(items)
+
+    @classmethod
+    def named(cls, table_name: str, *, client: Any = None) -> CallerIdHealthTable:
+        """Over the state table ``table_name``."""
+        return cls(DynamoItems(table_name, client=client))
+
+    # --- counters -------------------------------------------------------------------------------
+    def roll(self, tenant_id: str, caller_id_id: str, window_calls: int) -> HealthWindow:
+        """Move a full ``cur`` bucket (``window_calls`` or more) to ``prev``; the number's window
+        as it is after that (one conditional update: the old item comes back when nothing moved)."""
+        try:
+            response = self.items.client.update_item(
+                TableName=self.items.table_name,
+                Key=self.items.to_ddb(keys.caller_id_health_key(tenant_id, caller_id_id)),
+                UpdateExpression="SET " + ", ".join(f"prev_{f} = cur_{f}, cur_{f} = :zero" for f in _FIELDS),
+                ConditionExpression="cur_calls >= :full",
+                ExpressionAttributeValues=self.items.to_ddb({":full": window_calls, ":zero": 0}),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise storage_error(exc, "could not update the caller ID's health") from exc
+            return window_of(self.items.from_ddb(exc.response.get("Item") or {}))
+        except BotoCoreError as exc:
+            raise storage_error(exc, "could not update the caller ID's health") from exc
+        return window_of(self.items.from_ddb(response.get("Attributes") or {}))
+
+    def windows(self, tenant_id: str) -> dict[str, HealthWindow]:
+        """Every caller ID's window of the tenant (one Query of the health partition)."""
+        pk = keys.caller_id_health_key(tenant_id, "")["pk"]
+        out: dict[str, HealthWindow] = {}
+        after: str | None = None
+        while True:
+            items, after = self.ops.query("pk", pk, prefix="N#", after=after, limit=1000)
+            for item in items:
+                out[str(item["sk"]).removeprefix("N#")] = window_of(item)
+            if after is None:
+                return out
+
+    # --- settings -------------------------------------------------------------------------------
+    def settings(self, tenant_id: str) -> CallerIdHealthSettings:
+        """The tenant's rule (the defaults until it set one)."""
+        item = self.items.get(keys.caller_id_health_settings_key(tenant_id))
+        if not item or not item.get("settings"):
+            return CallerIdHealthSettings()
+        return CallerIdHealthSettings.model_validate(json.loads(str(item["settings"])))
+
+    def put_settings(self, tenant_id: str, settings: CallerIdHealthSettings, at: datetime) -> None:
+        """Replace the tenant's rule (kept as JSON: its ratios stay floats)."""
+        self.items.put(
+            {
+                **keys.caller_id_health_settings_key(tenant_id),
+                "settings": settings.model_dump_json(),
+                "updated_at": utc_iso(at),
+            }
+        )
+
+    # --- rests ----------------------------------------------------------------------------------
+    def rest(
+        self,
+        tenant_id: str,
+        caller_id_id: str,
+        *,
+        until: datetime,
+        reason: str,
+        by: str,
+        now: datetime,
+        only_if_not_rested: bool,
+    ) -> bool:
+        """Rest the number until ``until`` with its reason and reset its counters, in one
+        transaction. False when the caller ID is gone or (``only_if_not_rested``: the automatic
+        rule, so two settlements that both see the bad window rest it once) already rested."""
+        condition = "attribute_exists(pk)"
+        values: dict[str, Any] = {}
+        if only_if_not_rested:
+            condition += " AND (attribute_not_exists(rested_until) OR rested_until <= :now)"
+            values[":now"] = utc_iso(now)
+        record = update_operation(
+            keys.caller_id_key(tenant_id, caller_id_id),
+            set_fields={
+                "rested_until": utc_iso(until),
+                "rest_reason": reason,
+                "rested_by": by,
+                "rested_at": utc_iso(now),
+            },
+            condition=condition,
+            values=values or None,
+        )
+        counters = update_operation(
+            keys.caller_id_health_key(tenant_id, caller_id_id),
+            set_fields={"caller_id_id": caller_id_id, **_ZERO},
+        )
+        return self.ops.transact([record, counters])
+
+    def restore(self, tenant_id: str, caller_id_id: str) -> bool:
+        """End the number's rest now; False when the caller ID is gone."""
+        return bool(
+            self.ops.update(
+                keys.caller_id_key(tenant_id, caller_id_id),
+                remove=_REST_FIELDS,
+                condition="attribute_exists(pk)",
+            )
+        )

@@ -1,0 +1,98 @@
+"""Caller-ID health at settlement (issue 23): count the settled call on its caller ID, judge the
+number, rest it when the rule says so (metric ``CallerIdRested``, alarmed in template.yaml).
+
+:class:`~dialer.services.lead_effects.LeadEffects` asks :meth:`CallerIdHealth.count` for the
+counting operation of its settling transaction, and calls :meth:`CallerIdHealth.judge` once
+that transaction succeeded. The rule is :mod:`dialer.domain.caller_id_health`'s.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from dialer.adapters.caller_id_health import CallerIdHealthTable, count_op
+from dialer.domain.caller_id_health import (
+    RESTED_BY_HEALTH,
+    CallerIdHealthSettings,
+    HealthWindow,
+    call_counts,
+    may_rest,
+    rest_end,
+    rest_reason,
+)
+from dialer.observability import CALLER_ID_RESTED, get_logger, record_metric
+
+logger = get_logger()
+
+#: How long a process keeps a tenant's rule (a change applies within this).
+_SETTINGS_SECONDS = 5.0
+_settings_cache: dict[str, tuple[float, CallerIdHealthSettings]] = {}
+_settings_lock = threading.Lock()
+
+
+class CallerIdHealth:
+    """Counts settled calls per caller ID and rests numbers whose calls stopped being answered."""
+
+    def __init__(self, table: CallerIdHealthTable, clock: Callable[[], datetime]) -> None:
+        self.table = table
+        self.clock = clock
+
+    def settings(self, tenant_id: str) -> CallerIdHealthSettings:
+        """The tenant's rule, cached for a few seconds (settlement is hot; the rule rarely changes)."""
+        hit = _settings_cache.get(tenant_id)
+        if hit is not None and time.monotonic() - hit[0] < _SETTINGS_SECONDS:
+            return hit[1]
+        settings = self.table.settings(tenant_id)
+        with _settings_lock:
+            _settings_cache[tenant_id] = (time.monotonic(), settings)
+        return settings
+
+    def count(
+        self, tenant_id: str, caller_id_id: str | None, outcome: str, call: Mapping[str, Any] | None
+    ) -> list[dict[str, Any]]:
+        """The operation counting one settled call on its caller ID (none when it does not count)."""
+        if not caller_id_id:
+            return []
+        duration = (call or {}).get("duration_s")
+        counts = call_counts(
+            outcome,
+            int(duration) if duration is not None else None,
+            self.settings(tenant_id).short_call_seconds,
+        )
+        return [count_op(tenant_id, caller_id_id, counts)] if counts else []
+
+    def judge(self, tenant_id: str, caller_id_id: str) -> str | None:
+        """After a counted settlement: roll the number's window and rest it if the rule says so.
+        Returns the rest's reason when this call rested it."""
+        settings = self.settings(tenant_id)
+        own = self.table.roll(tenant_id, caller_id_id, settings.window_calls)
+        if not may_rest(settings, own):
+            return None  # decided without reading the pool
+        windows = self.table.windows(tenant_id)
+        pool = HealthWindow()
+        for other, window in windows.items():
+            if other != caller_id_id:
+                pool = pool + window
+        reason = rest_reason(settings, own, pool)
+        if reason is None:
+            return None
+        now = self.clock()
+        if not self.table.rest(
+            tenant_id,
+            caller_id_id,
+            until=rest_end(now, settings.rest_hours),
+            reason=reason,
+            by=RESTED_BY_HEALTH,
+            now=now,
+            only_if_not_rested=True,
+        ):
+            return None  # rested already (another settlement), or the number was removed
+        record_metric(CALLER_ID_RESTED, 1, tenant_id=tenant_id, caller_id_id=caller_id_id)
+        logger.warning(
+            "caller ID rested", caller_id_id=caller_id_id, reason=reason, hours=settings.rest_hours
+        )
+        return reason
