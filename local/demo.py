@@ -32,6 +32,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
@@ -56,6 +57,8 @@ TENANT = "demo"
 SIM_KEY = "KEYSIM_demo"  # the simulated Telnyx account's API key (local only)
 CONNECTION_ID = "local-call-control"  # the simulator accepts any Call Control connection
 CHANNELS = 20
+INBOUND_RESERVE = 2  # channels outbound never takes: people calling back get through
+INBOUND_CALLERS = 4  # leads who call the tenant's number back while the campaign runs
 CALLER_IDS = ("+12125550100", "+13055550100", "+14155550100")
 TERMINAL = {"reached", "exhausted", "invalid", "blocked"}
 EXPRESS_ONLY_EVERY = 30  # one lead in 30 (from the fifth) has express, not written, consent
@@ -194,6 +197,60 @@ class Cli:
         if done.returncode != 0:
             raise RuntimeError(f"`dialer {' '.join(args)}` exited with {done.returncode}")
         return done.stdout or ""
+
+
+def http_client(api_url: str, api_key: str) -> httpx.Client:
+    """The management API with the demo tenant's key."""
+    return httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60)
+
+
+def assign_inbound_number(api_url: str, api_key: str) -> str:
+    """Point the first caller ID at the demo's assistant (``PUT /numbers/{id}/assignment``), so a
+    lead who calls it back reaches the assistant; returns the number."""
+    with http_client(api_url, api_key) as http:
+        assistant = next(a for a in http.get("/assistants").json()["data"] if "direct" not in a["name"])
+        number = next(n for n in http.get("/numbers").json()["data"] if n["phone_number"] == CALLER_IDS[0])
+        assigned = http.put(f"/numbers/{number['id']}/assignment", json={"assistant_id": assistant["id"]})
+        assigned.raise_for_status()
+    print(f"  inbound  {CALLER_IDS[0]} answered by '{assistant['name']}' ({INBOUND_RESERVE} channels kept)")
+    return CALLER_IDS[0]
+
+
+def call_back_during_campaign(sim: Simulator, plan: dict[str, Any], number: str) -> list[str]:
+    """A few leads call the tenant's number back while the campaign dials (one every 5 s from its
+    start): their calls hold channels the campaign must leave them (``inbound_reserve``)."""
+    callers = [p for p in sorted(plan["zone"]) if p not in plan["dnc"] | plan["invalid"]][:INBOUND_CALLERS]
+    placed: list[str] = []
+    account = sim.account(SIM_KEY)
+
+    def call_in() -> None:
+        for caller in callers:
+            time.sleep(5)
+            placed.append(sim.place_inbound_call(account, from_=caller, to=number).call_control_id)
+
+    threading.Thread(target=call_in, name="inbound-callers", daemon=True).start()
+    return placed
+
+
+def inbound_check(http: httpx.Client, sim: Simulator, placed: list[str]) -> tuple[str, bool, str]:
+    """The reserve against the simulator's ground truth: outbound never held more than the channel
+    limit less the reserve, and every inbound call was answered and recorded like any call."""
+    with http:
+        recorded = [c for c in placed if http.get(f"/calls/{c}").json().get("state") == "ended"]
+    stats = sim.stats(SIM_KEY)
+    limit = CHANNELS - INBOUND_RESERVE
+    held = (
+        len(placed) == INBOUND_CALLERS
+        and len(recorded) == len(placed)
+        and stats["peak_outbound"] <= limit
+        and stats["peak_outbound_with_inbound"] <= limit
+    )
+    return (
+        f"channels kept for inbound: outbound never above {limit} of {CHANNELS}, every inbound call recorded",
+        held,
+        f"outbound peak {stats['peak_outbound']} (with inbound live: {stats['peak_outbound_with_inbound']}),"
+        f" {len(recorded)} of {len(placed)} inbound recorded",
+    )
 
 
 def start_crm(dialer: Cli, crm: CrmReceiver) -> None:
@@ -497,6 +554,7 @@ def main(argv: list[str] | None = None) -> int:
             connection_id=CONNECTION_ID,
             name="Demo",
             channel_limit=CHANNELS,
+            inbound_reserve=INBOUND_RESERVE,
             # The tenant's default insight group on the simulator: structured results, delivered
             # both as the call event and as the group webhook (joined through the conversation).
             telnyx_base_url=sim.base_url,
@@ -509,6 +567,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         dialer("assistants", "apply", "-f", "examples/assistant.yaml")
         dialer("assistants", "apply", "-f", "examples/assistant-b.yaml")
+        inbound_number = assign_inbound_number(stack.api_url, credentials["api_key"])
         dialer("dnc", "import", str(OUT / "dnc.txt"), "--reason", "demo: the tenant's list")
         created = dialer("campaigns", "create", "-f", "examples/demo/campaign.yaml", "--quiet", capture=True)
         campaign_id = created.strip().splitlines()[-1]
@@ -516,6 +575,7 @@ def main(argv: list[str] | None = None) -> int:
         start_crm(dialer, crm)
         phase("setup")
         dialer("campaigns", "start", campaign_id)
+        callers = call_back_during_campaign(sim, plan, inbound_number)
         budget = args.timeout or 240 + 6 * args.leads
         # Until completed, or until nothing is in flight and no lead falls due within the horizon
         # (longer than any retry delay here): a lead that reached a state's daily cap (Florida,
@@ -526,6 +586,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         phase("campaign")
         dialer("campaigns", "stats", campaign_id)
+        dialer("caller-ids")
         dialer("campaigns", "report", campaign_id, "-o", str(OUT / "report.html"))
         dialer("campaigns", "export", campaign_id, "-o", str(OUT / "results.csv"))
         phase("report")
@@ -536,6 +597,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = check(http, campaign_id, sim, plan, dead_letters(stack))
             progress = http.get(f"/campaigns/{campaign_id}/progress").json()
         rows.append(crm_check(crm, sim))
+        rows.append(inbound_check(http_client(stack.api_url, credentials["api_key"]), sim, callers))
         phase("checks")
         pace = measure(sim, OUT / "logs", progress, phases)
         code = summarize(rows, time.monotonic() - started, plan, pace)

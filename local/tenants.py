@@ -64,6 +64,7 @@ def bootstrap_tenant(
     connection_id: str,
     name: str,
     channel_limit: int | None = None,
+    inbound_reserve: int | None = None,
     telnyx_base_url: str | None = None,
 ) -> dict[str, str]:
     """Create ``tenant`` on a running local stack (``stack``: its description, as in its ready
@@ -82,6 +83,8 @@ def bootstrap_tenant(
     }
     prefix = stack["param_prefixes"][0] if stack["param_prefixes"] else "/telnyx-ai-dialer/local"
     limits = ["--channel-limit", str(channel_limit)] if channel_limit else []
+    if inbound_reserve is not None:
+        limits += ["--inbound-reserve", str(inbound_reserve)]
     if telnyx_base_url:
         # The default insight group is created on this Telnyx (the simulator), its webhook on the stack.
         limits += ["--telnyx-base-url", telnyx_base_url, "--public-url", stack["api_url"]]

@@ -298,6 +298,7 @@ class Simulator:
         }
         account.calls[call.call_control_id] = call
         call.placed_monotonic = time.monotonic()
+        account.note_peaks()
         if inbound:
             account.stats.inbound_calls[from_] += 1
             self.playout.start(call)

@@ -58,6 +58,10 @@ class Stats:
     callbacks_requested: dict[str, list[str]] = field(default_factory=dict)
     scheduled_events_dispatched: int = 0
     inbound_calls: Counter[str] = field(default_factory=Counter)  # caller number → inbound calls placed
+    # The most outbound calls alive at once, and the most alive while an inbound call was (what a
+    # tenant's inbound_reserve must keep below its channel limit).
+    peak_outbound: int = 0
+    peak_outbound_with_inbound: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly copy."""
@@ -242,6 +246,14 @@ class Account:
     def live_calls(self) -> int:
         """Calls not yet hung up (the channel-limit count)."""
         return sum(1 for c in self.calls.values() if c.is_alive)
+
+    def note_peaks(self) -> None:
+        """Record the outbound peaks after a call was placed (caller holds the lock)."""
+        alive = [c for c in self.calls.values() if c.is_alive]
+        outbound = sum(1 for c in alive if c.direction != "incoming")
+        self.stats.peak_outbound = max(self.stats.peak_outbound, outbound)
+        if len(alive) > outbound:
+            self.stats.peak_outbound_with_inbound = max(self.stats.peak_outbound_with_inbound, outbound)
 
     def known_connection(self, connection_id: str) -> bool:
         """True when dials may use ``connection_id`` (any id if the account lists none)."""

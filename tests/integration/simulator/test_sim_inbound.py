@@ -59,3 +59,25 @@ def test_a_number_that_is_not_ours_or_not_assigned_is_refused(sim: Simulator) ->
     for to in ("+15559999999", OUR_NUMBER):  # not an account number; not assigned to an assistant
         answer = httpx.post(f"{sim.root_url}/_sim/inbound", json={"from": CALLER, "to": to})
         assert answer.status_code == 400, answer.text
+
+
+def test_outbound_peaks_are_ground_truth_for_the_inbound_reserve(
+    sim: Simulator, receiver: WebhookReceiver
+) -> None:
+    # GIVEN two outbound calls ringing, then a person calling in while they are alive
+    _assign(sim, url=receiver.url + "/init")
+    account = sim.account()
+    with account.lock:
+        for to in ("+13125550101", "+13125550102"):
+            sim.place_call(
+                account, kind="call_control", connection_id="c", from_=OUR_NUMBER, to=to, client_state=None,
+                webhook_url=receiver.url + "/out", webhook_urls={}, amd="disabled", assistant=None,
+                timeout_secs=30, time_limit=None, texml={},
+            )  # fmt: skip
+    before = sim.stats()
+    sim.place_inbound_call(account, from_=CALLER, to=OUR_NUMBER, webhook_url=receiver.url + "/in")
+    # THEN the simulator saw two outbound at most, both alive beside the inbound one
+    assert (before["peak_outbound"], before["peak_outbound_with_inbound"]) == (2, 0)
+    after = sim.stats()
+    assert (after["peak_outbound"], after["peak_outbound_with_inbound"]) == (2, 2)
+    assert sim.wait_idle(10)
