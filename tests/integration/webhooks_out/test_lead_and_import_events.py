@@ -460,8 +460,8 @@ def test_an_import_whose_file_never_came_reports_its_end_once(
     import_id = api.post(f"/campaigns/{cid}/imports", t.key, {"filename": "never.csv"}).body["import_id"]
     # WHEN the reaper fails it once its upload URL has expired (and runs again: nothing more)
     late = URL_SECONDS + UPLOAD_GRACE.total_seconds()
-    reap(monkeypatch, seconds_later=late + 60)
-    reap(monkeypatch, seconds_later=late + 120)
+    reap(monkeypatch, tenant_id=t.tenant.tenant_id, seconds_later=late + 60)
+    reap(monkeypatch, tenant_id=t.tenant.tenant_id, seconds_later=late + 120)
     import_crm.deliver()
     # THEN one import.completed says it failed, and why
     ((_, doc),) = import_crm.received("import.completed", import_id=import_id)
