@@ -407,3 +407,77 @@ def test_the_person_s_own_requests_cannot_be_overridden(fixed: Disposition) -> N
 
     with pytest.raises(ValidationError, match="cannot be overridden"):
         CampaignConfig(name="x", disposition_effects={fixed: DispositionEffect.RETRY})
+
+
+def _voicemail_with_message(world: World, label: str) -> tuple[str, str, str, dict[str, dict[str, Any]]]:
+    """A machine answer we spoke our message into: its webhooks up to the greeting's end are
+    applied; returns (campaign, lead, call, the hangup and speech-end webhooks, not yet applied)."""
+    campaign_id, lead_id, call_id = world.dialled_lead(label)
+    state = client_state(TENANT, campaign_id, lead_id, 1)
+    docs = dict((doc["data"]["event_type"], doc) for _, doc in events_for("voicemail", None, call_id, state))
+    for name in ("call.initiated", "call.answered", "call.machine.premium.detection.ended"):
+        world.deliver(docs[name], T0 + timedelta(seconds=40))
+    world.deliver(docs["call.machine.premium.greeting.ended"], T0 + timedelta(seconds=40))
+    spoken = json.loads(json.dumps(docs[HANGUP]))
+    spoken["data"].update(id=f"{call_id}-speak-ended", event_type="call.speak.ended")
+    spoken["data"]["payload"] = {"call_control_id": call_id, "client_state": state, "status": "completed"}
+    return campaign_id, lead_id, call_id, {"hangup": docs[HANGUP], "spoken": spoken}
+
+
+def _apply_only(world: World, doc: dict[str, Any]) -> dict[str, Any]:
+    """Apply one webhook to its call (its effects on the lead not run yet: another consumer's
+    turn), as the processor's first step does; returns the call as that delivery sees it."""
+    from dialer.adapters.calls_table import EventReceipt
+    from dialer.domain.calls import facts_from_event
+
+    data = doc["data"]
+    at = datetime.fromisoformat(data["occurred_at"].replace("Z", "+00:00"))
+    receipt = EventReceipt(
+        TENANT, data["id"], data["event_type"], data["payload"]["call_control_id"], data["occurred_at"], 1
+    )
+    applied = world.calls.apply_event(
+        receipt, facts_from_event(data["event_type"], data["id"], at, data["payload"])
+    )
+    assert applied.call is not None
+    return dict(applied.call)
+
+
+def test_a_settlement_that_lost_the_race_to_one_on_fewer_facts_re_settles_the_lead(world: World) -> None:
+    # GIVEN our message was read into a mailbox, which hung up at its end: two consumers apply the
+    # hangup, then the speech's end, each with the attempt as it was before either settled
+    campaign_id, lead_id, call_id, docs = _voicemail_with_message(world, "race-fewer")
+    effects = world.processor.settler.effects
+    before = world.dialing.get_attempt(TENANT, lead_id, 1)
+    assert before is not None
+    world.clock.now = T0 + timedelta(seconds=50)
+    seen_at_hangup = _apply_only(world, docs["hangup"])
+    seen_at_speech_end = _apply_only(world, docs["spoken"])
+    # WHEN the hangup's consumer settles first (voicemail: a retry a minute later), then the
+    # speech end's consumer tries to settle with what it saw (a message left)
+    assert effects.settle_call(before, seen_at_hangup) == "settled"
+    assert world.outcome(campaign_id, lead_id, call_id)["last_outcome"] == "voicemail"
+    assert effects.settle_call(before, seen_at_speech_end) == "resettled"
+    # THEN the lead is where a message left puts it (its own retry rule: 2 days), counted once
+    got = world.outcome(campaign_id, lead_id, call_id)
+    assert (got["status"], got["last_outcome"], got["attempts"]) == ("pending", "voicemail_left", 1)
+    assert got["next_attempt_at"] >= utc_iso(T0 + timedelta(days=2) - timedelta(minutes=1))
+
+
+def test_a_settlement_on_fewer_facts_arriving_last_does_not_undo_the_lead(world: World) -> None:
+    # GIVEN the same call, whose speech end's consumer settled it first (a message left)
+    campaign_id, lead_id, call_id, docs = _voicemail_with_message(world, "race-last")
+    effects = world.processor.settler.effects
+    world.clock.now = T0 + timedelta(seconds=50)
+    seen_at_hangup = _apply_only(world, docs["hangup"])
+    seen_at_speech_end = _apply_only(world, docs["spoken"])
+    before = world.dialing.get_attempt(TENANT, lead_id, 1)
+    assert before is not None
+    assert effects.settle_call(before, seen_at_speech_end) == "settled"
+    settled = world.outcome(campaign_id, lead_id, call_id)
+    # WHEN the hangup's consumer, slower, reaches the lead with its view (no message yet)
+    after = world.dialing.get_attempt(TENANT, lead_id, 1)
+    assert after is not None
+    assert effects.settle_call(after, seen_at_hangup) is None
+    # THEN nothing moves back
+    assert world.outcome(campaign_id, lead_id, call_id) == settled
+    assert settled["last_outcome"] == "voicemail_left"

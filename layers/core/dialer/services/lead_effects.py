@@ -89,11 +89,28 @@ class LeadEffects:
                 # The line is free; the lead waits for the facts (its event, or the reaper).
                 self.dialing.release_slot(attempt.tenant_id, attempt.attempt_id)
                 return "awaiting_" + "_".join(waiting)
-            settled = self.call_ended(attempt, CallOutcome(str(outcome)), ended_at=ended_at, call=call)
-            return "settled" if settled else None
+            if self.call_ended(attempt, CallOutcome(str(outcome)), ended_at=ended_at, call=call):
+                return "settled"
+            # Another event of the call settled it first, while this one was being applied: it may
+            # have decided on fewer facts (a hangup applied just before the speech's end), so the
+            # call as stored now decides.
+            attempt = self.dialing.get_attempt(attempt.tenant_id, attempt.lead_id, attempt.n) or attempt
         if attempt.state == AttemptState.ENDED and attempt.outcome and attempt.outcome != outcome:
-            return self.resettle(attempt, CallOutcome(str(outcome)), ended_at=ended_at)
+            return self._resettle_to_stored_call(attempt, ended_at)
         return None
+
+    def _resettle_to_stored_call(self, attempt: AttemptRecord, ended_at: datetime | None) -> str | None:
+        """Re-settle an ended attempt whose outcome differs from an event's view of its call, with
+        the call's outcome as stored now: events are applied to the call one at a time, but their
+        effects on the lead run side by side, so an earlier event's view (fewer facts) can reach
+        here after a later one's and must not undo it."""
+        if not attempt.call_control_id:
+            return None
+        stored = self.dialing.items.get(keys.call_key(attempt.tenant_id, attempt.call_control_id)) or {}
+        outcome = stored.get("outcome")
+        if stored.get("state") != "ended" or not outcome or outcome == attempt.outcome:
+            return None
+        return self.resettle(attempt, CallOutcome(str(outcome)), ended_at=ended_at)
 
     def call_ended(
         self,
