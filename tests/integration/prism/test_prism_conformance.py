@@ -294,6 +294,19 @@ def test_phone_numbers(client: TelnyxClient) -> None:
     assert client.phone_numbers.update("1293384261075731499", {"tags": ["outbound"]}).id
 
 
+def test_number_reputation(client: TelnyxClient) -> None:
+    # The caller-ID health sweep's read (every page, 250 at a time) and the one-number filter.
+    enterprise_id = "4a6192a4-573d-446d-b3ce-aff9117272a6"
+    numbers = list(client.reputation.iter_numbers(enterprise_id))
+    assert numbers
+    assert numbers[0].reputation_data is not None
+    assert numbers[0].reputation_data.spam_risk in ("low", "medium", "high", None)
+    page = client.reputation.list_numbers(
+        enterprise_id, page_number=2, page_size=10, phone_number="+15550000100"
+    )
+    assert page.meta is not None
+
+
 # --- error shapes through Prism's Prefer header -------------------------------------------------
 def test_hangup_on_ended_call_is_success(make_client: Any) -> None:
     client = make_client(headers={"Prefer": "code=422, example=call_already_ended"})
