@@ -1308,27 +1308,29 @@ class Api:
         if wanted is not None and enterprise_id != wanted:
             return self._not_found("Enterprise reputation")
         now = iso_now()
-        numbers = [
-            {
+        numbers = []
+        for number, risk in sorted(account.config.spam_risk.items()):
+            item: dict[str, Any] = {
                 "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"reputation:{enterprise_id}:{number}")),
                 "enterprise_id": enterprise_id,
                 "phone_number": number,
-                "reputation_data": None
-                if risk is None
-                else {
+                "created_at": now,
+                "updated_at": now,
+            }
+            # A number without data yet has no ``reputation_data`` (Telnyx: null). The spec marks
+            # it ``nullable`` (OpenAPI 3.0 wording in a 3.1 document), which a JSON Schema
+            # validator does not honour, so nulls are left out: read by key, they mean the same.
+            if risk is not None:
+                item["reputation_data"] = {
                     "spam_risk": risk,
-                    "spam_category": "robocall" if risk == "high" else None,
+                    **({"spam_category": "robocall"} if risk == "high" else {}),
                     "connection_score": {"low": 85, "medium": 55, "high": 20}[risk],
                     "engagement_score": {"low": 70, "medium": 45, "high": 15}[risk],
                     "maturity_score": 72,
                     "sentiment_score": {"low": 75, "medium": 50, "high": 10}[risk],
                     "last_refreshed_at": now,
-                },
-                "created_at": now,
-                "updated_at": now,
-            }
-            for number, risk in sorted(account.config.spam_risk.items())
-        ]
+                }
+            numbers.append(item)
         return enterprise_id, numbers
 
     def list_reputation_numbers(self, req: Request) -> Response:

@@ -330,7 +330,9 @@ def test_number_reputation_answers_validate_against_the_spec(make_sim, validator
         assert page.status_code == 200, page.text
         validator(page.json(), responses + "/200/content/application~1json/schema")
     assert first.json()["meta"] == {"page_number": 1, "page_size": 2, "total_pages": 2, "total_results": 3}
-    listed = {n["phone_number"]: n["reputation_data"] for n in first.json()["data"] + second.json()["data"]}
+    listed = {
+        n["phone_number"]: n.get("reputation_data") for n in first.json()["data"] + second.json()["data"]
+    }
     assert {n: (d or {}).get("spam_risk") for n, d in listed.items()} == risks
     assert listed["+15550000102"] is None  # registered, no data collected yet
     assert one.status_code == 200, one.text
