@@ -163,7 +163,9 @@ def _row(name: str, field: Any) -> str:
             if getattr(rule, attr, None) is not None:
                 bounds.append(f"{word} {getattr(rule, attr)}")
     default = getattr(field.default, "value", field.default)  # an enum member as its wire value
-    return f"| `{name}` | `{_cell(default)}` | {_cell(', '.join(bounds))} | {_cell(field.description or '')} |"
+    return (
+        f"| `{name}` | `{_cell(default)}` | {_cell(', '.join(bounds))} | {_cell(field.description or '')} |"
+    )
 
 
 def _tenant_settings() -> list[str]:
