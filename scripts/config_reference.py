@@ -155,8 +155,23 @@ def render() -> str:
     return "\n".join(out) + "\n"
 
 
+def _row(name: str, field: Any) -> str:
+    """One settings field: its default, bounds and description."""
+    bounds = []
+    for rule in field.metadata:
+        for attr, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            if getattr(rule, attr, None) is not None:
+                bounds.append(f"{word} {getattr(rule, attr)}")
+    default = getattr(field.default, "value", field.default)  # an enum member as its wire value
+    return (
+        f"| `{name}` | `{_cell(default)}` | {_cell(', '.join(bounds))} | {_cell(field.description or '')} |"
+    )
+
+
 def _tenant_settings() -> list[str]:
     """Per-tenant settings set through the management API (their pydantic models)."""
+    from pydantic import BaseModel
+
     from dialer.domain.caller_id_health import CallerIdHealthSettings
 
     out = [
@@ -174,14 +189,12 @@ def _tenant_settings() -> list[str]:
         "|---|---|---|---|",
     ]
     for name, field in CallerIdHealthSettings.model_fields.items():
-        bounds = []
-        for rule in field.metadata:
-            for attr, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
-                if getattr(rule, attr, None) is not None:
-                    bounds.append(f"{word} {getattr(rule, attr)}")
-        out.append(
-            f"| `{name}` | `{_cell(field.default)}` | {_cell(', '.join(bounds))} | {_cell(field.description or '')} |"
-        )
+        nested = field.annotation
+        if isinstance(nested, type) and issubclass(nested, BaseModel):
+            # A settings object of its own (``reputation``): one row per field, dotted.
+            out.extend(_row(f"{name}.{inner}", f) for inner, f in nested.model_fields.items())
+        else:
+            out.append(_row(name, field))
     return out
 
 

@@ -33,7 +33,8 @@ DEFAULT_OUTPUT = REPO / "tests" / "fixtures" / "telnyx" / "openapi.yml"
 
 # Path templates kept with every method they define (anchored regexes, no ``/v2`` prefix): what the
 # client layer calls today plus its near neighbours (call status, every Call Control action,
-# assistant versions/scheduled events/tags, conversations with messages and insights, numbers).
+# assistant versions/scheduled events/tags, conversations with messages and insights, numbers,
+# Number Reputation's monitored numbers).
 KEEP_PATHS = (
     r"/calls",
     r"/calls/\{call_control_id\}",
@@ -50,6 +51,7 @@ KEEP_PATHS = (
     r"/phone_numbers",
     r"/phone_numbers/\{id\}",
     r"/phone_numbers/\{id\}/voice",
+    r"/enterprises/\{enterprise_id\}/reputation/numbers(/\{phone_number\})?",
 )
 # Webhooks kept by name: every Call Control event (``callInitiated``, ``CallAIGatherEnded`` …,
 # ``transcription`` is ``call.transcription``).

@@ -128,6 +128,22 @@ def rule(
         typer.Option(help="Also rest at this share of very short answered calls (0 turns it off)."),
     ] = None,
     rest_hours: Annotated[int | None, typer.Option(help="How long a rest lasts.")] = None,
+    reputation: Annotated[
+        bool | None,
+        typer.Option(
+            "--reputation/--no-reputation",
+            help="Also rest numbers Telnyx Number Reputation rates spam-risky.",
+        ),
+    ] = None,
+    enterprise_id: Annotated[
+        str | None, typer.Option(help="The Telnyx enterprise whose numbers reputation monitors.")
+    ] = None,
+    rest_at_spam_risk: Annotated[
+        str | None, typer.Option(help="Rest at this spam_risk or higher (medium or high).")
+    ] = None,
+    check_every_minutes: Annotated[
+        int | None, typer.Option(help="Read Telnyx's reputation list at most this often (15-1440).")
+    ] = None,
 ) -> None:
     """Show the tenant's caller-ID health rule; with options, change those fields (the others stay)."""
     api = _root(ctx).api()
@@ -143,6 +159,17 @@ def rule(
     given: dict[str, Any] = {k: v for k, v in changes.items() if v is not None}
     if given.get("max_short_share") == 0:
         given["max_short_share"] = None
+    reputation_changes = {
+        "enabled": reputation,
+        "enterprise_id": enterprise_id,
+        "rest_at_spam_risk": rest_at_spam_risk,
+        "check_every_minutes": check_every_minutes,
+    }
+    if any(v is not None for v in reputation_changes.values()):
+        given["reputation"] = {
+            **(current.get("reputation") or {}),
+            **{k: v for k, v in reputation_changes.items() if v is not None},
+        }
     if given:
         current = api.request("PUT", "/tenants/me/caller-id-health", json={**current, **given})
     if _root(ctx).as_json:

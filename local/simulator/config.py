@@ -38,6 +38,7 @@ DEFAULT_MIX: dict[str, float] = {
 
 DEFAULT_API_KEY = "KEYSIM_default"
 INSIGHT_DELIVERIES = frozenset({"call_event", "group_webhook", "both"})
+SPAM_RISKS = frozenset({"low", "medium", "high", None})  # ReputationData.spam_risk in the spec
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,17 @@ class AccountConfig:
     # False: calls play out and events are counted, but no webhook is sent (load runs that
     # measure dialling alone, without the receiver's webhook path).
     deliver_webhooks: bool = True
+    # Telnyx Number Reputation (issue 23): number (E.164) → its ``spam_risk`` (low, medium, high;
+    # None: registered, no data collected yet). Keys are the monitored numbers
+    # ``GET /v2/enterprises/{id}/reputation/numbers`` lists. ``reputation_enterprise_id``: the one
+    # enterprise with reputation enabled (others answer 404, as Telnyx does); None accepts any id.
+    spam_risk: dict[str, str | None] = field(default_factory=dict)
+    reputation_enterprise_id: str | None = None
+
+    def __post_init__(self) -> None:
+        bad = {n: r for n, r in self.spam_risk.items() if r not in SPAM_RISKS}
+        if bad:
+            raise ValueError(f"spam_risk values must be low, medium, high or null: {bad}")
 
 
 @dataclass

@@ -36,7 +36,8 @@ EVENT_DELIVERY_FAILED = "EventWebhookFailed"  # one attempt failed (retried late
 EVENT_GIVEN_UP = "EventWebhookGivenUp"  # an event was not delivered within 24 h
 ENDPOINT_DISABLED = "WebhookEndpointDisabled"  # an endpoint failing for 3 days was disabled
 CIRCUIT_BREAKER_TRIPPED = "CircuitBreakerTripped"  # a campaign paused itself: its dials were failing
-CALLER_ID_RESTED = "CallerIdRested"  # the health rule rested a caller ID (its calls stopped being answered)
+CALLER_ID_RESTED = "CallerIdRested"  # the health rule or Number Reputation rested a caller ID
+REPUTATION_CHECK_FAILED = "ReputationCheckFailed"  # a Telnyx Number Reputation read failed (nothing rested)
 TENANT_DIMENSION = "tenant_id"
 
 # Numbers with a plus (E.164, 8-15 digits), and bare NANP numbers (10 digits, or 11 with a

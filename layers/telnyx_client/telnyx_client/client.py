@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from telnyx_client.api.conversations import ConversationsAPI
     from telnyx_client.api.insights import InsightGroupsAPI, InsightTemplatesAPI
     from telnyx_client.api.phone_numbers import PhoneNumbersAPI
+    from telnyx_client.api.reputation import ReputationAPI
     from telnyx_client.api.texml import TexmlAPI
 
 DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
@@ -50,7 +51,7 @@ class TelnyxClient:
 
     Sub-APIs: :attr:`assistants` (with ``.versions`` and ``.scheduled_events``), :attr:`calls`,
     :attr:`texml`, :attr:`conversations`, :attr:`insight_templates`, :attr:`insight_groups`,
-    :attr:`phone_numbers`.
+    :attr:`phone_numbers`, :attr:`reputation`.
 
     ``transport`` replaces the network (``httpx.MockTransport`` in tests); ``clock``/``sleep``/
     ``wall_clock``/``jitter`` make the retry timing deterministic in tests; ``event_hooks`` are
@@ -149,6 +150,13 @@ class TelnyxClient:
         from telnyx_client.api.phone_numbers import PhoneNumbersAPI
 
         return PhoneNumbersAPI(self._core)
+
+    @cached_property
+    def reputation(self) -> ReputationAPI:
+        """Number Reputation (spam risk of the enterprise's monitored numbers)."""
+        from telnyx_client.api.reputation import ReputationAPI
+
+        return ReputationAPI(self._core)
 
     def close(self) -> None:
         """Close pooled connections (a Lambda keeps its client for the container's life instead)."""

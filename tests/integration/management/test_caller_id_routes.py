@@ -84,6 +84,12 @@ def test_the_tenants_health_rule_is_validated_and_sets_the_default_rest(
         "rest_below_ratio": 0.5,
         "max_short_share": None,
         "rest_hours": 24,
+        "reputation": {  # Telnyx Number Reputation: off by default
+            "enabled": False,
+            "enterprise_id": None,
+            "rest_at_spam_risk": "high",
+            "check_every_minutes": 60,
+        },
     }
     changed = api.put("/tenants/me/caller-id-health", key, {"window_calls": 80, "rest_hours": 12})
     assert changed.status == 200, changed.body
@@ -94,6 +100,10 @@ def test_the_tenants_health_rule_is_validated_and_sets_the_default_rest(
         ({"max_short_share": 2}, "max_short_share"),
         ({"rest_hours": "soon"}, "rest_hours"),
         ({"windows": 50}, "windows"),
+        ({"reputation": {"enabled": True}}, "enterprise_id is required"),
+        ({"reputation": {"enterprise_id": "ENT-1"}}, "lowercase UUID"),
+        ({"reputation": {"rest_at_spam_risk": "low"}}, "medium or high"),
+        ({"reputation": {"check_every_minutes": 5}}, "check_every_minutes"),
     ]:
         refused = api.put("/tenants/me/caller-id-health", key, bad)
         assert refused.status == 422, (bad, refused.status, refused.body)
@@ -129,6 +139,25 @@ def test_the_caller_ids_commands(cli: Any, api: InProcessApi, alpha: Tenant) -> 
     code, rule = cli("caller-ids", "rule", "--max-short-share", "0")  # 0: off; the rest stays
     assert (code, rule["window_calls"], rule["max_short_share"]) == (0, 60, None)
     assert cli("caller-ids", "rule", "--window-calls", "10")[0] == 2  # the API refuses it
+    assert cli("caller-ids", "rule", "--reputation")[0] == 2  # no enterprise: refused
+    enterprise = "4a6192a4-573d-446d-b3ce-aff9117272a6"
+    code, rule = cli("caller-ids", "rule", "--reputation", "--enterprise-id", enterprise)
+    assert (code, rule["reputation"], rule["window_calls"]) == (
+        0,
+        {
+            "enabled": True,
+            "enterprise_id": enterprise,
+            "rest_at_spam_risk": "high",
+            "check_every_minutes": 60,
+        },
+        60,
+    )
+    code, rule = cli("caller-ids", "rule", "--rest-at-spam-risk", "medium")  # the other fields stay
+    assert (code, rule["reputation"]["enabled"], rule["reputation"]["rest_at_spam_risk"]) == (
+        0,
+        True,
+        "medium",
+    )
     assert cli("caller-ids", "rest", "+15550000000", "--reason", "x")[0] == 4  # not in the pool
     assert cli("caller-ids", "rest", cid, "--reason", "x", "--hours", "0")[0] == 2  # refused
     assert api.delete(f"/caller-ids/{cid}", alpha.api_key).status == 204

@@ -7,7 +7,9 @@
   If it is missing the tests FAIL rather than skip: a conformance suite that silently skips is
   worse than none.
 * Every request is recorded through httpx event hooks: the ``sl-violations`` header Prism adds to
-  an invalid request, and the JSON body we sent (for the strict unknown-key walk).
+  an invalid request, the JSON body we sent (for the strict unknown-key walk) and the query
+  (names and bounds checked against the operation's parameters: Prism does not check
+  bracketed names such as ``page[size]``).
 """
 
 from __future__ import annotations

@@ -173,3 +173,42 @@ def unknown_body_keys(spec: Spec, method: str, path: str, body: Any) -> list[str
     if schema is None:
         return [] if body is None else ["$ (operation defines no JSON body)"]
     return unknown_keys(spec, schema, body)
+
+
+def query_problems(spec: Spec, method: str, path: str, params: list[tuple[str, str]]) -> list[str]:
+    """Query parameters the operation does not declare, or whose value its schema refuses
+    (Prism does not check bracketed names such as ``page[size]`` against their bounds). A
+    ``deepObject`` parameter (``filter``) accepts any ``filter[...]`` name; values are checked
+    for declared names only, with the schema's ``type``, ``enum``, ``minimum`` and ``maximum``."""
+    template, operation = find_operation(spec, method, path)
+    declared: dict[str, dict[str, Any]] = {}
+    for raw in [*spec["paths"][template].get("parameters", []), *operation.get("parameters", [])]:
+        param = resolve(spec, raw)
+        if param.get("in") == "query":
+            declared[param["name"]] = param
+    deep = {name for name, p in declared.items() if p.get("style") == "deepObject"}
+    found: list[str] = []
+    for name, value in params:
+        param = declared.get(name)
+        if param is None:
+            if name.split("[", 1)[0] not in deep:
+                found.append(f"query {name}: not a parameter of this operation")
+            continue
+        schema = _merged(spec, param.get("schema", {}))
+        kind = schema.get("type")
+        typed: Any = value
+        if kind == "integer":
+            if not re.fullmatch(r"-?\d+", value):
+                found.append(f"query {name}={value}: not an integer")
+                continue
+            typed = int(value)
+        elif kind == "boolean" and value not in ("true", "false"):
+            found.append(f"query {name}={value}: not a boolean")
+            continue
+        if "enum" in schema and typed not in schema["enum"]:
+            found.append(f"query {name}={value}: not one of {schema['enum']}")
+        if "minimum" in schema and isinstance(typed, int) and typed < schema["minimum"]:
+            found.append(f"query {name}={value}: below the minimum {schema['minimum']}")
+        if "maximum" in schema and isinstance(typed, int) and typed > schema["maximum"]:
+            found.append(f"query {name}={value}: above the maximum {schema['maximum']}")
+    return found

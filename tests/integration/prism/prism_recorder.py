@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.integration.prism.openapi_walk import unknown_body_keys
+from tests.integration.prism.openapi_walk import query_problems, unknown_body_keys
 
 
 @dataclass
@@ -19,6 +19,7 @@ class Exchange:
     method: str
     path: str
     body: Any
+    query: list[tuple[str, str]] = field(default_factory=list)
     status: int | None = None
     violations: list[Any] = field(default_factory=list)
 
@@ -30,9 +31,10 @@ class Recorder:
     exchanges: list[Exchange] = field(default_factory=list)
 
     def on_request(self, request: httpx.Request) -> None:
-        """Record the method, path and JSON body as sent on the wire."""
+        """Record the method, path, query and JSON body as sent on the wire."""
         body = json.loads(request.content) if request.content else None
-        self.exchanges.append(Exchange(request.method, request.url.path, body))
+        query = list(request.url.params.multi_items())
+        self.exchanges.append(Exchange(request.method, request.url.path, body, query))
 
     def on_response(self, response: httpx.Response) -> None:
         """Record Prism's status and ``sl-violations`` header."""
@@ -50,12 +52,16 @@ class Recorder:
         return {"request": [self.on_request], "response": [self.on_response]}
 
     def problems(self, spec: dict[str, Any]) -> list[str]:
-        """Every Prism violation and every unknown outbound key, as readable lines."""
+        """Every Prism violation, every unknown outbound key and every query parameter the
+        operation does not declare or whose value it refuses, as readable lines."""
         found: list[str] = []
         for ex in self.exchanges:
             found.extend(f"{ex.method} {ex.path}: sl-violation {v}" for v in ex.violations)
             found.extend(
                 f"{ex.method} {ex.path}: unknown key {k}"
                 for k in unknown_body_keys(spec, ex.method, ex.path, ex.body)
+            )
+            found.extend(
+                f"{ex.method} {ex.path}: {q}" for q in query_problems(spec, ex.method, ex.path, ex.query)
             )
         return found

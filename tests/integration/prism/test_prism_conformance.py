@@ -294,6 +294,19 @@ def test_phone_numbers(client: TelnyxClient) -> None:
     assert client.phone_numbers.update("1293384261075731499", {"tags": ["outbound"]}).id
 
 
+def test_number_reputation(client: TelnyxClient) -> None:
+    # The caller-ID health sweep's read (every page, 250 at a time) and the one-number filter.
+    enterprise_id = "4a6192a4-573d-446d-b3ce-aff9117272a6"
+    numbers = list(client.reputation.iter_numbers(enterprise_id))
+    assert numbers
+    assert numbers[0].reputation_data is not None
+    assert numbers[0].reputation_data.spam_risk in ("low", "medium", "high", None)
+    page = client.reputation.list_numbers(
+        enterprise_id, page_number=2, page_size=10, phone_number="+15550000100"
+    )
+    assert page.meta is not None
+
+
 # --- error shapes through Prism's Prefer header -------------------------------------------------
 def test_hangup_on_ended_call_is_success(make_client: Any) -> None:
     client = make_client(headers={"Prefer": "code=422, example=call_already_ended"})
@@ -360,3 +373,24 @@ def test_harness_sees_prism_violations(prism_url: str, openapi_spec: dict[str, A
     assert any("connection_id" in p for p in problems)
     assert any("answering_machine_detection" in p for p in problems)
     assert any("unknown key $.comand_id" in p for p in problems)
+
+
+def test_harness_sees_undeclared_and_out_of_bounds_query_parameters(
+    prism_url: str, openapi_spec: dict[str, Any]
+) -> None:
+    # GIVEN the recorder, and a list request Prism answers 200 although its query is wrong
+    recorder = Recorder()
+    client = TelnyxClient("KEY_FAKE", prism_url, max_retries=0, event_hooks=recorder.hooks())
+    client._core.request_json(
+        "GET",
+        "/enterprises/4a6192a4-573d-446d-b3ce-aff9117272a6/reputation/numbers",
+        retry_safe=True,
+        params={"page[size]": 251, "filter[phone_number]": "+15550000100", "page[number]": "x"},
+    )
+    client.close()
+    # THEN the query walk reports each (a filter the spec names differently, a size over its
+    # maximum, a page number that is not an integer)
+    problems = "\n".join(recorder.problems(openapi_spec))
+    assert "query filter[phone_number]: not a parameter of this operation" in problems
+    assert "query page[size]=251: above the maximum 250" in problems
+    assert "query page[number]=x: not an integer" in problems

@@ -310,3 +310,37 @@ def test_a_spoken_message_lands_in_the_mailbox_and_its_events_match_the_spec(
     lengths = {round(m["greeting_seconds"] / 4) for m in boxes.values()}
     assert len(lengths) >= 3, lengths  # short, medium and long greetings
     assert {m["beep"] for m in boxes.values()} == {True, False}
+
+
+def test_number_reputation_answers_validate_against_the_spec(make_sim, validator) -> None:
+    """The reputation list (paged), one number, and an enterprise without reputation, in the
+    spec's shapes; the account's ``spam_risk`` knob is what the list says."""
+    enterprise = "4a6192a4-573d-446d-b3ce-aff9117272a6"
+    risks = {"+15550000100": "high", "+15550000101": "low", "+15550000102": None}
+    account = AccountConfig(api_key="KEY_A", spam_risk=risks, reputation_enterprise_id=enterprise)
+    sim = make_sim(accounts=(account,))
+    base = f"/enterprises/{enterprise}/reputation/numbers"
+    responses = "/paths/" + base.replace("/", "~1").replace(enterprise, "{enterprise_id}") + "/get/responses"
+    with httpx.Client(base_url=sim.base_url, headers={"Authorization": f"Bearer {sim.api_key}"}) as api:
+        first = api.get(base, params={"page[number]": 1, "page[size]": 2})
+        second = api.get(base, params={"page[number]": 2, "page[size]": 2})
+        one = api.get(f"{base}/%2B15550000100")
+        other = api.get("/enterprises/00000000-0000-4000-8000-000000000000/reputation/numbers")
+    for page in (first, second):
+        assert page.status_code == 200, page.text
+        validator(page.json(), responses + "/200/content/application~1json/schema")
+    assert first.json()["meta"] == {"page_number": 1, "page_size": 2, "total_pages": 2, "total_results": 3}
+    listed = {
+        n["phone_number"]: n.get("reputation_data") for n in first.json()["data"] + second.json()["data"]
+    }
+    assert {n: (d or {}).get("spam_risk") for n, d in listed.items()} == risks
+    assert listed["+15550000102"] is None  # registered, no data collected yet
+    assert one.status_code == 200, one.text
+    validator(
+        one.json(),
+        responses.replace("~1numbers/", "~1numbers~1{phone_number}/")
+        + "/200/content/application~1json/schema",
+    )
+    assert one.json()["data"]["reputation_data"]["spam_risk"] == "high"
+    assert other.status_code == 404
+    validator(other.json(), "/components/schemas/number-reputation_Errors")

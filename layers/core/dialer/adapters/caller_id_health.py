@@ -8,6 +8,10 @@ so judging a call costs no read. The window is ``prev + cur``: between ``window_
 that many recent calls once the number has been judged once. A crash between the settlement
 and the roll leaves ``cur`` a little over full; the next settlement's roll moves it.
 
+The Number Reputation sweep's last read (``reputation_checked_at``) sits on the settings item:
+one conditional update claims a due read, so reapers running at once read Telnyx once; putting
+new settings replaces the item and so makes the next pass read at once.
+
 A rest is written on the caller-ID record (which the dialer already reads, cached) in one
 transaction with the reset of the number's counters: after the rest the number starts a fresh
 window instead of being re-rested by the calls that rested it.
@@ -16,13 +20,14 @@ window instead of being re-rested by the calls that rested it.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dialer import keys
 from dialer.adapters.dynamo import DynamoItems, storage_error
+from dialer.adapters.management_table import CallerIdRecord, caller_id_record
 from dialer.adapters.table_ops import TableOps, update_operation
 from dialer.domain.caller_id_health import CallerIdHealthSettings, HealthWindow
 from dialer.domain.dialing import utc_iso
@@ -109,6 +114,33 @@ class CallerIdHealthTable:
                 "updated_at": utc_iso(at),
             }
         )
+
+    # --- Number Reputation ----------------------------------------------------------------------
+    def claim_reputation_check(self, tenant_id: str, now: datetime, every: timedelta) -> bool:
+        """Take the tenant's reputation read when its last one is ``every`` old (or there was
+        none); False when it is not due or another process took it."""
+        return bool(
+            self.ops.update(
+                keys.caller_id_health_settings_key(tenant_id),
+                set_fields={"reputation_checked_at": utc_iso(now)},
+                condition="attribute_exists(pk) AND (attribute_not_exists(reputation_checked_at) "
+                "OR reputation_checked_at <= :due)",
+                values={":due": utc_iso(now - every)},
+            )
+        )
+
+    def release_reputation_check(self, tenant_id: str, claimed_at: datetime) -> None:
+        """Give a failed read back (the next pass tries again), unless another process claimed since."""
+        self.ops.update(
+            keys.caller_id_health_settings_key(tenant_id),
+            remove=("reputation_checked_at",),
+            condition="reputation_checked_at = :mine",
+            values={":mine": utc_iso(claimed_at)},
+        )
+
+    def caller_ids(self, tenant_id: str) -> list[CallerIdRecord]:
+        """Every caller ID of the tenant with its rest (the gsi1 list the API pages through)."""
+        return [caller_id_record(i) for i in self.items.query_all(keys.caller_ids_index(tenant_id)["gsi1pk"])]
 
     # --- rests ----------------------------------------------------------------------------------
     def rest(

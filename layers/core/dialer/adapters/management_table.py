@@ -170,7 +170,7 @@ class ManagementTable:
     def get_caller_id(self, tenant_id: str, caller_id_id: str) -> CallerIdRecord | None:
         """One caller ID of this tenant, or None."""
         item = self.items.get(keys.caller_id_key(tenant_id, caller_id_id))
-        return _caller_id(item) if item else None
+        return caller_id_record(item) if item else None
 
     def list_caller_ids(
         self, tenant_id: str, *, limit: int, after: str | None
@@ -179,7 +179,7 @@ class ManagementTable:
         items, next_after = self.items.query_index(
             keys.caller_ids_index(tenant_id)["gsi1pk"], limit=limit, after=after
         )
-        return [_caller_id(i) for i in items], next_after
+        return [caller_id_record(i) for i in items], next_after
 
     def delete_caller_id(self, tenant_id: str, caller_id_id: str) -> bool:
         """Remove a caller ID (and its health counters, so the pool no longer counts it); False
@@ -214,7 +214,8 @@ def _assignment(item: dict[str, Any]) -> NumberAssignment:
     )
 
 
-def _caller_id(item: dict[str, Any]) -> CallerIdRecord:
+def caller_id_record(item: dict[str, Any]) -> CallerIdRecord:
+    """A stored caller-ID item as its record."""
     return CallerIdRecord(
         item["tenant_id"],
         item["caller_id_id"],

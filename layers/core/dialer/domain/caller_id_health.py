@@ -11,12 +11,15 @@ small sample, or a tenant with one number, rests nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dialer.domain.number_reputation import ReputationSettings, SpamRisk, reputation_rest_reason
 from dialer.domain.outcomes import CallOutcome
 
 #: Settled outcomes that say something about the number: the call reached the callee's network
@@ -35,9 +38,17 @@ COUNTED_OUTCOMES = frozenset(
 #: A person picked up (the assistant failing afterwards does not change that).
 ANSWERED_OUTCOMES = frozenset({CallOutcome.ANSWERED_HUMAN, CallOutcome.ASSISTANT_FAILED})
 
-#: Who rested a number.
-RESTED_BY_HEALTH = "health"
-RESTED_BY_OPERATOR = "operator"
+
+class RestedBy(StrEnum):
+    """Who rested a number (``rested_by`` on the caller-ID record)."""
+
+    HEALTH = "health"  # the answer-rate rule
+    REPUTATION = "reputation"  # Telnyx Number Reputation's spam_risk
+    OPERATOR = "operator"
+
+
+RESTED_BY_HEALTH = RestedBy.HEALTH
+RESTED_BY_OPERATOR = RestedBy.OPERATOR
 
 
 class CallerIdHealthSettings(BaseModel):
@@ -75,6 +86,10 @@ class CallerIdHealthSettings(BaseModel):
         ),
     ] = None
     rest_hours: Annotated[int, Field(ge=1, le=720, description="How long a rest lasts.")] = 24
+    reputation: ReputationSettings = Field(
+        default_factory=ReputationSettings,
+        description="Telnyx Number Reputation: also rest numbers Telnyx rates spam-risky (off by default).",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,3 +163,33 @@ def rested(rested_until: datetime | None, now: datetime) -> bool:
 def rest_end(now: datetime, hours: float) -> datetime:
     """When a rest that starts ``now`` ends."""
     return now + timedelta(hours=hours)
+
+
+@dataclass(frozen=True, slots=True)
+class CallerIdRest:
+    """A caller ID as a rest decision sees it: its number and the end of its current rest."""
+
+    caller_id_id: str
+    phone_number: str
+    rested_until: datetime | None = None
+
+
+def reputation_rests(
+    rest_at: SpamRisk,
+    spam_risks: Mapping[str, tuple[str | None, str | None]],
+    caller_ids: Iterable[CallerIdRest],
+    now: datetime,
+) -> list[tuple[str, str]]:
+    """(caller ID, reason) for each caller ID to rest on Telnyx Number Reputation: its number's
+    ``(spam_risk, spam_category)`` in ``spam_risks`` is at or above ``rest_at``. A number already
+    rested (an operator's rest, the answer-rate rule's or an earlier sweep's) keeps its rest, and a
+    number Telnyx does not monitor or has no data for is left alone."""
+    out: list[tuple[str, str]] = []
+    for caller_id in caller_ids:
+        snapshot = spam_risks.get(caller_id.phone_number)
+        if snapshot is None or rested(caller_id.rested_until, now):
+            continue
+        reason = reputation_rest_reason(rest_at, *snapshot)
+        if reason is not None:
+            out.append((caller_id.caller_id_id, reason))
+    return out

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from dialer.domain.assistants import MAX_ASSISTANT_BYTES
+from dialer.domain.caller_id_health import RestedBy
 from telnyx_client.models.assistant_settings import EnabledFeature
 from telnyx_client.models.assistants import CreateAssistantRequest
 from telnyx_client.models.tools import AssistantTool
@@ -280,7 +281,7 @@ class CallerIdHealthView(BaseModel):
     short_share: float | None = Field(description="Share of the answered calls that were very short.")
     rested_until: str | None = None
     rest_reason: str | None = None
-    rested_by: Literal["health", "operator"] | None = None
+    rested_by: RestedBy | None = None
     rested_at: str | None = None
 
 

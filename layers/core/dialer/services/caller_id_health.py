@@ -91,7 +91,13 @@ class CallerIdHealth:
             only_if_not_rested=True,
         ):
             return None  # rested already (another settlement), or the number was removed
-        record_metric(CALLER_ID_RESTED, 1, tenant_id=tenant_id, caller_id_id=caller_id_id)
+        record_metric(
+            CALLER_ID_RESTED,
+            1,
+            tenant_id=tenant_id,
+            caller_id_id=caller_id_id,
+            rested_by=RESTED_BY_HEALTH.value,
+        )
         logger.warning(
             "caller ID rested", caller_id_id=caller_id_id, reason=reason, hours=settings.rest_hours
         )

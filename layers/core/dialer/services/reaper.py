@@ -13,8 +13,11 @@ Per tenant, from the in-flight index (claims older than the claim timeout, oldes
   it, so no call is running; the attempt counts, so max attempts holds);
 * an attempt already settled whose lead still points at it cannot happen (one transaction).
 
-Then slot leases past their expiry are given back (their calls are long over), and imports
-whose file never came are failed (:class:`~dialer.services.imports.ImportExpiry`).
+Then slot leases past their expiry are given back (their calls are long over), imports whose
+file never came are failed (:class:`~dialer.services.imports.ImportExpiry`), and, where the
+tenant enabled Telnyx Number Reputation, spam-risky caller IDs are rested
+(:class:`~dialer.services.number_reputation.ReputationSweep`, at most every
+``check_every_minutes``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from dialer.adapters.caller_id_health import CallerIdHealthTable
 from dialer.adapters.calls_table import CallsTable
 from dialer.adapters.campaigns_table import CampaignsTable
 from dialer.adapters.dialing_table import AttemptRecord, DialingTable
@@ -41,6 +45,7 @@ from dialer.observability import get_logger
 from dialer.services.dialer import DialJob, JobQueue, TelnyxClients
 from dialer.services.imports import ImportExpiry
 from dialer.services.lead_effects import LeadEffects
+from dialer.services.number_reputation import ReputationSweep
 
 _PAGE = 200
 
@@ -79,6 +84,7 @@ class Reaper:
         self.config = config
         self.clock = clock
         self.effects = LeadEffects(dialing, campaigns, clock)
+        self.reputation = ReputationSweep(CallerIdHealthTable(dialing.items), telnyx, clock)
 
     def run(self, tenant_ids: list[str] | None = None) -> Counter[str]:
         """One pass over every tenant (or ``tenant_ids``); returns what it did, by kind."""
@@ -114,6 +120,7 @@ class Reaper:
                     done["slot_reclaimed"] += 1
         if self.imports is not None and (expired := self.imports.expire(tenant_id)):
             done["import_expired"] += expired
+        done.update(self.reputation.sweep(tenant_id))
         if done:
             get_logger().info("reaper settled stuck work", tenant_id=tenant_id, done=dict(done))
         return done
