@@ -27,7 +27,8 @@ def _accepted(h: Harness, campaign_id: str) -> tuple[dict[str, Any], Any]:
     claimed = _lead(h, campaign_id)
     assert h.pump_dials([h.dialer()], max_idle_rounds=1, webhooks=False)["dialed"] == 1
     attempt = h.dialing.get_attempt(h.tenant, claimed["lead_id"], int(claimed["current_attempt"]))
-    assert attempt is not None and attempt.state.value == "accepted"
+    assert attempt is not None
+    assert attempt.state.value == "accepted"
     return claimed, attempt
 
 
@@ -49,7 +50,8 @@ def test_the_acceptance_writes_no_lead_and_the_settlement_counts_the_attempt_onc
     done = _lead(h, campaign_id)
     settled = h.dialing.get_attempt(h.tenant, done["lead_id"], attempt.n)
     assert settled is not None
-    assert done["status"] not in ("dialing", "pending") and int(done["attempts"]) == 1, done
+    assert done["status"] not in ("dialing", "pending"), done
+    assert int(done["attempts"]) == 1, done
     assert (settled.state.value, settled.counted) == ("ended", True)
 
 
@@ -75,7 +77,7 @@ def test_a_drop_cannot_end_an_accepted_attempt_uncounted(make_harness: Any) -> N
     # GIVEN a lead whose call Telnyx accepted
     h: Harness = make_harness(webhooks=True)
     campaign_id = h.campaign(1, **ONE_ATTEMPT)
-    claimed, attempt = _accepted(h, campaign_id)
+    _, attempt = _accepted(h, campaign_id)
     # WHEN something tries to drop that attempt (nothing counted, lead back to due)
     assert not LeadEffects(h.dialing, h.campaigns, h.clock).drop(attempt, ["lead_changed"])
     # THEN the lead is still on its call, and its settlement counts it
@@ -93,10 +95,8 @@ def test_an_attempt_counted_at_its_acceptance_before_the_change_is_not_counted_a
     # ``attempts`` and the attempt's ``counted``), still live at the deploy
     h: Harness = make_harness(webhooks=True)
     campaign_id = h.campaign(1, retry={"max_attempts": 3})
-    claimed, attempt = _accepted(h, campaign_id)
-    h.dialing.ops.update(
-        keys.attempt_key(h.tenant, attempt.lead_id, attempt.n), set_fields={"counted": True}
-    )
+    _, attempt = _accepted(h, campaign_id)
+    h.dialing.ops.update(keys.attempt_key(h.tenant, attempt.lead_id, attempt.n), set_fields={"counted": True})
     h.dialing.ops.update(keys.lead_key(h.tenant, attempt.lead_id), set_fields={"attempts": 1})
     # WHEN its webhooks settle it
     h.settle()
