@@ -309,7 +309,11 @@ def test_a_cost_report_reaching_the_budget_pauses_the_campaign(make_harness: Any
     assert h.dispatcher(tick_seconds=1.0).tick().claimed == 1
     [job] = take_jobs(h)
     assert h.dialer().handle(job) == "dialed"
-    call_id = lead(h, campaign_id)["last_call_control_id"]
+    item = lead(h, campaign_id)
+    attempt = h.dialing.get_attempt(h.tenant, item["lead_id"], int(item["current_attempt"]))
+    assert attempt is not None
+    assert attempt.call_control_id
+    call_id = attempt.call_control_id
     # WHEN Telnyx reports the call cost 0.12 USD
     doc = load_fixture("call.cost")
     doc["data"]["payload"].update(

@@ -108,5 +108,6 @@ def test_an_ambiguous_dial_is_never_redialled_by_the_reaper(make_harness: Any) -
     # leads are due again, and the reaper itself dialled nothing
     leads = h.leads(cid)
     assert {(lead["status"], lead.get("last_outcome")) for lead in leads} == {("pending", "unknown")}
+    assert all(int(lead["attempts"]) == 1 for lead in leads)
     assert h.dialing.slots_in_use(h.tenant) == 0
     assert set(h.sim_attempts().values()) == {1}

@@ -14,7 +14,7 @@ from typing import Any
 
 from tests.integration.dialing.conftest import Harness
 
-MESSAGE = "Hi {{first_name}}, we have the quote you asked for."
+MESSAGE = "Hi {{first_name}}, we have the quote you asked for (call {{attempt_number}})."
 VOICEMAIL = {
     "action": "leave_message",
     "message": MESSAGE,
@@ -155,7 +155,8 @@ def test_machine_answers_get_what_their_campaign_says(
         assert heard.startswith("Hello, this is Ava from Acme Insurance."), heard
         record = h.campaigns.get_lead(h.tenant, lead["lead_id"])
         assert record is not None
-        assert f"Hi {record.lead.first_name}, we have the quote you asked for." in heard
+        # (the call's own number: its attempt is live, so not yet in the lead's ``attempts``)
+        assert f"Hi {record.lead.first_name}, we have the quote you asked for (call 1)." in heard
         assert heard.count("555 000 0199") == 2, heard  # call back, and opt out
         assert "do-not-call" in heard
         # ... the call ends as voicemail_left, and the lead waits two days before another try

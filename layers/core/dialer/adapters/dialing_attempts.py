@@ -134,19 +134,21 @@ class AttemptsMixin(DialingBase):
         contact: Mapping[str, Any] | None = None,
     ) -> bool:
         """Telnyx accepted the call, in one transaction applied once (conditional on the attempt
-        being open): the attempt counts, the lead's retry budget is used unless this is a
-        callback, the campaign counts the dial, the call record is linked to its lead, campaign,
-        attempt and variant, and the person's contact history (``contact``: a
-        :meth:`~dialer.adapters.people_table.ContactHistory.item`) records the call. False when
-        the attempt was already accepted or settled (by the dialer or a webhook)."""
-        counts_budget = not attempt.callback
+        being open): the attempt becomes ``accepted``, the campaign counts the dial, the call
+        record is linked to its lead, campaign, attempt and variant, and the person's contact
+        history (``contact``: a :meth:`~dialer.adapters.people_table.ContactHistory.item`) records
+        the call. False when the attempt was already accepted or settled (by the dialer or a
+        webhook).
+
+        The lead is not written: its retry budget (``attempts``) is used when the attempt is
+        settled (:meth:`finish`, which writes the lead anyway), and until then the lead is
+        ``dialing``, which no claim takes (the claim's condition is ``pending``)."""
         link = {"entity": "call", **call_link(attempt, call_control_id, now)}
         ops: list[dict[str, Any]] = [
             {
                 "Update": {
                     "Key": keys.attempt_key(attempt.tenant_id, attempt.lead_id, attempt.n),
-                    "UpdateExpression": "SET #state = :accepted, call_control_id = :cc, accepted_at = :now, "
-                    "counted = :true",
+                    "UpdateExpression": "SET #state = :accepted, call_control_id = :cc, accepted_at = :now",
                     "ConditionExpression": "#state IN (:posting, :unconfirmed)",
                     "ExpressionAttributeNames": {"#state": "state"},
                     "ExpressionAttributeValues": {
@@ -155,19 +157,6 @@ class AttemptsMixin(DialingBase):
                         ":unconfirmed": AttemptState.UNCONFIRMED.value,
                         ":cc": call_control_id,
                         ":now": now,
-                        ":true": True,
-                    },
-                }
-            },
-            {
-                "Update": {
-                    "Key": keys.lead_key(attempt.tenant_id, attempt.lead_id),
-                    "UpdateExpression": "SET last_call_control_id = :cc, updated_at = :now"
-                    + (" ADD attempts :one" if counts_budget else ""),
-                    "ExpressionAttributeValues": {
-                        ":cc": call_control_id,
-                        ":now": now,
-                        **({":one": 1} if counts_budget else {}),
                     },
                 }
             },
@@ -200,8 +189,15 @@ class AttemptsMixin(DialingBase):
         """Apply an attempt's end to its lead, once: the attempt moves from an open state to
         ``final_state``, the lead (still dialing this attempt) to ``change``, and the campaign's
         counters follow; ``events`` (outbox items: :mod:`dialer.adapters.outbox_events`) are
-        recorded in the same transaction. False when it was already applied."""
+        recorded in the same transaction. False when it was already applied.
+
+        ``count_attempt``: the lead's retry budget counts this attempt (``attempts``, unless it is
+        a callback) and the attempt is marked ``counted``, in this one transaction, so a placed
+        call counts exactly once. A drop (nothing counted) cannot finish an attempt Telnyx has
+        accepted: that call counts, and its events or the reaper settle it."""
         open_states = [s.value for s in OPEN_ATTEMPT_STATES] + [AttemptState.CLAIMED.value]
+        if final_state == AttemptState.DROPPED:
+            open_states.remove(AttemptState.ACCEPTED.value)
         names = {"#state": "state"}
         values: dict[str, Any] = {":final": final_state.value, ":now": now}
         for i, state in enumerate(open_states):

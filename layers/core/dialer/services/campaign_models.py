@@ -201,7 +201,11 @@ class LeadResponse(BaseModel):
     consent: ConsentResponse | None = None
     dnc_scrubbed_at: datetime | None = None
     status: str
-    attempts: int
+    attempts: int = Field(
+        description="Calls counted against the campaign's max_attempts: each is counted when it is "
+        "settled, so a lead on a call (status dialing) shows the calls before it. Callbacks the "
+        "person asked for are not counted."
+    )
     last_outcome: str | None = None
     next_attempt_at: str | None = None
     source: str

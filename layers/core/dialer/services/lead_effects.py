@@ -130,6 +130,10 @@ class LeadEffects:
         if lead is None or campaign is None:
             return False
         now = self.clock()
+        # The attempt is counted here, in the settlement's transaction (``finish``): a placed call
+        # uses the lead's budget once it is settled, by its events or by the reaper. ``counted``
+        # is only set by that transaction, except on attempts accepted before the count moved
+        # there (acceptance counted them): those are not counted twice.
         counted_now = not attempt.counted
         used = lead.attempts + (1 if counted_now and not attempt.callback else 0)
         change = self._after_call(lead, campaign, outcome, used, _retry_base(attempt, ended_at, now))
@@ -191,7 +195,7 @@ class LeadEffects:
         now = self.clock()
         change = None
         if movable:
-            # ``attempts`` already counts this attempt (it was counted when Telnyx accepted it).
+            # ``attempts`` already counts this attempt (its settlement, which ended it, did).
             base = _retry_base(attempt, ended_at, now)
             change = self._after_call(lead, campaign, outcome, lead.attempts, base)
             same = change.status.value == lead.status and change.next_at == item.get("next_attempt_at")

@@ -161,7 +161,9 @@ class VoicemailDrop:
             mapping=config.variables,
             zone=data.zone or config.window.fallback_zone,
             now=now,
-            attempt_number=lead.attempts,
+            # The number this call was dialled as (the dialer's ``attempts + 1``): a lead's
+            # attempts count its calls once they are settled, and this one is live.
+            attempt_number=lead.attempts + 1,
             lead_id=lead_id,
             campaign_id=campaign.campaign_id,
         )
