@@ -333,6 +333,7 @@ def check(
         if not EARLIEST <= local.hour + local.minute / 60 < LATEST:
             outside.append(dial["to"][:-4] + "****")
     statuses = Counter(lead["status"] for lead in leads)
+    nonexistent = [lead for lead in leads if lead["phone"] in plan["invalid"]]
     # Pending now means due later than the next few minutes: a retry or a callback the law moved
     # to another day (a state's daily cap), never one the engine forgot.
     later = datetime.now(UTC) + timedelta(seconds=plan["offset"] + HORIZON // 2)
@@ -439,11 +440,13 @@ def check(
         (
             "numbers that do not exist: invalid after one dial",
             all(
-                lead["status"] == "invalid" and len(dials_by_lead.get(lead["id"], [])) == 1
-                for lead in leads
-                if lead["phone"] in plan["invalid"]
+                (lead["status"] == "invalid" and len(dials_by_lead.get(lead["id"], [])) == 1)
+                # not dialled yet: waiting past the horizon (e.g. every caller ID at its daily cap)
+                or (lead["status"] == "pending" and not dials_by_lead.get(lead["id"]))
+                for lead in nonexistent
             ),
-            f"{len(plan['invalid'])} invalid",
+            f"{sum(lead['status'] == 'invalid' for lead in nonexistent)} invalid,"
+            f" {sum(lead['status'] == 'pending' for lead in nonexistent)} not dialled yet",
         ),
     ]
 
