@@ -44,8 +44,6 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m local.moto_server", description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
     args = parser.parse_args(argv)
-    if os.environ.get("LOCAL_SWITCH_INTERVAL"):
-        sys.setswitchinterval(float(os.environ["LOCAL_SWITCH_INTERVAL"]))
 
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,

@@ -30,6 +30,7 @@ export function useApi(path, params, pollMs, refresh) {
   const [state, setState] = useState({ data: null, error: null, loading: true });
   const key = path + JSON.stringify(params || {});
   const tick = useRef(0);
+  const shown = useRef(key);
   useEffect(() => {
     let alive = true;
     let timer = null;
@@ -46,7 +47,12 @@ export function useApi(path, params, pollMs, refresh) {
       }
       if (alive && pollMs) timer = window.setTimeout(load, pollMs);
     };
-    setState({ data: null, error: null, loading: true });
+    // A new path starts blank; a changed poll interval (an import that finished stops its poll)
+    // keeps what is shown, so the page does not blink empty while it reloads.
+    if (shown.current !== key) {
+      shown.current = key;
+      setState({ data: null, error: null, loading: true });
+    }
     load();
     return () => {
       alive = false;
