@@ -18,7 +18,9 @@ matter to both (a fourth is speed):
   halfway is undone item by item);
 * moto checks an item's 400 KB limit by re-measuring the whole item for each attribute it sets,
   O(attributes²) per write (most of the 100,000-row import's time): :func:`_item_init` measures
-  the finished item once, with the same limit and the same error.
+  the finished item once, with the same limit and the same error;
+* moto reads and writes the item operations' JSON through botocore's service model:
+  :mod:`local.moto_wire` uses ``json`` where that changes nothing.
 """
 
 from __future__ import annotations
@@ -243,6 +245,8 @@ def serialised_dynamodb() -> Iterator[None]:
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoHandler
 
+    from local import moto_wire
+
     originals = (
         DynamoHandler.call_action,
         DynamoDBBackend.transact_write_items,
@@ -265,9 +269,11 @@ def serialised_dynamodb() -> Iterator[None]:
     Table.put_item = _indexed_put(originals[4])  # type: ignore[method-assign]
     Table.delete_item = _indexed_delete(originals[5])  # type: ignore[method-assign]
     Item.__init__ = _item_init  # type: ignore[method-assign]
+    restore_wire = moto_wire.install()
     try:
         yield
     finally:
+        restore_wire()
         (
             DynamoHandler.call_action,
             DynamoDBBackend.transact_write_items,
