@@ -1,7 +1,8 @@
 """The dial path does the DynamoDB work its guarantees need and no more: the dialer's re-check is
-one consistent BatchGetItem (lead, attempt, the number's DNC entry), the contact history is read
-only when a frequency cap can refuse the lead, and a job that does not carry the lead's number
-still checks that number's DNC entry."""
+one consistent BatchGetItem (lead, attempt, the number's DNC entry), the caller IDs with their
+usage another, the contact history is read only when a frequency cap can refuse the lead, a job
+that does not carry the lead's number still checks that number's DNC entry, and a settlement
+reads its attempt, lead and campaign in one round trip."""
 
 from __future__ import annotations
 
@@ -61,6 +62,10 @@ def test_the_dial_re_check_is_one_round_trip(make_harness: Any) -> None:
     assert log.count("GetItem", "LEAD/LEAD") == log.count("GetItem", "LEAD/ATTEMPT") == 0
     assert log.count("GetItem", "DNC/DNC") == log.count("GetItem", "CAMPAIGN/CAMPAIGN") == 0
     assert log.count("Query", "LEAD/query") == log.count("Query", "CONTACT/query") == 0
+    # AND the campaign's caller IDs and their usage today came in one BatchGetItem, none on its own
+    [callers] = [kinds for op, kinds in log.requests if op == "BatchGetItem" and "CALLERID/CALLERID" in kinds]
+    assert callers.count("CALLERID/CALLERID") == callers.count("CALLERID/USAGE") == 3
+    assert log.count("GetItem", "CALLERID/CALLERID") == 0
     assert h.sim_attempts(), "the lead was dialled"
     assert campaign_id
 
