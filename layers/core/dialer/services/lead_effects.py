@@ -162,9 +162,10 @@ class LeadEffects:
         ``call.completed`` event; ``lead_item`` / ``campaign``: read with the attempt, else read
         here). False when the effect had already been applied."""
         self.dialing.release_slot(attempt.tenant_id, attempt.attempt_id)
-        # A lead read with the attempt is as fresh as a read here: both come after the attempt
-        # was open, and ``finish`` is conditional on the attempt still open and the lead still
-        # dialing it, so an attempt or lead that moved since fails the write.
+        # A lead read with the attempt (one request before a read here would be) decides the
+        # same way: ``finish`` is conditional on the attempt still open and the lead still
+        # dialing it, and what else may change on the lead meanwhile (a callback asked for in
+        # the call) could as well change after a read here.
         if lead_item is not None and lead_item.get("lead_id") == attempt.lead_id:
             lead: LeadRecord | None = lead_from_item(lead_item)
         else:
