@@ -170,7 +170,8 @@ def test_a_hangup_counts_its_call_in_its_own_transaction_once(moto_stack, counte
     # once: the redelivery is a duplicate and counts nothing
     assert first.result == ApplyResult.APPLIED
     assert first.after_call == ("totals",)
-    assert operations == ["get_item", "transact_write_items", "get_item"]  # call, commit, attempt
+    # call, commit, the attempt (with its lead and campaign: the settlement's reads)
+    assert operations == ["get_item", "transact_write_items", "batch_get_item"]
     assert again.result == ApplyResult.DUPLICATE
     assert again.after_call == ()
     totals = TotalsTable(table).campaign_totals(TENANT, f"cmp_{call_id[3:]}")

@@ -401,6 +401,17 @@ def dynamodb_like_dynamodb() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def fresh_caller_id_pools() -> Iterator[None]:
+    """A tenant's name can repeat across tests (its counter restarts with each test): a pool an
+    earlier test cached (a process-wide cache) must not stand in for this test's counters."""
+    from dialer.services.caller_id_health import forget_pools
+
+    forget_pools()
+    yield
+    forget_pools()
+
+
 @pytest.fixture
 def receiver() -> Iterator[WebhookReceiver]:
     rx = WebhookReceiver(public_keys=[]).start()

@@ -158,3 +158,63 @@ def test_with_every_number_rested_the_leads_wait_with_the_reason_and_a_restore_r
     _run(h, [h.dialer()], rounds=4)
     # THEN every lead is dialled, from that number only
     assert _placed(h) == Counter({NUMBERS["cid_ca"]: 4})
+
+
+def test_the_pool_is_read_once_per_30_seconds_of_the_engines_clock_and_a_stale_pool_rests_later(
+    make_harness: Any,
+) -> None:
+    from dialer.adapters.caller_id_health import CallerIdHealthTable
+    from dialer.domain.caller_id_health import CallerIdHealthSettings
+    from dialer.services.caller_id_health import POOL_STALENESS, CallerIdHealth
+
+    # GIVEN New York answered 30 of its last 100 calls, and a pool answering half of its calls:
+    # New York's window could rest it (under 50 %), the pool's says not (30 % is not below 25 %)
+    h = make_harness(tool_calls=False)
+    table = CallerIdHealthTable.named(h.table_name)
+    table.put_settings(h.tenant, CallerIdHealthSettings(window_calls=WINDOW), h.clock())
+
+    def seed(caller_id: str, calls: int, answered: int) -> None:
+        table.items.put(
+            {
+                **keys.caller_id_health_key(h.tenant, caller_id),
+                "caller_id_id": caller_id,
+                "prev_calls": calls,
+                "prev_answered": answered,
+            }
+        )
+
+    seed("cid_ny", 100, 30)
+    seed("cid_fl", 100, 50)
+    seed("cid_ca", 100, 50)
+    pool_reads: list[str] = []
+
+    def seen(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name == "Query" and "CIDHEALTH" in str(params.get("ExpressionAttributeValues")):
+            pool_reads.append(model.name)
+
+    table.items.client.meta.events.register("provide-client-params.dynamodb.*", seen)
+    health = CallerIdHealth(table, h.clock)
+
+    # WHEN New York is judged after each of three settlements within a few seconds
+    # THEN the pool is read once, and New York is not rested
+    assert [health.judge(h.tenant, "cid_ny") for _ in range(3)] == [None, None, None]
+    assert len(pool_reads) == 1
+
+    # WHEN every pool call starts being answered (the pool's rate is now 100 %)
+    seed("cid_fl", 100, 100)
+    seed("cid_ca", 100, 100)
+    # THEN within the staleness the cached pool still decides: not rested yet
+    h.clock.offset += POOL_STALENESS - timedelta(seconds=1)
+    assert health.judge(h.tenant, "cid_ny") is None
+    assert len(pool_reads) == 1
+    # AND once it is 30 s old on the engine's clock, the pool is read again and New York rested
+    h.clock.offset += timedelta(seconds=1)
+    assert health.judge(h.tenant, "cid_ny") == (
+        f"answer rate 30% over its last 100 calls, below 50% of the pool's 100% ({2 * 100} calls)"
+    )
+    assert len(pool_reads) == 2
+    # AND the rest dropped the cached pool (New York's counters were reset): the next judgment
+    # that needs the pool reads it
+    seed("cid_ca", 100, 40)
+    health.judge(h.tenant, "cid_ca")
+    assert len(pool_reads) == 3

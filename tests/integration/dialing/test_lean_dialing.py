@@ -1,7 +1,8 @@
 """The dial path does the DynamoDB work its guarantees need and no more: the dialer's re-check is
-one consistent BatchGetItem (lead, attempt, the number's DNC entry), the contact history is read
-only when a frequency cap can refuse the lead, and a job that does not carry the lead's number
-still checks that number's DNC entry."""
+one consistent BatchGetItem (lead, attempt, the number's DNC entry), the caller IDs with their
+usage another, the contact history is read only when a frequency cap can refuse the lead, a job
+that does not carry the lead's number still checks that number's DNC entry, and a settlement
+reads its attempt, lead and campaign in one round trip."""
 
 from __future__ import annotations
 
@@ -61,6 +62,10 @@ def test_the_dial_re_check_is_one_round_trip(make_harness: Any) -> None:
     assert log.count("GetItem", "LEAD/LEAD") == log.count("GetItem", "LEAD/ATTEMPT") == 0
     assert log.count("GetItem", "DNC/DNC") == log.count("GetItem", "CAMPAIGN/CAMPAIGN") == 0
     assert log.count("Query", "LEAD/query") == log.count("Query", "CONTACT/query") == 0
+    # AND the campaign's caller IDs and their usage today came in one BatchGetItem, none on its own
+    [callers] = [kinds for op, kinds in log.requests if op == "BatchGetItem" and "CALLERID/CALLERID" in kinds]
+    assert callers.count("CALLERID/CALLERID") == callers.count("CALLERID/USAGE") == 3
+    assert log.count("GetItem", "CALLERID/CALLERID") == 0
     assert h.sim_attempts(), "the lead was dialled"
     assert campaign_id
 
@@ -124,3 +129,30 @@ def test_a_dial_job_round_trips_with_and_without_its_number() -> None:
     assert DialJob.from_json(job.to_json()) == job
     old = '{"tenant_id":"t","campaign_id":"c","lead_id":"l","n":2}'
     assert DialJob.from_json(old) == DialJob("t", "c", "l", 2)
+
+
+def test_a_settlement_reads_its_attempt_lead_and_campaign_in_one_round_trip(make_harness: Any) -> None:
+    from dialer.domain.campaigns import CampaignStatus
+
+    # GIVEN a lead dialled once, its call played out busy, its webhooks not applied yet
+    h: Harness = make_harness(scenario_mix={"busy": 1.0}, tool_calls=False)
+    campaign_id = h.campaign(1, retry={"max_attempts": 3})
+    assert h.dispatcher(tick_seconds=1.0).tick().claimed == 1
+    assert h.pump_dials([h.dialer()], max_idle_rounds=1, webhooks=False) == Counter({"dialed": 1})
+    h.sim.wait_idle(20.0)
+    # AND its campaign canceled meanwhile (the settlement must see it: a retry would be owed)
+    h.move(campaign_id, CampaignStatus.CANCELED)
+    log = RequestLog(h.dialing.client, h.campaigns.items.client, h.calls.items.client)
+
+    # WHEN its webhooks are applied
+    assert h.deliver_webhooks() >= 2
+
+    # THEN the lead is settled with its call counted, and canceled with its campaign
+    [lead] = h.leads(campaign_id)
+    assert (lead["status"], lead["last_outcome"], int(lead["attempts"])) == ("canceled", "busy", 1)
+    # AND the settlement read the attempt, the lead and the campaign in one BatchGetItem, none of
+    # them on its own
+    [batch] = [kinds for op, kinds in log.requests if op == "BatchGetItem"]
+    assert set(batch) == {"LEAD/ATTEMPT", "LEAD/LEAD", "CAMPAIGN/CAMPAIGN"}
+    for kind in ("LEAD/ATTEMPT", "LEAD/LEAD", "CAMPAIGN/CAMPAIGN"):
+        assert log.count("GetItem", kind) == 0, (kind, log.requests)

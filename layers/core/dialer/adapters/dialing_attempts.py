@@ -26,7 +26,8 @@ class AttemptsMixin(DialingBase):
         self, tenant_id: str, lead_id: str, n: int, *, also: Sequence[Mapping[str, str]] = ()
     ) -> tuple[dict[str, Any] | None, AttemptRecord | None, dict[tuple[str, str], dict[str, Any]]]:
         """A lead's item, its attempt ``n`` and the items at ``also`` (found ones, by (pk, sk)),
-        in one strongly consistent BatchGetItem: the dialer's re-check in one round trip."""
+        in one strongly consistent BatchGetItem: the dialer's re-check, and what a settlement
+        reads (the attempt, its lead and its campaign), in one round trip."""
         lead_key = keys.lead_key(tenant_id, lead_id)
         attempt_key = keys.attempt_key(tenant_id, lead_id, n)
         found = {(str(i["pk"]), str(i["sk"])): i for i in self.ops.batch_get([lead_key, attempt_key, *also])}

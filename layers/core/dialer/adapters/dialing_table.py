@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -44,6 +45,7 @@ from dialer.adapters.dialing_claims import CLAIM_BATCH, ClaimsMixin
 from dialer.adapters.dialing_rate import RateMixin
 from dialer.adapters.dialing_slots import SlotsMixin
 from dialer.adapters.dynamo import storage_error
+from dialer.adapters.management_table import CallerIdRecord, caller_id_record
 from dialer.domain.dialing import DUE_SHARDS
 
 __all__ = [
@@ -152,10 +154,23 @@ class DialingTable(ClaimsMixin, AttemptsMixin, SlotsMixin, RateMixin, DialingBas
         found = self.ops.batch_get([keys.campaign_pace_key(tenant_id, campaign_id, m) for m in minutes])
         return {str(i["sk"]).removeprefix("PACE#"): int(i.get("claims") or 0) for i in found}
 
-    def caller_usage(self, tenant_id: str, caller_ids: Sequence[str], day: str) -> dict[str, int]:
-        """Calls placed today from each caller ID."""
-        found = self.ops.batch_get([keys.caller_id_usage_key(tenant_id, c, day) for c in caller_ids])
-        return {str(i["pk"]).rsplit("#", 1)[-1]: int(i.get("used") or 0) for i in found}
+    def caller_pool(
+        self, tenant_id: str, caller_ids: Sequence[str], day: str
+    ) -> tuple[list[CallerIdRecord], dict[str, int]]:
+        """The caller IDs' records that exist (number, cap, rest), in ``caller_ids``' order, and
+        the calls placed today from each: one BatchGetItem for both (the dialer keeps them for
+        the same few seconds)."""
+        records = [keys.caller_id_key(tenant_id, c) for c in caller_ids]
+        usage = [keys.caller_id_usage_key(tenant_id, c, day) for c in caller_ids]
+        found = {(str(i["pk"]), str(i["sk"])): i for i in self.ops.batch_get([*records, *usage])}
+
+        def item(key: dict[str, str]) -> dict[str, Any] | None:
+            return found.get((key["pk"], key["sk"]))
+
+        return (
+            [caller_id_record(i) for k in records if (i := item(k)) is not None],
+            {c: int(i.get("used") or 0) for c, k in zip(caller_ids, usage, strict=True) if (i := item(k))},
+        )
 
     def take_caller_id(self, tenant_id: str, caller_id_id: str, day: str, cap: int, expires_at: int) -> bool:
         """Count one call from the caller ID today, while under its daily ``cap``."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from dialer.adapters.caller_id_health import CallerIdHealthTable, count_op
@@ -33,6 +33,22 @@ _SETTINGS_SECONDS = 5.0
 _settings_cache: dict[str, tuple[float, CallerIdHealthSettings]] = {}
 _settings_lock = threading.Lock()
 
+#: How long a process keeps a tenant's pool (every caller ID's window, one Query of its health
+#: partition), on the engine's clock. The pool is the yardstick a number is measured against: a
+#: sum over its other numbers' last 50-100+ calls each, which 30 s of settlements barely move.
+#: The number's own window is never cached (its roll returns it with every settlement), and a
+#: rest is conditional on the number not being rested, so a stale pool can delay or hasten a
+#: rest by a few calls but never rest a number twice.
+POOL_STALENESS = timedelta(seconds=30)
+_pools: dict[str, tuple[datetime, dict[str, HealthWindow]]] = {}
+_pools_lock = threading.Lock()
+
+
+def forget_pools() -> None:
+    """Drop every cached pool (a process that must see the counters as stored now)."""
+    with _pools_lock:
+        _pools.clear()
+
 
 class CallerIdHealth:
     """Counts settled calls per caller ID and rests numbers whose calls stopped being answered."""
@@ -50,6 +66,17 @@ class CallerIdHealth:
         with _settings_lock:
             _settings_cache[tenant_id] = (time.monotonic(), settings)
         return settings
+
+    def _windows(self, tenant_id: str) -> dict[str, HealthWindow]:
+        """Every caller ID's window of the tenant, cached :data:`POOL_STALENESS`."""
+        now = self.clock()
+        hit = _pools.get(tenant_id)
+        if hit is not None and hit[0] <= now < hit[0] + POOL_STALENESS:
+            return hit[1]
+        windows = self.table.windows(tenant_id)
+        with _pools_lock:
+            _pools[tenant_id] = (now, windows)
+        return windows
 
     def count(
         self, tenant_id: str, caller_id_id: str | None, outcome: str, call: Mapping[str, Any] | None
@@ -72,7 +99,7 @@ class CallerIdHealth:
         own = self.table.roll(tenant_id, caller_id_id, settings.window_calls)
         if not may_rest(settings, own):
             return None  # decided without reading the pool
-        windows = self.table.windows(tenant_id)
+        windows = self._windows(tenant_id)
         pool = HealthWindow()
         for other, window in windows.items():
             if other != caller_id_id:
@@ -91,6 +118,8 @@ class CallerIdHealth:
             only_if_not_rested=True,
         ):
             return None  # rested already (another settlement), or the number was removed
+        with _pools_lock:
+            _pools.pop(tenant_id, None)  # its counters were reset: the next judgment reads them
         record_metric(
             CALLER_ID_RESTED,
             1,

@@ -472,12 +472,10 @@ class Dialer:
         self, tenant_id: str, pool_ids: list[str], lead: LeadRecord, now: datetime
     ) -> CallerIdOption | _NoCaller:
         day = now.strftime("%Y-%m-%d")
-        records = [
-            self._cached(("caller", tenant_id, c), lambda c=c: self.management.get_caller_id(tenant_id, c))  # type: ignore[misc]
-            for c in pool_ids
-        ]
-        usage = self._cached(
-            ("usage", tenant_id, day, *pool_ids), lambda: self.dialing.caller_usage(tenant_id, pool_ids, day)
+        # The records (number, cap, rest) and today's usage (ordering only: the cap is the
+        # conditional take's) in one read, kept ``_CACHE_SECONDS``.
+        records, usage = self._cached(
+            ("callers", tenant_id, day, *pool_ids), lambda: self.dialing.caller_pool(tenant_id, pool_ids, day)
         )
         pool = [
             CallerIdOption(
@@ -489,7 +487,7 @@ class Dialer:
                 parse_utc(r.rested_until) if r.rested_until else None,
             )
             for r in records
-            if r is not None and r.enabled
+            if r.enabled
         ]
         expires = int((now + timedelta(days=2)).timestamp())
         ranked = choose_caller_id(

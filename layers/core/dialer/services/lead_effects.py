@@ -31,7 +31,13 @@ from typing import Any
 from dialer import keys
 from dialer.adapters.breaker_counts import count_ops
 from dialer.adapters.caller_id_health import CallerIdHealthTable
-from dialer.adapters.campaigns_table import CampaignRecord, CampaignsTable, LeadRecord, lead_from_item
+from dialer.adapters.campaigns_table import (
+    CampaignRecord,
+    CampaignsTable,
+    LeadRecord,
+    campaign_from_item,
+    lead_from_item,
+)
 from dialer.adapters.dialing_table import AttemptRecord, DialingTable, LeadChange
 from dialer.adapters.outbox_events import settlement_events
 from dialer.adapters.people_table import ContactHistory
@@ -74,10 +80,20 @@ class LeadEffects:
         self.clock = clock
         self.caller_ids = CallerIdHealth(CallerIdHealthTable(dialing.items), clock)
 
-    def settle_call(self, attempt: AttemptRecord, call: Mapping[str, Any]) -> str | None:
+    def settle_call(
+        self,
+        attempt: AttemptRecord,
+        call: Mapping[str, Any],
+        *,
+        lead_item: Mapping[str, Any] | None = None,
+        campaign: CampaignRecord | None = None,
+    ) -> str | None:
         """Apply an ended call to its attempt's lead: settle an accepted attempt once no awaited
         fact can change its outcome's class (or the grace is over), re-settle an ended one whose
-        call's outcome a late fact changed. Idempotent; returns what it did."""
+        call's outcome a late fact changed. Idempotent; returns what it did.
+
+        ``lead_item`` / ``campaign``: read with ``attempt`` in its round trip (else read here when
+        needed); the writes they feed are conditional on the attempt's and the lead's state."""
         outcome = call.get("outcome")
         if call.get("state") != "ended" or not outcome:
             return None
@@ -89,17 +105,33 @@ class LeadEffects:
                 # The line is free; the lead waits for the facts (its event, or the reaper).
                 self.dialing.release_slot(attempt.tenant_id, attempt.attempt_id)
                 return "awaiting_" + "_".join(waiting)
-            if self.call_ended(attempt, CallOutcome(str(outcome)), ended_at=ended_at, call=call):
+            settled = self.call_ended(
+                attempt,
+                CallOutcome(str(outcome)),
+                ended_at=ended_at,
+                call=call,
+                lead_item=lead_item,
+                campaign=campaign,
+            )
+            if settled:
                 return "settled"
             # Another event of the call settled it first, while this one was being applied: it may
             # have decided on fewer facts (a hangup applied just before the speech's end), so the
-            # call as stored now decides.
+            # call as stored now decides, and the lead as that settlement left it (read again).
             attempt = self.dialing.get_attempt(attempt.tenant_id, attempt.lead_id, attempt.n) or attempt
+            lead_item = campaign = None
         if attempt.state == AttemptState.ENDED and attempt.outcome and attempt.outcome != outcome:
-            return self._resettle_to_stored_call(attempt, ended_at)
+            return self._resettle_to_stored_call(attempt, ended_at, lead_item=lead_item, campaign=campaign)
         return None
 
-    def _resettle_to_stored_call(self, attempt: AttemptRecord, ended_at: datetime | None) -> str | None:
+    def _resettle_to_stored_call(
+        self,
+        attempt: AttemptRecord,
+        ended_at: datetime | None,
+        *,
+        lead_item: Mapping[str, Any] | None = None,
+        campaign: CampaignRecord | None = None,
+    ) -> str | None:
         """Re-settle an ended attempt whose outcome differs from an event's view of its call, with
         the call's outcome as stored now: events are applied to the call one at a time, but their
         effects on the lead run side by side, so an earlier event's view (fewer facts) can reach
@@ -110,7 +142,9 @@ class LeadEffects:
         outcome = stored.get("outcome")
         if stored.get("state") != "ended" or not outcome or outcome == attempt.outcome:
             return None
-        return self.resettle(attempt, CallOutcome(str(outcome)), ended_at=ended_at)
+        return self.resettle(
+            attempt, CallOutcome(str(outcome)), ended_at=ended_at, lead_item=lead_item, campaign=campaign
+        )
 
     def call_ended(
         self,
@@ -120,13 +154,24 @@ class LeadEffects:
         failed: bool = False,
         ended_at: datetime | None = None,
         call: Mapping[str, Any] | None = None,
+        lead_item: Mapping[str, Any] | None = None,
+        campaign: CampaignRecord | None = None,
     ) -> bool:
         """Apply a call's outcome (``failed``: Telnyx refused the dial for good; ``ended_at``: the
         hangup, which a retry's delay counts from; ``call``: its record, for the
-        ``call.completed`` event). False when the effect had already been applied."""
+        ``call.completed`` event; ``lead_item`` / ``campaign``: read with the attempt, else read
+        here). False when the effect had already been applied."""
         self.dialing.release_slot(attempt.tenant_id, attempt.attempt_id)
-        lead = self.campaigns.get_lead(attempt.tenant_id, attempt.lead_id)
-        campaign = self.campaigns.get_campaign(attempt.tenant_id, attempt.campaign_id)
+        # A lead read with the attempt (one request before a read here would be) decides the
+        # same way: ``finish`` is conditional on the attempt still open and the lead still
+        # dialing it, and what else may change on the lead meanwhile (a callback asked for in
+        # the call) could as well change after a read here.
+        if lead_item is not None and lead_item.get("lead_id") == attempt.lead_id:
+            lead: LeadRecord | None = lead_from_item(lead_item)
+        else:
+            lead = self.campaigns.get_lead(attempt.tenant_id, attempt.lead_id)
+        if campaign is None or campaign.campaign_id != attempt.campaign_id:
+            campaign = self.campaigns.get_campaign(attempt.tenant_id, attempt.campaign_id)
         if lead is None or campaign is None:
             return False
         now = self.clock()
@@ -295,6 +340,9 @@ def due_time(value: str | None) -> datetime | None:
     return parse_utc(value) if value else None
 
 
+#: An attempt, its lead's item and its campaign, as :meth:`CallOutcomes._read` read them.
+_Reads = tuple[AttemptRecord, dict[str, Any] | None, CampaignRecord | None]
+
 # Telnyx's ``direction`` of a call someone placed to one of our numbers (WIRE §7.2).
 INBOUND = "incoming"
 
@@ -332,15 +380,16 @@ class CallOutcomes:
             # transaction with the attempt's ``accepted``), and not ended: nothing to link or
             # settle, so the attempt is not read. Most of a call's events stop here.
             return None
-        attempt = self._attempt_of(tenant_id, call_control_id, call)
-        if attempt is None:
+        found = self._attempt_of(tenant_id, call_control_id, call)
+        if found is None:
             return None
+        attempt, lead_item, campaign = found
         did = None
         if attempt.state in (AttemptState.POSTING, AttemptState.UNCONFIRMED):
             # The webhook beat the dialer's write (or the dialer died after its POST): accept
             # the attempt here, exactly as the dialer would have.
             now = self.clock()
-            lead = self.campaigns.get_lead(tenant_id, attempt.lead_id)
+            lead = lead_from_item(lead_item) if lead_item is not None else None
             posted = parse_utc(attempt.posting_at) if attempt.posting_at else now
             contact = (
                 self.history.item(
@@ -359,7 +408,7 @@ class CallOutcomes:
             ):
                 did = "linked"
             attempt = self.dialing.get_attempt(tenant_id, attempt.lead_id, attempt.n) or attempt
-        return self.effects.settle_call(attempt, call) or did
+        return self.effects.settle_call(attempt, call, lead_item=lead_item, campaign=campaign) or did
 
     def _link_inbound(self, tenant_id: str, call_control_id: str, call: Mapping[str, Any]) -> str | None:
         """An inbound call (someone called one of the tenant's numbers): linked once to the
@@ -377,26 +426,40 @@ class CallOutcomes:
         linked = self.dialing.link_inbound(tenant_id, call_control_id, fields)
         return ("linked_inbound" if lead is not None else "inbound_unknown") if linked else None
 
-    def _attempt_of(
-        self, tenant_id: str, call_control_id: str, call: Mapping[str, Any]
-    ) -> AttemptRecord | None:
+    def _attempt_of(self, tenant_id: str, call_control_id: str, call: Mapping[str, Any]) -> _Reads | None:
         if call.get("lead_id") and call.get("attempt_n") is not None:
-            attempt = self.dialing.get_attempt(tenant_id, str(call["lead_id"]), int(call["attempt_n"]))
+            campaign_id = str(call["campaign_id"]) if call.get("campaign_id") else None
+            found = self._read(tenant_id, str(call["lead_id"]), int(call["attempt_n"]), campaign_id, call)
+            attempt = found[0]
             if attempt is not None and attempt.call_control_id in (None, call_control_id):
-                return attempt
+                return attempt, found[1], found[2]
             return None
         claimed = client_state_attempt(call.get("client_state"))
         if claimed is None or claimed[0] != tenant_id:
             return None
         _, campaign_id, lead_id, n = claimed
-        attempt = self.dialing.get_attempt(tenant_id, lead_id, n)
+        attempt, lead_item, campaign = self._read(tenant_id, lead_id, n, campaign_id, call)
         if attempt is None or attempt.campaign_id != campaign_id:
             return None
         if attempt.call_control_id not in (None, call_control_id):
             return None  # another call already holds this attempt: the client_state lies
         if attempt.from_number and call.get("from") and call.get("from") != attempt.from_number:
             return None
-        return attempt
+        return attempt, lead_item, campaign
+
+    def _read(
+        self, tenant_id: str, lead_id: str, n: int, campaign_id: str | None, call: Mapping[str, Any]
+    ) -> tuple[AttemptRecord | None, dict[str, Any] | None, CampaignRecord | None]:
+        """The attempt with what acting on it needs, in one strongly consistent round trip: the
+        lead (its settlement, or its acceptance's contact history) and, for an ended call (its
+        settlement decides by the campaign's status and policy), the campaign. Nothing here is
+        cached: each is a guarantee's input, read as fresh as a read of its own."""
+        campaign_key = keys.campaign_key(tenant_id, campaign_id) if campaign_id else None
+        settling = call.get("state") == "ended" and bool(call.get("outcome"))
+        also = [campaign_key] if campaign_key and settling else []
+        lead_item, attempt, found = self.dialing.dial_state(tenant_id, lead_id, n, also=also)
+        campaign_item = found.get((campaign_key["pk"], campaign_key["sk"])) if campaign_key else None
+        return attempt, lead_item, campaign_from_item(campaign_item) if campaign_item else None
 
 
 def client_state_attempt(value: Any) -> tuple[str, str, str, int] | None:
