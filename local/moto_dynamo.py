@@ -269,11 +269,10 @@ def serialised_dynamodb() -> Iterator[None]:
     Table.put_item = _indexed_put(originals[4])  # type: ignore[method-assign]
     Table.delete_item = _indexed_delete(originals[5])  # type: ignore[method-assign]
     Item.__init__ = _item_init  # type: ignore[method-assign]
-    restore_wire = moto_wire.install()
     try:
-        yield
+        with moto_wire.json_wire():
+            yield
     finally:
-        restore_wire()
         (
             DynamoHandler.call_action,
             DynamoDBBackend.transact_write_items,

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 #: The operations whose requests and answers are item data (attribute-value maps), nothing else.
@@ -82,15 +83,16 @@ def fast_serialized(original: Callable[..., Any], plain_execute: Any) -> Callabl
     return serialized
 
 
-def install() -> Callable[[], None]:
-    """Patch moto's ``BaseResponse``; returns the function that restores it."""
+@contextmanager
+def json_wire() -> Iterator[None]:
+    """Within the block, moto reads and writes the item operations' JSON with ``json`` (moto's
+    serializer, and :mod:`local.moto_serialize` inside it, still write everything else)."""
     from moto.core.responses import ActionResult, BaseResponse
 
     originals = (BaseResponse.parse_parameters, BaseResponse.serialized)
     BaseResponse.parse_parameters = fast_parse_parameters(originals[0])  # type: ignore[method-assign]
     BaseResponse.serialized = fast_serialized(originals[1], ActionResult.execute_result)  # type: ignore[method-assign]
-
-    def restore() -> None:
+    try:
+        yield
+    finally:
         BaseResponse.parse_parameters, BaseResponse.serialized = originals  # type: ignore[method-assign]
-
-    return restore

@@ -4,6 +4,7 @@ shim does take the fast path where it claims to (a test that only ever fell back
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -179,9 +180,9 @@ def _run(shimmed: bool) -> tuple[list[tuple[str, Any]], Counter[str]]:
 
     BaseResponse.parse_parameters = counting_parse  # type: ignore[method-assign]
     BaseResponse.serialized = counting_serialized  # type: ignore[method-assign]
-    restore = moto_wire.install() if shimmed else (lambda: None)
+    wire = moto_wire.json_wire() if shimmed else contextlib.nullcontext()
     try:
-        with mock_aws():
+        with wire, mock_aws():
             ddb = boto3.client("dynamodb", region_name="us-east-1")
             ddb.create_table(
                 TableName=TABLE,
@@ -216,7 +217,6 @@ def _run(shimmed: bool) -> tuple[list[tuple[str, Any]], Counter[str]]:
                     seen.append((name, ("error", response)))
             ddb.delete_table(TableName=TABLE)
     finally:
-        restore()
         BaseResponse.parse_parameters, BaseResponse.serialized = originals  # type: ignore[method-assign]
     return seen, slow
 
