@@ -60,6 +60,36 @@ CHANNELS = 20
 INBOUND_RESERVE = 2  # channels outbound never takes: people calling back get through
 INBOUND_CALLERS = 4  # leads who call the tenant's number back while the campaign runs
 CALLER_IDS = ("+12125550100", "+13055550100", "+14155550100")
+#: Area codes of the caller IDs a longer list adds: a number places at most 100 calls a day (the
+#: caller-ID default an operator keeps), and a lead may take three attempts.
+MORE_AREA_CODES = (
+    "312",
+    "512",
+    "602",
+    "617",
+    "702",
+    "713",
+    "206",
+    "303",
+    "404",
+    "503",
+    "615",
+    "720",
+    "801",
+    "919",
+)
+CALLS_PER_LEAD = 1.5  # attempts a lead of this list takes on average (measured: 1.26 at 100 leads)
+DAILY_CAP = 100
+
+
+def caller_ids(leads: int) -> tuple[str, ...]:
+    """The account's numbers: three, and one more per ``DAILY_CAP`` calls the list may need, so
+    ``DEMO_LEADS=1000`` dials its whole list today instead of waiting for tomorrow's caps."""
+    wanted = max(len(CALLER_IDS), -(-int(leads * CALLS_PER_LEAD) // DAILY_CAP))
+    more = tuple(f"+1{code}5550100" for code in MORE_AREA_CODES)
+    return (CALLER_IDS + more)[:wanted]
+
+
 TERMINAL = {"reached", "exhausted", "invalid", "blocked"}
 EXPRESS_ONLY_EVERY = 30  # one lead in 30 (from the fifth) has express, not written, consent
 # What examples/demo/campaign.yaml's voicemail setting says (the demo checks the mailboxes for it).
@@ -104,8 +134,28 @@ def prepare_leads(count: int, scrubbed_at: datetime) -> dict[str, Any]:
     }
 
 
+def campaign_file(numbers: tuple[str, ...]) -> str:
+    """``examples/demo/campaign.yaml``, or a copy in the output folder with the longer list's
+    caller IDs."""
+    example = Path("examples/demo/campaign.yaml")
+    if numbers == CALLER_IDS:
+        return str(example)
+    line = f"caller_ids: {json.dumps(list(CALLER_IDS))}\n"
+    text = example.read_text()
+    if line not in text:
+        raise SystemExit(f"{example} no longer lists the demo's caller IDs as {line.strip()!r}")
+    copy = OUT / "campaign.yaml"
+    copy.write_text(text.replace(line, f"caller_ids: {json.dumps(list(numbers))}\n"))
+    return str(copy)
+
+
 def simulator_config(
-    api_port: int, offset: float, invalid: set[str], time_scale: float, machines: set[str] = frozenset()
+    api_port: int,
+    offset: float,
+    invalid: set[str],
+    time_scale: float,
+    machines: set[str] = frozenset(),
+    numbers: tuple[str, ...] = CALLER_IDS,
 ) -> SimulatorConfig:
     """The tenant's simulated Telnyx account: the outcome and disposition mix of a real list."""
     return SimulatorConfig(
@@ -114,7 +164,7 @@ def simulator_config(
                 api_key=SIM_KEY,
                 webhook_url=f"http://127.0.0.1:{api_port}/webhooks/telnyx/{TENANT}",
                 channel_limit=CHANNELS,
-                phone_numbers=CALLER_IDS,
+                phone_numbers=numbers,
             ),
         ),
         seed=2026,
@@ -529,8 +579,9 @@ def main(argv: list[str] | None = None) -> int:
     plan = {**prepare_leads(args.leads, now), "offset": offset}
     shutil.rmtree(OUT / "logs", ignore_errors=True)  # this run's logs only (the lag is read from them)
     api_port = free_port()
+    numbers = caller_ids(args.leads)
     sim = Simulator(
-        simulator_config(api_port, offset, plan["invalid"], args.time_scale, plan["express_only"])
+        simulator_config(api_port, offset, plan["invalid"], args.time_scale, plan["express_only"], numbers)
     ).start()
     stack = LocalStackProcess(
         BUILT_TEMPLATE,
@@ -572,7 +623,7 @@ def main(argv: list[str] | None = None) -> int:
         dialer("assistants", "apply", "-f", "examples/assistant-b.yaml")
         inbound_number = assign_inbound_number(stack.api_url, credentials["api_key"])
         dialer("dnc", "import", str(OUT / "dnc.txt"), "--reason", "demo: the tenant's list")
-        created = dialer("campaigns", "create", "-f", "examples/demo/campaign.yaml", "--quiet", capture=True)
+        created = dialer("campaigns", "create", "-f", campaign_file(numbers), "--quiet", capture=True)
         campaign_id = created.strip().splitlines()[-1]
         dialer("campaigns", "import", campaign_id, str(OUT / "leads.csv"))
         start_crm(dialer, crm)
