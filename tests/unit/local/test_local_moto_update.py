@@ -132,6 +132,29 @@ SCRIPTED: list[Request] = [
         ReturnValuesOnConditionCheckFailure="ALL_OLD",
     ),
     _update("nobody", "SET ok = :v", {":v": S1}, ConditionExpression="attribute_exists(pk)"),
+    _update(
+        "a",
+        "SET ok = :v",
+        {":v": S1},
+        ConditionExpression="attribute_exists(#k)",  # names only it uses
+        ExpressionAttributeNames={"#k": "pk"},
+    ),
+    (
+        "transact_write_items",
+        {
+            "TransactItems": [
+                _in_transaction(
+                    _update(
+                        "a",
+                        "SET ok = :v",
+                        {":v": S1},
+                        ConditionExpression="attribute_exists(#k)",
+                        ExpressionAttributeNames={"#k": "pk"},
+                    )
+                )
+            ]
+        },
+    ),
     _update("a", "SET ok = :v", {":v": S1, ":a": S1, ":b": {"S": "x"}}, ConditionExpression="ok IN (:a, :b)"),
     # requests moto refuses (each must change nothing, or the same thing)
     _update("a", "SET x = :nope", {":v": S1}),
