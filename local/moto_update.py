@@ -15,8 +15,9 @@ attributes set to a value, to another attribute, to ``if_not_exists``, ``list_ap
   (its validator works on a deep copy), so every request may share it;
 * a parsed tree of those shapes is compiled once into a list of actions (:func:`_compile`), and
   each update runs them directly: every value is resolved against the item as it is before the
-  update (moto's validator does the same), then the actions are applied in moto's order through
-  the item's own size-checked dict;
+  update (moto's validator does the same), then the actions are applied in moto's order, each
+  write refused at the item size where moto's size-checked dict refuses it (the item is
+  measured once per update, not once per attribute written);
 * anything else goes moto's own way: a tree of another shape (nested paths, list indexes,
   unknown functions, a reserved word), and every request that moto would refuse (a missing
   name or value, a duplicate path, a key attribute, a missing attribute read, operands of the
