@@ -37,6 +37,7 @@ _LOCK = threading.RLock()
 def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
     from moto.dynamodb.comparisons import get_filter_expression
     from moto.dynamodb.exceptions import (
+        MockValidationException,
         MultipleTransactionsException,
         TooManyTransactionsException,
         TransactionCanceledException,
@@ -68,11 +69,21 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
         current = self.get_item(table_name, key)
         condition = op.get("ConditionExpression")
         if condition is not None:
-            check = get_filter_expression(
-                condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
-            )
-            if not check.expr(current):
-                errors.append(("ConditionalCheckFailed", "The conditional request failed", None))
+            try:
+                check = get_filter_expression(
+                    condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+                )
+                held = check.expr(current)
+            except MockValidationException:
+                raise
+            except Exception as exc:  # moto's own fault (e.g. `>` between a string and a number):
+                errors.append((type(exc).__name__, str(exc), None))  # a reason, as moto alone gives
+                continue
+            if not held:
+                old = None  # the item as it was, if asked for (as DynamoDB and moto answer)
+                if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current is not None:
+                    old = current.to_json()["Attributes"]
+                errors.append(("ConditionalCheckFailed", "The conditional request failed", old))
                 continue
         errors.append((None, None, None))
         plan.append((op_type, op, table_name, key))

@@ -5,8 +5,10 @@ queue pollers and the schedules, so every webhook, poll and invocation waited be
 of all the others. In its own process it runs beside them, on another core. DynamoDB requests run
 under the shim of :mod:`local.moto_dynamo` (atomic requests, transactions and queries as DynamoDB
 does them), and their attribute values are written by :mod:`local.moto_serialize` (moto's generic
-serializer was a third of this server's busy time); DynamoDB and SQS requests skip moto's Flask
-layer and keep their connections open (:mod:`local.moto_front`).
+serializer was a third of this server's busy time); update expressions are parsed once and simple
+ones applied directly (:mod:`local.moto_update`), condition expressions parsed once per set of
+names (:mod:`local.moto_conditions`); DynamoDB and SQS requests skip moto's Flask layer and keep
+their connections open (:mod:`local.moto_front`).
 
 It prints ``MOTO_READY <port>`` on stdout once it accepts connections, and exits when its standard
 input closes (the runner died, however it died) or on SIGTERM/SIGINT.
@@ -51,9 +53,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     from werkzeug.serving import make_server
 
+    from local.moto_conditions import cached_conditions
     from local.moto_dynamo import serialised_dynamodb
     from local.moto_front import LeanDispatcher, keep_alive_handler
     from local.moto_serialize import fast_attribute_values
+    from local.moto_update import fast_updates
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
     stop = threading.Event()
@@ -67,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         stop.set()
 
     remember_backends()
-    with serialised_dynamodb(), fast_attribute_values():
+    with fast_updates(), cached_conditions(), serialised_dynamodb(), fast_attribute_values():
         # What moto's ThreadedMotoServer runs, with DynamoDB and SQS requests kept off Flask and
         # answered on kept-alive connections.
         app = LeanDispatcher(DomainDispatcherApplication(create_backend_app))

@@ -12,7 +12,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from local.moto_conditions import cached_conditions
 from local.moto_serialize import fast_attribute_values
+from local.moto_update import fast_updates
 from local.moto_wire import json_wire
 from tests.support.aws import MotoStack, aws_env_defaults, drain, function_environment, provision, seed_tenant
 from tests.support.signing import WebhookSigner, new_signer
@@ -25,10 +27,12 @@ def moto_stack() -> Iterator[MotoStack]:
     """One moto world per session (creating tables per test costs ~90 ms each). DynamoDB attribute
     values are serialised by the local stack's direct path (byte for byte moto's output, pinned by
     tests/unit/local/test_local_moto_serialize.py): moto's generic serializer was a third of the
-    suite's DynamoDB time; the item operations' JSON is read and written with ``json``
-    (local/moto_wire.py, pinned by tests/unit/local/test_local_moto_wire.py)."""
+    suite's DynamoDB time. Update and condition expressions take the local stack's cheaper path too
+    (every answer moto's own, pinned by tests/unit/local/test_local_moto_update.py), and the item
+    operations' JSON is read and written with ``json`` (local/moto_wire.py, pinned by
+    tests/unit/local/test_local_moto_wire.py)."""
     aws_env_defaults()
-    with mock_aws(), fast_attribute_values(), json_wire():
+    with mock_aws(), fast_attribute_values(), fast_updates(), cached_conditions(), json_wire():
         stack = provision(lambda service: boto3.client(service, region_name="us-east-1"))
         saved = dict(os.environ)
         os.environ.update(function_environment(stack))
