@@ -124,12 +124,18 @@ def prepare_leads(count: int, scrubbed_at: datetime) -> dict[str, Any]:
         writer.writeheader()
         writer.writerows(rows)
     (OUT / "dnc.txt").write_text("\n".join(dnc) + "\n")
+    # A phone's consent as the import leaves it: a duplicate row merges into the first, and its
+    # consent, when it has one, replaces the lead's (a row without one keeps it).
+    consent: dict[str, str] = {}
+    for row in rows:
+        if row["Consent Type"] or row["Phone"] not in consent:
+            consent[row["Phone"]] = row["Consent Type"]
     return {
         "rows": len(rows),
         "dnc": set(dnc),
         "invalid": set(invalid),
-        "no_consent": {row["Phone"] for row in rows if not row["Consent Type"]},
-        "express_only": {row["Phone"] for row in rows if row["Consent Type"] == "express"},
+        "no_consent": {phone for phone, kind in consent.items() if not kind},
+        "express_only": {phone for phone, kind in consent.items() if kind == "express"},
         "zone": {row["Phone"]: row["Timezone"] for row in rows},
     }
 
