@@ -66,10 +66,10 @@ e2e: build
 # beside them: the e2e stacks leave a core idle while they wait on calls and retry delays.
 test: setup
 	$(MAKE) --no-print-directory -j 3 lint typecheck template-lint scan build
-	$(VENV)/pytest tests/unit tests/integration -q -n 2 --dist loadfile
+	$(VENV)/pytest tests/unit tests/integration -q -n 2 --dist loadfile --durations=15
 	mkdir -p .local; $(VENV)/pytest tests/scale -q -p no:cacheprovider > .local/scale-test.log 2>&1 & scale=$$!; \
 	$(VENV)/pytest tests/e2e/test_demo.py tests/e2e/test_dialing.py tests/packaging tests/e2e -q -n 2 \
-	  --dist loadfile --no-loadscope-reorder; e2e=$$?; \
+	  --dist loadfile --no-loadscope-reorder --durations=15; e2e=$$?; \
 	wait $$scale; status=$$?; echo "tests/scale:"; \
 	if [ $$status -eq 0 ]; then tail -n 1 .local/scale-test.log; else cat .local/scale-test.log; fi; \
 	test $$e2e -eq 0 -a $$status -eq 0
