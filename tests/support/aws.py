@@ -176,3 +176,24 @@ class LambdaContextStub:
     @staticmethod
     def get_remaining_time_in_millis() -> int:
         return 10_000
+
+
+def create_gsi_table(ddb: Any, name: str) -> None:
+    """A pay-per-request table keyed ``pk``/``sk`` with one index ``gsi`` keyed ``gpk``/``gsk``
+    (projection ALL): the shape the local moto shims' differential tests run their operations on."""
+    ddb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gpk", "gsk")],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "gsi",
+                "KeySchema": [
+                    {"AttributeName": "gpk", "KeyType": "HASH"},
+                    {"AttributeName": "gsk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )

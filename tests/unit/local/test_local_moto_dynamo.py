@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from local.moto_dynamo import serialised_dynamodb
+from tests.support.aws import create_gsi_table
 
 TABLE = "shim"
 PARTITIONS = ("A", "B", "C")
@@ -24,27 +25,7 @@ PARTITIONS = ("A", "B", "C")
 def client() -> Iterator[Any]:
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gpk", "gsk")
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "gsi",
-                    "KeySchema": [
-                        {"AttributeName": "gpk", "KeyType": "HASH"},
-                        {"AttributeName": "gsk", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-        )
+        create_gsi_table(ddb, TABLE)
         yield ddb
         # Inside another test module's moto world (xdist may run both in one worker) this mock
         # does not reset moto on exit: leave no table behind for the next test.

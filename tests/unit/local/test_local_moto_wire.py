@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from local import moto_wire
+from tests.support.aws import create_gsi_table
 
 TABLE = "wire"
 KEY = {"pk": {"S": "a"}, "sk": {"S": "1"}}
@@ -184,27 +185,7 @@ def _run(shimmed: bool) -> tuple[list[tuple[str, Any]], Counter[str]]:
     try:
         with wire, mock_aws():
             ddb = boto3.client("dynamodb", region_name="us-east-1")
-            ddb.create_table(
-                TableName=TABLE,
-                BillingMode="PAY_PER_REQUEST",
-                KeySchema=[
-                    {"AttributeName": "pk", "KeyType": "HASH"},
-                    {"AttributeName": "sk", "KeyType": "RANGE"},
-                ],
-                AttributeDefinitions=[
-                    {"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gpk", "gsk")
-                ],
-                GlobalSecondaryIndexes=[
-                    {
-                        "IndexName": "gsi",
-                        "KeySchema": [
-                            {"AttributeName": "gpk", "KeyType": "HASH"},
-                            {"AttributeName": "gsk", "KeyType": "RANGE"},
-                        ],
-                        "Projection": {"ProjectionType": "ALL"},
-                    }
-                ],
-            )
+            create_gsi_table(ddb, TABLE)
             seen = []
             for name, call in _operations(ddb):
                 try:
