@@ -53,11 +53,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     from werkzeug.serving import make_server
 
-    from local.moto_conditions import cached_conditions
-    from local.moto_dynamo import serialised_dynamodb
+    from local.moto_dynamo import embedded_dynamodb
     from local.moto_front import LeanDispatcher, keep_alive_handler
-    from local.moto_serialize import fast_attribute_values
-    from local.moto_update import fast_updates
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
     stop = threading.Event()
@@ -71,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
         stop.set()
 
     remember_backends()
-    with fast_updates(), cached_conditions(), serialised_dynamodb(), fast_attribute_values():
+    with embedded_dynamodb():
         # What moto's ThreadedMotoServer runs, with DynamoDB and SQS requests kept off Flask and
         # answered on kept-alive connections.
         app = LeanDispatcher(DomainDispatcherApplication(create_backend_app))

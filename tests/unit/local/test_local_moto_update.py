@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from typing import Any
 
 import boto3
@@ -18,10 +17,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from local import moto_update
-from local.moto_conditions import cached_conditions
-from local.moto_dynamo import serialised_dynamodb
-from local.moto_serialize import fast_attribute_values
-from local.moto_update import fast_updates
+from local.moto_dynamo import embedded_dynamodb
 
 TABLE = "updates"
 Request = tuple[str, dict[str, Any]]
@@ -367,17 +363,6 @@ def _script() -> list[Request]:
     return SCRIPTED + [_random_request(rng) for _ in range(250)]
 
 
-@contextmanager
-def _shimmed() -> Iterator[None]:
-    """The local stack's moto server, as ``local.moto_server`` installs it."""
-    with ExitStack() as stack:
-        stack.enter_context(fast_updates())
-        stack.enter_context(cached_conditions())
-        stack.enter_context(serialised_dynamodb())
-        stack.enter_context(fast_attribute_values())
-        yield
-
-
 def _answer(ddb: Any, operation: str, params: dict[str, Any]) -> Any:
     try:
         response = getattr(ddb, operation)(**params)
@@ -394,7 +379,7 @@ def _answer(ddb: Any, operation: str, params: dict[str, Any]) -> Any:
 
 
 def _run(script: list[Request], shimmed: bool) -> tuple[list[Any], list[Any]]:
-    with mock_aws(), _shimmed() if shimmed else ExitStack():
+    with mock_aws(), embedded_dynamodb() if shimmed else ExitStack():
         ddb = boto3.client("dynamodb", region_name="us-east-1")
         ddb.create_table(
             TableName=TABLE,
