@@ -166,7 +166,7 @@ class WebhookEndpoints:
                     ],
                 )
             since = max(in_range(since, ["body", "since"]), now - EVENT_RETENTION)
-            events = self.table.events_since(self.tenant_id, utc_iso(since), limit=MAX_REPLAY)
+            events = self.table.events_since(self.tenant_id, since, until=now, limit=MAX_REPLAY)
         at = utc_iso(now)
         count = 0
         for event in events:
