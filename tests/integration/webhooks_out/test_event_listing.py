@@ -163,3 +163,25 @@ def test_new_and_legacy_events_are_replayed_by_id_and_since_and_delivered(
         deliverer.run_once()
     ids = [json.loads(body)["id"] for _, body in hook.requests]
     assert sorted(ids[:2]) == sorted(ids[2:4]) == sorted(ids[4:]) == sorted([legacy_id, new_id])
+
+
+def test_a_replay_since_long_ago_reads_the_retention_only(table: WebhooksTable, tenant: str) -> None:
+    # GIVEN an event 29 days old and one 31 days old (past its retention, its TTL not run yet)
+    now = MIDNIGHT + timedelta(hours=12)
+    kept = _event(table, tenant, now - timedelta(days=29))
+    _event(table, tenant, now - timedelta(days=31))
+    queries: list[str] = []
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        queries.append(params["ExpressionAttributeValues"][":pk"]["S"])
+
+    table.items.client.meta.events.register("provide-client-params.dynamodb.Query", count)
+    try:
+        # WHEN the tenant's events since years ago are listed
+        listed = table.events_since(tenant, datetime(2020, 1, 1, tzinfo=UTC), until=now, limit=1000)
+    finally:
+        table.items.client.meta.events.unregister("provide-client-params.dynamodb.Query", count)
+    # THEN only the retention's days are read (31 days x 4 shards, the legacy listing once)
+    assert [e.event_id for e in listed] == [kept]
+    assert len(queries) == 31 * keys.WEBHOOK_EVENT_SHARDS + 1
+    assert len(set(queries)) == len(queries)

@@ -251,15 +251,16 @@ class WebhooksTable:
     def events_since(
         self, tenant_id: str, since: datetime, *, until: datetime, limit: int, after: str | None = None
     ) -> list[EventRecord]:
-        """The tenant's events recorded at or after ``since``, oldest first (by ``created_at``,
-        then id), at most ``limit``; ``after`` (the last one's :attr:`EventRecord.sort_key`)
-        continues a listing past it. ``until`` (the caller's now) is the last day read.
+        """The tenant's events recorded at or after ``since`` (and within the retention before
+        ``until``, the caller's now and the last day read), oldest first (by ``created_at``, then
+        id), at most ``limit``; ``after`` (the last one's :attr:`EventRecord.sort_key`) continues
+        a listing past it.
 
         The days from ``since`` are read in order, each day's shards merged, and the previous
         release's gsi1 listing merged in; every partition is read a page at a time, and only as
-        far as the merge needs (at most 31 days x shards queries for a 30-day replay).
+        far as the merge needs: at most 31 days x 4 shards + 1 queries before a page runs out.
         """
-        start = max(utc_iso(since), after or "")
+        start = max(utc_iso(since), utc_iso(until - EVENT_RETENTION), after or "")
         if limit <= 0:
             return []
         page = -(-limit // keys.WEBHOOK_EVENT_SHARDS)
