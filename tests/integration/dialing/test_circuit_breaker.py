@@ -4,6 +4,7 @@ campaign.status_changed event in the same write, and no dial after it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -29,7 +30,9 @@ def test_an_unfixable_telnyx_error_pauses_the_campaign_and_nothing_is_dialled_af
     assert str(record.paused_reason).startswith("circuit_breaker: ")
     assert words in str(record.paused_reason)
     # AND its campaign.status_changed event carries the reason
-    events = WebhooksTable(h.table_name).events_since(h.tenant, "", limit=100)
+    events = WebhooksTable(h.table_name).events_since(
+        h.tenant, h.clock() - timedelta(hours=1), until=h.clock(), limit=100
+    )
     [paused] = [e for e in events if e.type == "campaign.status_changed"]
     assert paused.data["status"] == "paused"
     assert paused.data["paused_reason"] == record.paused_reason

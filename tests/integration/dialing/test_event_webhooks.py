@@ -20,6 +20,7 @@ from tests.support.receiver import receiver
 def test_every_call_is_reported_once_and_reaches_a_receiver_that_was_down(make_harness: Any) -> None:
     from datetime import UTC, datetime
 
+    from dialer import keys
     from dialer.adapters.webhook_sender import HttpSender
     from dialer.adapters.webhooks_table import EndpointRecord, WebhooksTable
     from dialer.domain.dialing import utc_iso
@@ -82,3 +83,11 @@ def test_every_call_is_reported_once_and_reaches_a_receiver_that_was_down(make_h
         statuses = [d["data"]["status"] for d in docs if d["type"] == "campaign.status_changed"]
         assert statuses == ["completed"], statuses
         assert all(json.loads(body)["id"] == headers["webhook-id"] for headers, body in delivered)
+    # AND the events are listed by the table's own key, replayable since the campaign's start,
+    # with no gsi1 listing entry written for any of them (issue 21)
+    listed = table.events_since(h.tenant, h.clock() - timedelta(hours=1), until=h.clock(), limit=1000)
+    assert {e.event_id for e in listed} >= {d["id"] for d in docs}
+    legacy, _ = table.ops.query(
+        "gsi1pk", keys.legacy_webhook_events_index(h.tenant)["gsi1pk"], index="gsi1", sk_name="gsi1sk"
+    )
+    assert legacy == []

@@ -195,7 +195,7 @@ def test_an_event_is_given_up_after_24_hours_and_an_endpoint_disabled_after_3_da
     assert disabled is not None
     assert not disabled.enabled
     assert "failed since" in str(disabled.disabled_reason)
-    events = table.events_since(tenant, "", limit=100)
+    events = table.events_since(tenant, clock() - timedelta(days=5), until=clock(), limit=100)
     assert any(
         e.type == "webhook_endpoint.disabled" and e.data["endpoint_id"] == endpoint.endpoint_id
         for e in events

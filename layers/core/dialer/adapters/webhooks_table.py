@@ -7,16 +7,24 @@ marker (``WHOUTBOX#shard``) until the deliverer has fanned it out into one deliv
 subscribed endpoint; each delivery carries its own marker (``WHDUE#shard``, sorted by due time)
 until it is delivered or given up. A deliverer that dies anywhere leaves a marker behind, so the
 next run picks the work up again: at least once, under the event's stable id.
+
+**The listing.** An event's id carries its time (:func:`~dialer.domain.event_webhooks.new_event_id`),
+so its key is the tenant's day partition (one of a few shards) sorted by ``created_at#id``:
+replay by id derives the key, replay since an instant reads the days in order, and no index
+entry is written per event (issue 21). Events of the previous release (uuid4 ids, one partition
+each, listed in gsi1 ``T#…#WHEVTS``) are read beside them until their 30-day TTL has removed
+them all: :func:`_event_key` and :meth:`WebhooksTable.events_since`.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
-import uuid
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from itertools import chain, islice
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -25,17 +33,12 @@ from dialer import keys
 from dialer.adapters.dynamo import DynamoItems, storage_error
 from dialer.adapters.table_ops import TableOps
 from dialer.domain.dialing import utc_iso
-from dialer.domain.event_webhooks import EventType
+from dialer.domain.event_webhooks import EventType, event_created_at, new_event_id
 
 #: Outbox events are kept this long for replay (then DynamoDB's TTL removes them).
 EVENT_RETENTION = timedelta(days=30)
 #: Attempts kept on a delivery record (the latest ones).
 KEPT_ATTEMPTS = 20
-
-
-def new_event_id() -> str:
-    """A fresh event id: the ``webhook-id`` every delivery of the event carries."""
-    return "evt_" + uuid.uuid4().hex
 
 
 def shard_of(text: str) -> int:
@@ -50,15 +53,14 @@ def outbox_put(
     *,
     at: datetime,
     lead_id: str | None = None,
-    event_id: str | None = None,
 ) -> dict[str, Any]:
     """The ``Put`` a state change's transaction appends to record ``event_type`` (plain values,
-    as :meth:`TableOps.transact` and the dialing tables' transactions take them)."""
-    event_id = event_id or new_event_id()
-    created_at = utc_iso(at)
+    as :meth:`TableOps.transact` and the dialing tables' transactions take them). Its id (the
+    ``webhook-id`` of every delivery) carries ``at`` to the millisecond, and so does
+    ``created_at``: the key is derived from the id alone."""
+    event_id, created_at = new_event_id(at)
     item = {
-        **keys.webhook_event_key(tenant_id, event_id),
-        **keys.webhook_events_index(tenant_id, created_at, event_id),
+        **keys.webhook_event_key(tenant_id, created_at, event_id),
         **keys.webhook_outbox_index(shard_of(event_id), f"{created_at}#{tenant_id}#{event_id}"),
         "entity": "webhook_event",
         "tenant_id": tenant_id,
@@ -109,6 +111,11 @@ class EventRecord:
     data: dict[str, Any]
     lead_id: str | None = None
     sequence: int | None = None
+
+    @property
+    def sort_key(self) -> str:
+        """Where the event stands in its tenant's listing (``events_since``'s ``after``)."""
+        return f"{self.created_at}#{self.event_id}"
 
     def payload(self) -> bytes:
         """The body every delivery of this event sends (the same bytes each time)."""
@@ -236,21 +243,50 @@ class WebhooksTable:
         return [_event(i) for i in items]
 
     def get_event(self, tenant_id: str, event_id: str) -> EventRecord | None:
-        """One event of this tenant (until its retention ends), or None."""
-        item = self.items.get(keys.webhook_event_key(tenant_id, event_id))
+        """One event of this tenant (until its retention ends), or None: one read, at the key
+        its id gives (the day listing, or a previous release's own partition)."""
+        item = self.items.get(_event_key(tenant_id, event_id))
         return _event(item) if item else None
 
-    def events_since(self, tenant_id: str, since: str, limit: int) -> list[EventRecord]:
-        """The tenant's events recorded at or after ``since``, oldest first."""
-        items, _ = self.ops.query(
-            "gsi1pk",
-            keys.webhook_events_index(tenant_id)["gsi1pk"],
-            index="gsi1",
-            sk_name="gsi1sk",
-            after=since or None,
-            limit=limit,
+    def events_since(
+        self, tenant_id: str, since: datetime, *, until: datetime, limit: int, after: str | None = None
+    ) -> list[EventRecord]:
+        """The tenant's events recorded at or after ``since`` (and within the retention before
+        ``until``, the caller's now and the last day read), oldest first (by ``created_at``, then
+        id), at most ``limit``; ``after`` (the last one's :attr:`EventRecord.sort_key`) continues
+        a listing past it.
+
+        The days from ``since`` are read in order, each day's shards merged, and the previous
+        release's gsi1 listing merged in; every partition is read a page at a time, and only as
+        far as the merge needs: at most 31 days x 4 shards + 1 queries before a page runs out.
+        """
+        start = max(utc_iso(since), utc_iso(until - EVENT_RETENTION), after or "")
+        if limit <= 0:
+            return []
+        page = -(-limit // keys.WEBHOOK_EVENT_SHARDS)
+        listed = chain.from_iterable(
+            heapq.merge(
+                *(
+                    self._listing("pk", keys.webhook_events_partition(tenant_id, day, shard), start, page)
+                    for shard in range(keys.WEBHOOK_EVENT_SHARDS)
+                ),
+                key=_sort_key,
+            )
+            for day in _days(start[:10], until)
         )
-        return [_event(i) for i in items]
+        legacy = self._listing("gsi1pk", keys.legacy_webhook_events_index(tenant_id)["gsi1pk"], start, limit)
+        return [_event(i) for i in islice(heapq.merge(listed, legacy, key=_sort_key), limit)]
+
+    def _listing(self, pk_name: str, pk: str, after: str, page: int) -> Iterator[dict[str, Any]]:
+        """One partition's events past ``after`` in sort-key order, a page read when the last is
+        used up (the table's own ``sk`` or the legacy listing's ``gsi1sk``: both ``created_at#id``)."""
+        index, sk_name = ("gsi1", "gsi1sk") if pk_name == "gsi1pk" else (None, "sk")
+        cursor: str | None = after
+        while cursor is not None:
+            items, cursor = self.ops.query(
+                pk_name, pk, index=index, sk_name=sk_name, after=cursor, limit=page
+            )
+            yield from items
 
     def next_sequence(self, tenant_id: str, lead_id: str) -> int:
         """The lead's next event sequence number (an atomic counter)."""
@@ -269,7 +305,7 @@ class WebhooksTable:
             expression = "SET #seq = if_not_exists(#seq, :seq) " + expression
             names["#seq"] = "sequence"
             values[":seq"] = event.sequence
-        key = keys.webhook_event_key(event.tenant_id, event.event_id)
+        key = _event_key(event.tenant_id, event.event_id)
         kwargs: dict[str, Any] = {
             "TableName": self.items.table_name,
             "Key": self.items.to_ddb(key),
@@ -389,6 +425,28 @@ class WebhooksTable:
             forward=False,
         )
         return [_delivery(i) for i in items], after
+
+
+def _event_key(tenant_id: str, event_id: str) -> dict[str, str]:
+    """An event's item key, from its id: a time-carrying id's day listing, else (a uuid4 id of
+    the previous release, or no event id at all) the old per-event key."""
+    created_at = event_created_at(event_id)
+    if created_at is None:
+        return keys.legacy_webhook_event_key(tenant_id, event_id)
+    return keys.webhook_event_key(tenant_id, created_at, event_id)
+
+
+def _days(first: str, until: datetime) -> Iterator[str]:
+    """``first`` (``yyyy-mm-dd``) and each day after it through ``until``'s, in UTC."""
+    day = datetime.fromisoformat(first).date()
+    last = until.astimezone(UTC).date()
+    while day <= last:
+        yield day.isoformat()
+        day += timedelta(days=1)
+
+
+def _sort_key(item: Mapping[str, Any]) -> str:
+    return f"{item['created_at']}#{item['event_id']}"
 
 
 def _due_sort(at: str, tenant_id: str, endpoint_id: str, event: EventRecord) -> str:

@@ -14,11 +14,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from dialer.domain.dialing import utc_iso
 from dialer.errors import InvalidInput
 
 #: The payload envelope's version: a receiver may switch on it when a payload changes shape.
@@ -49,6 +51,33 @@ class EventType(StrEnum):
     CAMPAIGN_STATUS_CHANGED = "campaign.status_changed"
     IMPORT_COMPLETED = "import.completed"
     ENDPOINT_DISABLED = "webhook_endpoint.disabled"
+
+
+#: Event ids: ``evt_`` + the 32 hex digits of a UUIDv7 (48-bit Unix milliseconds of the event's
+#: ``created_at``, version 7, then 74 random bits), so an event's key comes from its id alone.
+#: Events of the previous release carry a uuid4 (version digit 4) and live under their old key.
+_EVENT_ID = re.compile(r"evt_([0-9a-f]{12})7[0-9a-f]{3}[89ab][0-9a-f]{15}")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+def new_event_id(at: datetime) -> tuple[str, str]:
+    """A fresh event id for an event recorded at ``at`` (the engine's time, not the wall clock's:
+    the id places the event in its day's listing), and the ``created_at`` it carries (``at`` to
+    the millisecond). Within one millisecond the order of ids is random."""
+    ms = (at - _EPOCH) // _MS
+    rand = secrets.randbits(74)
+    value = (ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1))
+    return f"evt_{value:032x}", utc_iso(_EPOCH + ms * _MS)
+
+
+def event_created_at(event_id: str) -> str | None:
+    """The ``created_at`` (fixed-width UTC, millisecond precision) an id of :func:`new_event_id`
+    was made for; None for any other id (a previous release's uuid4 id, or no event id at all)."""
+    found = _EVENT_ID.fullmatch(event_id)
+    if found is None:
+        return None
+    return utc_iso(_EPOCH + int(found.group(1), 16) * _MS)
 
 
 def new_secret() -> str:

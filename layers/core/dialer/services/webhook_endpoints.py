@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from dialer.adapters.dynamo import decode_cursor, encode_cursor
-from dialer.adapters.webhooks_table import EVENT_RETENTION, DeliveryRecord, EndpointRecord, WebhooksTable
+from dialer.adapters.webhooks_table import DeliveryRecord, EndpointRecord, WebhooksTable
 from dialer.domain.destinations import check_url
 from dialer.domain.dialing import utc_iso
 from dialer.domain.event_webhooks import new_secret
@@ -165,8 +165,9 @@ class WebhookEndpoints:
                         }
                     ],
                 )
-            since = max(in_range(since, ["body", "since"]), now - EVENT_RETENTION)
-            events = self.table.events_since(self.tenant_id, utc_iso(since), limit=MAX_REPLAY)
+            # events_since reads no further back than the 30 days events are kept
+            since = in_range(since, ["body", "since"])
+            events = self.table.events_since(self.tenant_id, since, until=now, limit=MAX_REPLAY)
         at = utc_iso(now)
         count = 0
         for event in events:
