@@ -40,7 +40,12 @@ class TotalsTable:
         self.ops = TableOps(self.items)
 
     def sync_call(
-        self, tenant_id: str, call_control_id: str, *, known: Mapping[str, Any] | None = None
+        self,
+        tenant_id: str,
+        call_control_id: str,
+        *,
+        known: Mapping[str, Any] | None = None,
+        stamp: Mapping[str, Any] | None = None,
     ) -> dict[str, Decimal] | None:
         """Bring the counters in line with the call record, once: returns what was added (None
         when nothing was due). Safe to call any number of times, concurrently.
@@ -48,7 +53,11 @@ class TotalsTable:
         ``known``: the call as the caller just wrote or read it, used instead of a first read.
         A stale copy is safe: the commit is conditional on the ``totals_rev`` it shows (a copy
         older than the last sync fails it and the call is read), and a copy missing a later
-        event's facts leaves them to that event's own sync."""
+        event's facts leaves them to that event's own sync.
+
+        ``stamp``: attributes SET on the call in the same write (the insight marker: it lands
+        with the counters its disposition moved, and alone when nothing is due), so a caller
+        that marks an effect done last pays no write of its own for the mark."""
         for attempt in range(MAX_ATTEMPTS):
             call = (
                 known
@@ -59,15 +68,26 @@ class TotalsTable:
                 return None
             due = totals_due(call)
             if due is None:
-                return None  # nothing due, or not linked to a campaign (yet): the link's sync counts it
+                # Nothing due, or not linked to a campaign (yet): the link's sync counts it.
+                if stamp:
+                    self.ops.update(keys.call_key(tenant_id, call_control_id), set_fields=stamp)
+                return None
             set_fields, condition, values = due.call_update()
+            names = {f"#s{i}": name for i, name in enumerate(stamp or {})}
+            stamped = ", ".join(f"#s{i} = :s{i}" for i in range(len(names)))
             ops: list[dict[str, Any]] = [
                 {
                     "Update": {
                         "Key": keys.call_key(tenant_id, call_control_id),
-                        "UpdateExpression": "SET totals = :t, totals_rev = :next",
+                        "UpdateExpression": "SET totals = :t, totals_rev = :next"
+                        + (f", {stamped}" if stamped else ""),
                         "ConditionExpression": condition,
-                        "ExpressionAttributeValues": {":t": set_fields["totals"], **values},
+                        **({"ExpressionAttributeNames": names} if names else {}),
+                        "ExpressionAttributeValues": {
+                            ":t": set_fields["totals"],
+                            **values,
+                            **{f":s{i}": value for i, value in enumerate((stamp or {}).values())},
+                        },
                     }
                 },
                 *due.counter_ops(tenant_id, call),

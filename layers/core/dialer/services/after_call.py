@@ -29,7 +29,7 @@ from typing import Any
 
 from dialer import clock as engine_clock
 from dialer.adapters.calls_table import CallsTable
-from dialer.adapters.campaigns_table import CampaignsTable
+from dialer.adapters.campaigns_table import CampaignRecord, CampaignsTable
 from dialer.adapters.dialing_table import AttemptRecord, DialingTable, TenantLimits
 from dialer.adapters.dispositions_table import DispositionsTable
 from dialer.adapters.people_table import ContactHistory, DncTable
@@ -44,7 +44,7 @@ from dialer.observability import CALL_CONNECTED, CALL_COST, MetricUnit, record_m
 from dialer.services.dialing_api import DialingApi
 from dialer.services.dialing_models import CallbackRequest
 from dialer.services.dispositions import Dispositions
-from dialer.services.lead_effects import LeadEffects
+from dialer.services.lead_effects import LeadEffects, Settled
 
 BUDGET_REACHED = "budget_reached"
 
@@ -80,43 +80,64 @@ class AfterCall:
         self.default_region = default_region
 
     def after_event(
-        self, tenant_id: str, call: Mapping[str, Any], *, counted: Mapping[str, Decimal] | None = None
+        self,
+        tenant_id: str,
+        call: Mapping[str, Any],
+        *,
+        counted: Mapping[str, Decimal] | None = None,
+        settled: Settled | None = None,
     ) -> list[str]:
         """Apply what is due for this call (idempotent); returns what it did. ``call`` is the
         call as the caller last wrote or read it; nothing here reads it again unless it changes
         it (an insight's disposition), when the write hands the new item back. ``counted``: what
         the event's own commit added to the totals (its metrics and the budget check are due
-        here)."""
+        here). ``settled``: what the settler read after this event's commit (the campaign, an
+        ended attempt it left alone), used instead of reading them again."""
         done: list[str] = []
         call_control_id = str(call.get("call_control_id") or "")
-        effect, call = self._insights(tenant_id, call)
+        campaign = settled.campaign if settled is not None else None
+        if campaign is not None and campaign.campaign_id != call.get("campaign_id"):
+            campaign = None  # read for another campaign than the call names: not this one's
+        attempt = settled.attempt if settled is not None else None
+        effect, call, marker = self._insights(tenant_id, call, campaign, attempt)
         if effect:
             done.append(effect)
         added = dict(counted or {})
-        for name, amount in (self.totals.sync_call(tenant_id, call_control_id, known=call) or {}).items():
+        # The insight marker goes last, with the counters its disposition moved (one write).
+        stamp = {"insights_applied": marker} if marker else None
+        synced = self.totals.sync_call(tenant_id, call_control_id, known=call, stamp=stamp)
+        for name, amount in (synced or {}).items():
             added[name] = added.get(name, Decimal(0)) + amount
         if added:
             done.append("totals")
             _record_call_metrics(tenant_id, call, added)
         spent = bool(added) and COST in (added or {})
-        if spent and call.get("campaign_id") and self.check_budget(tenant_id, str(call["campaign_id"])):
+        if (
+            spent
+            and call.get("campaign_id")
+            and self.check_budget(tenant_id, str(call["campaign_id"]), campaign=campaign)
+        ):
             done.append(BUDGET_REACHED)
         return done
 
     # --- insights ---------------------------------------------------------------------------------
-    def apply_insights(self, tenant_id: str, call: Mapping[str, Any]) -> str | None:
-        """The insights' disposition and its lead effect, once per insight event."""
-        return self._insights(tenant_id, call)[0]
-
-    def _insights(self, tenant_id: str, call: Mapping[str, Any]) -> tuple[str | None, Mapping[str, Any]]:
-        """:meth:`apply_insights`, and the call as it left it."""
+    def _insights(
+        self,
+        tenant_id: str,
+        call: Mapping[str, Any],
+        campaign: CampaignRecord | None,
+        attempt: AttemptRecord | None,
+    ) -> tuple[str | None, Mapping[str, Any], str | None]:
+        """The insights' disposition and its lead effect, once per insight group's run: what it
+        did, the call as it left it, and the marker to stamp on the call once everything else is
+        written (None: nothing to stamp)."""
         insights = call.get("insights") or {}
         fact = (call.get("facts") or {}).get("insights") or {}
         marker = insight_marker(fact) if fact else ""
         if not insights.get("disposition") or not marker or call.get("insights_applied") == marker:
-            return None, call
+            return None, call, None
         if call.get("state") != "ended" and not call.get("lead_id"):
-            return None, call  # not linked yet: the settler's link (or a later event) brings it back
+            return None, call, None  # not linked yet: the settler's link (or a later event) brings it back
         disposition = Disposition(str(insights["disposition"]))
         call_control_id = str(call["call_control_id"])
         lead_id = str(call["lead_id"]) if call.get("lead_id") else None
@@ -124,6 +145,12 @@ class AfterCall:
         if disposition == Disposition.DO_NOT_CALL:  # the number is needed only to list it
             lead = self.campaigns.get_lead(tenant_id, lead_id) if lead_id else None
             phone = lead.lead.phone if lead is not None else _person_number(call)
+        status = None
+        lead_fields: dict[str, Any] = {}
+        if lead_id and disposition not in (Disposition.CALLBACK_REQUESTED, Disposition.DO_NOT_CALL):
+            campaign = self._campaign_of(tenant_id, call, lead_id, campaign)
+            status = disposition_status(campaign.config, disposition.value) if campaign else None
+            lead_fields = _lead_fields(disposition, insights, status, utc_iso(self.clock()))
         service = Dispositions(
             tenant_id,
             self.dispositions,
@@ -139,61 +166,62 @@ class AfterCall:
             phone=phone,
             note=insights.get("summary"),
             source="insight",
+            lead_fields=lead_fields,
         )
         effect = f"disposition_{disposition.value}"
         # The call as the disposition left it (None: it already held do_not_call, which stays).
         stored = result.call or {}
         dnc_holds = stored.get("disposition") == Disposition.DO_NOT_CALL.value
         if lead_id and result.on_call and not dnc_holds:
-            effect = self._lead_effect(tenant_id, lead_id, disposition, insights, stored) or effect
-        # Last, so that a crash before it leaves the effects to the redelivery.
-        marked = self.dispositions.record_on_call(tenant_id, call_control_id, {"insights_applied": marker})
-        return effect, marked or call
+            if disposition == Disposition.CALLBACK_REQUESTED:
+                effect = self._callback(tenant_id, lead_id, insights)
+            elif lead_fields and result.lead is not None:
+                effect = self._lead_effect(
+                    tenant_id, disposition, status, result.lead, stored, campaign, attempt
+                )
+        # The marker is stamped last (by the caller, with the totals), so that a crash before it
+        # leaves the effects to the redelivery.
+        return effect, result.call or call, marker
 
-    def _lead_effect(
-        self,
-        tenant_id: str,
-        lead_id: str,
-        disposition: Disposition,
-        insights: Mapping[str, str],
-        call: Mapping[str, Any],
-    ) -> str | None:
-        now = utc_iso(self.clock())
-        if disposition == Disposition.CALLBACK_REQUESTED:
-            return self._callback(tenant_id, lead_id, insights)
+    def _campaign_of(
+        self, tenant_id: str, call: Mapping[str, Any], lead_id: str, read: CampaignRecord | None
+    ) -> CampaignRecord | None:
+        """The call's campaign: as the settler read it after this event's commit, else read."""
+        if read is not None:
+            return read
         campaign_id = call.get("campaign_id")
         if not campaign_id:  # linked by an older writer without it: the lead names its campaign
             lead = self.campaigns.get_lead(tenant_id, lead_id)
             campaign_id = lead.campaign_id if lead else None
-        campaign = self.campaigns.get_campaign(tenant_id, str(campaign_id)) if campaign_id else None
-        status = disposition_status(campaign.config, disposition.value) if campaign else None
-        fields: dict[str, Any] = {"updated_at": now}
-        if disposition == Disposition.APPOINTMENT_SET:
-            fields["appointment_at"] = insights.get("appointment_at") or "unspecified"
-        if status is not None:
-            # The result is kept on the lead: a call still settling (or a retry already dialled)
-            # ends the lead with it when it settles (lead_effects); a lead this call's attempt
-            # already settled is decided again with it (the same rule, so the order of the
-            # insight and the call's other facts does not matter); any other pending lead is
-            # ended here.
-            fields["result"] = disposition.value
-        elif disposition != Disposition.APPOINTMENT_SET:
-            return None  # e.g. voicemail_left, other: the outcome's retry policy decides
-        item = self.dispositions.record_on_lead(tenant_id, lead_id, fields)
+        return self.campaigns.get_campaign(tenant_id, str(campaign_id)) if campaign_id else None
+
+    def _lead_effect(
+        self,
+        tenant_id: str,
+        disposition: Disposition,
+        status: LeadStatus | None,
+        item: Mapping[str, Any],
+        call: Mapping[str, Any],
+        campaign: CampaignRecord | None,
+        attempt: AttemptRecord | None,
+    ) -> str:
+        """What the stored ``result`` does to the lead (``item``: as its write left it)."""
         if status is None:
             return "appointment_stored"
-        attempt = self._settled_attempt(tenant_id, lead_id, item, call)
-        if attempt is not None:
+        lead_id = str(item["lead_id"])
+        now = utc_iso(self.clock())
+        settled = self._settled_attempt(tenant_id, lead_id, item, call, attempt)
+        if settled is not None:
             effects = LeadEffects(self.dialing, self.campaigns, self.clock)
-            outcome = CallOutcome(str(attempt.outcome))
+            outcome = CallOutcome(str(settled.outcome))
             effects.resettle(
-                attempt,
+                settled,
                 outcome,
                 ended_at=_instant(str(call.get("ended_at") or "")),
                 lead_item=item,
                 campaign=campaign,
             )
-        elif item and item.get("status") == LeadStatus.PENDING.value and item.get("due_sk"):
+        elif item.get("status") == LeadStatus.PENDING.value and item.get("due_sk"):
             ended = self.dialing.end_pending(
                 tenant_id, item, status=status, reasons=[f"disposition_{disposition.value}"], now=now
             )
@@ -204,13 +232,20 @@ class AfterCall:
         return f"lead_{disposition.value}"
 
     def _settled_attempt(
-        self, tenant_id: str, lead_id: str, item: Mapping[str, Any] | None, call: Mapping[str, Any]
+        self,
+        tenant_id: str,
+        lead_id: str,
+        item: Mapping[str, Any] | None,
+        call: Mapping[str, Any],
+        read: AttemptRecord | None = None,
     ) -> AttemptRecord | None:
-        """The lead's current attempt, when it is this call's and already settled."""
+        """The lead's current attempt, when it is this call's and already settled (``read``: as
+        the settler found it ended and left it, else read here)."""
         n = (item or {}).get("current_attempt")
         if n is None or call.get("attempt_n") is None or int(n) != int(call["attempt_n"]):
             return None
-        attempt = self.dialing.get_attempt(tenant_id, lead_id, int(n))
+        same = read is not None and read.lead_id == lead_id and read.n == int(n)
+        attempt = read if same else self.dialing.get_attempt(tenant_id, lead_id, int(n))
         if attempt is None or attempt.call_control_id != call.get("call_control_id"):
             return None
         return attempt if attempt.state == AttemptState.ENDED and attempt.outcome else None
@@ -238,9 +273,13 @@ class AfterCall:
         return f"callback_{scheduled.applies}"
 
     # --- budget -----------------------------------------------------------------------------------
-    def check_budget(self, tenant_id: str, campaign_id: str) -> bool:
-        """Pause the campaign (``budget_reached``) if its budget is reached; True if it did."""
-        campaign = self.campaigns.get_campaign(tenant_id, campaign_id)
+    def check_budget(
+        self, tenant_id: str, campaign_id: str, *, campaign: CampaignRecord | None = None
+    ) -> bool:
+        """Pause the campaign (``budget_reached``) if its budget is reached; True if it did.
+        ``campaign``: as read after the cost's commit (the settler's read), else read here."""
+        if campaign is None or campaign.campaign_id != campaign_id:
+            campaign = self.campaigns.get_campaign(tenant_id, campaign_id)
         if campaign is None or campaign.config.budget is None or campaign.status != CampaignStatus.ACTIVE:
             return False
         totals = self.totals.campaign_totals(tenant_id, campaign_id)
@@ -272,6 +311,22 @@ def _record_call_metrics(tenant_id: str, call: Mapping[str, Any], added: Mapping
         )
 
 
+def _lead_fields(
+    disposition: Disposition, insights: Mapping[str, Any], status: LeadStatus | None, now: str
+) -> dict[str, Any]:
+    """What a conclusion stores on the lead besides its last disposition: the ``result`` when the
+    campaign's map ends leads with it (a call still settling, or a retry already dialled, ends
+    the lead with it when it settles: lead_effects; a lead this call's attempt already settled
+    is decided again with it), the appointment's time. Nothing for the others (e.g.
+    voicemail_left, other: the outcome's retry policy decides)."""
+    fields: dict[str, Any] = {}
+    if disposition == Disposition.APPOINTMENT_SET:
+        fields["appointment_at"] = insights.get("appointment_at") or "unspecified"
+    if status is not None:
+        fields["result"] = disposition.value
+    return {**fields, "updated_at": now} if fields else {}
+
+
 def _person_number(call: Mapping[str, Any]) -> str | None:
     """The other party's number: the callee of an outbound call, the caller of an inbound one."""
     inbound = call.get("direction") in ("incoming", "inbound")
@@ -288,8 +343,3 @@ def _instant(value: str | None) -> datetime | None:
     except ValueError:
         return None
 
-
-def _lead_key(tenant_id: str, lead_id: str) -> dict[str, str]:
-    from dialer import keys
-
-    return keys.lead_key(tenant_id, lead_id)

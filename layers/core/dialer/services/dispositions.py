@@ -17,7 +17,7 @@ call it today, insights (issue 10) call the same :meth:`Dispositions.record` lat
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -57,6 +57,7 @@ class DispositionResult:
     on_lead: bool
     opt_out: OptOutResult | None = None
     call: dict[str, Any] | None = None  # the call as recording the disposition left it
+    lead: dict[str, Any] | None = None  # the lead as recording the disposition left it
 
 
 class Dispositions:
@@ -141,9 +142,15 @@ class Dispositions:
         phone: str | None,
         note: str | None,
         source: str,
+        lead_fields: Mapping[str, Any] | None = None,
     ) -> DispositionResult:
         """Record ``disposition`` on the call and the lead (either may be unknown) and apply its
-        effects; ``source`` says where it came from (``tool``, ``insight``, ``api``)."""
+        effects; ``source`` says where it came from (``tool``, ``insight``, ``api``).
+
+        ``lead_fields``: what the caller's own effect stores on the lead with it (an insight's
+        ``result``, ``appointment_at``), in the same update, and only when the call took the
+        disposition (a call that concluded ``do_not_call`` keeps it, and its lead gets no effect).
+        """
         at = self._clock().isoformat(timespec="seconds")
         note = (note or "").strip()[:MAX_NOTE] or None
         call = None
@@ -153,15 +160,16 @@ class Dispositions:
                 fields["disposition_note"] = note
             # False when the call already holds do_not_call: that conclusion is never replaced.
             call = self.table.record_on_call(self.tenant_id, call_control_id, fields)
-        on_lead = False
+        lead = None
         if lead_id:
-            lead_fields = {
+            on_lead: dict[str, Any] = {
                 "last_disposition": disposition.value,
                 "last_disposition_at": at,
                 "last_disposition_note": note or "",
+                **(lead_fields if lead_fields and (call is not None or not call_control_id) else {}),
             }
-            on_lead = self.table.record_on_lead(self.tenant_id, lead_id, lead_fields) is not None
+            lead = self.table.record_on_lead(self.tenant_id, lead_id, on_lead)
         opt_out = None
         if disposition == Disposition.DO_NOT_CALL and phone:
             opt_out = self.opt_out(phone, call_control_id=call_control_id, source=source)
-        return DispositionResult(disposition, call is not None, on_lead, opt_out, call)
+        return DispositionResult(disposition, call is not None, lead is not None, opt_out, call, lead)

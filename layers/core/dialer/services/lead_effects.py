@@ -25,6 +25,7 @@ A lead's fate does not depend on the order its call's webhooks arrive in:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -341,10 +342,22 @@ def due_time(value: str | None) -> datetime | None:
 
 
 #: An attempt, its lead's item and its campaign, as :meth:`CallOutcomes._read` read them.
-_Reads = tuple[AttemptRecord, dict[str, Any] | None, CampaignRecord | None]
+_Reads = tuple[AttemptRecord | None, dict[str, Any] | None, CampaignRecord | None]
 
 # Telnyx's ``direction`` of a call someone placed to one of our numbers (WIRE §7.2).
 INBOUND = "incoming"
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What :meth:`CallOutcomes.after_event` did (``effect``), and what it read that the
+    after-call effects use instead of reading it again: the ``campaign`` (read strongly
+    consistent after this event's commit, and no settlement writes the campaign's item) and the
+    ``attempt`` as read, only when it was already ended and nothing here wrote it."""
+
+    effect: str | None = None
+    campaign: CampaignRecord | None = None
+    attempt: AttemptRecord | None = None
 
 
 class CallOutcomes:
@@ -370,20 +383,20 @@ class CallOutcomes:
         self.clock = clock
         self.effects = LeadEffects(dialing, campaigns, clock)
 
-    def after_event(self, tenant_id: str, call: Mapping[str, Any]) -> str | None:
-        """Link and settle the call (idempotent: safe on every delivery); returns what it did."""
+    def after_event(self, tenant_id: str, call: Mapping[str, Any]) -> Settled:
+        """Link and settle the call (idempotent: safe on every delivery); returns what it did
+        and what it read."""
         call_control_id = str(call.get("call_control_id") or "")
         if call.get("direction") == INBOUND:
-            return self._link_inbound(tenant_id, call_control_id, call)
+            return Settled(self._link_inbound(tenant_id, call_control_id, call))
         if call.get("attempt_n") is not None and (call.get("state") != "ended" or not call.get("outcome")):
             # Linked to its attempt, which only the acceptance does (``mark_accepted``, in one
             # transaction with the attempt's ``accepted``), and not ended: nothing to link or
             # settle, so the attempt is not read. Most of a call's events stop here.
-            return None
-        found = self._attempt_of(tenant_id, call_control_id, call)
-        if found is None:
-            return None
-        attempt, lead_item, campaign = found
+            return Settled()
+        attempt, lead_item, campaign = self._attempt_of(tenant_id, call_control_id, call)
+        if attempt is None:
+            return Settled(campaign=campaign)
         did = None
         if attempt.state in (AttemptState.POSTING, AttemptState.UNCONFIRMED):
             # The webhook beat the dialer's write (or the dialer died after its POST): accept
@@ -408,7 +421,11 @@ class CallOutcomes:
             ):
                 did = "linked"
             attempt = self.dialing.get_attempt(tenant_id, attempt.lead_id, attempt.n) or attempt
-        return self.effects.settle_call(attempt, call, lead_item=lead_item, campaign=campaign) or did
+        effect = self.effects.settle_call(attempt, call, lead_item=lead_item, campaign=campaign) or did
+        # An attempt this event found ended and left alone is still as read; any other may have
+        # moved (settled, re-settled, another event's settlement raced this one).
+        unchanged = effect is None and attempt.state == AttemptState.ENDED
+        return Settled(effect, campaign, attempt if unchanged else None)
 
     def _link_inbound(self, tenant_id: str, call_control_id: str, call: Mapping[str, Any]) -> str | None:
         """An inbound call (someone called one of the tenant's numbers): linked once to the
@@ -426,25 +443,28 @@ class CallOutcomes:
         linked = self.dialing.link_inbound(tenant_id, call_control_id, fields)
         return ("linked_inbound" if lead is not None else "inbound_unknown") if linked else None
 
-    def _attempt_of(self, tenant_id: str, call_control_id: str, call: Mapping[str, Any]) -> _Reads | None:
+    def _attempt_of(self, tenant_id: str, call_control_id: str, call: Mapping[str, Any]) -> _Reads:
+        """The call's attempt (None when it has none, or none it may act on), with the lead and
+        campaign read in the same round trip (the campaign is handed on even then)."""
         if call.get("lead_id") and call.get("attempt_n") is not None:
             campaign_id = str(call["campaign_id"]) if call.get("campaign_id") else None
-            found = self._read(tenant_id, str(call["lead_id"]), int(call["attempt_n"]), campaign_id, call)
-            attempt = found[0]
+            attempt, lead_item, campaign = self._read(
+                tenant_id, str(call["lead_id"]), int(call["attempt_n"]), campaign_id, call
+            )
             if attempt is not None and attempt.call_control_id in (None, call_control_id):
-                return attempt, found[1], found[2]
-            return None
+                return attempt, lead_item, campaign
+            return None, None, campaign
         claimed = client_state_attempt(call.get("client_state"))
         if claimed is None or claimed[0] != tenant_id:
-            return None
+            return None, None, None
         _, campaign_id, lead_id, n = claimed
         attempt, lead_item, campaign = self._read(tenant_id, lead_id, n, campaign_id, call)
         if attempt is None or attempt.campaign_id != campaign_id:
-            return None
+            return None, None, None  # the client_state names no attempt of ours: nor its campaign
         if attempt.call_control_id not in (None, call_control_id):
-            return None  # another call already holds this attempt: the client_state lies
+            return None, None, None  # another call already holds this attempt: the client_state lies
         if attempt.from_number and call.get("from") and call.get("from") != attempt.from_number:
-            return None
+            return None, None, None
         return attempt, lead_item, campaign
 
     def _read(

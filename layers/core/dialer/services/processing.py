@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dialer import clock as engine_clock
 from dialer.adapters.calls_table import Applied, ApplyResult, EventReceipt
@@ -16,6 +16,9 @@ from dialer.domain.webhook_message import MalformedMessage, WebhookMessage
 from dialer.errors import TemporarilyUnavailable
 from dialer.observability import WEBHOOK_LAG_SECONDS, MetricUnit, record_metric
 from telnyx_client.webhooks import INSIGHT_GROUP_EVENT, WebhookParseError, parse_webhook
+
+if TYPE_CHECKING:
+    from dialer.services.lead_effects import Settled
 
 INSIGHT_EVENTS = frozenset({"call.conversation_insights.generated", INSIGHT_GROUP_EVENT})
 CONVERSATION_EVENTS = frozenset({"call.conversation.created", "call.conversation.ended"})
@@ -39,8 +42,8 @@ class CallsRepository(Protocol):
 class CallSettler(Protocol):
     """The dialing engine's side: links a call to its attempt and applies its outcome to the lead."""
 
-    def after_event(self, tenant_id: str, call: Mapping[str, Any]) -> str | None:
-        """Idempotent; returns what it did (None: nothing)."""
+    def after_event(self, tenant_id: str, call: Mapping[str, Any]) -> Settled:
+        """Idempotent; returns what it did and what it read (handed on to the after-call hook)."""
         ...
 
 
@@ -48,10 +51,15 @@ class AfterCallHook(Protocol):
     """What a call's AI events set in motion: insight effects, totals, the budget cap."""
 
     def after_event(
-        self, tenant_id: str, call: Mapping[str, Any], *, counted: Mapping[str, Decimal] | None = None
+        self,
+        tenant_id: str,
+        call: Mapping[str, Any],
+        *,
+        counted: Mapping[str, Decimal] | None = None,
+        settled: Settled | None = None,
     ) -> list[str]:
         """Idempotent; returns what it did (``counted``: what the event's own commit added to
-        the call's totals)."""
+        the call's totals; ``settled``: what the settler did and read)."""
         ...
 
 
@@ -197,19 +205,23 @@ class EventProcessor:
             # After the commit, and on duplicates too (idempotent): the group webhook joins here.
             self.insights.link(tenant_id, conversation_id, call_control_id)
         effect = None
+        settled = None
         done: list[str] = []
         call = applied.call
         if call is not None and self.settler is not None:
             # After the call record is durable, and again on every duplicate: a crash between the
             # commit above and the lead effect is repaired by the redelivery (the effect is
             # idempotent, conditional on the attempt still being open).
-            effect = self.settler.after_event(message.tenant_id, call)
+            settled = self.settler.after_event(message.tenant_id, call)
+            effect = settled.effect
         if call is not None and self.after_call is not None:
             if not call.get("campaign_id") and self.reader is not None:
                 # Not linked as this delivery saw it: the settler (or the dialer, meanwhile) may
                 # just have linked it, and totals and insight effects need the link.
                 call = self.reader.get_call_item(message.tenant_id, str(call_control_id)) or call
-            done = self.after_call.after_event(message.tenant_id, call, counted=applied.counted)
+            done = self.after_call.after_event(
+                message.tenant_id, call, counted=applied.counted, settled=settled
+            )
         reaction = None
         reacts = self.reactions is not None and parsed.event_type in self.reactions.events
         if reacts and self.reactions is not None and call is not None and facts:
