@@ -12,14 +12,16 @@ from typing import Any
 import boto3
 import pytest
 
-from dialer import clock
+from dialer import clock, keys
 from dialer.adapters.calls_table import ApplyResult, CallsTable, EventReceipt
 from dialer.adapters.campaigns_table import CampaignsTable
-from dialer.adapters.dialing_table import DialingTable, TenantLimits
+from dialer.adapters.dialing_table import Claim, DialingTable, TenantLimits
 from dialer.adapters.dispositions_table import DispositionsTable
 from dialer.adapters.people_table import ContactHistory, DncTable
 from dialer.adapters.totals_table import TotalsTable
 from dialer.domain.calls import facts_from_event
+from dialer.domain.dialing import AttemptState, utc_iso
+from dialer.errors import TemporarilyUnavailable
 from dialer.services.after_call import AfterCall
 from dialer.services.lead_effects import CallOutcomes
 from dialer.services.processing import EventProcessor
@@ -54,7 +56,7 @@ def counted(moto_stack) -> Counting:  # type: ignore[no-untyped-def]
     return Counting(boto3.client("dynamodb", region_name="us-east-1"))
 
 
-def processor(table: str, client: Counting) -> EventProcessor:
+def processor(table: str, client: Any) -> EventProcessor:
     """The event processor as the function builds it (settler and after-call effects), every
     adapter on the counting client."""
     calls = CallsTable(table, client=client)
@@ -254,3 +256,150 @@ def test_an_event_that_links_its_call_counts_the_call(moto_stack, counted):
     assert "totals" in done.after_call
     totals = TotalsTable(table).campaign_totals(TENANT, "cmp_lean_link")
     assert totals["calls"] == Decimal(1)
+
+
+def dialled_call(table: str, call_control_id: str, phone: str) -> tuple[str, str]:
+    """A campaign and a lead whose first attempt the engine claimed, posted and Telnyx accepted
+    (the dialer's own writers): (campaign, lead)."""
+
+    seed = Seeder(CampaignsTable(table))
+    campaign_id = f"cmp_{call_control_id[3:]}"
+    seed.campaign(TENANT, campaign_id)
+    lead = seed.lead(TENANT, campaign_id, phone)
+    dialing = DialingTable(table)
+    at = utc_iso(clock.now())
+    item = dialing.items.get(keys.lead_key(TENANT, lead.lead_id))
+    assert item is not None
+    assert dialing.claim(TENANT, [Claim(item, 1, False)], now=at, slot_limit=100000, slot_until=1e12)
+    posted = dialing.start_posting(
+        TENANT, lead.lead_id, 1, now=at, from_state=AttemptState.CLAIMED, details={}
+    )
+    assert posted == "ok"
+    attempt = dialing.get_attempt(TENANT, lead.lead_id, 1)
+    assert attempt is not None
+    assert dialing.mark_accepted(attempt, call_control_id=call_control_id, now=at)
+    return campaign_id, lead.lead_id
+
+
+#: A person's answered call up to its cost report, in the order Telnyx emits them.
+ANSWERED = (
+    "call.initiated",
+    "call.answered",
+    "call.machine.premium.detection.ended",
+    "call.conversation.created",
+    "call.hangup",
+    "call.conversation.ended",
+)
+
+
+def insight(call_control_id: str, disposition: str) -> dict[str, str]:
+    doc = with_call(load_fixture("call.conversation_insights.generated"), call_control_id)
+    doc["data"]["payload"]["results"] = [
+        {"insight_id": "i-1", "result": json.dumps({"disposition": disposition, "summary": "no"})}
+    ]
+    return message_for(doc)
+
+
+def test_an_insight_and_a_cost_report_cost_what_their_guarantees_need(moto_stack, counted):
+    # GIVEN a person's call the engine dialled, settled by its events (the lead reached)
+    table = moto_stack.table_name
+    call_id = "v3:lean-insight-1"
+    campaign_id, lead_id = dialled_call(table, call_id, "+13125550177")
+    events = processor(table, counted)
+    for name in ANSWERED:
+        events.process(event(name, call_id)["Body"])
+    # WHEN its cost report arrives
+    counted.operations.clear()
+    cost = events.process(event("call.cost", call_id)["Body"])
+    # THEN it costs the call's read, the commit (receipt, call, counters) and the settler's one
+    # read of the attempt, lead and campaign; the budget check uses that campaign (no GetItem)
+    assert "totals" in cost.after_call
+    assert counted.operations == ["get_item", "transact_write_items", "batch_get_item"]
+    # WHEN the insights conclude ``wrong_number`` (the campaign's map: the lead is invalid)
+    counted.operations.clear()
+    done = events.process(insight(call_id, "wrong_number")["Body"])
+    # THEN: the call's read and commit, the settler's batch (its campaign and ended attempt are
+    # handed on: no GetItem of either), the disposition on the call, ONE lead update (last
+    # disposition and result), the re-settlement, and the marker with the disposition's counter
+    assert "lead_wrong_number" in done.after_call
+    assert counted.operations == [
+        "get_item",
+        "transact_write_items",
+        "batch_get_item",
+        "update_item",
+        "update_item",
+        "transact_write_items",
+        "transact_write_items",
+    ]
+    lead = DialingTable(table).items.get(keys.lead_key(TENANT, lead_id))
+    assert lead is not None
+    assert (lead["status"], lead["result"], lead["last_disposition"]) == (
+        "invalid",
+        "wrong_number",
+        "wrong_number",
+    )
+    call = CallsTable(table).get_call_item(TENANT, call_id)
+    assert call is not None
+    assert call["insights_applied"]
+    assert call["disposition"] == "wrong_number"
+    totals = TotalsTable(table).campaign_totals(TENANT, campaign_id)
+    assert totals["disp:wrong_number"] == Decimal(1)
+    # WHEN the insights are delivered again
+    counted.operations.clear()
+    again = events.process(insight(call_id, "wrong_number")["Body"])
+    # THEN the receipt refuses them, the repair path reads, and nothing is written again
+    assert again.result == ApplyResult.DUPLICATE
+    assert again.after_call == ()
+    assert counted.operations == ["get_item", "transact_write_items", "get_item", "batch_get_item"]
+    assert DialingTable(table).items.get(keys.lead_key(TENANT, lead_id)) == lead
+    assert CallsTable(table).get_call_item(TENANT, call_id) == call
+    assert TotalsTable(table).campaign_totals(TENANT, campaign_id) == totals
+
+
+class FailOnce:
+    """A DynamoDB client whose ``n``-th transaction fails once as DynamoDB's own fault would."""
+
+    def __init__(self, inner: Any, n: int) -> None:
+        self.inner, self.left = inner, n
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        self.left -= 1
+        if self.left == 0:
+            from botocore.exceptions import ClientError
+
+            raise ClientError(
+                {"Error": {"Code": "InternalServerError", "Message": "injected"}}, "TransactWriteItems"
+            )
+        return self.inner.transact_write_items(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_an_insight_whose_lead_effect_failed_is_applied_by_its_redelivery(moto_stack):
+    # GIVEN a settled call whose insights' re-settlement of the lead fails once (after the
+    # disposition is on the call and the lead: the delivery's 2nd transaction)
+    table = moto_stack.table_name
+    call_id = "v3:lean-insight-2"
+    campaign_id, lead_id = dialled_call(table, call_id, "+13125550178")
+    events = processor(table, Counting(boto3.client("dynamodb", region_name="us-east-1")))
+    for name in ANSWERED:
+        events.process(event(name, call_id)["Body"])
+    failing = processor(table, FailOnce(boto3.client("dynamodb", region_name="us-east-1"), 2))
+    message = insight(call_id, "wrong_number")["Body"]
+    with pytest.raises(TemporarilyUnavailable):  # SQS redelivers the message
+        failing.process(message)
+    lead = DialingTable(table).items.get(keys.lead_key(TENANT, lead_id))
+    assert lead is not None
+    assert (lead["status"], lead["last_disposition"]) == ("reached", "wrong_number")
+    # THEN the marker is not on the call (it goes last), so SQS's redelivery applies the effect
+    assert "insights_applied" not in (CallsTable(table).get_call_item(TENANT, call_id) or {})
+    again = events.process(message)
+    assert again.result == ApplyResult.DUPLICATE
+    assert "lead_wrong_number" in again.after_call
+    lead = DialingTable(table).items.get(keys.lead_key(TENANT, lead_id))
+    assert lead is not None
+    assert lead["status"] == "invalid"
+    totals = TotalsTable(table).campaign_totals(TENANT, campaign_id)
+    assert totals["disp:wrong_number"] == Decimal(1)
+    assert (CallsTable(table).get_call_item(TENANT, call_id) or {}).get("insights_applied")
