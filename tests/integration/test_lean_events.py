@@ -403,3 +403,27 @@ def test_an_insight_whose_lead_effect_failed_is_applied_by_its_redelivery(moto_s
     totals = TotalsTable(table).campaign_totals(TENANT, campaign_id)
     assert totals["disp:wrong_number"] == Decimal(1)
     assert (CallsTable(table).get_call_item(TENANT, call_id) or {}).get("insights_applied")
+
+
+def test_an_insight_whose_own_delivery_settles_the_call_decides_the_lead_again(moto_stack):
+    # GIVEN a call whose hangup was committed but whose settlement failed (the hangup's 2nd
+    # transaction), so the lead is still dialing when the insights arrive
+    table = moto_stack.table_name
+    call_id = "v3:lean-insight-3"
+    _, lead_id = dialled_call(table, call_id, "+13125550179")
+    events = processor(table, boto3.client("dynamodb", region_name="us-east-1"))
+    for name in ANSWERED[:4]:
+        events.process(event(name, call_id)["Body"])
+    failing = processor(table, FailOnce(boto3.client("dynamodb", region_name="us-east-1"), 2))
+    with pytest.raises(TemporarilyUnavailable):
+        failing.process(event("call.hangup", call_id)["Body"])
+    assert (DialingTable(table).items.get(keys.lead_key(TENANT, lead_id)) or {})["status"] == "dialing"
+    # WHEN the insights (``wrong_number``) are the next event: their settler settles the call
+    done = events.process(insight(call_id, "wrong_number")["Body"])
+    # THEN the disposition decides the lead the settlement just moved: the attempt the settler
+    # changed is not handed on as it was read (accepted), it is read again (ended) and the lead
+    # re-settled as the campaign's map says
+    assert done.lead_effect == "settled"
+    lead = DialingTable(table).items.get(keys.lead_key(TENANT, lead_id))
+    assert lead is not None
+    assert (lead["status"], lead["result"]) == ("invalid", "wrong_number")
