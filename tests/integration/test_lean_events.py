@@ -427,3 +427,31 @@ def test_an_insight_whose_own_delivery_settles_the_call_decides_the_lead_again(m
     lead = DialingTable(table).items.get(keys.lead_key(TENANT, lead_id))
     assert lead is not None
     assert (lead["status"], lead["result"]) == ("invalid", "wrong_number")
+
+
+def test_an_insight_after_the_call_concluded_do_not_call_stores_no_result_on_the_lead(moto_stack):
+    # GIVEN a settled call that the in-call tool concluded ``do_not_call`` on (before it knew the
+    # call's lead, so only the call holds it)
+    from dialer.domain.outcomes import Disposition
+    from dialer.services.dispositions import Dispositions
+
+    table = moto_stack.table_name
+    call_id = "v3:lean-insight-4"
+    _, lead_id = dialled_call(table, call_id, "+13125550180")
+    events = processor(table, boto3.client("dynamodb", region_name="us-east-1"))
+    for name in ANSWERED:
+        events.process(event(name, call_id)["Body"])
+    tool = Dispositions(TENANT, DispositionsTable(table), DncTable(table), DialingTable(table))
+    tool.record(
+        Disposition.DO_NOT_CALL, call_control_id=call_id, lead_id=None, phone=None, note=None, source="tool"
+    )
+    # WHEN the insights conclude ``wrong_number``
+    done = events.process(insight(call_id, "wrong_number")["Body"])
+    # THEN the call keeps do_not_call, and the lead gets no result and no effect (the result goes
+    # in the disposition's own lead update only when the call took the disposition)
+    assert "lead_wrong_number" not in done.after_call
+    assert (CallsTable(table).get_call_item(TENANT, call_id) or {})["disposition"] == "do_not_call"
+    lead = DialingTable(table).items.get(keys.lead_key(TENANT, lead_id))
+    assert lead is not None
+    assert lead["status"] == "reached"
+    assert "result" not in lead
