@@ -12,10 +12,12 @@ engine has linked and settled the call:
    and a disposition the campaign's map ends leads with (``disposition_effects``: by default
    ``interested``, ``not_interested``, ``appointment_set`` → reached, ``wrong_number`` →
    invalid) ends the lead, overriding a pending retry whichever arrived first. The
-   insight event id is stamped on the call afterwards, so a later duplicate changes nothing.
-   A call already concluded ``do_not_call`` keeps it: no later insight has a lead effect.
+   insight marker (its group's run) is stamped on the call after every effect, so a later
+   duplicate changes nothing. A call already concluded ``do_not_call`` keeps it: no later
+   insight has a lead effect.
 2. **Totals.** The campaign's sharded counters are brought in line with the call record
-   (:meth:`~dialer.adapters.totals_table.TotalsTable.sync_call`).
+   (:meth:`~dialer.adapters.totals_table.TotalsTable.sync_call`), in the same write as the
+   insight marker.
 3. **Budget.** A campaign with a budget pauses itself (``budget_reached``) when its spend plus
    the expected cost of its calls in flight reaches the cap.
 """
