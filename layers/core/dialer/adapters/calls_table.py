@@ -184,15 +184,6 @@ class CallsTable:
         by a release before receipts moved onto the call)."""
         return self.items.get(keys.receipt_key(tenant_id, event_id)) is not None
 
-    def was_applied(self, tenant_id: str, event_id: str, call_control_id: str | None) -> bool:
-        """True if the event was applied or recorded (its tag in the call's receipts, or a
-        receipt item)."""
-        if call_control_id:
-            call = self.get_call_item(tenant_id, call_control_id) or {}
-            if receipt_tag(event_id) in (call.get(RECEIPTS) or ()):
-                return True
-        return self.receipt_exists(tenant_id, event_id)
-
     # --- writes ----------------------------------------------------------------------------
     def apply_event(self, receipt: EventReceipt, facts: list[Fact]) -> Applied:
         """Apply an event's facts to its call and record it there, atomically and at most once.
