@@ -710,11 +710,16 @@ def measure(
         if str(d["command_id"]).endswith("#attempt-1")
     )
     span = firsts[-1] - firsts[0] if len(firsts) > 1 else 0.0
+    # How many calls were on the line meanwhile (the simulator's channels, inbound included): with
+    # the channels the campaign may use all busy, calls of this length allow no faster rate.
+    on_line = sorted(d["monotonic"] for d in dials if str(d["command_id"]).endswith("#attempt-1"))
+    occupied = sim.channel_occupancy(on_line[0], on_line[-1], SIM_KEY) if span else 0.0
     lags = hangup_lags(log_dir)
     return {
         "phases_s": {name: round(seconds, 1) for name, seconds in phases.items()},
         "dials": len(dials),
         "first_attempt_dials_per_s": round((len(firsts) - 1) / span, 2) if span else None,
+        "first_attempt_calls_on_line": round(occupied, 1),
         "hangup_lag_s": {"p50": percentile(lags, 0.5), "p99": percentile(lags, 0.99), "count": len(lags)},
         "waiting_leads": (progress.get("leads_by_state") or {}).get("pending", 0),
         "next_due_at": progress.get("next_due_at"),
@@ -758,6 +763,7 @@ def summarize(
             "phases: "
             + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in pace["phases_s"].items())
             + f" · {pace['dials']} dials, first attempts at {pace['first_attempt_dials_per_s']} dials/s"
+            + f" with {pace['first_attempt_calls_on_line']} calls on the line on average"
             + (f" · hangup lag p50 {lag['p50']:.2f} s, p99 {lag['p99']:.2f} s" if lag["count"] else "")
         )
         if pace["waiting_leads"]:

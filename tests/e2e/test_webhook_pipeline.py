@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from dialer.adapters.calls_table import receipt_tag
 from tests.support.signing import fixture_paths, load_fixture, new_signer
 
 TENANT = "e2e"
@@ -77,11 +78,17 @@ def test_every_fixture_three_times_shuffled_is_applied_once(local_stack, signer,
         for raw in deliveries:
             response = http.post(webhook_url(local_stack), content=raw, headers=signer.headers(raw))
             assert response.status_code == 200, response.text
-    # THEN every event gets exactly one receipt, and nothing else does
-    receipts = wait_for(lambda: (r := tenant_receipts(ddb, TENANT)) and len(r) >= len(ids) and r)
-    time.sleep(1.0)  # let any straggling duplicate finish; it must not add a receipt
-    receipts = tenant_receipts(ddb, TENANT)
-    assert sorted(r["event_id"]["S"] for r in receipts) == sorted(ids)
+
+    # THEN every event is recorded exactly once, and nothing else is: a call's events on the call
+    # record (the tags of its ``receipts``), the others as receipt items
+    def recorded() -> list[str]:
+        call = get(ddb, f"T#{TENANT}#CALL#{CALL}", "CALL") or {}
+        items = [receipt_tag(r["event_id"]["S"]) for r in tenant_receipts(ddb, TENANT)]
+        return sorted(call.get("receipts", {}).get("SS", []) + items)
+
+    wait_for(lambda: len(recorded()) >= len(ids))
+    time.sleep(1.0)  # let any straggling duplicate finish; it must not record anything again
+    assert recorded() == sorted(receipt_tag(i) for i in ids)
     # AND the call ends as the richest facts say: answered by a human, 116 s, normal clearing
     call = get(ddb, f"T#{TENANT}#CALL#{CALL}", "CALL")
     assert call["state"]["S"] == "ended"
@@ -90,8 +97,7 @@ def test_every_fixture_three_times_shuffled_is_applied_once(local_stack, signer,
     assert int(call["duration_s"]["N"]) == 116
     # AND each call event changed the record exactly once (the version counts applications):
     # the lifecycle and every AI event (conversation, insights, cost) land on the call record;
-    # assistant.initialization only gets a receipt
-    call_events = [r for r in receipts if r.get("call_control_id", {}).get("S") == CALL]
+    # assistant.initialization only gets a receipt item
     on_the_record = {
         "call.initiated",
         "call.answered",
@@ -105,8 +111,14 @@ def test_every_fixture_three_times_shuffled_is_applied_once(local_stack, signer,
         "call.conversation_insights.generated",
         "call.cost",
     }
-    applied = [r for r in call_events if r["event_type"]["S"] in on_the_record]
+    docs = [json.loads(b) for b in bodies]
+    applied = {
+        d["data"]["id"]
+        for d in docs
+        if d["data"]["event_type"] in on_the_record and d["data"]["payload"].get("call_control_id") == CALL
+    }
     assert len(applied) == 13  # every fixture but assistant.initialization (and its response)
+    assert sorted(call["receipts"]["SS"]) == sorted(receipt_tag(i) for i in applied)
     assert int(call["version"]["N"]) == len(applied)
     # AND nothing was parked in the dead-letter queue
     sqs = local_stack.boto3_client("sqs")
@@ -135,15 +147,17 @@ def test_one_mib_body_becomes_a_call_record(local_stack, signer, ddb):
             webhook_url(local_stack), content=body, headers=signer.headers(body), timeout=60
         )
         assert response.status_code == 200, response.text
-    # THEN the large one went through the claim check and was applied, and the call exists
-    receipt = wait_for(lambda: get(ddb, f"T#{TENANT}#EVENT#e2e-big-1", "RECEIPT"))
-    assert receipt["event_type"]["S"] == "call.conversation.ended"
-    # (the conversation event creates the record too, so wait for the hangup's effect)
+    # THEN the large one went through the claim check and was applied (it is in the call's
+    # receipts), and so was the hangup
     call = wait_for(
         lambda: (
-            (c := get(ddb, f"T#{TENANT}#CALL#v3:e2e-big-call", "CALL")) and c["state"]["S"] == "ended" and c
+            (c := get(ddb, f"T#{TENANT}#CALL#v3:e2e-big-call", "CALL"))
+            and len(c.get("receipts", {}).get("SS", [])) == 2
+            and c
         )
     )
+    assert receipt_tag("e2e-big-1") in call["receipts"]["SS"]
+    assert call["state"]["S"] == "ended"
     assert call["conversation"]["M"]  # the conversation's facts are on it, not its 1 MiB of messages
     assert int(call["version"]["N"]) == 2
 
@@ -167,7 +181,7 @@ def test_unverifiable_webhooks_get_401_and_leave_no_trace(local_stack, signer, d
     assert response.status_code == 401
     assert response.json() == {"error": "unauthorized", "message": "signature could not be verified"}
     time.sleep(1.5)  # had anything been enqueued, the processor would have applied it by now
-    assert get(ddb, f"T#{TENANT}#EVENT#{doc['data']['id']}", "RECEIPT") is None
+    assert get(ddb, f"T#{TENANT}#EVENT#{doc['data']['id']}", "RECEIPT") is None  # nor a receipt item
     assert get(ddb, f"T#{TENANT}#CALL#{doc['data']['payload']['call_control_id']}", "CALL") is None
 
 

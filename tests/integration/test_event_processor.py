@@ -48,10 +48,17 @@ def call_item(aws, moto_stack, call_control_id: str, tenant: str = TENANT) -> di
     return table.get_call_item(tenant, call_control_id)
 
 
-def receipts_for(aws, moto_stack, call_control_id: str) -> list[dict]:
+def receipts_for(aws, moto_stack, call_control_id: str) -> list[str]:
+    """The call's applied events (the tags in its ``receipts``) and any receipt item naming it."""
     items = aws["dynamodb"].scan(TableName=moto_stack.table_name)["Items"]
-    return [
-        i
+    on_call = [
+        tag
+        for i in items
+        if i["sk"]["S"] == "CALL" and i.get("call_control_id", {}).get("S") == call_control_id
+        for tag in i.get("receipts", {}).get("SS", [])
+    ]
+    return on_call + [
+        i["event_id"]["S"]
         for i in items
         if i["sk"]["S"] == "RECEIPT" and i.get("call_control_id", {}).get("S") == call_control_id
     ]
@@ -203,6 +210,12 @@ class CrashingClient:
         self.inner = inner
         self.crashes_left = 1
 
+    def update_item(self, **kwargs: Any) -> Any:
+        if self.crashes_left:
+            self.crashes_left -= 1
+            raise ConnectionResetError("simulated crash before the commit")
+        return self.inner.update_item(**kwargs)
+
     def transact_write_items(self, **kwargs: Any) -> Any:
         if self.crashes_left:
             self.crashes_left -= 1
@@ -232,17 +245,28 @@ def test_a_crash_before_the_commit_loses_nothing(aws, moto_stack):
 
 
 class RacingClient:
-    """Lets another event of the same call commit between our read and our write, once."""
+    """Lets another event of the same call commit (from another process: its own CallsTable)
+    just before our write, once: our write is made against a guess of the call that is stale."""
 
     def __init__(self, inner: Any, table: str, rival: EventReceipt, rival_facts: list) -> None:
         self.inner, self.rival, self.rival_facts, self.table = inner, rival, rival_facts, table
         self.raced = False
+        self.operations: list[str] = []
+
+    def update_item(self, **kwargs: Any) -> Any:
+        self._race()
+        self.operations.append("update_item")
+        return self.inner.update_item(**kwargs)
 
     def transact_write_items(self, **kwargs: Any) -> Any:
+        self._race()
+        self.operations.append("transact_write_items")
+        return self.inner.transact_write_items(**kwargs)
+
+    def _race(self) -> None:
         if not self.raced:
             self.raced = True
             CallsTable(self.table, client=self.inner).apply_event(self.rival, self.rival_facts)
-        return self.inner.transact_write_items(**kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -260,21 +284,31 @@ def test_concurrent_events_of_one_call_both_apply(aws, moto_stack):
     item = call_item(aws, moto_stack, call)
     assert set(item["facts"]) == {"initiated", "answered"}
     assert item["version"] == 2
+    # the stale guess was refused, merged again onto the item the refusal returned (no read)
+    assert client.operations == ["update_item", "update_item"]
+    assert len(receipts_for(aws, moto_stack, call)) == 2
 
 
 class DuplicateFirstClient:
-    """Lets a concurrent delivery of the SAME event commit after our receipt check and before our
-    read of the call (the window two Lambda instances handling one SQS message twice share)."""
+    """Lets a concurrent delivery of the SAME event (another process) commit just before our
+    write (the window two Lambda instances handling one SQS message twice share), and records
+    what we ask of DynamoDB."""
 
     def __init__(self, inner: Any, table: str, body: str) -> None:
         self.inner, self.table, self.body = inner, table, body
         self.raced = False
+        self.operations: list[str] = []
 
-    def get_item(self, **kwargs: Any) -> Any:
-        if not self.raced and kwargs["Key"]["sk"]["S"] == "CALL":
+    def update_item(self, **kwargs: Any) -> Any:
+        if not self.raced:
             self.raced = True
             rival = EventProcessor(calls=CallsTable(self.table, client=self.inner), payloads=None)  # type: ignore[arg-type]
             assert rival.process(self.body).result is ApplyResult.APPLIED
+        self.operations.append("update_item")
+        return self.inner.update_item(**kwargs)
+
+    def get_item(self, **kwargs: Any) -> Any:
+        self.operations.append("get_item")
         return self.inner.get_item(**kwargs)
 
     def __getattr__(self, name: str) -> Any:
@@ -282,18 +316,19 @@ class DuplicateFirstClient:
 
 
 def test_a_duplicate_delivery_racing_the_first_changes_nothing(aws, moto_stack):
-    # GIVEN one event delivered twice at once: the other delivery commits between this one's
-    # receipt check and its read of the call (so the call's version condition holds for both)
+    # GIVEN one event delivered twice at once: the other delivery commits just before this one's
+    # write, which knows no version of the call (so only the receipts can tell)
     call = "v3:dup-race-1"
     body = message_for(with_call(load_fixture("call.answered"), call))["Body"]
     client = DuplicateFirstClient(aws["dynamodb"], moto_stack.table_name, body)
     processor = EventProcessor(calls=CallsTable(moto_stack.table_name, client=client), payloads=None)  # type: ignore[arg-type]
     # WHEN this delivery applies it
     result = processor.process(body).result
-    # THEN only the receipt's own condition tells: a duplicate, applied once (no second version,
-    # so no second lead effect or total)
+    # THEN the receipts' condition tells: a duplicate, applied once (no second version, so no
+    # second lead effect or total), answered from the item the refusal returned (no read)
     assert client.raced
     assert result is ApplyResult.DUPLICATE
+    assert client.operations == ["update_item"]
     assert call_item(aws, moto_stack, call)["version"] == 1
     assert len(receipts_for(aws, moto_stack, call)) == 1
 

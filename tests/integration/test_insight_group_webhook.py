@@ -154,6 +154,7 @@ def test_an_unknown_conversation_is_retried_not_lost(
     calls = CallsTable(moto_stack.table_name)
     assert not calls.receipt_exists(TENANT, f"insights:{conversation}:{GROUP}")
     assert "insights" not in call_of(moto_stack, call_id)
+    assert "receipts" not in call_of(moto_stack, call_id)  # no event applied to it either
     # WHEN the conversation's call event arrives and SQS redelivers the webhook
     run(processor_handler, [message_for(conversation_created(call_id, conversation))])
     assert run(processor_handler, [{"Body": body, "MessageId": "m-late"}]) == {"batchItemFailures": []}

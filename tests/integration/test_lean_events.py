@@ -1,7 +1,7 @@
-"""What a webhook event costs after intake (issue 21), against moto: the receipt's condition is the
-duplicate check (no receipt read), the call is read once per event, and what runs after the commit
-(the lead's effects, totals) works on the call as the commit left it. The removed reads' guarantees
-are pinned where a condition now carries them."""
+"""What a webhook event costs after intake (issue 21), against moto: one conditional write per event
+(the receipt on the call, no read first), and what runs after the commit (the lead's effects,
+totals) works on the call as the commit left it. The removed reads' guarantees are pinned where a
+condition now carries them (and in test_one_write_events.py)."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def event(name: str, call_control_id: str) -> dict[str, str]:
     return message_for(doc)
 
 
-def test_an_event_of_a_linked_open_call_costs_one_read_and_one_write(moto_stack, counted):
+def test_an_event_of_a_linked_open_call_costs_one_write(moto_stack, counted):
     # GIVEN a call the dialer linked to its accepted attempt
     call_id = "v3:lean-open-1"
     linked_call(moto_stack.table_name, call_id, "+13125550171")
@@ -107,11 +107,12 @@ def test_an_event_of_a_linked_open_call_costs_one_read_and_one_write(moto_stack,
         # WHEN each event of the open call is processed with the engine's settler and effects
         counted.operations.clear()
         done = events.process(event(name, call_id)["Body"])
-        # THEN it reads the call once and writes receipt + call in one transaction: no receipt
-        # read, no second read of the call for the settler or the after-call effects, no attempt
-        # read (a linked call's attempt was accepted with the link)
+        # THEN it is one conditional UpdateItem of the call (its receipt on it): no read of the
+        # call first (the process knows the version its last write left; the first event knows
+        # there is none yet), none for the settler or the after-call effects (the write returns
+        # the item), no attempt read (a linked call's attempt was accepted with the link)
         assert done.result == ApplyResult.APPLIED
-        assert counted.operations == ["get_item", "transact_write_items"], name
+        assert counted.operations == ["update_item"], name
 
 
 def test_a_redelivery_changes_nothing_and_still_repairs(moto_stack, counted):
@@ -125,10 +126,10 @@ def test_a_redelivery_changes_nothing_and_still_repairs(moto_stack, counted):
     # WHEN SQS delivers it again
     counted.operations.clear()
     again = events.process(message)
-    # THEN the receipt's condition refuses it (the only duplicate check), the call is read once
-    # more for the repair path, and the call is unchanged
+    # THEN the receipts' condition refuses it (the only duplicate check), the refusal hands back
+    # the call for the repair path (no read), and the call is unchanged
     assert again.result == ApplyResult.DUPLICATE
-    assert counted.operations == ["get_item", "transact_write_items", "get_item"]
+    assert counted.operations == ["update_item"]
     assert CallsTable(moto_stack.table_name).get_call_item(TENANT, call_id)["version"] == version  # type: ignore[index]
 
 
@@ -163,6 +164,8 @@ def test_a_hangup_counts_its_call_in_its_own_transaction_once(moto_stack, counte
     call_id = "v3:lean-hangup-1"
     linked_call(table, call_id, "+13125550174")
     events = processor(table, counted)
+    assert events.process(event("call.initiated", call_id)["Body"]).result == ApplyResult.APPLIED
+    counted.operations.clear()
     message = event("call.hangup", call_id)["Body"]
     # WHEN its hangup is processed, and then delivered again
     first = events.process(message)
@@ -172,8 +175,8 @@ def test_a_hangup_counts_its_call_in_its_own_transaction_once(moto_stack, counte
     # once: the redelivery is a duplicate and counts nothing
     assert first.result == ApplyResult.APPLIED
     assert first.after_call == ("totals",)
-    # call, commit, the attempt (with its lead and campaign: the settlement's reads)
-    assert operations == ["get_item", "transact_write_items", "batch_get_item"]
+    # the commit (call + counters), the attempt (with its lead and campaign: the settlement's reads)
+    assert operations == ["transact_write_items", "batch_get_item"]
     assert again.result == ApplyResult.DUPLICATE
     assert again.after_call == ()
     totals = TotalsTable(table).campaign_totals(TENANT, f"cmp_{call_id[3:]}")

@@ -1,20 +1,27 @@
 """DynamoDB adapter for call records and webhook receipts.
 
-Exactly-once application: the receipt of an event and the call record it changes are written in
-ONE transaction. The receipt put is conditional on the receipt not existing, and the call put
-is conditional on the version we read (optimistic concurrency). So there is no moment at which
-the receipt exists but the effect does not: a crash anywhere before the commit leaves neither,
-and the SQS redelivery applies both. A duplicate fails the receipt's condition and changes
-nothing; the receipt is never read first (its condition is the check).
+Exactly-once application, one write per event: an event that changes a call is applied by ONE
+conditional write of the call item that also adds the event to the call's own ``receipts``
+(:func:`receipt_tag`). Its condition is "this event is not in the receipts" beside the call's
+``version`` as this process last knew it (:class:`KnownCalls`; no read first). So there is no
+moment at which the receipt exists but the effect does not: a crash before the commit leaves
+neither, and the SQS redelivery applies both. A refused write hands back the item as stored
+(``ReturnValuesOnConditionCheckFailure=ALL_OLD``): the event in its receipts is a duplicate,
+answered from that item; otherwise the facts are merged again onto it and written again.
 
-An event costs two requests: the call read (the merge needs its facts) and the transaction. The
-call as the transaction left it is handed back (:class:`Applied`), so what runs after the commit
-(the lead's effects, totals) reads no call again.
+A call with nothing to add to its counters is one ``UpdateItem`` (``ReturnValues=ALL_NEW``: the
+committed item is handed on, :class:`Applied`); a linked call whose totals move is one
+transaction of the call's update and the counters' ``ADD``\\ s. Events without facts or a call
+get a receipt item of their own (its ``attribute_not_exists`` condition is the check).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import base64
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -28,18 +35,21 @@ from dialer import keys
 from dialer.adapters.dynamo import DynamoItems, storage_error
 from dialer.adapters.table_ops import TableOps
 from dialer.adapters.totals_table import TotalsDue, totals_due
+from dialer.domain.analytics import contribution
 from dialer.domain.calls import CallFacts, Fact, FactKind, identity_of, merge_facts, summarize
 from dialer.errors import ConcurrentUpdate
 
 MAX_ATTEMPTS = 5
+RECEIPTS = "receipts"  # the call item's string set of applied events (receipt_tag of each)
+KNOWN_CALLS = 1024  # calls a process remembers (~11 KiB of objects for a completed call: ~11 MB)
 
 
 class ApplyResult(StrEnum):
     """What applying one event did."""
 
-    APPLIED = "applied"  # the call record changed (or was created) and the receipt was written
-    RECORDED = "recorded"  # no call effect in this slice; the receipt records that it arrived
-    DUPLICATE = "duplicate"  # a receipt already existed: nothing changed
+    APPLIED = "applied"  # the call record changed (or was created) and the event is in its receipts
+    RECORDED = "recorded"  # no call effect in this slice; a receipt item records that it arrived
+    DUPLICATE = "duplicate"  # applied (or recorded) before: nothing changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +68,10 @@ class EventReceipt:
 class Applied:
     """What applying one event did, and the call record as this delivery knows it.
 
-    ``call`` is the stored item as the commit left it (APPLIED), as read after a duplicate
-    (DUPLICATE: a redelivery repairs what the first delivery may not have finished), or None
-    (RECORDED, or no such call). A write by another writer after the commit is not in it.
+    ``call`` is the stored item as the commit left it (APPLIED: returned by the write, or for a
+    transaction the item the write was conditional on plus what it set), as the refused write
+    found it (DUPLICATE: a redelivery repairs what the first delivery may not have finished), or
+    None (RECORDED, or no such call). A write by another writer after the commit is not in it.
     """
 
     result: ApplyResult
@@ -79,6 +90,66 @@ class CallRecord:
     item: dict[str, Any]
 
 
+def receipt_tag(event_id: str) -> str:
+    """What a call's ``receipts`` keep of an event: 72 bits of the SHA-256 of its id, as 12
+    base64url characters (a Telnyx event id is a 36-character UUID).
+
+    Dedupe compares the tags of one call's own events only (a few dozen at most), so two
+    different events of a call share a tag with a probability of about n²/2^73 (≈ 4e-20 for 20
+    events): far below any other failure, and the set stays ~13 bytes per event."""
+    digest = hashlib.sha256(event_id.encode("utf-8")).digest()[:9]
+    return base64.urlsafe_b64encode(digest).decode("ascii")
+
+
+class KnownCalls:
+    """What this process last knew of each call: the item as its last write left it or as a
+    refused write returned it, least recently used first out. A guess, never trusted: every
+    write is conditional on what the guess shows (see :meth:`CallsTable.apply_event`)."""
+
+    def __init__(self, size: int = KNOWN_CALLS) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, tenant_id: str, call_control_id: str) -> dict[str, Any] | None:
+        """The call as last known, or None ("no version yet")."""
+        with self._lock:
+            item = self._items.get((tenant_id, call_control_id))
+            if item is not None:
+                self._items.move_to_end((tenant_id, call_control_id))
+            return item
+
+    def put(self, tenant_id: str, call_control_id: str, item: dict[str, Any] | None) -> None:
+        """Remember the call (None forgets it)."""
+        with self._lock:
+            if item is None:
+                self._items.pop((tenant_id, call_control_id), None)
+                return
+            self._items[(tenant_id, call_control_id)] = item
+            self._items.move_to_end((tenant_id, call_control_id))
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _CallWrite:
+    """One try at applying an event: the call's update, the counters that join it, the item it
+    leaves and what it counts."""
+
+    update: dict[str, Any]
+    counters: list[dict[str, Any]]
+    after: dict[str, Any]
+    due: TotalsDue | None
+
+
+class _Refused(Exception):
+    """The call's condition failed; ``item`` is the call as stored (None: no such item)."""
+
+    def __init__(self, item: dict[str, Any] | None) -> None:
+        super().__init__("call condition failed")
+        self.item = item
+
+
 class CallsTable:
     """Call records and receipts in the single table."""
 
@@ -89,70 +160,68 @@ class CallsTable:
         receipt_ttl_days: int = 7,
         client: Any = None,
         clock: Callable[[], datetime] | None = None,
+        known: KnownCalls | None = None,
     ) -> None:
         self.items = DynamoItems(table_name, client=client)
         self.ops = TableOps(self.items)
         self.table_name = table_name
         self.receipt_ttl = timedelta(days=receipt_ttl_days)
         self._clock = clock or engine_clock.now  # the call's times are the engine's (one clock)
+        self.known = known or KnownCalls()
 
     # --- reads -----------------------------------------------------------------------------
     def get_call(self, tenant_id: str, call_control_id: str) -> CallRecord | None:
         """Read a call record (strongly consistent), or None."""
         item = self.items.get(keys.call_key(tenant_id, call_control_id))
-        if item is None:
-            return None
-        facts = {FactKind(k): Fact.from_item(k, v) for k, v in (item.get("facts") or {}).items()}
-        return CallRecord(tenant_id, call_control_id, facts, int(item.get("version") or 0), item)
+        return _record(tenant_id, call_control_id, item) if item is not None else None
 
     def get_call_item(self, tenant_id: str, call_control_id: str) -> dict[str, Any] | None:
         """The raw stored call item (for APIs and tests)."""
         return self.items.get(keys.call_key(tenant_id, call_control_id))
 
     def receipt_exists(self, tenant_id: str, event_id: str) -> bool:
-        """True if the event was already applied."""
+        """True if the event has a receipt item (an event without a call effect, or one applied
+        by a release before receipts moved onto the call)."""
         return self.items.get(keys.receipt_key(tenant_id, event_id)) is not None
 
     # --- writes ----------------------------------------------------------------------------
     def apply_event(self, receipt: EventReceipt, facts: list[Fact]) -> Applied:
-        """Apply an event's facts to its call and write its receipt, atomically and at most once.
+        """Apply an event's facts to its call and record it there, atomically and at most once.
 
-        Events without facts (or without a call) only get a receipt. Losing an optimistic-
-        concurrency race re-reads and re-merges; after ``MAX_ATTEMPTS`` losses the message is
-        left for SQS to redeliver (``ConcurrentUpdate``).
+        No read first: the write is conditional on the call as this process last knew it (its
+        ``version``; its ``totals_rev`` and link when totals are involved) and on the event not
+        being in its receipts. A refusal returns the stored item: the event in its receipts is a
+        DUPLICATE (that item is the call handed on); otherwise a concurrent writer moved the
+        call, and the facts are merged again onto the returned item. After ``MAX_ATTEMPTS``
+        refusals the message is left for SQS to redeliver (``ConcurrentUpdate``). Events without
+        facts (or without a call) only get a receipt item.
         """
-        receipt_item = self._receipt_item(receipt)
         if not facts or not receipt.call_control_id:
-            recorded = self.items.put(receipt_item, condition="attribute_not_exists(pk)")
+            recorded = self.items.put(self._receipt_item(receipt), condition="attribute_not_exists(pk)")
             return Applied(ApplyResult.RECORDED if recorded else ApplyResult.DUPLICATE)
 
         tenant_id, call_control_id = receipt.tenant_id, receipt.call_control_id
-        receipt_put = {
-            "TableName": self.table_name,
-            "Item": self.items.to_ddb(receipt_item),
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }
+        tag = receipt_tag(receipt.event_id)
+        guess = self.known.get(tenant_id, call_control_id)
         for _ in range(MAX_ATTEMPTS):
-            current = self.get_call(tenant_id, call_control_id)
-            call_update, after, due = self._call_update(tenant_id, call_control_id, current, facts)
-            counters = [self.ops.wire(op) for op in due.counter_ops(tenant_id, after)] if due else []
+            if _predates_receipts(guess) and self.receipt_exists(tenant_id, receipt.event_id):
+                # A call written by the release before this one keeps its events' receipts as
+                # items: an event applied then is a duplicate now (calls live at the deploy only).
+                self.known.put(tenant_id, call_control_id, guess)
+                return Applied(ApplyResult.DUPLICATE, guess)
+            write = self._call_write(tenant_id, call_control_id, guess, facts, tag)
             try:
-                self.items.client.transact_write_items(
-                    TransactItems=[{"Put": receipt_put}, {"Update": call_update}, *counters]
-                )
-            except ClientError as exc:
-                if _error_code(exc) != "TransactionCanceledException":
-                    raise storage_error(exc, "could not apply the event") from exc
-                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-                if reasons and reasons[0] == "ConditionalCheckFailed":
-                    # Applied before (this is a redelivery), or a concurrent delivery won.
-                    return Applied(ApplyResult.DUPLICATE, self.get_call_item(tenant_id, call_control_id))
-                if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                    continue  # another event of this call won the race: re-read and re-merge
-                raise storage_error(exc, "could not apply the event") from exc
-            except BotoCoreError as exc:
-                raise storage_error(exc, "could not apply the event") from exc
-            return Applied(ApplyResult.APPLIED, after, due.change if due else None)
+                stored = self._commit(write)
+            except _Refused as refused:
+                guess = refused.item
+                if guess is not None and tag in (guess.get(RECEIPTS) or ()):
+                    # Applied before (a redelivery), or a concurrent delivery of it won.
+                    self.known.put(tenant_id, call_control_id, guess)
+                    return Applied(ApplyResult.DUPLICATE, guess)
+                continue  # another writer moved the call: merge again onto it as stored
+            self.known.put(tenant_id, call_control_id, stored)
+            return Applied(ApplyResult.APPLIED, stored, write.due.change if write.due else None)
+        self.known.put(tenant_id, call_control_id, None)
         raise ConcurrentUpdate(f"call record kept changing while applying event {receipt.event_id}")
 
     def set_transcript(
@@ -178,6 +247,36 @@ class CallsTable:
             fields["transcript_messages"] = messages
         return self.items.update(keys.call_key(tenant_id, call_control_id), fields)
 
+    def _commit(self, write: _CallWrite) -> dict[str, Any]:
+        """Send the write; returns the call as it left it, raises :class:`_Refused`."""
+        try:
+            if not write.counters:
+                response = self.items.client.update_item(
+                    **write.update, ReturnValues="ALL_NEW", ReturnValuesOnConditionCheckFailure="ALL_OLD"
+                )
+                return self.items.from_ddb(response["Attributes"])
+            self.items.client.transact_write_items(
+                TransactItems=[
+                    {"Update": {**write.update, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+                    *write.counters,
+                ]
+            )
+            return write.after
+        except ClientError as exc:
+            code = _error_code(exc)
+            if code == "ConditionalCheckFailedException":
+                raise _Refused(self._item_of(exc.response.get("Item"))) from exc
+            # The call's update is the transaction's first item (the counters have no condition).
+            reasons = exc.response.get("CancellationReasons") or [{}]
+            if code == "TransactionCanceledException" and reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise _Refused(self._item_of(reasons[0].get("Item"))) from exc
+            raise storage_error(exc, "could not apply the event") from exc
+        except BotoCoreError as exc:
+            raise storage_error(exc, "could not apply the event") from exc
+
+    def _item_of(self, raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        return self.items.from_ddb(raw) if raw else None
+
     def _receipt_item(self, receipt: EventReceipt) -> dict[str, Any]:
         now = self._clock()
         return {
@@ -193,18 +292,28 @@ class CallsTable:
             "expires_at": int((now + self.receipt_ttl).timestamp()),
         }
 
-    def _call_update(
-        self, tenant_id: str, call_control_id: str, current: CallRecord | None, facts: list[Fact]
-    ) -> tuple[dict[str, Any], dict[str, Any], TotalsDue | None]:
-        """An UpdateItem that SETs only the attributes this module owns, the item it leaves, and
-        what it adds to the campaign's totals.
+    def _call_write(
+        self,
+        tenant_id: str,
+        call_control_id: str,
+        guess: dict[str, Any] | None,
+        facts: list[Fact],
+        tag: str,
+    ) -> _CallWrite:
+        """The event's write against ``guess`` (the call as last known; None: no version yet):
+        an update that SETs only the attributes this module owns and adds ``tag`` to the
+        receipts, the counters' ADDs when the call's totals move, the item it leaves and what it
+        counts.
 
-        Other writers (the dialer's attempt link, later conversation and cost data) keep their
-        attributes; the version condition makes the read-merge-write safe against a concurrent
-        event of the same call. A linked call's totals move in the same write (the counters'
-        ADDs join the transaction), conditional on the ``totals_rev`` read, as every totals
-        writer's are (:class:`~dialer.adapters.totals_table.TotalsDue`).
+        Its condition guards everything the merge and what is handed on read from the guess:
+        the facts (``version``: only this module writes them and bumps it), the receipts (not
+        this event), the totals (``totals_rev`` as every totals writer's, when the write moves
+        them), the dialer's link (which bumps no version: a guess without it whose facts would
+        count is written only while the call is really unlinked, so a linked call's totals move
+        in this commit or, unlinked, in the link's own sync), and, for a transaction (which
+        returns no item), the insight marker the after-call effects act on.
         """
+        current = _record(tenant_id, call_control_id, guess) if guess is not None else None
         base: CallFacts = current.facts if current else {}
         merged = merge_facts(base, facts)
         summary = summarize(merged)
@@ -231,40 +340,69 @@ class CallsTable:
             "updated_at": now,
         }
         fields = {k: v for k, v in fields.items() if v is not None}
-        after = {**(current.item if current else {}), **fields}
+        after = {**(guess or {}), **fields}
         after.setdefault("created_at", now)
-        due = totals_due(self.items.from_ddb(self.items.to_ddb(after)))
+        after[RECEIPTS] = {*(after.get(RECEIPTS) or ()), tag}
+        after = self.items.from_ddb(self.items.to_ddb(after))  # as a read would return it
+        due = totals_due(after)
         if due is not None:
             totals, _, _ = due.call_update()
             fields.update(totals)
-            after.update(totals)
+            after.update(self.items.from_ddb(self.items.to_ddb(totals)))
         names = {f"#a{i}": name for i, name in enumerate(fields)}
-        values = {f":a{i}": value for i, value in enumerate(fields.values())}
+        values: dict[str, Any] = {f":a{i}": value for i, value in enumerate(fields.values())}
         sets = [f"#a{i} = :a{i}" for i in range(len(fields))]
         sets.append("#created = if_not_exists(#created, :now)")
-        names["#created"] = "created_at"
-        values[":now"] = now
-        names["#version"] = "version"
+        names.update({"#created": "created_at", "#version": "version", "#rc": RECEIPTS})
+        values.update({":now": now, ":tags": {tag}, ":tag": tag})
         if current is None or current.version == 0:  # no record yet, or one another writer created
-            condition = "attribute_not_exists(#version)"
+            conditions = ["attribute_not_exists(#version)"]
         else:
-            condition = "#version = :expected"
+            conditions = ["#version = :expected"]
             values[":expected"] = current.version
+        conditions.append("NOT contains(#rc, :tag)")
         if due is not None:
             names["#trev"] = "totals_rev"
             values[":trev"] = due.rev
-            condition += " AND (#trev = :trev" + (" OR attribute_not_exists(#trev))" if due.rev == 0 else ")")
+            conditions.append(
+                "(#trev = :trev" + (" OR attribute_not_exists(#trev))" if due.rev == 0 else ")")
+            )
+            conditions.append(
+                _as_guessed(names, values, "#ia", "insights_applied", after.get("insights_applied"))
+            )
+        elif not after.get("campaign_id") and contribution(after):
+            names["#cmp"] = "campaign_id"
+            conditions.append("attribute_not_exists(#cmp)")
         update = {
             "TableName": self.table_name,
             "Key": self.items.to_ddb(keys.call_key(tenant_id, call_control_id)),
-            "UpdateExpression": "SET " + ", ".join(sets),
-            "ConditionExpression": condition,
+            "UpdateExpression": "SET " + ", ".join(sets) + " ADD #rc :tags",
+            "ConditionExpression": " AND ".join(conditions),
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": self.items.to_ddb(values),
         }
-        # Through DynamoDB's types and back, so it reads exactly as a GetItem would return it.
-        after = self.items.from_ddb(self.items.to_ddb({**keys.call_key(tenant_id, call_control_id), **after}))
-        return update, after, due
+        counters = [self.ops.wire(op) for op in due.counter_ops(tenant_id, after)] if due else []
+        after.update(keys.call_key(tenant_id, call_control_id))
+        return _CallWrite(update, counters, after, due)
+
+
+def _record(tenant_id: str, call_control_id: str, item: Mapping[str, Any]) -> CallRecord:
+    facts = {FactKind(k): Fact.from_item(k, v) for k, v in (item.get("facts") or {}).items()}
+    return CallRecord(tenant_id, call_control_id, facts, int(item.get("version") or 0), dict(item))
+
+
+def _predates_receipts(item: Mapping[str, Any] | None) -> bool:
+    """A call item an event was applied to by the release that kept receipts as items."""
+    return item is not None and int(item.get("version") or 0) > 0 and RECEIPTS not in item
+
+
+def _as_guessed(names: dict[str, str], values: dict[str, Any], name: str, attribute: str, value: Any) -> str:
+    """A condition that ``attribute`` is as the guess shows it (absent or equal)."""
+    names[name] = attribute
+    if value is None:
+        return f"attribute_not_exists({name})"
+    values[f":{name[1:]}"] = value
+    return f"{name} = :{name[1:]}"
 
 
 def _error_code(exc: ClientError) -> str:

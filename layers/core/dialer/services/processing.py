@@ -34,8 +34,8 @@ class CallsRepository(Protocol):
     """Where call records and receipts live."""
 
     def apply_event(self, receipt: EventReceipt, facts: list[Fact]) -> Applied:
-        """Apply facts and write the receipt atomically (DUPLICATE if the receipt exists), with
-        the call as the commit left it."""
+        """Apply facts and record the event atomically (DUPLICATE if it was applied before), with
+        the call as the commit left it (or as stored, for a duplicate)."""
         ...
 
 
@@ -255,7 +255,7 @@ class EventProcessor:
         if job is None or self.transcripts is None:
             return False
         if applied.result == ApplyResult.DUPLICATE:
-            call = applied.call  # read after the duplicate was found
+            call = applied.call  # as the refused write found it stored
             if call is None or call.get("transcript_status"):
                 return False
         self.transcripts.request(job)
