@@ -314,20 +314,21 @@ def test_an_insight_and_a_cost_report_cost_what_their_guarantees_need(moto_stack
     # WHEN its cost report arrives
     counted.operations.clear()
     cost = events.process(event("call.cost", call_id)["Body"])
-    # THEN it costs the call's read, the commit (receipt, call, counters) and the settler's one
-    # read of the attempt, lead and campaign; the budget check uses that campaign (no GetItem)
+    # THEN it costs the commit (the call with its receipt, and the counters: no read first) and
+    # the settler's one read of the attempt, lead and campaign; the budget check uses that
+    # campaign (no GetItem)
     assert "totals" in cost.after_call
-    assert counted.operations == ["get_item", "transact_write_items", "batch_get_item"]
+    assert counted.operations == ["transact_write_items", "batch_get_item"]
     # WHEN the insights conclude ``wrong_number`` (the campaign's map: the lead is invalid)
     counted.operations.clear()
     done = events.process(insight(call_id, "wrong_number")["Body"])
-    # THEN: the call's read and commit, the settler's batch (its campaign and ended attempt are
-    # handed on: no GetItem of either), the disposition on the call, ONE lead update (last
-    # disposition and result), the re-settlement, and the marker with the disposition's counter
+    # THEN: the call's commit (one update, no read first), the settler's batch (its campaign and
+    # ended attempt are handed on: no GetItem of either), the disposition on the call, ONE lead
+    # update (last disposition and result), the re-settlement, and the marker with the
+    # disposition's counter
     assert "lead_wrong_number" in done.after_call
     assert counted.operations == [
-        "get_item",
-        "transact_write_items",
+        "update_item",
         "batch_get_item",
         "update_item",
         "update_item",
@@ -350,10 +351,11 @@ def test_an_insight_and_a_cost_report_cost_what_their_guarantees_need(moto_stack
     # WHEN the insights are delivered again
     counted.operations.clear()
     again = events.process(insight(call_id, "wrong_number")["Body"])
-    # THEN the receipt refuses them, the repair path reads, and nothing is written again
+    # THEN the call's receipts refuse them (the refusal returns the call: no read), the repair
+    # path reads, and nothing is written again
     assert again.result == ApplyResult.DUPLICATE
     assert again.after_call == ()
-    assert counted.operations == ["get_item", "transact_write_items", "get_item", "batch_get_item"]
+    assert counted.operations == ["update_item", "batch_get_item"]
     assert DialingTable(table).items.get(keys.lead_key(TENANT, lead_id)) == lead
     assert CallsTable(table).get_call_item(TENANT, call_id) == call
     assert TotalsTable(table).campaign_totals(TENANT, campaign_id) == totals
@@ -381,14 +383,15 @@ class FailOnce:
 
 def test_an_insight_whose_lead_effect_failed_is_applied_by_its_redelivery(moto_stack):
     # GIVEN a settled call whose insights' re-settlement of the lead fails once (after the
-    # disposition is on the call and the lead: the delivery's 2nd transaction)
+    # disposition is on the call and the lead: the delivery's 1st transaction, its commit on the
+    # call being an update)
     table = moto_stack.table_name
     call_id = "v3:lean-insight-2"
     campaign_id, lead_id = dialled_call(table, call_id, "+13125550178")
     events = processor(table, Counting(boto3.client("dynamodb", region_name="us-east-1")))
     for name in ANSWERED:
         events.process(event(name, call_id)["Body"])
-    failing = processor(table, FailOnce(boto3.client("dynamodb", region_name="us-east-1"), 2))
+    failing = processor(table, FailOnce(boto3.client("dynamodb", region_name="us-east-1"), 1))
     message = insight(call_id, "wrong_number")["Body"]
     with pytest.raises(TemporarilyUnavailable):  # SQS redelivers the message
         failing.process(message)
