@@ -6,7 +6,9 @@ Prints ``name value unit`` lines:
   the event processor with the engine's settler and the after-call effects (insight disposition,
   totals sync, budget), over ``CALLS`` linked calls. moto answers in-process, so the figures
   are the code's cost plus moto's, not DynamoDB latency; ``..._requests`` is the DynamoDB
-  requests per event (what production pays).
+  requests per event (what production pays) when the environment applied the call's earlier
+  events, ``..._requests_unseen_call`` when it did not (its write is refused once, then made
+  on the item the refusal returned).
 - ``stats_*``: ``GET /campaigns/{id}/stats`` (the service) on a campaign whose counters stand for
   ``LEADS`` leads and ``LEADS`` ended calls (written as the counters those calls leave; the query
   reads only counters, so the calls themselves need not exist): milliseconds, requests and items
@@ -63,19 +65,45 @@ def main() -> int:
     return 0
 
 
+def _message(name: str, call_id: str, suffix: str) -> str:
+    """The SQS message of the fixture event ``name`` for ``call_id`` (its id made unique)."""
+    from dialer.domain.webhook_message import WebhookMessage
+    from tests.support.signing import load_fixture
+
+    doc = json.loads(json.dumps(load_fixture(name)))
+    doc["data"]["id"] = f"{doc['data']['id']}-{suffix}"
+    doc["data"]["payload"]["call_control_id"] = call_id
+    if name == "call.conversation_insights.generated":
+        doc["data"]["payload"]["results"] = [
+            {
+                "insight_id": "i-1",
+                "result": json.dumps({"disposition": "not_interested", "summary": "no"}),
+            }
+        ]
+    body = json.dumps(doc)
+    return WebhookMessage(
+        tenant_id=TENANT,
+        event_id="",
+        event_type="",
+        content_type="application/json",
+        received_at="",
+        signed_at=0,
+        body=body,
+        body_bytes=len(body),
+    ).to_json()
+
+
 def events(table: str, meter: Any) -> None:
     from dialer.adapters.campaigns_table import CampaignsTable
-    from dialer.domain.webhook_message import WebhookMessage
     from dialer.services.engine import build_after_call
     from dialer.services.lead_effects import CallOutcomes
     from dialer.services.processing import EventProcessor
     from dialer.settings import get_settings
     from tests.support.seed import Seeder
-    from tests.support.signing import load_fixture
 
     settings = get_settings()
     from dialer import clock
-    from dialer.adapters.calls_table import CallsTable
+    from dialer.adapters.calls_table import CallsTable, KnownCalls
     from dialer.adapters.dialing_table import DialingTable
     from dialer.adapters.people_table import ContactHistory
 
@@ -98,30 +126,10 @@ def events(table: str, meter: Any) -> None:
         lead = seed.lead(TENANT, "cmp_bench", f"+1312555{i:04d}")
         seed.linked_call(lead, 1, call_id)
         for name in EVENTS:
-            doc = json.loads(json.dumps(load_fixture(name)))
-            doc["data"]["id"] = f"{doc['data']['id']}-{i}"
-            doc["data"]["payload"]["call_control_id"] = call_id
-            if name == "call.conversation_insights.generated":
-                doc["data"]["payload"]["results"] = [
-                    {
-                        "insight_id": "i-1",
-                        "result": json.dumps({"disposition": "not_interested", "summary": "no"}),
-                    }
-                ]
-            body = json.dumps(doc)
-            message = WebhookMessage(
-                tenant_id=TENANT,
-                event_id="",
-                event_type="",
-                content_type="application/json",
-                received_at="",
-                signed_at=0,
-                body=body,
-                body_bytes=len(body),
-            )
+            message = _message(name, call_id, str(i))
             meter.reset()
             start = time.perf_counter()
-            processor.process(message.to_json())
+            processor.process(message)
             timings[name].append((time.perf_counter() - start) * 1000)
             used = meter.meter
             requests[name].append(used.total_requests())
@@ -129,10 +137,27 @@ def events(table: str, meter: Any) -> None:
                 breakdown[name][0][target] += count
             for (index, cls), units in used.by_class(used.write_units).items():
                 breakdown[name][1][f"{index} {cls}"] += units
+    # The same events once more, each applied by an environment that has not seen its call (a
+    # fresh cache of known calls): SQS hands a call's events to any Lambda environment, and
+    # there the call's write is refused once and made again on the item the refusal returned.
+    cold: dict[str, list[int]] = defaultdict(list)
+    for i in range(CALLS):
+        call_id = f"v3:bench-cold-{i:04d}"
+        lead = seed.lead(TENANT, "cmp_bench", f"+1312556{i:04d}")
+        seed.linked_call(lead, 1, call_id)
+        for name in EVENTS:
+            calls.known = KnownCalls()
+            meter.reset()
+            processor.process(_message(name, call_id, f"cold-{i}"))
+            cold[name].append(meter.meter.total_requests())
     for name in EVENTS:
         print(f"event_processor_{name.replace('.', '_')} {statistics.median(timings[name]):.2f} ms")
         print(
             f"event_processor_{name.replace('.', '_')}_requests {statistics.median(requests[name]):.0f} count"
+        )
+        print(
+            f"event_processor_{name.replace('.', '_')}_requests_unseen_call "
+            f"{statistics.median(cold[name]):.0f} count"
         )
         targets, units = breakdown[name]
         print(f"event_processor_{name.replace('.', '_')}_wcu {sum(units.values()) / CALLS:.1f} WCU")
