@@ -211,14 +211,14 @@ def _local_e2e(stack: Any, sim: Simulator, plan: list[dialing.PlannedLead]) -> i
 # --- in-process -----------------------------------------------------------------------------------
 def in_process(args: argparse.Namespace) -> int:
     """The in-process figures (moto as the local stack runs it: serialised per request, with its
-    faster paths; see ``local.moto_dynamo.embedded_dynamodb``)."""
+    faster paths; see ``local.moto_dynamo.embedded_moto``)."""
     import os
 
     import boto3
     from moto import mock_aws
 
     from bench.dynamo_meter import DynamoMeter
-    from local.moto_dynamo import embedded_dynamodb
+    from local.moto_shims import embedded_moto
     from tests.support.aws import aws_env_defaults, function_environment, provision
 
     aws_env_defaults()
@@ -229,7 +229,7 @@ def in_process(args: argparse.Namespace) -> int:
 
     get_logger().setLevel("WARNING")  # nor the engine's INFO lines (a 429 re-queued, ...)
     failures = 0
-    with mock_aws(), embedded_dynamodb():
+    with mock_aws(), embedded_moto():
         meter = DynamoMeter().install()  # after mock_aws: it replaces the default session
         stack = provision(lambda service: boto3.client(service, region_name="us-east-1"))
         os.environ.update(function_environment(stack))

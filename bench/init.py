@@ -55,7 +55,7 @@ def bench_warm() -> None:
     from moto import mock_aws
 
     from dialer.adapters.campaigns_table import CampaignsTable
-    from local.moto_dynamo import embedded_dynamodb
+    from local.moto_shims import embedded_moto
     from tests.support.aws import (
         LambdaContextStub,
         aws_env_defaults,
@@ -67,7 +67,7 @@ def bench_warm() -> None:
     from tests.support.signing import api_gateway_event, new_signer
 
     aws_env_defaults()
-    with mock_aws(), embedded_dynamodb():  # moto as the local stack runs it
+    with mock_aws(), embedded_moto():  # moto as the local stack runs it
         meter = DynamoMeter().install()  # after mock_aws: it replaces the default session
         stack = provision(lambda service: boto3.client(service, region_name="us-east-1"))
         os.environ.update(function_environment(stack, "DynamicVariablesFunction"))

@@ -52,11 +52,11 @@ def main() -> int:
     from moto import mock_aws
 
     from bench.dynamo_meter import DynamoMeter
-    from local.moto_dynamo import embedded_dynamodb
+    from local.moto_shims import embedded_moto
     from tests.support.aws import aws_env_defaults, function_environment, provision
 
     aws_env_defaults()
-    with mock_aws(), embedded_dynamodb():  # moto as the local stack runs it
+    with mock_aws(), embedded_moto():  # moto as the local stack runs it
         meter = DynamoMeter().install()
         stack = provision(lambda service: boto3.client(service, region_name="us-east-1"))
         os.environ.update(function_environment(stack))

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     from moto import mock_aws
 
     from bench.dynamo_meter import DynamoMeter
-    from local.moto_dynamo import embedded_dynamodb
+    from local.moto_shims import embedded_moto
     from tests.support.aws import aws_env_defaults, function_environment, provision
 
     aws_env_defaults()
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
-    with mock_aws(), embedded_dynamodb():
+    with mock_aws(), embedded_moto():
         meter = DynamoMeter().install()
         stack = provision(lambda service: boto3.client(service, region_name="us-east-1"))
         os.environ.update(function_environment(stack))

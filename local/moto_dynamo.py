@@ -293,17 +293,3 @@ def serialised_dynamodb() -> Iterator[None]:
             Table.delete_item,
             Item.__init__,
         ) = originals  # type: ignore[method-assign]
-
-
-@contextmanager
-def embedded_dynamodb() -> Iterator[None]:
-    """moto's DynamoDB as the local stack's moto server runs it: serialised, with the direct
-    attribute-value serialiser and the cached update and condition paths (each compared with moto
-    alone in its own test). The in-process benches measure the engine against this, so a bench's
-    figure and the local stack's pace are the same moto's."""
-    from local.moto_conditions import cached_conditions
-    from local.moto_serialize import fast_attribute_values
-    from local.moto_update import fast_updates
-
-    with fast_updates(), cached_conditions(), serialised_dynamodb(), fast_attribute_values():
-        yield

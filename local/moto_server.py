@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     from werkzeug.serving import make_server
 
-    from local.moto_dynamo import embedded_dynamodb
     from local.moto_front import LeanDispatcher, keep_alive_handler
+    from local.moto_shims import embedded_moto
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
     stop = threading.Event()
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
         stop.set()
 
     remember_backends()
-    with embedded_dynamodb():
+    with embedded_moto():
         # What moto's ThreadedMotoServer runs, with DynamoDB and SQS requests kept off Flask and
         # answered on kept-alive connections.
         app = LeanDispatcher(DomainDispatcherApplication(create_backend_app))

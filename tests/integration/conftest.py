@@ -14,6 +14,7 @@ from moto import mock_aws
 
 from local.moto_conditions import cached_conditions
 from local.moto_serialize import fast_attribute_values
+from local.moto_sqs import lean_sqs
 from local.moto_update import fast_updates
 from local.moto_wire import json_wire
 from tests.support.aws import MotoStack, aws_env_defaults, drain, function_environment, provision, seed_tenant
@@ -32,7 +33,7 @@ def moto_stack() -> Iterator[MotoStack]:
     operations' JSON is read and written with ``json`` (local/moto_wire.py, pinned by
     tests/unit/local/test_local_moto_wire.py)."""
     aws_env_defaults()
-    with mock_aws(), fast_attribute_values(), fast_updates(), cached_conditions(), json_wire():
+    with mock_aws(), fast_attribute_values(), fast_updates(), cached_conditions(), json_wire(), lean_sqs():
         stack = provision(lambda service: boto3.client(service, region_name="us-east-1"))
         saved = dict(os.environ)
         os.environ.update(function_environment(stack))

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from local import moto_update
-from local.moto_dynamo import embedded_dynamodb
+from local.moto_shims import embedded_moto
 
 TABLE = "updates"
 Request = tuple[str, dict[str, Any]]
@@ -379,7 +379,7 @@ def _answer(ddb: Any, operation: str, params: dict[str, Any]) -> Any:
 
 
 def _run(script: list[Request], shimmed: bool) -> tuple[list[Any], list[Any]]:
-    with mock_aws(), embedded_dynamodb() if shimmed else ExitStack():
+    with mock_aws(), embedded_moto() if shimmed else ExitStack():
         ddb = boto3.client("dynamodb", region_name="us-east-1")
         ddb.create_table(
             TableName=TABLE,
