@@ -99,3 +99,36 @@ def test_a_callback_is_dialled_before_fresh_leads_and_does_not_use_the_budget(ma
     assert [a.callback for a in detail.history] == [False, True]
     assert detail.attempts == 1  # the callback did not use the retry budget
     assert detail.status == "exhausted"
+
+
+def test_a_callback_asked_for_as_its_call_settles_is_booked_on_the_lead_the_settlement_left(
+    make_harness: Any,
+) -> None:
+    # The in-call tool's request can land as the call ends: the callback service reads the lead
+    # dialing, the call settles, and the booking for a dialing lead is refused.
+    from dialer.services.dialing_models import CallbackRequest
+
+    h: Harness = make_harness(scenario_mix={"busy": 1.0})
+    campaign_id = h.campaign(1, retry={"max_attempts": 1})
+    h.dispatcher(tick_seconds=1.0).tick()
+    lead_id = h.leads(campaign_id)[0]["lead_id"]
+    service = api(h)
+    reads = service.campaigns.get_lead
+
+    def read_then_settle(tenant_id: str, lead: str) -> Any:
+        seen = reads(tenant_id, lead)
+        if seen is not None and seen.status == "dialing":  # the call ends and settles right now
+            h.pump_dials([h.dialer()], max_idle_rounds=1)
+            h.settle(10.0)
+        return seen
+
+    service.campaigns.get_lead = read_then_settle  # type: ignore[method-assign]
+    at = h.clock() + timedelta(hours=1)
+    # WHEN the callback is asked for while the lead reads dialing
+    answer = service.callback(lead_id, CallbackRequest(at=at, note="asked on the call"))
+    # THEN it is decided again on the lead the settlement left (exhausted: reopened now), not lost
+    assert answer.applies == "now"
+    item = next(i for i in h.leads(campaign_id) if i["lead_id"] == lead_id)
+    assert (item["status"], item["callback_note"]) == ("pending", "asked on the call")
+    assert item["due_sk"].startswith("0#")
+    assert abs((answer.scheduled_at - at).total_seconds()) < 2

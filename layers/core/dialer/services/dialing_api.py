@@ -34,6 +34,9 @@ from dialer.services.leads import lead_view
 #: Statuses a callback may reopen (the person asked to be called again).
 _REOPENABLE = frozenset({LeadStatus.PENDING, LeadStatus.REACHED, LeadStatus.EXHAUSTED})
 _PAST_TOLERANCE = timedelta(minutes=1)
+#: Decisions a callback makes before it gives up on a lead that keeps moving under it (a call
+#: settling is one move; more is a lead being worked on elsewhere at that very moment).
+CALLBACK_TRIES = 3
 
 
 class Notifier(Protocol):
@@ -85,7 +88,19 @@ class DialingApi:
 
     # --- callbacks ------------------------------------------------------------------------------
     def callback(self, lead_id: str, request: CallbackRequest) -> CallbackResponse:
-        """Schedule a call back at ``request.at``, or at the next legal instant after it."""
+        """Schedule a call back at ``request.at``, or at the next legal instant after it.
+
+        Decided again when the lead moved between the read and the booking: a callback asked
+        for on a call (the in-call tool) often lands as that call settles, and the lead it then
+        finds (reached, or pending a retry) takes the callback as any other would."""
+        for _ in range(CALLBACK_TRIES):
+            answer = self._callback(lead_id, request)
+            if answer is not None:
+                return answer
+        raise Conflict("the lead kept changing meanwhile; try again")
+
+    def _callback(self, lead_id: str, request: CallbackRequest) -> CallbackResponse | None:
+        """One decision and booking; None when the lead moved before the booking was written."""
         lead = self.campaigns.get_lead(self.tenant_id, lead_id)
         if lead is None:
             raise NotFound(f"lead {lead_id} not found")
@@ -125,6 +140,8 @@ class DialingApi:
             at=utc_iso(now),
         )
         applies = self._schedule(lead_id, status, campaign.campaign_id, at, request.note, now, event)
+        if applies is None:
+            return None
         return CallbackResponse(
             lead_id=lead_id,
             requested_at=requested,
@@ -144,10 +161,11 @@ class DialingApi:
         note: str | None,
         now: datetime,
         event: dict[str, Any],
-    ) -> str:
+    ) -> str | None:
         """Book the callback and its ``lead.callback_scheduled`` in one transaction. Only a change
         of the callback time writes: the same time again (a retried tool call, a redelivered
-        insight) finds it booked and writes nothing, so it reports nothing twice."""
+        insight) finds it booked and writes nothing, so it reports nothing twice. None: the lead
+        moved between the read and this write (nothing written)."""
         # An empty note is no note: else the update below would both SET and REMOVE callback_note,
         # which DynamoDB refuses every time.
         note = note or None
@@ -216,13 +234,13 @@ class DialingApi:
             return self._booked(lead_id, at)
         return "now"
 
-    def _booked(self, lead_id: str, at: str) -> str:
+    def _booked(self, lead_id: str, at: str) -> str | None:
         """After a refused booking: the same callback already booked (answered as done, nothing
-        written), else Conflict (the lead moved between the read and the write)."""
+        written), else None (the lead moved between the read and the write: decide again)."""
         lead = self.campaigns.get_lead(self.tenant_id, lead_id)
         booked = (LeadStatus.PENDING.value, LeadStatus.DIALING.value)
         if lead is None or lead.callback_at != at or lead.status not in booked:
-            raise Conflict("the lead changed meanwhile; try again")
+            return None
         return "after_call" if lead.status == LeadStatus.DIALING.value else "now"
 
     # --- progress -------------------------------------------------------------------------------
