@@ -704,16 +704,13 @@ def measure(
     """The demo's pace: phase times, the dial rate while leads were due, the hangup lag, and what
     waits past the horizon."""
     dials = sim.dials(SIM_KEY)["dials"]
-    firsts = sorted(
-        datetime.fromisoformat(str(d["at"]).replace("Z", "+00:00")).timestamp()
-        for d in dials
-        if str(d["command_id"]).endswith("#attempt-1")
-    )
+    first = [d for d in dials if str(d["command_id"]).endswith("#attempt-1")]
+    firsts = sorted(datetime.fromisoformat(str(d["at"]).replace("Z", "+00:00")).timestamp() for d in first)
     span = firsts[-1] - firsts[0] if len(firsts) > 1 else 0.0
     # How many calls were on the line meanwhile (the simulator's channels, inbound included): with
     # the channels the campaign may use all busy, calls of this length allow no faster rate.
-    on_line = sorted(d["monotonic"] for d in dials if str(d["command_id"]).endswith("#attempt-1"))
-    occupied = sim.channel_occupancy(on_line[0], on_line[-1], SIM_KEY) if span else 0.0
+    placed = sorted(d["monotonic"] for d in first)
+    occupied = sim.channel_occupancy(placed[0], placed[-1], SIM_KEY) if span else 0.0
     lags = hangup_lags(log_dir)
     return {
         "phases_s": {name: round(seconds, 1) for name, seconds in phases.items()},
