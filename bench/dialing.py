@@ -356,7 +356,7 @@ def _per_dial(used: Any, sim: Simulator, dials: int) -> None:
     emit("inprocess.per_dial.dynamodb_requests", used.total_requests() / dials, "requests")
     for operation, count in sorted(used.requests.items()):
         emit(f"inprocess.per_dial.dynamodb_requests.{operation}", count / dials, "requests")
-    for target, count in used.targets.most_common(15):
+    for target, count in used.targets.most_common(30):
         print(f"# {count / dials:.2f} requests/dial: {target}", flush=True)
     emit("inprocess.per_dial.dynamodb_write_units", writes / dials, "WCU")
     emit("inprocess.per_dial.dynamodb_read_units", reads / dials, "RCU")

@@ -202,11 +202,19 @@ def _updated_index_keys(before: dict[str, str], params: dict[str, Any]) -> dict[
 
 
 def _target(params: dict[str, Any]) -> str:
-    """The item class a single-item request addresses, or a query's index and partition class."""
+    """The item class a single-item request addresses, a query's index and partition class, or a
+    transaction's items (``Update T#{}#LEAD#{} LEAD + ConditionCheck ...``)."""
+    if "TransactItems" in params:
+        parts = []
+        for entry in params["TransactItems"]:
+            ((kind, body),) = entry.items()
+            key = body.get("Key") or {"pk": body["Item"]["pk"], "sk": body["Item"]["sk"]}
+            parts.append(f"{kind} {_target({'Key': key})}")
+        return " + ".join(parts)
     key = params.get("Key")
     if isinstance(key, dict) and "pk" in key:
         sk = str(key.get("sk", {}).get("S", ""))
-        return f"{partition_class(key['pk']['S'])} {sk.split('#')[0]}"
+        return f"{partition_class(key['pk']['S'])} {partition_class(sk.split('#')[0])}"
     if "KeyConditionExpression" in params:
         return f"{params.get('IndexName', 'table')} {partition_class(_query_partition(params))}"
     return ""
