@@ -196,6 +196,16 @@ def simulator_config(
     )
 
 
+#: The functions every call goes through, warm before the first burst of calls.
+WARM = (
+    "WebhookIntakeFunction",
+    "EventProcessorFunction",
+    "DialerFunction",
+    "AssistantToolsFunction",
+    "TranscriptsFunction",
+)
+
+
 def stack_args(
     api_port: int,
     telnyx_url: str,
@@ -229,6 +239,8 @@ def stack_args(
         "WebhookDeliveryFunction=1",
         "--clock-offset",
         repr(offset),
+        # The functions a campaign's first burst of calls runs at once (see local/run.py --warm).
+        *(arg for function in WARM for arg in ("--warm", function)),
     ]
 
 

@@ -62,6 +62,8 @@ class Options:
     clock_offset: float = 0.0
     sandbox: str = "rie"
     concurrency: int = DEFAULT_CONCURRENCY
+    # Functions whose environments all start with the stack, in the background (``--warm``).
+    warm: frozenset[str] = frozenset()
     batching_window: float | None = None  # cap on every SQS mapping's batching window (seconds)
     python: str | None = None
     log_dir: Path = Path(".local/logs")
@@ -231,6 +233,9 @@ class LocalStack:
 
     def _start_sandboxes(self, specs: list[FunctionSpec]) -> None:
         opts = self.options
+        unknown = opts.warm - {spec.logical_id for spec in specs}
+        if unknown:
+            raise TemplateError(f"--warm names no function of the template: {', '.join(sorted(unknown))}")
         rie = find_rie() if opts.sandbox == "rie" else None
         if opts.sandbox == "rie" and rie is None:
             log.warning("RIE binary not found in aws-sam-cli: using the built-in Runtime API server")
@@ -262,6 +267,14 @@ class LocalStack:
                 pool = FunctionPool(lambda a=args: ApiSandbox(*a, provisioned=True), concurrency)
                 pool.start()
                 pool.start_all(spec.provisioned)
+            elif spec.logical_id in opts.warm:
+                # On Lambda, a burst's scale-out cold starts run on other hosts; here they would take
+                # this machine's cores from the burst itself (a demo's first second of calls queued
+                # behind a dozen interpreters importing boto3). Started now, they are warm by then;
+                # each still initialises as an on-demand environment.
+                pool = FunctionPool(lambda a=args: ApiSandbox(*a), concurrency)
+                pool.start()
+                pool.start_all()
             else:
                 pool = FunctionPool(
                     (lambda a=args: RieSandbox(*a, rie=rie)) if rie else (lambda a=args: ApiSandbox(*a)),
@@ -525,6 +538,14 @@ def parse_args(argv: list[str] | None = None) -> Options:
         f"concurrency caps it; default {DEFAULT_CONCURRENCY})",
     )
     add(
+        "--warm",
+        action="append",
+        default=[],
+        metavar="LOGICAL_ID",
+        help="start every environment of this function (up to its concurrency) with the stack, in "
+        "the background, instead of on first need (repeatable)",
+    )
+    add(
         "--batching-window",
         type=float,
         metavar="SECONDS",
@@ -556,6 +577,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         clock_offset=args.clock_offset,
         sandbox=args.sandbox,
         concurrency=args.concurrency,
+        warm=frozenset(args.warm),
         batching_window=args.batching_window,
         python=args.python,
         log_dir=args.log_dir,

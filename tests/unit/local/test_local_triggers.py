@@ -137,3 +137,17 @@ def test_clock_offset_needs_the_local_stage():
     check_clock_offset(0, "prod")
     with pytest.raises(TemplateError, match="Stage=local"):
         check_clock_offset(3600, "dev")
+
+
+def test_warm_names_functions_of_the_template():
+    from local.run import LocalStack, Options, parse_args
+    from local.template import TemplateError
+
+    assert parse_args(["--warm", "DialerFunction", "--warm", "EventProcessorFunction"]).warm == {
+        "DialerFunction",
+        "EventProcessorFunction",
+    }
+    assert parse_args([]).warm == frozenset()
+    # A misspelt name is refused before any environment starts (none would be warmed silently).
+    with pytest.raises(TemplateError, match="DialerFuntion"):
+        LocalStack(Options(warm=frozenset({"DialerFuntion"})))._start_sandboxes([])
