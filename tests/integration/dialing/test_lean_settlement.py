@@ -7,6 +7,7 @@ its baseline."""
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -17,12 +18,12 @@ from tests.integration.dialing.conftest import CALLER_IDS, Harness
 NY = dict(CALLER_IDS)["cid_ny"]
 
 
-class Write:
-    """One item written: the request's or the transaction item's kind, its key, the attribute
-    names its update expression uses and the values the request asked back."""
+class Item:
+    """One item a request touched: the request's or the transaction item's kind, its key, the
+    attribute names its update expression uses and the values the request asked back."""
 
     def __init__(self, kind: str, body: dict[str, Any]) -> None:
-        key = body.get("Key") or body.get("Item") or {}
+        key = body.get("Key") or body.get("Item") or body
         self.kind = kind
         self.pk, self.sk = str(key["pk"]["S"]), str(key["sk"]["S"])
         self.names = set(body.get("ExpressionAttributeNames", {}).values())
@@ -34,34 +35,36 @@ class Write:
         return self.kind, self.pk.split("#")[2], self.sk.split("#")[0]
 
 
-class WriteLog:
-    """Every DynamoDB request made through a client, with the items it writes."""
+class RequestLog:
+    """Every DynamoDB request made through a client, with the items it reads or writes by key."""
 
     def __init__(self, client: Any) -> None:
-        self.requests: list[tuple[str, list[Write]]] = []
+        self.requests: list[tuple[str, list[Item]]] = []
         client.meta.events.register("provide-client-params.dynamodb.*", self._seen)
 
     def _seen(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        writes = [
-            Write(kind, body) for entry in params.get("TransactItems", []) for kind, body in entry.items()
+        items = [
+            Item(kind, body) for entry in params.get("TransactItems", []) for kind, body in entry.items()
         ]
-        if "Key" in params and model.name != "GetItem":
-            writes.append(Write(model.name, params))
-        self.requests.append((model.name, writes))
+        for request in params.get("RequestItems", {}).values():
+            items.extend(Item(model.name, key) for key in request.get("Keys", []))
+        if "Key" in params:
+            items.append(Item(model.name, params))
+        self.requests.append((model.name, items))
 
-    def settlements(self) -> list[list[Write]]:
+    def settlements(self) -> list[list[Item]]:
         """The transactions that moved a lead out of ``dialing`` (its attempt, the lead, STATS)."""
         return [
-            writes
-            for op, writes in self.requests
+            items
+            for op, items in self.requests
             if op == "TransactWriteItems"
             and {("Update", "LEAD", "ATTEMPT"), ("Update", "LEAD", "LEAD"), ("Update", "CAMPAIGN", "STATS")}
-            <= {w.shape for w in writes}
+            <= {i.shape for i in items}
         ]
 
-    def touching(self, part: str) -> list[tuple[str, list[Write]]]:
-        """The requests that read or wrote an item whose partition key contains ``part``."""
-        return [(op, w) for op, w in self.requests if any(part in x.pk for x in w)]
+    def counters(self, caller_id_id: str) -> list[tuple[str, list[Item]]]:
+        """The requests that read or wrote a caller ID's health counters (not the rule's item)."""
+        return [(op, i) for op, i in self.requests if any(x.sk == f"N#{caller_id_id}" for x in i)]
 
 
 def _run(h: Harness, rounds: int = 6) -> None:
@@ -85,7 +88,7 @@ def test_a_settled_calls_transaction_carries_no_breaker_total_and_no_health_coun
     # GIVEN a lead whose call plays out busy (a call the breaker and the number's health count)
     h: Harness = make_harness(scenario_mix={"busy": 1.0}, tool_calls=False)
     campaign_id = h.campaign(1, retry={"max_attempts": 1}, caller_ids=["cid_ny"])
-    log = WriteLog(h.dialing.client)
+    log = RequestLog(h.dialing.client)
 
     # WHEN it is dialled and its webhooks are applied
     _run(h, rounds=2)
@@ -94,16 +97,16 @@ def test_a_settled_calls_transaction_carries_no_breaker_total_and_no_health_coun
     # running total on it), the two outbox events and the breaker's 10-second bucket; no breaker
     # TOTAL item and no caller-ID health counter
     [settlement] = log.settlements()
-    assert Counter(w.shape[:2] for w in settlement) == Counter(
+    assert Counter(i.shape[:2] for i in settlement) == Counter(
         {("Update", "LEAD"): 2, ("Update", "CAMPAIGN"): 1, ("Put", "WHEVT"): 2, ("Update", "BRK"): 1}
-    ), [(w.shape, w.sk) for w in settlement]
-    [bucket] = [w for w in settlement if "#BRK#" in w.pk]
+    ), [(i.shape, i.sk) for i in settlement]
+    [bucket] = [i for i in settlement if "#BRK#" in i.pk]
     assert bucket.sk.startswith("S#"), bucket.sk
-    [stats] = [w for w in settlement if w.sk.startswith("STATS#")]
+    [stats] = [i for i in settlement if i.sk.startswith("STATS#")]
     assert {"brk_dials", "st_dialing"} <= stats.names, stats.names
     # AND the number's health was counted after it, by one update that returned the counters
-    health = log.touching("#CIDHEALTH")
-    assert [(op, [(w.kind, w.returns) for w in writes]) for op, writes in health] == [
+    health = log.counters("cid_ny")
+    assert [(op, [(i.kind, i.returns) for i in items]) for op, items in health] == [
         ("UpdateItem", [("UpdateItem", "ALL_NEW")])
     ], health
     # AND the counts landed where their readers look, once
@@ -139,32 +142,46 @@ def test_a_settled_call_counts_once_on_its_number_and_the_number_is_judged_from_
                 "prev_answered": answered,
             }
         )
-    h.campaign(1, retry={"max_attempts": 1}, caller_ids=["cid_ny"])
-    log = WriteLog(h.dialing.client)
+    campaign_id = h.campaign(1, retry={"max_attempts": 1}, caller_ids=["cid_ny"])
+    [lead] = h.leads(campaign_id)
+    log = RequestLog(h.dialing.client)
 
     # WHEN its one call is dialled from New York and settled
     _run(h, rounds=2)
 
     # THEN the count (one update, its counters returned) completed the window, which rested the
-    # number: judged from what the count returned, with no read of its counters
+    # number: judged from what the count returned, with no read of its counters by key (the pool
+    # is one Query)
     ny = h.management.get_caller_id(h.tenant, "cid_ny")
     assert ny is not None
     assert (ny.rested_by, ny.rest_reason) == (
         "health",
         "answer rate 0% over its last 50 calls, below 50% of the pool's 50% (200 calls)",
     )
-    health = log.touching("#CIDHEALTH")
+    health = log.counters("cid_ny")
     assert [op for op, _ in health] == ["UpdateItem", "TransactWriteItems"], health  # count, rest
     assert health[0][1][0].returns == "ALL_NEW"
-    assert not [r for r in log.requests if r[0] == "GetItem" and "CIDHEALTH" in str(r)]
     assert table.windows(h.tenant)["cid_ny"].calls == 0  # the rest started a fresh window
 
     # WHEN SQS redelivers every webhook of the call once more
     assert _redeliver_every_webhook(h) >= 4
 
+    # AND a second settler that read the attempt before the settlement (a race) settles it again
+    from dataclasses import replace
+
+    from dialer.domain.dialing import AttemptState
+    from dialer.domain.outcomes import CallOutcome
+    from dialer.services.lead_effects import LeadEffects
+
+    _, [attempt] = h.dialing.lead_with_attempts(h.tenant, str(lead["lead_id"]))
+    stale = replace(attempt, state=AttemptState.ACCEPTED, counted=False)
+    call = h.dialing.items.get(keys.call_key(h.tenant, str(attempt.call_control_id)))
+    settled = LeadEffects(h.dialing, h.campaigns, h.clock).call_ended(stale, CallOutcome.NO_ANSWER, call=call)
+
     # THEN the settled call is not counted again
+    assert settled is False
     assert table.windows(h.tenant)["cid_ny"].calls == 0
-    assert len(log.touching("#CIDHEALTH")) == 2
+    assert len(log.counters("cid_ny")) == 2
 
 
 def test_a_baseline_counted_by_the_previous_release_is_kept_and_every_call_counts_once(
@@ -199,3 +216,23 @@ def test_a_baseline_counted_by_the_previous_release_is_kept_and_every_call_count
     assert baseline == DialCounts(40 + placed, 3, 25 + answered), (baseline, answered)
     # AND the old total was left as it was (nothing writes it now)
     assert h.dialing.items.get(keys.breaker_counts_key(h.tenant, campaign_id, "TOTAL")) == legacy
+
+
+def test_a_count_that_fills_the_current_bucket_rolls_it_and_returns_the_window(
+    moto_stack: Any, aws: dict[str, Any]
+) -> None:
+    from dialer.adapters.caller_id_health import CallerIdHealthTable
+    from dialer.domain.caller_id_health import HealthWindow
+
+    table = CallerIdHealthTable.named(moto_stack.table_name)
+    tenant = f"cid-{uuid.uuid4().hex[:8]}"
+    log = RequestLog(table.items.client)
+    one = HealthWindow(1, 1, 0)
+    # WHEN three calls are counted on a number judged over 2-call windows
+    windows = [table.count(tenant, "cid_a", one, 2) for _ in range(3)]
+    # THEN each count returns the window after it: the second filled ``cur`` and rolled it to
+    # ``prev``, so the third's window is the two before it plus itself
+    assert windows == [HealthWindow(1, 1, 0), HealthWindow(2, 2, 0), HealthWindow(3, 3, 0)]
+    assert [op for op, _ in log.requests] == ["UpdateItem", "UpdateItem", "UpdateItem", "UpdateItem"]
+    item = table.items.get(keys.caller_id_health_key(tenant, "cid_a")) or {}
+    assert (item["prev_calls"], item["cur_calls"]) == (2, 1)
