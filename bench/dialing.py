@@ -237,9 +237,10 @@ def in_process(args: argparse.Namespace) -> int:
             failures += _inprocess_pacing(stack, meter, args.pacing_leads)
         # The pacing logic itself, at a limit moto on this machine can serve (each dial costs ~28
         # DynamoDB requests before issue 21, and moto serves ~100 a second here): does the engine use all of it?
-        failures += _inprocess_pacing(
-            stack, meter, args.scaled_dps * 60, dps=args.scaled_dps, name="pacing_at_scaled_limit"
-        )
+        if args.scaled_dps:
+            failures += _inprocess_pacing(
+                stack, meter, args.scaled_dps * 60, dps=args.scaled_dps, name="pacing_at_scaled_limit"
+            )
         failures += _inprocess_dispatch_reads(stack, meter, args.dispatch_leads, args.paused_leads)
     return failures
 

@@ -366,5 +366,6 @@ def lead_sequence_key(tenant_id: str, lead_id: str) -> dict[str, str]:
 
 
 def breaker_counts_key(tenant_id: str, campaign_id: str, bucket: str) -> dict[str, str]:
-    """A campaign's circuit-breaker counts: one item per 10-second bucket (``S#…``) and ``TOTAL``."""
+    """A campaign's circuit-breaker counts: one item per 10-second bucket (``S#…``), and the
+    ``TOTAL`` the release before issue 21's slimmer settlement wrote (read, no longer written)."""
     return {"pk": f"T#{tenant_id}#BRK#{campaign_id}", "sk": bucket}

@@ -164,7 +164,7 @@ def test_the_pool_is_read_once_per_30_seconds_of_the_engines_clock_and_a_stale_p
     make_harness: Any,
 ) -> None:
     from dialer.adapters.caller_id_health import CallerIdHealthTable
-    from dialer.domain.caller_id_health import CallerIdHealthSettings
+    from dialer.domain.caller_id_health import CallerIdHealthSettings, HealthWindow
     from dialer.services.caller_id_health import POOL_STALENESS, CallerIdHealth
 
     # GIVEN New York answered 30 of its last 100 calls, and a pool answering half of its calls:
@@ -195,9 +195,11 @@ def test_the_pool_is_read_once_per_30_seconds_of_the_engines_clock_and_a_stale_p
     table.items.client.meta.events.register("provide-client-params.dynamodb.*", seen)
     health = CallerIdHealth(table, h.clock)
 
-    # WHEN New York is judged after each of three settlements within a few seconds
+    # WHEN New York is judged after each of three settlements within a few seconds (its window as
+    # its count returned it)
+    ny = HealthWindow(100, 30)
     # THEN the pool is read once, and New York is not rested
-    assert [health.judge(h.tenant, "cid_ny") for _ in range(3)] == [None, None, None]
+    assert [health.judge(h.tenant, "cid_ny", ny) for _ in range(3)] == [None, None, None]
     assert len(pool_reads) == 1
 
     # WHEN every pool call starts being answered (the pool's rate is now 100 %)
@@ -205,16 +207,16 @@ def test_the_pool_is_read_once_per_30_seconds_of_the_engines_clock_and_a_stale_p
     seed("cid_ca", 100, 100)
     # THEN within the staleness the cached pool still decides: not rested yet
     h.clock.offset += POOL_STALENESS - timedelta(seconds=1)
-    assert health.judge(h.tenant, "cid_ny") is None
+    assert health.judge(h.tenant, "cid_ny", ny) is None
     assert len(pool_reads) == 1
     # AND once it is 30 s old on the engine's clock, the pool is read again and New York rested
     h.clock.offset += timedelta(seconds=1)
-    assert health.judge(h.tenant, "cid_ny") == (
+    assert health.judge(h.tenant, "cid_ny", ny) == (
         f"answer rate 30% over its last 100 calls, below 50% of the pool's 100% ({2 * 100} calls)"
     )
     assert len(pool_reads) == 2
     # AND the rest dropped the cached pool (New York's counters were reset): the next judgment
     # that needs the pool reads it
     seed("cid_ca", 100, 40)
-    health.judge(h.tenant, "cid_ca")
+    health.judge(h.tenant, "cid_ca", HealthWindow(100, 40))
     assert len(pool_reads) == 3

@@ -44,6 +44,17 @@ def test_an_unfixable_telnyx_error_pauses_the_campaign_and_nothing_is_dialled_af
         h.pump_dials(workers, max_idle_rounds=1)
     assert h.sim.account().stats.requests["dial"] == posts
     assert h.sim.account().stats.dials_accepted == 0
+    # AND each refused dial counted once as a failed dial, in the window and the baseline
+    from dialer.adapters.breaker_counts import BreakerCounts
+    from dialer.domain.circuit_breaker import DialCounts
+
+    refused = sum(1 for lead in h.leads(campaign_id) if lead.get("deferred_reason") == "dial_refused")
+    counts = BreakerCounts(h.dialing.ops)
+    assert 1 <= refused <= posts
+    assert counts.baseline(h.tenant, campaign_id) == DialCounts(refused, refused, 0)
+    assert counts.window(h.tenant, campaign_id, h.clock() - timedelta(hours=1)) == DialCounts(
+        refused, refused, 0
+    )
 
 
 def test_a_window_of_failing_calls_pauses_the_campaign_within_the_window(make_harness: Any) -> None:

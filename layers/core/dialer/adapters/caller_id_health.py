@@ -1,12 +1,17 @@
 """Caller-ID health in the state table: rolling counters per number, the tenant's rule, rests.
 
-The counters are two buckets on one item per number (``T#…#CIDHEALTH`` / ``N#{id}``): calls
-are ADDed to ``cur_*`` in the transaction that settles the call (:func:`count_op`, so a call is
-counted exactly once with its settlement); afterwards one conditional update moves a full
-``cur`` to ``prev`` (:meth:`CallerIdHealthTable.roll`) and hands back the counters either way,
-so judging a call costs no read. The window is ``prev + cur``: between ``window_calls`` and twice
-that many recent calls once the number has been judged once. A crash between the settlement
-and the roll leaves ``cur`` a little over full; the next settlement's roll moves it.
+The counters are two buckets on one item per number (``T#…#CIDHEALTH`` / ``N#{id}``). Once a
+call's settlement succeeded, one update ADDs the call to ``cur_*`` and returns the counters
+(:meth:`CallerIdHealthTable.count`), so judging the number costs no read; only when ``cur`` is
+full (``window_calls``) does a conditional update move it to ``prev`` (:meth:`roll`, rare). The
+window is ``prev + cur``: between ``window_calls`` and twice that many recent calls once the
+number has been judged once. A crash between the count and the roll leaves ``cur`` a little
+over full; the next count rolls it.
+
+The count is at most once, not exactly once (issue 21: it left the settling transaction, two
+write units a call cheaper): a crash between the settlement and the count loses that call's
+count, and the redelivery finds the call settled and does not count it again. Health is a
+rolling statistic over 50-100+ calls; one lost call moves a judgment by at most one call.
 
 The Number Reputation sweep's last read (``reputation_checked_at``) sits on the settings item:
 one conditional update claims a due read, so reapers running at once read Telnyx once; putting
@@ -37,15 +42,6 @@ _ZERO = {f"{b}_{f}": 0 for b in ("cur", "prev") for f in _FIELDS}
 _REST_FIELDS = ("rested_until", "rest_reason", "rested_by", "rested_at")
 
 
-def count_op(tenant_id: str, caller_id_id: str, counts: HealthWindow) -> dict[str, Any]:
-    """The ``Update`` that counts one settled call (for the settling transaction)."""
-    return update_operation(
-        keys.caller_id_health_key(tenant_id, caller_id_id),
-        set_fields={"caller_id_id": caller_id_id},
-        add={"cur_calls": counts.calls, "cur_answered": counts.answered, "cur_short": counts.short},
-    )
-
-
 def window_of(item: dict[str, Any]) -> HealthWindow:
     """The number's window (``prev + cur``) from its counters item."""
     return HealthWindow(*(int(item.get(f"prev_{f}") or 0) + int(item.get(f"cur_{f}") or 0) for f in _FIELDS))
@@ -64,6 +60,23 @@ class CallerIdHealthTable:
         return cls(DynamoItems(table_name, client=client))
 
     # --- counters -------------------------------------------------------------------------------
+    def count(
+        self, tenant_id: str, caller_id_id: str, counts: HealthWindow, window_calls: int
+    ) -> HealthWindow:
+        """Count a settled call (``counts``: its calls, answered, short) on its number and return
+        the number's window after it: one update returning the new counters, and the roll
+        (another) only when that filled ``cur``."""
+        item = self.ops.update(
+            keys.caller_id_health_key(tenant_id, caller_id_id),
+            set_fields={"caller_id_id": caller_id_id},
+            add={"cur_calls": counts.calls, "cur_answered": counts.answered, "cur_short": counts.short},
+            return_new=True,
+        )
+        new = item if isinstance(item, dict) else {}  # unconditional: always the new item
+        if int(new.get("cur_calls") or 0) >= window_calls:
+            return self.roll(tenant_id, caller_id_id, window_calls)
+        return window_of(new)
+
     def roll(self, tenant_id: str, caller_id_id: str, window_calls: int) -> HealthWindow:
         """Move a full ``cur`` bucket (``window_calls`` or more) to ``prev``; the number's window
         as it is after that (one conditional update: the old item comes back when nothing moved)."""

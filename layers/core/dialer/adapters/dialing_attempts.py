@@ -186,11 +186,13 @@ class AttemptsMixin(DialingBase):
         now: str,
         count_attempt: bool,
         events: Sequence[dict[str, Any]] = (),
+        counters: Mapping[str, int] | None = None,
     ) -> bool:
         """Apply an attempt's end to its lead, once: the attempt moves from an open state to
         ``final_state``, the lead (still dialing this attempt) to ``change``, and the campaign's
-        counters follow; ``events`` (outbox items: :mod:`dialer.adapters.outbox_events`) are
-        recorded in the same transaction. False when it was already applied.
+        counters follow (with ``counters`` added to its ``STATS`` shard: the circuit breaker's
+        running total); ``events`` (outbox items: :mod:`dialer.adapters.outbox_events`, the
+        breaker's bucket) are written in the same transaction. False when it was already applied.
 
         ``count_attempt``: the lead's retry budget counts this attempt (``attempts``, unless it is
         a callback) and the attempt is marked ``counted``, in this one transaction, so a placed
@@ -234,6 +236,7 @@ class AttemptsMixin(DialingBase):
             stats[f"out_{change.outcome}"] += 1
         if change.deferred_reason:
             stats[f"def_{change.deferred_reason}"] += 1
+        stats.update(counters or {})
         ops.append(stats_op(attempt.tenant_id, attempt.campaign_id, shard_of(attempt.lead_id), stats))
         ops.extend(events)
         return self._transact(ops) is None

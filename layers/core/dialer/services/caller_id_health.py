@@ -1,9 +1,14 @@
 """Caller-ID health at settlement (issue 23): count the settled call on its caller ID, judge the
 number, rest it when the rule says so (metric ``CallerIdRested``, alarmed in template.yaml).
 
-:class:`~dialer.services.lead_effects.LeadEffects` asks :meth:`CallerIdHealth.count` for the
-counting operation of its settling transaction, and calls :meth:`CallerIdHealth.judge` once
-that transaction succeeded. The rule is :mod:`dialer.domain.caller_id_health`'s.
+:class:`~dialer.services.lead_effects.LeadEffects` calls :meth:`CallerIdHealth.count_call` once
+its settling transaction succeeded: one update counts the call and returns the number's
+counters, which the rule judges (:meth:`CallerIdHealth.judge`). The count is therefore at most
+once (issue 21): a crash between the settlement and the count loses the call's count, and a
+redelivery finds the call settled and counts nothing. Health is a rolling statistic over the
+number's last 50-100+ calls that rests bad numbers; one lost count can move a judgment by at
+most one call, which is not worth a transaction item (two write units) on every settlement.
+The rule is :mod:`dialer.domain.caller_id_health`'s.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from dialer.adapters.caller_id_health import CallerIdHealthTable, count_op
+from dialer.adapters.caller_id_health import CallerIdHealthTable
 from dialer.domain.caller_id_health import (
     RESTED_BY_HEALTH,
     CallerIdHealthSettings,
@@ -78,25 +83,28 @@ class CallerIdHealth:
             _pools[tenant_id] = (now, windows)
         return windows
 
-    def count(
+    def count_call(
         self, tenant_id: str, caller_id_id: str | None, outcome: str, call: Mapping[str, Any] | None
-    ) -> list[dict[str, Any]]:
-        """The operation counting one settled call on its caller ID (none when it does not count)."""
+    ) -> str | None:
+        """After a successful settlement: count the call on its caller ID (when its outcome
+        counts) and judge the number from the counters that update returned. Returns the rest's
+        reason when this call rested it."""
         if not caller_id_id:
-            return []
+            return None
+        settings = self.settings(tenant_id)
         duration = (call or {}).get("duration_s")
         counts = call_counts(
-            outcome,
-            int(duration) if duration is not None else None,
-            self.settings(tenant_id).short_call_seconds,
+            outcome, int(duration) if duration is not None else None, settings.short_call_seconds
         )
-        return [count_op(tenant_id, caller_id_id, counts)] if counts else []
+        if counts is None:
+            return None
+        own = self.table.count(tenant_id, caller_id_id, counts, settings.window_calls)
+        return self.judge(tenant_id, caller_id_id, own)
 
-    def judge(self, tenant_id: str, caller_id_id: str) -> str | None:
-        """After a counted settlement: roll the number's window and rest it if the rule says so.
+    def judge(self, tenant_id: str, caller_id_id: str, own: HealthWindow) -> str | None:
+        """Rest the number if the rule says so, given its window ``own`` as its count left it.
         Returns the rest's reason when this call rested it."""
         settings = self.settings(tenant_id)
-        own = self.table.roll(tenant_id, caller_id_id, settings.window_calls)
         if not may_rest(settings, own):
             return None  # decided without reading the pool
         windows = self._windows(tenant_id)

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dialer import keys
-from dialer.adapters.breaker_counts import count_ops
+from dialer.adapters.breaker_counts import count_dial
 from dialer.adapters.caller_id_health import CallerIdHealthTable
 from dialer.adapters.campaigns_table import (
     CampaignRecord,
@@ -183,9 +183,12 @@ class LeadEffects:
         counted_now = not attempt.counted
         used = lead.attempts + (1 if counted_now and not attempt.callback else 0)
         change = self._after_call(lead, campaign, outcome, used, _retry_base(attempt, ended_at, now))
-        # A placed call counts on its caller ID's health, once, with its settlement.
-        health = (
-            [] if failed else self.caller_ids.count(attempt.tenant_id, attempt.caller_id_id, outcome, call)
+        breaker = count_dial(
+            attempt.tenant_id,
+            attempt.campaign_id,
+            now,
+            failed=outcome in BREAKER_FAILURES,
+            answered=outcome == CallOutcome.ANSWERED_HUMAN,
         )
         settled = self.dialing.finish(
             attempt,
@@ -197,18 +200,14 @@ class LeadEffects:
                 *settlement_events(
                     attempt, lead, change, call=None if failed else call or {}, at=utc_iso(now)
                 ),
-                *count_ops(
-                    attempt.tenant_id,
-                    attempt.campaign_id,
-                    now,
-                    failed=outcome in BREAKER_FAILURES,
-                    answered=outcome == CallOutcome.ANSWERED_HUMAN,
-                ),
-                *health,
+                breaker.bucket,
             ],
+            counters=breaker.stats,
         )
-        if settled and health and attempt.caller_id_id:
-            self.caller_ids.judge(attempt.tenant_id, attempt.caller_id_id)
+        if settled and not failed:
+            # A placed call counts on its caller ID's health after its settlement, at most once
+            # (see :mod:`dialer.services.caller_id_health`: not worth a transaction item).
+            self.caller_ids.count_call(attempt.tenant_id, attempt.caller_id_id, outcome, call)
         return settled
 
     def resettle(
@@ -280,14 +279,15 @@ class LeadEffects:
             deferred_reason=deferred_reason if status == LeadStatus.PENDING else None,
         )
         # ``failed_dial``: Telnyx refused the dial (our configuration): it counts for the breaker.
-        counted = count_ops(attempt.tenant_id, attempt.campaign_id, now, failed=True, answered=False)
+        breaker = count_dial(attempt.tenant_id, attempt.campaign_id, now, failed=True, answered=False)
         return self.dialing.finish(
             attempt,
             change,
             final_state=AttemptState.DROPPED,
             now=utc_iso(now),
             count_attempt=False,
-            events=counted if failed_dial else (),
+            events=[breaker.bucket] if failed_dial else (),
+            counters=breaker.stats if failed_dial else None,
         )
 
     def _after_call(
