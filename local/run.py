@@ -62,7 +62,7 @@ class Options:
     clock_offset: float = 0.0
     sandbox: str = "rie"
     concurrency: int = DEFAULT_CONCURRENCY
-    # Functions whose environments all start with the stack, in the background (``--warm``).
+    # Functions run as if provisioned at their concurrency (``--warm``).
     warm: frozenset[str] = frozenset()
     batching_window: float | None = None  # cap on every SQS mapping's batching window (seconds)
     python: str | None = None
@@ -268,11 +268,10 @@ class LocalStack:
                 pool.start()
                 pool.start_all(spec.provisioned)
             elif spec.logical_id in opts.warm:
-                # On Lambda, a burst's scale-out cold starts run on other hosts; here they would take
-                # this machine's cores from the burst itself (a demo's first second of calls queued
-                # behind a dozen interpreters importing boto3). Started now, they are warm by then;
-                # each still initialises as an on-demand environment.
-                pool = FunctionPool(lambda a=args: ApiSandbox(*a), concurrency)
+                # As if provisioned at its concurrency: on Lambda a burst's scale-out cold starts
+                # run on other hosts; here a dozen interpreters importing boto3 and wiring clients
+                # at once would take this machine's cores from the burst itself.
+                pool = FunctionPool(lambda a=args: ApiSandbox(*a, provisioned=True), concurrency)
                 pool.start()
                 pool.start_all()
             else:
@@ -542,8 +541,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
         action="append",
         default=[],
         metavar="LOGICAL_ID",
-        help="start every environment of this function (up to its concurrency) with the stack, in "
-        "the background, instead of on first need (repeatable)",
+        help="run this function as if provisioned at its concurrency: every environment starts and "
+        "initialises with the stack, in the background (repeatable)",
     )
     add(
         "--batching-window",

@@ -26,6 +26,7 @@ from dialer.errors import (
     UpstreamRateLimited,
     UpstreamTimeout,
 )
+from dialer.lambda_init import wire_ahead
 from dialer.observability import get_logger, get_metrics
 from dialer.proxy_event import json_response, method_not_allowed, path_parameter
 from dialer.request_body import event_body
@@ -91,6 +92,9 @@ def tools() -> AssistantTools:
             defaults=defaults,
         ),
     )
+
+
+wire_ahead(tools, services=("dynamodb", "ssm"))
 
 
 def _answer(tenant_id: str, tool: str, event: dict[str, Any]) -> dict[str, Any]:

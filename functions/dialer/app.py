@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from dialer.lambda_init import wire_ahead
 from dialer.observability import get_logger, get_metrics, get_tracer
 
 if TYPE_CHECKING:
@@ -32,6 +33,11 @@ def dialer() -> Dialer:
     from dialer.settings import get_settings
 
     return build_dialer(get_settings())
+
+
+wire_ahead(
+    dialer, services=("dynamodb", "sqs", "ssm"), modules=("telnyx_client._http", "telnyx_client.api.calls")
+)
 
 
 def handle_record(record: dict[str, Any]) -> str | None:
@@ -63,6 +69,9 @@ def handle_record(record: dict[str, Any]) -> str | None:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """SQS batch entry point (the template sets ReportBatchItemFailures)."""
     records = list(event.get("Records") or [])
+    # Wired here, on one thread, before the pool's threads share it: a cold environment's first
+    # batch would otherwise have each thread wire (clients, Telnyx connection pool) its own.
+    dialer()
     with ThreadPoolExecutor(max_workers=min(WORKERS, max(1, len(records)))) as pool:
         failed = [m for m in pool.map(handle_record, records) if m is not None]
     return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}

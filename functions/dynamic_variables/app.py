@@ -10,7 +10,6 @@ good), 401 (bad signature or unknown tenant: Telnyx then proceeds with the assis
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from typing import Any
 
@@ -18,6 +17,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dialer.errors import BadRequest, Unauthorized
+from dialer.lambda_init import wire_ahead
 from dialer.observability import get_logger, get_metrics
 from dialer.proxy_event import json_response, method_not_allowed, path_parameter
 from dialer.request_body import event_body
@@ -48,10 +48,9 @@ def init_webhook() -> InitWebhook:
     )
 
 
-if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "provisioned-concurrency":
-    # A provisioned environment runs its init ahead of any call: wire the clients now, so the first
-    # answer does not pay for them inside Telnyx's timeout (on-demand ones wire on first use).
-    init_webhook()
+# A provisioned environment runs its init ahead of any call: its first answer does not pay for
+# the clients inside Telnyx's timeout (on-demand ones wire on first use).
+wire_ahead(init_webhook)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

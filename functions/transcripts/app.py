@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from dialer.lambda_init import wire_ahead
 from dialer.observability import get_logger, get_metrics, get_tracer
 from dialer.sqs_batch import ReportingBatchProcessor
 
@@ -56,6 +57,9 @@ def fetcher() -> TranscriptFetcher:
         max_tries=settings.transcript_max_tries,
         clock=clock.now,
     )
+
+
+wire_ahead(fetcher, services=("dynamodb", "s3", "ssm"), modules=("telnyx_client._http",))
 
 
 @tracer.capture_method(capture_response=False)

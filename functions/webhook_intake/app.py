@@ -17,6 +17,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dialer.errors import BadRequest, PayloadTooLarge, TemporarilyUnavailable, Unauthorized
+from dialer.lambda_init import wire_ahead
 from dialer.observability import get_logger, get_metrics
 from dialer.request_body import event_body
 from dialer.services.intake import InboundWebhook, WebhookIntake
@@ -46,6 +47,9 @@ def intake() -> WebhookIntake:
         max_body_bytes=settings.max_webhook_bytes,
         inline_max_bytes=settings.sqs_inline_max_bytes,
     )
+
+
+wire_ahead(intake, services=("sqs", "ssm"))
 
 
 def _error(status: int, code: str, message: str) -> Response[dict[str, str]]:
