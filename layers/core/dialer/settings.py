@@ -78,7 +78,8 @@ class Settings(BaseModel):
     # A dispatcher run loops sub-ticks of dispatch_tick_seconds for this long (the schedule runs it
     # every minute; the local stack sets it small).
     dispatch_loop_seconds: float = 50.0
-    dispatch_tick_seconds: float = 1.0
+    # Seconds between sub-ticks: a channel freed by a hangup is claimed again at the next one.
+    dispatch_tick_seconds: float = Field(default=1.0, ge=0.25, le=10)
     # Tenant defaults (a tenant record may override them): Telnyx's limits.
     default_channel_limit: int = 10
     default_dials_per_second: int = 30

@@ -52,3 +52,16 @@ def test_settings_refuse_an_offset_outside_local():
         Settings(table_name="t", stage="prod", clock_offset_seconds=60)
     assert Settings(table_name="t", stage="local", clock_offset_seconds=60).clock_offset_seconds == 60
     assert Settings(table_name="t", stage="prod", clock_offset_seconds=0).clock_offset_seconds == 0
+
+
+@pytest.mark.parametrize("tick", ["0", "0.1", "-1", "11"])
+def test_a_dispatch_tick_outside_its_bounds_is_refused(monkeypatch: pytest.MonkeyPatch, tick: str) -> None:
+    # 0 would loop the dispatcher without a pause; the template's DispatchTickSeconds has the same bounds
+    monkeypatch.setenv("TABLE_NAME", "t")
+    monkeypatch.setenv("DISPATCH_TICK_SECONDS", tick)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ValidationError, match="dispatch_tick_seconds"):
+            get_settings()
+    finally:
+        get_settings.cache_clear()
