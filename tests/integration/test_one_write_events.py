@@ -200,3 +200,57 @@ def test_the_receipts_stay_small_and_the_cache_bounded() -> None:
         known.put(TENANT, call, {"call_control_id": call})
     assert known.get(TENANT, "a") is None
     assert known.get(TENANT, "c") == {"call_control_id": "c"}
+
+
+def test_as_many_concurrent_writers_of_one_call_as_it_has_events_all_apply(moto_stack):
+    # GIVEN a linked call and a dozen distinct events of it, each delivered to a process of its own
+    # (its own cache of known calls: every first guess is "no version yet"), all at once
+    import threading
+    import time
+
+    from dialer.adapters.totals_table import CALL_WRITE_ATTEMPTS
+
+    table = moto_stack.table_name
+    call_id = "v3:one-write-crowd-1"
+    linked_call(table, call_id, "+13125550189")
+    receipt, _ = parsed_event("call.answered", call_id)
+    doc = with_call(load_fixture("call.answered"), call_id)
+    parsed = parse_webhook(json.dumps(doc).encode(), "application/json")
+    start = threading.Barrier(CALL_WRITE_ATTEMPTS)
+    results: list[object] = []
+    refused: list[int] = []
+    # DynamoDB's round trip (a few ms, here moto's is ~1 ms and the GIL lets a thread finish its
+    # retry before the others move): writers interleave as Lambda environments do
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.meta.events.register("before-send.dynamodb.UpdateItem", lambda **_: time.sleep(0.02))
+
+    def count_refusals(http_response, **_):  # type: ignore[no-untyped-def]
+        if http_response.status_code == 400:
+            refused.append(1)
+
+    client.meta.events.register("after-call.dynamodb.UpdateItem", count_refusals)
+
+    def deliver(n: int) -> None:
+        event_id = f"evt-crowd-{n}"
+        facts = facts_from_event(parsed.event_type, event_id, parsed.occurred_at, parsed.payload)
+        calls = CallsTable(table, client=client, known=KnownCalls())
+        mine = EventReceipt(TENANT, event_id, receipt.event_type, call_id, "", None)
+        start.wait()
+        try:
+            results.append(calls.apply_event(mine, facts).result)
+        except Exception as exc:  # the assertion below names it
+            results.append(exc)
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(CALL_WRITE_ATTEMPTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    # WHEN each refused write retries from the call its refusal returned (many were: the writes
+    # crossed)
+    assert len(refused) > CALL_WRITE_ATTEMPTS
+    # THEN every one applies (none is left for SQS's redelivery, 3 minutes later), once each
+    assert results == [ApplyResult.APPLIED] * CALL_WRITE_ATTEMPTS, results
+    item = CallsTable(table).get_call_item(TENANT, call_id)
+    assert item is not None
+    assert item["receipts"] == {receipt_tag(f"evt-crowd-{n}") for n in range(CALL_WRITE_ATTEMPTS)}

@@ -34,12 +34,11 @@ from dialer import clock as engine_clock
 from dialer import keys
 from dialer.adapters.dynamo import DynamoItems, storage_error
 from dialer.adapters.table_ops import TableOps
-from dialer.adapters.totals_table import TotalsDue, totals_due
+from dialer.adapters.totals_table import CALL_WRITE_ATTEMPTS, TotalsDue, totals_due
 from dialer.domain.analytics import contribution
 from dialer.domain.calls import CallFacts, Fact, FactKind, identity_of, merge_facts, summarize
 from dialer.errors import ConcurrentUpdate
 
-MAX_ATTEMPTS = 5
 RECEIPTS = "receipts"  # the call item's string set of applied events (receipt_tag of each)
 KNOWN_CALLS = 1024  # calls a process remembers (~11 KiB of objects for a completed call: ~11 MB)
 
@@ -192,7 +191,7 @@ class CallsTable:
         ``version``; its ``totals_rev`` and link when totals are involved) and on the event not
         being in its receipts. A refusal returns the stored item: the event in its receipts is a
         DUPLICATE (that item is the call handed on); otherwise a concurrent writer moved the
-        call, and the facts are merged again onto the returned item. After ``MAX_ATTEMPTS``
+        call, and the facts are merged again onto the returned item. After ``CALL_WRITE_ATTEMPTS``
         refusals the message is left for SQS to redeliver (``ConcurrentUpdate``). Events without
         facts (or without a call) only get a receipt item.
         """
@@ -203,7 +202,7 @@ class CallsTable:
         tenant_id, call_control_id = receipt.tenant_id, receipt.call_control_id
         tag = receipt_tag(receipt.event_id)
         guess = self.known.get(tenant_id, call_control_id)
-        for _ in range(MAX_ATTEMPTS):
+        for _ in range(CALL_WRITE_ATTEMPTS):
             if _predates_receipts(guess) and self.receipt_exists(tenant_id, receipt.event_id):
                 # A call written by the release before this one keeps its events' receipts as
                 # items: an event applied then is a duplicate now (calls live at the deploy only).

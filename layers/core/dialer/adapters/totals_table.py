@@ -21,7 +21,14 @@ from dialer.adapters.table_ops import TableOps
 from dialer.domain.analytics import BILLED_S, CALLS, COST, contribution, delta
 from dialer.errors import ConcurrentUpdate
 
-MAX_ATTEMPTS = 5
+#: Conditional writes of one call item tried before an event is left to SQS's redelivery, which
+#: comes after the queue's visibility timeout (3 minutes: its lead unsettled, its channel held).
+#: A refusal means another writer of the same call committed since this one's copy, and the
+#: next try starts from the call as it now is (returned by the refusal, or read), so a writer is
+#: refused at most once per other writer: a call has about a dozen (its webhooks, the dialer's
+#: acceptance, the totals sync). Five gave up once in an e2e run (a burst of one call's events
+#: on four processor environments).
+CALL_WRITE_ATTEMPTS = 12
 
 # What the tenant-wide totals keep (the campaign shards keep everything).
 _TENANT_COUNTERS = (CALLS, COST, BILLED_S)
@@ -58,7 +65,7 @@ class TotalsTable:
         ``stamp``: attributes SET on the call in the same write (the insight marker: it lands
         with the counters its disposition moved, and alone when nothing is due), so a caller
         that marks an effect done last pays no write of its own for the mark."""
-        for attempt in range(MAX_ATTEMPTS):
+        for attempt in range(CALL_WRITE_ATTEMPTS):
             call = (
                 known
                 if attempt == 0 and known is not None
