@@ -34,9 +34,11 @@ class Campaigns:
         return True
 
 
-def test_a_failing_window_trips_and_a_resumed_campaign_starts_afresh(
-    moto_stack: MotoStack, aws: dict[str, Any]
-) -> None:
+def watched(
+    moto_stack: MotoStack,
+) -> tuple[TableOps, datetime, str, str, CampaignRecord, Campaigns, BreakerWatch]:
+    """An active campaign of a fresh tenant, started an hour ago, and the dispatcher's breaker
+    check over its counts in the table (checked on every call: ``every=0``)."""
     from dialer.adapters.dynamo import DynamoItems
 
     ops = TableOps(DynamoItems(moto_stack.table_name))
@@ -48,6 +50,13 @@ def test_a_failing_window_trips_and_a_resumed_campaign_starts_afresh(
     )
     campaigns = Campaigns(record)
     watch = BreakerWatch(BreakerCounts(ops), campaigns, clock=lambda: now, monotonic=lambda: 0.0, every=0.0)
+    return ops, now, tenant, campaign_id, record, campaigns, watch
+
+
+def test_a_failing_window_trips_and_a_resumed_campaign_starts_afresh(
+    moto_stack: MotoStack, aws: dict[str, Any]
+) -> None:
+    ops, now, tenant, campaign_id, record, campaigns, watch = watched(moto_stack)
     # GIVEN 20 dials in the last minute, 12 of them failed (counted as a settlement counts them:
     # the bucket, and the running total on a STATS shard)
     for i in range(20):
@@ -68,17 +77,8 @@ def test_a_baseline_counted_by_the_previous_release_still_judges_the_answer_rate
     moto_stack: MotoStack, aws: dict[str, Any]
 ) -> None:
     from dialer import keys
-    from dialer.adapters.dynamo import DynamoItems
 
-    ops = TableOps(DynamoItems(moto_stack.table_name))
-    now = datetime.now(UTC)
-    tenant, campaign_id = "brk-" + uuid.uuid4().hex[:8], "cmp_brk"
-    started = utc_iso(now - timedelta(hours=1))
-    record = CampaignRecord(
-        tenant, campaign_id, CampaignStatus.ACTIVE, CampaignConfig(name="b"), started, started, 10, started
-    )
-    campaigns = Campaigns(record)
-    watch = BreakerWatch(BreakerCounts(ops), campaigns, clock=lambda: now, monotonic=lambda: 0.0, every=0.0)
+    ops, now, tenant, campaign_id, record, campaigns, watch = watched(moto_stack)
     # GIVEN 100 dials, half answered, counted by the previous release on its TOTAL item
     ops.items.put({**keys.breaker_counts_key(tenant, campaign_id, "TOTAL"), "dials": 100, "answered": 50})
     # AND 20 dials since, in the window, none answered, counted on the STATS shards
