@@ -210,7 +210,14 @@ def _target(params: dict[str, Any]) -> str:
             ((kind, body),) = entry.items()
             key = body.get("Key") or {"pk": body["Item"]["pk"], "sk": body["Item"]["sk"]}
             parts.append(f"{kind} {_target({'Key': key})}")
-        return " + ".join(parts)
+        return _collapsed(parts)
+    if (
+        "RequestItems" in params
+        and params["RequestItems"]
+        and all(isinstance(table, dict) for table in params["RequestItems"].values())
+    ):
+        keys = [key for table in params["RequestItems"].values() for key in table.get("Keys", [])]
+        return "Get " + _collapsed([_target({"Key": key}) for key in keys])
     key = params.get("Key")
     if isinstance(key, dict) and "pk" in key:
         sk = str(key.get("sk", {}).get("S", ""))
@@ -218,6 +225,12 @@ def _target(params: dict[str, Any]) -> str:
     if "KeyConditionExpression" in params:
         return f"{params.get('IndexName', 'table')} {partition_class(_query_partition(params))}"
     return ""
+
+
+def _collapsed(parts: list[str]) -> str:
+    """``a + b + a + b`` as ``2×a + 2×b`` (a batched claim names each item class once)."""
+    counts = Counter(parts)
+    return " + ".join(part if n == 1 else f"{n}×{part}" for part, n in counts.items())
 
 
 def _query_partition(params: dict[str, Any]) -> str:
