@@ -1,15 +1,15 @@
 """A settlement's transaction carries what must change with it and no more (issue 21): the circuit
 breaker's running total rides on the campaign's ``STATS`` shard update (no ``BRK … TOTAL`` item),
-and the caller ID's health is counted after the settlement by one update that hands back the
-counters the rule judges (no ``CIDHEALTH`` item in the transaction). Every call still counts
-once, whatever the webhooks' duplication, and a campaign counted by the previous release keeps
-its baseline."""
+and the caller ID's health count is one item of it (no request of its own), judged afterwards on
+the process's view of the counters, confirmed on the stored ones before a rest. Every call still
+counts once, whatever the webhooks' duplication, and a campaign counted by the previous release
+keeps its baseline."""
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dialer import keys
@@ -82,7 +82,7 @@ def _redeliver_every_webhook(h: Harness) -> int:
     return h.deliver_webhooks()
 
 
-def test_a_settled_calls_transaction_carries_no_breaker_total_and_no_health_counter(
+def test_a_settled_calls_transaction_carries_the_health_count_and_no_breaker_total(
     make_harness: Any,
 ) -> None:
     # GIVEN a lead whose call plays out busy (a call the breaker and the number's health count)
@@ -94,21 +94,26 @@ def test_a_settled_calls_transaction_carries_no_breaker_total_and_no_health_coun
     _run(h, rounds=2)
 
     # THEN one transaction settled it: the attempt, the lead, the STATS shard (with the breaker's
-    # running total on it), the two outbox events and the breaker's 10-second bucket; no breaker
-    # TOTAL item and no caller-ID health counter
+    # running total on it), the two outbox events, the breaker's 10-second bucket and the
+    # number's health counter; no breaker TOTAL item
     [settlement] = log.settlements()
     assert Counter(i.shape[:2] for i in settlement) == Counter(
-        {("Update", "LEAD"): 2, ("Update", "CAMPAIGN"): 1, ("Put", "WHEVT"): 2, ("Update", "BRK"): 1}
+        {
+            ("Update", "LEAD"): 2,
+            ("Update", "CAMPAIGN"): 1,
+            ("Put", "WHEVT"): 2,
+            ("Update", "BRK"): 1,
+            ("Update", "CIDHEALTH"): 1,
+        }
     ), [(i.shape, i.sk) for i in settlement]
     [bucket] = [i for i in settlement if "#BRK#" in i.pk]
     assert bucket.sk.startswith("S#"), bucket.sk
     [stats] = [i for i in settlement if i.sk.startswith("STATS#")]
     assert {"brk_dials", "st_dialing"} <= stats.names, stats.names
-    # AND the number's health was counted after it, by one update that returned the counters
+    # AND no other request touched the number's counters (a busy number with no window yet: the
+    # view decides there is nothing to roll or rest)
     health = log.counters("cid_ny")
-    assert [(op, [(i.kind, i.returns) for i in items]) for op, items in health] == [
-        ("UpdateItem", [("UpdateItem", "ALL_NEW")])
-    ], health
+    assert [op for op, _ in health] == ["TransactWriteItems"], health
     # AND the counts landed where their readers look, once
     from dialer.adapters.breaker_counts import BreakerCounts
     from dialer.adapters.caller_id_health import CallerIdHealthTable
@@ -121,7 +126,7 @@ def test_a_settled_calls_transaction_carries_no_breaker_total_and_no_health_coun
     assert CallerIdHealthTable(h.dialing.items).windows(h.tenant)["cid_ny"].calls == 1
 
 
-def test_a_settled_call_counts_once_on_its_number_and_the_number_is_judged_from_the_count(
+def test_a_settled_call_counts_once_on_its_number_and_a_rest_is_confirmed_on_the_stored_counters(
     make_harness: Any,
 ) -> None:
     from dialer.adapters.caller_id_health import CallerIdHealthTable
@@ -149,9 +154,8 @@ def test_a_settled_call_counts_once_on_its_number_and_the_number_is_judged_from_
     # WHEN its one call is dialled from New York and settled
     _run(h, rounds=2)
 
-    # THEN the count (one update, its counters returned) completed the window, which rested the
-    # number: judged from what the count returned, with no read of its counters by key (the pool
-    # is one Query)
+    # THEN the settlement's count completed the window, which rested the number: the view saw the
+    # rest, the counters as stored (one read by key) confirmed it, and the rest transaction wrote it
     ny = h.management.get_caller_id(h.tenant, "cid_ny")
     assert ny is not None
     assert (ny.rested_by, ny.rest_reason) == (
@@ -159,8 +163,8 @@ def test_a_settled_call_counts_once_on_its_number_and_the_number_is_judged_from_
         "answer rate 0% over its last 50 calls, below 50% of the pool's 50% (200 calls)",
     )
     health = log.counters("cid_ny")
-    assert [op for op, _ in health] == ["UpdateItem", "TransactWriteItems"], health  # count, rest
-    assert health[0][1][0].returns == "ALL_NEW"
+    assert [op for op, _ in health] == ["TransactWriteItems", "GetItem", "TransactWriteItems"], health
+    assert ("Update", "CIDHEALTH") in [i.shape[:2] for i in health[0][1]]  # counted in the settlement
     assert table.windows(h.tenant)["cid_ny"].calls == 0  # the rest started a fresh window
 
     # WHEN SQS redelivers every webhook of the call once more
@@ -181,7 +185,8 @@ def test_a_settled_call_counts_once_on_its_number_and_the_number_is_judged_from_
     # THEN the settled call is not counted again
     assert settled is False
     assert table.windows(h.tenant)["cid_ny"].calls == 0
-    assert len(log.counters("cid_ny")) == 2
+    # (its transaction carried the count and was refused whole: the one request after the rest)
+    assert [op for op, _ in log.counters("cid_ny")][3:] == ["TransactWriteItems"]
 
 
 def test_a_baseline_counted_by_the_previous_release_is_kept_and_every_call_counts_once(
@@ -218,21 +223,64 @@ def test_a_baseline_counted_by_the_previous_release_is_kept_and_every_call_count
     assert h.dialing.items.get(keys.breaker_counts_key(h.tenant, campaign_id, "TOTAL")) == legacy
 
 
-def test_a_count_that_fills_the_current_bucket_rolls_it_and_returns_the_window(
+def test_a_count_that_fills_the_current_bucket_rolls_it_on_the_views_word_and_a_stale_view_writes_nothing(
     moto_stack: Any, aws: dict[str, Any]
 ) -> None:
-    from dialer.adapters.caller_id_health import CallerIdHealthTable
+    from dialer.adapters.caller_id_health import CallerIdHealthTable, NumberCounters
     from dialer.domain.caller_id_health import HealthWindow
+    from dialer.services.caller_id_health import CallerIdHealth, forget_pools
 
+    # GIVEN a number judged over 50-call windows (the default rule), its current bucket 2 short
     table = CallerIdHealthTable.named(moto_stack.table_name)
     tenant = f"cid-{uuid.uuid4().hex[:8]}"
+    key = keys.caller_id_health_key(tenant, "cid_a")
+    table.items.put({**key, "caller_id_id": "cid_a", "cur_calls": 48, "cur_answered": 48})
+    health = CallerIdHealth(table, lambda: datetime.now(UTC))
+    forget_pools()
+
+    def settle(calls: int = 1) -> None:
+        # what a settlement does: its transaction counts the call, then the view judges it
+        counts = HealthWindow(calls, calls, 0)
+        assert table.ops.transact([table.count_op(tenant, "cid_a", counts)])
+        health.counted(tenant, "cid_a", counts)
+
+    def stored() -> tuple[int, int]:
+        item = table.items.get(key) or {}
+        return int(item.get("prev_calls") or 0), int(item.get("cur_calls") or 0)
+
     log = RequestLog(table.items.client)
-    one = HealthWindow(1, 1, 0)
-    # WHEN three calls are counted on a number judged over 2-call windows
-    windows = [table.count(tenant, "cid_a", one, 2) for _ in range(3)]
-    # THEN each count returns the window after it: the second filled ``cur`` and rolled it to
-    # ``prev``, so the third's window is the two before it plus itself
-    assert windows == [HealthWindow(1, 1, 0), HealthWindow(2, 2, 0), HealthWindow(3, 3, 0)]
-    assert [op for op, _ in log.requests] == ["UpdateItem", "UpdateItem", "UpdateItem", "UpdateItem"]
-    item = table.items.get(keys.caller_id_health_key(tenant, "cid_a")) or {}
-    assert (item["prev_calls"], item["cur_calls"]) == (2, 1)
+
+    def requests() -> list[str]:
+        """The requests made, but the rule's (its settings item, cached for seconds)."""
+        return [op for op, items in log.requests if not any(i.sk == "SETTINGS" for i in items)]
+
+    # WHEN three calls are settled on it
+    for _ in range(3):
+        settle()
+    # THEN the second filled ``cur`` and the view rolled it to ``prev`` (one conditional update),
+    # the pool was read once (after the first count: the view does not add that count again),
+    # and every call counted once
+    assert requests() == [
+        "TransactWriteItems",
+        "Query",
+        "TransactWriteItems",
+        "UpdateItem",
+        "TransactWriteItems",
+    ]
+    assert stored() == (50, 1)
+    assert table.number(tenant, "cid_a") == NumberCounters(HealthWindow(51, 51, 0), 1)
+
+    # WHEN this process's view reaches 49 and another process counts the 50th call and rolls
+    settle(48)
+    assert table.ops.transact([table.count_op(tenant, "cid_a", HealthWindow(1, 1, 0))])
+    table.roll(tenant, "cid_a", 50)
+    log.requests.clear()
+    # AND this process settles one more, its view (stale) saying the bucket is full
+    settle()
+    # THEN the roll it asks for is refused by the stored bucket (one request, nothing moved)
+    assert requests() == ["TransactWriteItems", "UpdateItem"]
+    assert stored() == (50, 1)
+    # AND the view took the counters as stored: the next call asks for no roll
+    log.requests.clear()
+    settle()
+    assert requests() == ["TransactWriteItems"]

@@ -1,17 +1,11 @@
 """Caller-ID health in the state table: rolling counters per number, the tenant's rule, rests.
 
-The counters are two buckets on one item per number (``T#…#CIDHEALTH`` / ``N#{id}``). Once a
-call's settlement succeeded, one update ADDs the call to ``cur_*`` and returns the counters
-(:meth:`CallerIdHealthTable.count`), so judging the number costs no read; only when ``cur`` is
-full (``window_calls``) does a conditional update move it to ``prev`` (:meth:`roll`, rare). The
-window is ``prev + cur``: between ``window_calls`` and twice that many recent calls once the
-number has been judged once. A crash between the count and the roll leaves ``cur`` a little
-over full; the next count rolls it.
-
-The count is at most once, not exactly once (issue 21: it left the settling transaction, two
-write units a call cheaper): a crash between the settlement and the count loses that call's
-count, and the redelivery finds the call settled and does not count it again. Health is a
-rolling statistic over 50-100+ calls; one lost call moves a judgment by at most one call.
+The counters are two buckets on one item per number (``T#…#CIDHEALTH`` / ``N#{id}``). A settled
+call is ADDed to ``cur_*`` by an item of its settlement's transaction (:meth:`count_op`), so it
+counts exactly once, with no request of its own; only when ``cur`` is full (``window_calls``)
+does a conditional update move it to ``prev`` (:meth:`roll`, rare). The window is ``prev + cur``:
+between ``window_calls`` and twice that many recent calls once the number has been judged once.
+A roll that comes late leaves ``cur`` a little over full; the roll moves all of it.
 
 The Number Reputation sweep's last read (``reputation_checked_at``) sits on the settings item:
 one conditional update claims a due read, so reapers running at once read Telnyx once; putting
@@ -25,6 +19,7 @@ window instead of being re-rested by the calls that rested it.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,6 +42,23 @@ def window_of(item: dict[str, Any]) -> HealthWindow:
     return HealthWindow(*(int(item.get(f"prev_{f}") or 0) + int(item.get(f"cur_{f}") or 0) for f in _FIELDS))
 
 
+@dataclass(frozen=True)
+class NumberCounters:
+    """A number's window and how many calls its current bucket holds (what triggers the roll)."""
+
+    window: HealthWindow = field(default_factory=HealthWindow)
+    cur_calls: int = 0
+
+    def plus(self, counts: HealthWindow) -> NumberCounters:
+        """The counters after ``counts`` were ADDed to ``cur``."""
+        return NumberCounters(self.window + counts, self.cur_calls + counts.calls)
+
+
+def counters_of(item: dict[str, Any]) -> NumberCounters:
+    """A number's counters from its item."""
+    return NumberCounters(window_of(item), int(item.get("cur_calls") or 0))
+
+
 class CallerIdHealthTable:
     """Counters, settings and rests of a tenant's caller IDs."""
 
@@ -60,26 +72,23 @@ class CallerIdHealthTable:
         return cls(DynamoItems(table_name, client=client))
 
     # --- counters -------------------------------------------------------------------------------
-    def count(
-        self, tenant_id: str, caller_id_id: str, counts: HealthWindow, window_calls: int
-    ) -> HealthWindow:
-        """Count a settled call (``counts``: its calls, answered, short) on its number and return
-        the number's window after it: one update returning the new counters, and the roll
-        (another) only when that filled ``cur``."""
-        item = self.ops.update(
+    def count_op(self, tenant_id: str, caller_id_id: str, counts: HealthWindow) -> dict[str, Any]:
+        """The settlement transaction's item that counts a settled call (``counts``: its calls,
+        answered, short) on its number."""
+        return update_operation(
             keys.caller_id_health_key(tenant_id, caller_id_id),
             set_fields={"caller_id_id": caller_id_id},
             add={"cur_calls": counts.calls, "cur_answered": counts.answered, "cur_short": counts.short},
-            return_new=True,
         )
-        new = item if isinstance(item, dict) else {}  # unconditional: always the new item
-        if int(new.get("cur_calls") or 0) >= window_calls:
-            return self.roll(tenant_id, caller_id_id, window_calls)
-        return window_of(new)
 
-    def roll(self, tenant_id: str, caller_id_id: str, window_calls: int) -> HealthWindow:
-        """Move a full ``cur`` bucket (``window_calls`` or more) to ``prev``; the number's window
-        as it is after that (one conditional update: the old item comes back when nothing moved)."""
+    def number(self, tenant_id: str, caller_id_id: str) -> NumberCounters:
+        """One number's counters as stored now (strongly consistent)."""
+        return counters_of(self.items.get(keys.caller_id_health_key(tenant_id, caller_id_id)) or {})
+
+    def roll(self, tenant_id: str, caller_id_id: str, window_calls: int) -> NumberCounters:
+        """Move a full ``cur`` bucket (``window_calls`` or more) to ``prev``; the number's counters
+        as they are after that (one conditional update: the old item comes back when nothing moved,
+        so a roll asked for on an estimate costs no read)."""
         try:
             response = self.items.client.update_item(
                 TableName=self.items.table_name,
@@ -93,20 +102,24 @@ class CallerIdHealthTable:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise storage_error(exc, "could not update the caller ID's health") from exc
-            return window_of(self.items.from_ddb(exc.response.get("Item") or {}))
+            return counters_of(self.items.from_ddb(exc.response.get("Item") or {}))
         except BotoCoreError as exc:
             raise storage_error(exc, "could not update the caller ID's health") from exc
-        return window_of(self.items.from_ddb(response.get("Attributes") or {}))
+        return counters_of(self.items.from_ddb(response.get("Attributes") or {}))
 
     def windows(self, tenant_id: str) -> dict[str, HealthWindow]:
         """Every caller ID's window of the tenant (one Query of the health partition)."""
+        return {caller_id: c.window for caller_id, c in self.counters(tenant_id).items()}
+
+    def counters(self, tenant_id: str) -> dict[str, NumberCounters]:
+        """Every caller ID's counters of the tenant (one Query of the health partition)."""
         pk = keys.caller_id_health_key(tenant_id, "")["pk"]
-        out: dict[str, HealthWindow] = {}
+        out: dict[str, NumberCounters] = {}
         after: str | None = None
         while True:
             items, after = self.ops.query("pk", pk, prefix="N#", after=after, limit=1000)
             for item in items:
-                out[str(item["sk"]).removeprefix("N#")] = window_of(item)
+                out[str(item["sk"]).removeprefix("N#")] = counters_of(item)
             if after is None:
                 return out
 

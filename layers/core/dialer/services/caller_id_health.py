@@ -1,14 +1,18 @@
 """Caller-ID health at settlement (issue 23): count the settled call on its caller ID, judge the
 number, rest it when the rule says so (metric ``CallerIdRested``, alarmed in template.yaml).
 
-:class:`~dialer.services.lead_effects.LeadEffects` calls :meth:`CallerIdHealth.count_call` once
-its settling transaction succeeded: one update counts the call and returns the number's
-counters, which the rule judges (:meth:`CallerIdHealth.judge`). The count is therefore at most
-once (issue 21): a crash between the settlement and the count loses the call's count, and a
-redelivery finds the call settled and counts nothing. Health is a rolling statistic over the
-number's last 50-100+ calls that rests bad numbers; one lost count can move a judgment by at
-most one call, which is not worth a transaction item (two write units) on every settlement.
-The rule is :mod:`dialer.domain.caller_id_health`'s.
+:class:`~dialer.services.lead_effects.LeadEffects` asks :meth:`CallerIdHealth.count_op` for the
+item that counts the call, and writes it in the settlement's own transaction: a call counts
+exactly once, whatever the redeliveries and races, at no request of its own (issue 21). A
+transaction returns nothing, so once it committed :meth:`CallerIdHealth.counted` judges the
+number on this process's view of the tenant's counters: the pool as last read (at most
+:data:`POOL_STALENESS` old on the engine's clock) plus the calls this process counted since.
+The view decides alone only when it sees nothing to do; a roll it asks for is conditional on the
+stored bucket being full, and a rest it sees is confirmed on the number's counters as stored
+(one read) before :meth:`CallerIdHealth.judge` rests it. Other processes' calls since the pool
+was read are missing from the view, so a rest or a roll can come up to that staleness late,
+never twice and never on counts that do not hold. The rule is
+:mod:`dialer.domain.caller_id_health`'s.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from dialer.adapters.caller_id_health import CallerIdHealthTable
+from dialer.adapters.caller_id_health import CallerIdHealthTable, NumberCounters
 from dialer.domain.caller_id_health import (
     RESTED_BY_HEALTH,
     CallerIdHealthSettings,
@@ -38,14 +42,14 @@ _SETTINGS_SECONDS = 5.0
 _settings_cache: dict[str, tuple[float, CallerIdHealthSettings]] = {}
 _settings_lock = threading.Lock()
 
-#: How long a process keeps a tenant's pool (every caller ID's window, one Query of its health
+#: How long a process keeps a tenant's pool (every caller ID's counters, one Query of its health
 #: partition), on the engine's clock. The pool is the yardstick a number is measured against: a
 #: sum over its other numbers' last 50-100+ calls each, which 30 s of settlements barely move.
-#: The number's own window is never cached (its roll returns it with every settlement), and a
-#: rest is conditional on the number not being rested, so a stale pool can delay or hasten a
-#: rest by a few calls but never rest a number twice.
+#: The calls this process counts are added to its view as they commit; a rest is confirmed on
+#: the number's counters as stored and is conditional on the number not being rested, so a stale
+#: pool can delay or hasten a rest by a few calls but never rest a number twice.
 POOL_STALENESS = timedelta(seconds=30)
-_pools: dict[str, tuple[datetime, dict[str, HealthWindow]]] = {}
+_pools: dict[str, tuple[datetime, dict[str, NumberCounters]]] = {}
 _pools_lock = threading.Lock()
 
 
@@ -72,23 +76,31 @@ class CallerIdHealth:
             _settings_cache[tenant_id] = (time.monotonic(), settings)
         return settings
 
-    def _windows(self, tenant_id: str) -> dict[str, HealthWindow]:
-        """Every caller ID's window of the tenant, cached :data:`POOL_STALENESS`."""
+    def _pool(self, tenant_id: str) -> tuple[dict[str, NumberCounters], bool]:
+        """Every caller ID's counters of the tenant as this process sees them (read at most
+        :data:`POOL_STALENESS` ago, plus what this process counted since), and whether they were
+        read just now."""
         now = self.clock()
         hit = _pools.get(tenant_id)
         if hit is not None and hit[0] <= now < hit[0] + POOL_STALENESS:
-            return hit[1]
-        windows = self.table.windows(tenant_id)
+            return hit[1], False
+        counters = self.table.counters(tenant_id)
         with _pools_lock:
-            _pools[tenant_id] = (now, windows)
-        return windows
+            _pools[tenant_id] = (now, counters)
+        return counters, True
 
-    def count_call(
+    def _seen(self, tenant_id: str, caller_id_id: str, counters: NumberCounters) -> None:
+        """Put a number's counters into this process's view (read, rolled, or counted on)."""
+        with _pools_lock:
+            hit = _pools.get(tenant_id)
+            if hit is not None:
+                hit[1][caller_id_id] = counters
+
+    def count_op(
         self, tenant_id: str, caller_id_id: str | None, outcome: str, call: Mapping[str, Any] | None
-    ) -> str | None:
-        """After a successful settlement: count the call on its caller ID (when its outcome
-        counts) and judge the number from the counters that update returned. Returns the rest's
-        reason when this call rested it."""
+    ) -> tuple[dict[str, Any], HealthWindow] | None:
+        """The settlement transaction's item that counts the call on its caller ID, and what it
+        adds (None: no caller ID, or an outcome that does not count)."""
         if not caller_id_id:
             return None
         settings = self.settings(tenant_id)
@@ -98,21 +110,43 @@ class CallerIdHealth:
         )
         if counts is None:
             return None
-        own = self.table.count(tenant_id, caller_id_id, counts, settings.window_calls)
-        return self.judge(tenant_id, caller_id_id, own)
+        return self.table.count_op(tenant_id, caller_id_id, counts), counts
+
+    def counted(self, tenant_id: str, caller_id_id: str, counts: HealthWindow) -> str | None:
+        """After the settlement that counted ``counts`` committed: roll the number's bucket when
+        it is full, rest the number when the rule says so (see the module doc). Returns the
+        rest's reason when this call rested it."""
+        settings = self.settings(tenant_id)
+        pool, fresh = self._pool(tenant_id)
+        view = pool.get(caller_id_id, NumberCounters())
+        if not fresh:  # a pool read after the settlement committed holds its count already
+            view = view.plus(counts)
+            self._seen(tenant_id, caller_id_id, view)
+        if view.cur_calls >= settings.window_calls:
+            # Conditional on the stored bucket being full: it returns the counters as stored.
+            stored = self.table.roll(tenant_id, caller_id_id, settings.window_calls)
+        elif may_rest(settings, view.window) and self._rest_reason(tenant_id, caller_id_id, view.window):
+            stored = self.table.number(tenant_id, caller_id_id)  # the view sees a rest: confirm it
+        else:
+            return None
+        self._seen(tenant_id, caller_id_id, stored)
+        return self.judge(tenant_id, caller_id_id, stored.window)
+
+    def _rest_reason(self, tenant_id: str, caller_id_id: str, own: HealthWindow) -> str | None:
+        """Why the rule would rest the number with window ``own``, against the pool as seen."""
+        pool = HealthWindow()
+        for other, counters in self._pool(tenant_id)[0].items():
+            if other != caller_id_id:
+                pool = pool + counters.window
+        return rest_reason(self.settings(tenant_id), own, pool)
 
     def judge(self, tenant_id: str, caller_id_id: str, own: HealthWindow) -> str | None:
-        """Rest the number if the rule says so, given its window ``own`` as its count left it.
+        """Rest the number if the rule says so, given its window ``own`` as stored.
         Returns the rest's reason when this call rested it."""
         settings = self.settings(tenant_id)
         if not may_rest(settings, own):
             return None  # decided without reading the pool
-        windows = self._windows(tenant_id)
-        pool = HealthWindow()
-        for other, window in windows.items():
-            if other != caller_id_id:
-                pool = pool + window
-        reason = rest_reason(settings, own, pool)
+        reason = self._rest_reason(tenant_id, caller_id_id, own)
         if reason is None:
             return None
         now = self.clock()

@@ -190,6 +190,12 @@ class LeadEffects:
             failed=outcome in BREAKER_FAILURES,
             answered=outcome == CallOutcome.ANSWERED_HUMAN,
         )
+        # A placed call counts on its caller ID's health in the same transaction: exactly once.
+        health = (
+            None
+            if failed
+            else self.caller_ids.count_op(attempt.tenant_id, attempt.caller_id_id, outcome, call)
+        )
         settled = self.dialing.finish(
             attempt,
             change,
@@ -201,13 +207,12 @@ class LeadEffects:
                     attempt, lead, change, call=None if failed else call or {}, at=utc_iso(now)
                 ),
                 breaker.bucket,
+                *([health[0]] if health else []),
             ],
             counters=breaker.stats,
         )
-        if settled and not failed:
-            # A placed call counts on its caller ID's health after its settlement, at most once
-            # (see :mod:`dialer.services.caller_id_health`: not worth a transaction item).
-            self.caller_ids.count_call(attempt.tenant_id, attempt.caller_id_id, outcome, call)
+        if settled and health and attempt.caller_id_id:
+            self.caller_ids.counted(attempt.tenant_id, attempt.caller_id_id, health[1])
         return settled
 
     def resettle(
