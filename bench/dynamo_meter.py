@@ -218,7 +218,7 @@ def _target(params: dict[str, Any]) -> str:
     ):
         keys = [key for table in params["RequestItems"].values() for key in table.get("Keys", [])]
         return "Get " + _collapsed([_target({"Key": key}) for key in keys])
-    key = params.get("Key")
+    key = params.get("Key") or params.get("Item")
     if isinstance(key, dict) and "pk" in key:
         sk = str(key.get("sk", {}).get("S", ""))
         return f"{partition_class(key['pk']['S'])} {partition_class(sk.split('#')[0])}"
