@@ -15,7 +15,8 @@ import time
 from collections import Counter
 from typing import Any
 
-from tests.integration.dialing.conftest import Crash, Harness
+from tests.integration.dialing.conftest import CALLER_IDS, Crash, Harness
+from tests.integration.dialing.test_after_call import sim_calls
 
 # 1,000 in the full run (DIAL_RACE_LEADS=1000); CI runs 300 to stay near a minute on moto, whose
 # every request costs milliseconds (see docs/decisions.md, issue 9).
@@ -120,6 +121,12 @@ def test_six_dispatchers_and_racing_dialers_dial_each_lead_exactly_once(make_har
     assert stats["dials"] == LEADS, stats
     assert stats["st_dialing"] == LEADS, stats
     assert results["crashed"] > 0, results  # the injected deaths did happen
+    # AND each caller ID counts exactly the calls placed from it: a duplicate delivery that lost
+    # its start, or a re-POST after a death, counted none
+    from_numbers = dict(CALLER_IDS)
+    _, usage = h.dialing.caller_pool(h.tenant, list(from_numbers), h.clock().strftime("%Y-%m-%d"))
+    by_number = Counter(c.from_ for c in sim_calls(h))
+    assert {from_numbers[c]: n for c, n in usage.items()} == by_number, (usage, by_number)
     print(
         f"race: {LEADS} leads, {sum(placed.values())} calls in {elapsed:.1f} s "
         f"({LEADS / elapsed:.1f} dials/s), deliveries {dict(results)}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from dialer import keys
@@ -62,11 +63,17 @@ class AttemptsMixin(DialingBase):
         now: str,
         from_state: AttemptState,
         details: Mapping[str, Any],
+        take: CallerTake | None = None,
     ) -> str:
         """``from_state → posting`` (claimed, or posting again for a repeated POST) with what is
-        being dialled, only while the attempt holds its slot lease (no dial without a slot).
-        Returns ``"ok"``, ``"lost"`` (the attempt is not in ``from_state`` any more) or
-        ``"no_slot"``."""
+        being dialled, only while the attempt holds its slot lease (no dial without a slot) and,
+        with ``take``, the caller ID's count for the day taken under its daily cap: all or
+        nothing, so a start that fails counts no call on the number. A repeated POST passes no
+        ``take`` (its number was counted when it first started).
+
+        Returns ``"ok"``, ``"lost"`` (the attempt is not in ``from_state`` any more),
+        ``"no_slot"`` or ``"capped"`` (the number is at its cap: try another), the first of
+        these that applies."""
         fields = {"state": AttemptState.POSTING.value, "last_post_at": now, **details}
         if from_state == AttemptState.CLAIMED:
             fields["posting_at"] = fields.get("posting_at") or now
@@ -92,14 +99,16 @@ class AttemptsMixin(DialingBase):
                 }
             },
         ]
+        if take is not None:
+            ops.append(caller_take_op(tenant_id, take))
+        # The items in order of precedence (a lost attempt is lost, whatever else failed), so the
+        # first failed index is the answer.
         failed = self._transact(ops)
         if failed is None:
             return "ok"
-        if failed == 1:
-            return "no_slot"
         if failed == -1:
             raise TemporarilyUnavailable("attempt kept conflicting")
-        return "lost"
+        return ("lost", "no_slot", "capped")[failed]
 
     def back_to_claimed(self, tenant_id: str, lead_id: str, n: int) -> bool:
         """``posting → claimed`` after a definite refusal that nothing counts (429): the job is
@@ -386,6 +395,30 @@ class AttemptsMixin(DialingBase):
                 condition="attribute_exists(pk) AND attribute_not_exists(caller_checked_at)",
             )
         )
+
+
+@dataclass(frozen=True, slots=True)
+class CallerTake:
+    """One call counted on a caller ID for a UTC day (``YYYY-MM-DD``), under its daily ``cap``."""
+
+    caller_id_id: str
+    day: str
+    cap: int
+    expires_at: int  # epoch seconds: the day's counter is kept a little past the day
+
+
+def caller_take_op(tenant_id: str, take: CallerTake) -> dict[str, Any]:
+    """The daily cap's one rule: the number's count for the day raised by one only while under
+    its cap, as a conditional write, so concurrent dialers never exceed it (the usage the dialer
+    reads only orders the pool)."""
+    return {
+        "Update": {
+            "Key": keys.caller_id_usage_key(tenant_id, take.caller_id_id, take.day),
+            "UpdateExpression": "SET expires_at = :expires ADD used :one",
+            "ConditionExpression": "attribute_not_exists(used) OR used < :cap",
+            "ExpressionAttributeValues": {":expires": take.expires_at, ":one": 1, ":cap": take.cap},
+        }
+    }
 
 
 def call_link(attempt: AttemptRecord, call_control_id: str, now: str) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from dialer import keys
-from dialer.adapters.dialing_attempts import AttemptsMixin
+from dialer.adapters.dialing_attempts import AttemptsMixin, CallerTake
 from dialer.adapters.dialing_base import (
     AttemptRecord,
     Claim,
@@ -51,6 +51,7 @@ from dialer.domain.dialing import DUE_SHARDS
 __all__ = [
     "CLAIM_BATCH",
     "AttemptRecord",
+    "CallerTake",
     "Claim",
     "DialingTable",
     "LeadChange",
@@ -170,16 +171,4 @@ class DialingTable(ClaimsMixin, AttemptsMixin, SlotsMixin, RateMixin, DialingBas
         return (
             [caller_id_record(i) for k in records if (i := item(k)) is not None],
             {c: int(i.get("used") or 0) for c, k in zip(caller_ids, usage, strict=True) if (i := item(k))},
-        )
-
-    def take_caller_id(self, tenant_id: str, caller_id_id: str, day: str, cap: int, expires_at: int) -> bool:
-        """Count one call from the caller ID today, while under its daily ``cap``."""
-        return bool(
-            self.ops.update(
-                keys.caller_id_usage_key(tenant_id, caller_id_id, day),
-                set_fields={"expires_at": expires_at},
-                add={"used": 1},
-                condition="attribute_not_exists(used) OR used < :cap",
-                values={":cap": cap},
-            )
         )

@@ -1,8 +1,9 @@
 """The dialer: one dial job (a claimed attempt) in, at most one Telnyx call out.
 
 Per job: re-check (campaign active, lead still dialing this attempt, DNC, consent, window, caps)
-→ concurrency slot → dial-rate token → caller ID → variant → dynamic variables → ``claimed →
-posting`` (one dialer wins) → POST → outcome of the POST:
+→ concurrency slot → dial-rate token → caller IDs ranked → variant → dynamic variables →
+``claimed → posting`` with the caller ID's daily count taken, in one transaction (one dialer wins;
+a number at its cap is skipped for the next) → POST → outcome of the POST:
 
 * accepted → the attempt counts, the call is linked to lead/campaign/attempt/variant, the
   person's contact history records the call;
@@ -25,7 +26,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -40,7 +41,7 @@ from dialer.adapters.campaigns_table import (
     campaign_from_item,
     lead_from_item,
 )
-from dialer.adapters.dialing_table import AttemptRecord, DialingTable, TenantLimits
+from dialer.adapters.dialing_table import AttemptRecord, CallerTake, DialingTable, TenantLimits
 from dialer.adapters.management_table import ManagementTable
 from dialer.adapters.people_table import ContactHistory, DncTable
 from dialer.adapters.totals_table import TotalsTable
@@ -243,12 +244,19 @@ class Dialer:
         if isinstance(plan, _NoCaller):
             return self._drop(attempt, [plan.reason], deferred=plan.reason, later=plan.later)
         posting_at = utc_iso(self.clock())
-        started = self._start_posting(attempt, posting_at, plan.details, limits)
-        if started != "ok":
-            if started == "no_slot":
-                self.jobs.send(job.to_json(), delay_seconds=_REQUEUE_NO_SLOT)
-                return JobResult.REQUEUED
+        started, caller = self._start_posting(attempt, posting_at, plan, limits)
+        if started == "no_slot":
+            self.jobs.send(job.to_json(), delay_seconds=_REQUEUE_NO_SLOT)
+            return JobResult.REQUEUED
+        if started == "lost":
             return JobResult.SKIPPED  # another delivery of this job took it
+        if caller is None:
+            # Every number the lead could use filled its cap since the pool was read.
+            none = plan.callers.none_left(tried=plan.callers.ranked)
+            return self._drop(attempt, [none.reason], deferred=none.reason, later=none.later)
+        body = plan.body
+        if caller != plan.callers.ranked[0]:
+            body = self._body(attempt, campaign, lead, limits, plan.assistant_id, caller.phone_number)
         wait = send_at - self.epoch()
         if wait > 0:
             self.sleep(wait)
@@ -257,38 +265,46 @@ class Dialer:
             state=AttemptState.POSTING,
             posting_at=posting_at,
             posts=attempt.posts + 1,
-            **plan.details,
+            **plan.details(caller),
         )
-        return self._post(
-            posting, lead, plan.body, method=campaign.config.dial_method, connection=plan.connection
-        )
+        return self._post(posting, lead, body, method=campaign.config.dial_method, connection=plan.connection)
 
     def _start_posting(
-        self, attempt: AttemptRecord, now: str, details: dict[str, Any], limits: TenantLimits
-    ) -> str:
-        """claimed → posting while holding a slot; a job whose slot was given back (a 429, the
-        reaper) takes a new one first."""
-        started = self.dialing.start_posting(
-            attempt.tenant_id,
-            attempt.lead_id,
-            attempt.n,
-            now=now,
-            from_state=AttemptState.CLAIMED,
-            details=details,
-        )
-        if started != "no_slot":
-            return started
-        until = self.clock().timestamp() + self.config.time_limit_seconds + self.config.grace_seconds
-        if not self.dialing.acquire_slot(attempt.tenant_id, attempt.attempt_id, limits.outbound_limit, until):
-            return "no_slot"
-        return self.dialing.start_posting(
-            attempt.tenant_id,
-            attempt.lead_id,
-            attempt.n,
-            now=now,
-            from_state=AttemptState.CLAIMED,
-            details=details,
-        )
+        self, attempt: AttemptRecord, now: str, plan: _Plan, limits: TenantLimits
+    ) -> tuple[str, CallerIdOption | None]:
+        """claimed → posting while holding a slot, with the call counted on the first ranked caller
+        ID still under its daily cap, in one transaction: a start that fails counts nothing, and
+        a number that filled up since the pool was read costs one more transaction and is
+        skipped. A job whose slot was given back (a 429, the reaper) takes a new one first.
+
+        Returns the start's result with the caller ID it counted on; ``("capped", None)`` when
+        every ranked number was full."""
+        slotted = False
+        for caller in plan.callers.ranked:
+            while True:
+                started = self.dialing.start_posting(
+                    attempt.tenant_id,
+                    attempt.lead_id,
+                    attempt.n,
+                    now=now,
+                    from_state=AttemptState.CLAIMED,
+                    details=plan.details(caller),
+                    take=plan.callers.take(caller),
+                )
+                if started != "no_slot" or slotted:
+                    break
+                until = self.clock().timestamp() + self.config.time_limit_seconds + self.config.grace_seconds
+                if not self.dialing.acquire_slot(
+                    attempt.tenant_id, attempt.attempt_id, limits.outbound_limit, until
+                ):
+                    return "no_slot", None
+                slotted = True
+            if started != "capped":
+                return started, caller
+            # The cached usage said it had room: the next dial reads the pool afresh rather than
+            # pay a failed transaction on this number for the rest of the cache's life.
+            self._cache.pop(plan.callers.cache_key, None)
+        return "capped", None
 
     def _campaign(self, tenant_id: str, campaign_id: str) -> CampaignRecord | None:
         cached = self._cached_campaign(tenant_id, campaign_id)
@@ -385,22 +401,29 @@ class Dialer:
         self, attempt: AttemptRecord, campaign: CampaignRecord, lead: LeadRecord, limits: TenantLimits
     ) -> _Plan | _NoCaller:
         config = campaign.config
-        caller = self._caller_id(attempt.tenant_id, config.caller_ids, lead, self.clock())
-        if isinstance(caller, _NoCaller):
-            return caller
+        callers = self._caller_ids(attempt.tenant_id, config.caller_ids, lead, self.clock())
+        if isinstance(callers, _NoCaller):
+            return callers
         assistant_id = choose_variant(config, lead.lead_id)
         if assistant_id is None:
             return _NO_CALLER
-        body, connection = self._body(attempt, campaign, lead, limits, assistant_id, caller.phone_number)
+        connection = self._connection(attempt.tenant_id, config.dial_method, limits, assistant_id)
         if not connection:
             return _NO_CALLER
-        details = {
-            "assistant_id": assistant_id,
-            "caller_id_id": caller.caller_id_id,
-            "from_number": caller.phone_number,
-            "method": config.dial_method.value,
-        }
-        return _Plan(body=body, connection=connection, details=details)
+        body = self._body(attempt, campaign, lead, limits, assistant_id, callers.ranked[0].phone_number)
+        return _Plan(body, connection, assistant_id, config.dial_method, callers)
+
+    def _connection(
+        self, tenant_id: str, method: DialMethod, limits: TenantLimits, assistant_id: str
+    ) -> str | None:
+        """Where the dial request goes: the assistant's TeXML app, or the tenant's connection."""
+        if method == DialMethod.TEXML_AI:
+            mirror = self._cached(
+                ("mirror", tenant_id, assistant_id),
+                lambda: self.management.get_mirror(tenant_id, assistant_id),
+            )
+            return mirror.texml_app_id if mirror else None
+        return limits.connection_id
 
     def _body(
         self,
@@ -410,8 +433,8 @@ class Dialer:
         limits: TenantLimits,
         assistant_id: str,
         from_number: str,
-    ) -> tuple[dict[str, Any], str | None]:
-        """The dial request of the campaign's method, and the connection (app) it goes to."""
+    ) -> dict[str, Any]:
+        """The dial request of the campaign's method."""
         config = campaign.config
         now = self.clock()
         callback = CallbackContext(at=now, note=attempt.callback_note) if attempt.callback else None
@@ -435,10 +458,6 @@ class Dialer:
             else None
         )
         if config.dial_method == DialMethod.TEXML_AI:
-            mirror = self._cached(
-                ("mirror", attempt.tenant_id, assistant_id),
-                lambda: self.management.get_mirror(attempt.tenant_id, assistant_id),
-            )
             return {
                 "From": from_number,
                 "To": data.phone,
@@ -448,9 +467,7 @@ class Dialer:
                 "DetectionMode": "Premium",
                 "StatusCallbackEvent": "initiated ringing answered completed",
                 "TimeLimit": self.config.time_limit_seconds,
-            } | ({"StatusCallback": webhook_url} if webhook_url else {}), (
-                mirror.texml_app_id if mirror else None
-            )
+            } | ({"StatusCallback": webhook_url} if webhook_url else {})
         return {
             "connection_id": limits.connection_id,
             "to": data.phone,
@@ -466,17 +483,16 @@ class Dialer:
             },
             "webhook_url": webhook_url,
             "time_limit_secs": self.config.time_limit_seconds,
-        }, limits.connection_id
+        }
 
-    def _caller_id(
+    def _caller_ids(
         self, tenant_id: str, pool_ids: list[str], lead: LeadRecord, now: datetime
-    ) -> CallerIdOption | _NoCaller:
+    ) -> _Callers | _NoCaller:
         day = now.strftime("%Y-%m-%d")
         # The records (number, cap, rest) and today's usage (ordering only: the cap is the
-        # conditional take's) in one read, kept ``_CACHE_SECONDS``.
-        records, usage = self._cached(
-            ("callers", tenant_id, day, *pool_ids), lambda: self.dialing.caller_pool(tenant_id, pool_ids, day)
-        )
+        # start's conditional take) in one read, kept ``_CACHE_SECONDS``.
+        cache_key = ("callers", tenant_id, day, *pool_ids)
+        records, usage = self._cached(cache_key, lambda: self.dialing.caller_pool(tenant_id, pool_ids, day))
         pool = [
             CallerIdOption(
                 r.caller_id_id,
@@ -489,21 +505,11 @@ class Dialer:
             for r in records
             if r.enabled
         ]
-        expires = int((now + timedelta(days=2)).timestamp())
         ranked = choose_caller_id(
             pool, lead.lead.phone, (lead.lead.state, lead.lead.area_code_state), now=now, tie_key=lead.lead_id
         )
-        for option in ranked:
-            if self.dialing.take_caller_id(tenant_id, option.caller_id_id, day, option.daily_cap, expires):
-                return option
-        full = {o.caller_id_id for o in ranked}  # each was tried: its cap filled (the count is fresher)
-        back = rests_end([o for o in pool if o.caller_id_id not in full], now)
-        if back is not None:
-            # Every number the lead could use is rested: the lead waits (never a rested number),
-            # until the first rest ends or a quarter hour, whichever is first (an operator may
-            # restore one sooner).
-            return _NoCaller(_CALLER_IDS_RESTED, min(back - now, _NO_CALLER.later) + _REST_MARGIN)
-        return _NO_CALLER
+        callers = _Callers(ranked, pool, now, cache_key)
+        return callers if ranked else callers.none_left(tried=())
 
     def _cached(self, key: tuple[str, ...], load: Callable[[], Any]) -> Any:
         """``load()``, kept for ``_CACHE_SECONDS``; one loader per key at a time, so a batch's
@@ -715,7 +721,7 @@ class Dialer:
             != "ok"
         ):
             return JobResult.SKIPPED
-        body, _ = self._body(
+        body = self._body(
             attempt, campaign, lead, limits, str(attempt.assistant_id), str(attempt.from_number)
         )
         again = replace(attempt, posts=attempt.posts + 1)
@@ -735,10 +741,49 @@ class Dialer:
 
 
 @dataclass(frozen=True, slots=True)
+class _Callers:
+    """The caller IDs a lead may be dialled from at ``now``, best first (``ranked``), and the
+    campaign's whole pool (why none is left, when none is)."""
+
+    ranked: list[CallerIdOption]
+    pool: list[CallerIdOption]
+    now: datetime
+    cache_key: tuple[str, ...]  # the pool's entry in the dialer's cache
+
+    def take(self, caller: CallerIdOption) -> CallerTake:
+        """One call counted on ``caller`` today (UTC), kept two days."""
+        expires = int((self.now + timedelta(days=2)).timestamp())
+        return CallerTake(caller.caller_id_id, self.now.strftime("%Y-%m-%d"), caller.daily_cap, expires)
+
+    def none_left(self, *, tried: Sequence[CallerIdOption]) -> _NoCaller:
+        """Why the lead has no number, ``tried`` having filled their caps (the take's count is
+        fresher than the usage read)."""
+        full = {o.caller_id_id for o in tried}
+        back = rests_end([o for o in self.pool if o.caller_id_id not in full], self.now)
+        if back is not None:
+            # Every number the lead could use is rested: the lead waits (never a rested number),
+            # until the first rest ends or a quarter hour, whichever is first (an operator may
+            # restore one sooner).
+            return _NoCaller(_CALLER_IDS_RESTED, min(back - self.now, _NO_CALLER.later) + _REST_MARGIN)
+        return _NO_CALLER
+
+
+@dataclass(frozen=True, slots=True)
 class _Plan:
-    body: dict[str, Any]
+    body: dict[str, Any]  # from the first-ranked caller ID
     connection: str
-    details: dict[str, Any]
+    assistant_id: str
+    method: DialMethod
+    callers: _Callers
+
+    def details(self, caller: CallerIdOption) -> dict[str, Any]:
+        """What the attempt records of the dial."""
+        return {
+            "assistant_id": self.assistant_id,
+            "caller_id_id": caller.caller_id_id,
+            "from_number": caller.phone_number,
+            "method": self.method.value,
+        }
 
 
 @dataclass(frozen=True, slots=True)
