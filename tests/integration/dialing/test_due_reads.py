@@ -222,3 +222,37 @@ def test_the_dispatch_lease_is_renewed_at_half_its_term_and_held_throughout(make
     assert len(puts) == 2 + 2  # and the other's two refused takes
     # AND the other never held it, not even after the first lease's term would have run out
     assert holder() == "run-a"
+
+
+def test_a_lead_whose_claim_was_lost_is_read_again_at_the_next_tick(make_harness: Any) -> None:
+    from dialer.adapters.dialing_table import DialingTable
+
+    # GIVEN a tenant with two channels, and a campaign whose one lead due now is a callback (the
+    # other three fall due tomorrow: a share of two reads every partition to its end)
+    h: Harness = make_harness(limits={"channel_limit": 2})
+    campaign_id = _waiting_campaign(h, 4)
+    lead_id = str(h.leads(campaign_id)[0]["lead_id"])
+    _book_callback_now(h, lead_id)
+
+    # AND two inbound calls that take the channels between the dispatcher's budget and its claim
+    class InboundMeanwhile(DialingTable):
+        rang = False
+
+        def claim(self, tenant_id: str, claims: Any, **kwargs: Any) -> Any:
+            if not self.rang:
+                self.rang = True
+                for call in ("inbound:call-1", "inbound:call-2"):
+                    assert self.acquire_slot(tenant_id, call, 2, time.time() + 60)
+            return super().claim(tenant_id, claims, **kwargs)
+
+    dispatcher = h.dispatcher(tick_seconds=1.0)
+    dispatcher.dialing = InboundMeanwhile(h.table_name)
+
+    # WHEN a tick loses the claim, and the inbound calls end
+    lost = dispatcher.tick()
+    assert (lost.due, lost.claimed, lost.lost) == (1, 0, 1)
+    assert h.dialing.release_slot(h.tenant, "inbound:call-1")
+    assert h.dialing.release_slot(h.tenant, "inbound:call-2")
+
+    # THEN the next tick reads the lead again and claims it (no staleness for a lead known due)
+    assert dispatcher.tick().claimed == 1
