@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from dialer.domain.dialing import utc_iso
 
-#: (tenant, campaign) → (shard, priority) → what is known of that due partition.
+#: (tenant id, campaign id)
 Campaign = tuple[str, str]
 
 
@@ -39,6 +39,7 @@ class DueMemory:
     def __init__(self, staleness: float, monotonic: Callable[[], float]) -> None:
         self.staleness = staleness
         self.monotonic = monotonic
+        # campaign → (shard, priority) → until when that partition is known to have nothing due
         self._quiet: dict[Campaign, dict[tuple[int, int], _Quiet]] = {}
 
     def quiet(self, campaign: Campaign, shard: int, priority: int, now: datetime) -> bool:
