@@ -256,3 +256,22 @@ def test_a_lead_whose_claim_was_lost_is_read_again_at_the_next_tick(make_harness
 
     # THEN the next tick reads the lead again and claims it (no staleness for a lead known due)
     assert dispatcher.tick().claimed == 1
+
+
+def test_a_campaign_paused_and_resumed_is_read_afresh(make_harness: Any) -> None:
+    from dialer.domain.campaigns import CampaignStatus
+
+    # GIVEN an idle campaign the dispatcher has just read, one of its leads then booked for now
+    h: Harness = make_harness()
+    campaign_id = _waiting_campaign(h, 4)
+    dispatcher = h.dispatcher(tick_seconds=1.0)
+    assert dispatcher.tick().claimed == 0
+    _book_callback_now(h, str(h.leads(campaign_id)[0]["lead_id"]))
+
+    # WHEN the campaign is paused (a tick sees it gone) and resumed, its kick handled elsewhere
+    h.move(campaign_id, CampaignStatus.PAUSED)
+    assert dispatcher.tick().active_tenants == 0
+    h.move(campaign_id, CampaignStatus.ACTIVE)
+
+    # THEN this dispatcher's next tick reads it afresh and claims the callback
+    assert dispatcher.tick().claimed == 1
