@@ -222,6 +222,11 @@ def due_index(
     }
 
 
+def due_time(due_sk: str) -> str:
+    """When a due entry falls due (its sort key's time, as written by :func:`due_index`)."""
+    return due_sk.split("#", 2)[1]
+
+
 def inflight_index(tenant_id: str, shard: int, claimed_at: str = "", lead_id: str = "") -> dict[str, str]:
     """In-flight entry of a dialing lead, by claim time (the reaper finds stuck claims by age)."""
     return {

@@ -80,6 +80,11 @@ class Settings(BaseModel):
     dispatch_loop_seconds: float = 50.0
     # Seconds between sub-ticks: a channel freed by a hangup is claimed again at the next one.
     dispatch_tick_seconds: float = Field(default=1.0, ge=0.25, le=10)
+    # A campaign's due partition (a shard of its callbacks or of its other leads) found with nothing
+    # due is not read again before its next lead falls due or this many seconds pass: the most a
+    # lead made due without a kick (a retry, a callback, a lead added to a running campaign) waits
+    # (0: every partition is read at every sub-tick).
+    dispatch_due_staleness_seconds: float = Field(default=5.0, ge=0, le=30)
     # Tenant defaults (a tenant record may override them): Telnyx's limits.
     default_channel_limit: int = 10
     default_dials_per_second: int = 30
@@ -161,6 +166,7 @@ _ENV = {
     "api_url": "API_URL",
     "dispatch_loop_seconds": "DISPATCH_LOOP_SECONDS",
     "dispatch_tick_seconds": "DISPATCH_TICK_SECONDS",
+    "dispatch_due_staleness_seconds": "DISPATCH_DUE_STALENESS_SECONDS",
     "default_channel_limit": "DEFAULT_CHANNEL_LIMIT",
     "default_dials_per_second": "DEFAULT_DIALS_PER_SECOND",
     "default_dials_per_5s": "DEFAULT_DIALS_PER_5S",

@@ -201,7 +201,9 @@ class Harness:
         assert self.campaigns.put_campaign(moved, expect_updated_at=record.updated_at)
 
     # --- engine -----------------------------------------------------------------------------------
-    def dispatcher(self, *, tick_seconds: float = 0.2, owner: str | None = None) -> Any:
+    def dispatcher(
+        self, *, tick_seconds: float = 0.2, owner: str | None = None, due_staleness_seconds: float = 5.0
+    ) -> Any:
         from dialer.services.dispatcher import Dispatcher, DispatcherConfig
 
         return Dispatcher(
@@ -215,6 +217,7 @@ class Harness:
                 tick_seconds=tick_seconds,
                 loop_seconds=1.0,
                 completion_check_seconds=0.0,
+                due_staleness_seconds=due_staleness_seconds,
             ),
             clock=self.clock,
             owner=owner or "harness",  # successive instances of one test share the tenant's lease

@@ -65,3 +65,18 @@ def test_a_dispatch_tick_outside_its_bounds_is_refused(monkeypatch: pytest.Monke
             get_settings()
     finally:
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("staleness", ["-1", "31"])
+def test_a_due_staleness_outside_its_bounds_is_refused(
+    monkeypatch: pytest.MonkeyPatch, staleness: str
+) -> None:
+    # below 0 means nothing; above 30 s a lead added to a running campaign would wait too long
+    monkeypatch.setenv("TABLE_NAME", "t")
+    monkeypatch.setenv("DISPATCH_DUE_STALENESS_SECONDS", staleness)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ValidationError, match="dispatch_due_staleness_seconds"):
+            get_settings()
+    finally:
+        get_settings.cache_clear()

@@ -27,25 +27,25 @@ CLAIM_BATCH = 30
 class ClaimsMixin(DialingBase):
     """Due leads, claims, deferrals and the in-flight index."""
 
-    def due_leads(
+    def due_head(
         self,
         tenant_id: str,
         campaign_id: str,
         shard: int,
         priority: int,
-        now: str,
         limit: int,
         after: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Up to ``limit`` leads of one due shard and priority with ``next_attempt_at <= now``,
-        in due order, after the due key ``after`` (exclusive) when given."""
+        """Up to ``limit`` leads of one due shard and priority in due order, due now or later,
+        after the due key ``after`` (exclusive) when given: the caller takes those due, and the
+        first one that is not tells when the partition next has work."""
         index = keys.due_index(tenant_id, campaign_id, shard, priority)
         low = after + "\x00" if after else f"{priority}#"
         response = self._query(
             IndexName="due",
             KeyConditionExpression="due_pk = :pk AND due_sk BETWEEN :lo AND :hi",
             ExpressionAttributeValues=self.items.to_ddb(
-                {":pk": index["due_pk"], ":lo": low, ":hi": f"{priority}#{now}#\uffff"}
+                {":pk": index["due_pk"], ":lo": low, ":hi": f"{priority}#\uffff"}
             ),
             Limit=limit,
         )

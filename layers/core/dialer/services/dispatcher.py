@@ -8,7 +8,9 @@ holding the tenant's dispatch lease (two runs never pace one tenant):
    between the tenant's active campaigns, each capped by its own optional pacing;
 2. per campaign, its due leads: callbacks (priority 0) first, then by ``next_attempt_at``, read
    with a ``Limit`` that matches the budget, so a tick reads about one item per lead it dials or
-   defers (paused and canceled campaigns' partitions are never read);
+   defers (paused and canceled campaigns' partitions are never read); a due partition found with
+   nothing more due is not read again until its next lead falls due or ``due_staleness_seconds``
+   pass (:mod:`dialer.services.due_memory`), so an idle campaign costs a few queries a minute;
 3. each lead through the compliance engine (:func:`dialer.services.eligibility.decide`):
    eligible → claimed (:meth:`~dialer.adapters.dialing_table.DialingTable.claim`, which also
    takes its slot) and a dial job queued; deferrable → moved to the next legal instant with its
@@ -42,9 +44,11 @@ from dialer.domain.dialing import (
     terminal_status_for,
     utc_iso,
 )
+from dialer.keys import due_time
 from dialer.observability import get_logger
 from dialer.services.circuit_breaker import BreakerWatch
 from dialer.services.dialer import DialJob
+from dialer.services.due_memory import DueMemory
 from dialer.services.eligibility import HISTORY_WINDOW, caps_apply, decide
 
 _SWEEP_PAGE = 100
@@ -76,6 +80,8 @@ class DispatcherConfig:
     rate_headroom: float = 0.03
     slot_seconds: float = 2400.0  # a claimed slot's first lease: claim timeout + call + grace
     completion_check_seconds: float = 10.0  # how often a campaign without due leads is checked
+    # How long a due partition found with nothing due is left unread (0: read at every sub-tick).
+    due_staleness_seconds: float = 5.0
 
 
 @dataclass
@@ -83,7 +89,8 @@ class DispatchReport:
     """What a run did (logs, metrics, the bench's items-read ratio)."""
 
     ticks: int = 0
-    items_read: int = 0
+    items_read: int = 0  # due-index items read, due or not (the reads' cost)
+    due: int = 0  # of which were due (claimed, deferred, ended or lost)
     claimed: int = 0
     deferred: int = 0
     ended: int = 0
@@ -95,6 +102,7 @@ class DispatchReport:
     def merge(self, other: DispatchReport) -> None:
         """Add ``other``'s counts."""
         self.items_read += other.items_read
+        self.due += other.due
         self.claimed += other.claimed
         self.deferred += other.deferred
         self.ended += other.ended
@@ -136,6 +144,8 @@ class Dispatcher:
         self._carry: dict[str, float] = defaultdict(float)
         self._checked: dict[tuple[str, str], float] = {}
         self._held: set[str] = set()
+        self._lease_until: dict[str, float] = {}
+        self.due = DueMemory(config.due_staleness_seconds, monotonic)
         self.breaker = BreakerWatch(BreakerCounts(campaigns.ops), campaigns, clock=clock, monotonic=monotonic)
 
     # --- the loop -------------------------------------------------------------------------------
@@ -165,6 +175,7 @@ class Dispatcher:
             for held in self._held:
                 self.dialing.drop_lease(held, "DISPATCH", self.owner)
             self._held.clear()
+            self._lease_until.clear()
 
     def tick(self, number: int = 0, *, tenant_id: str | None = None) -> DispatchReport:
         """One sub-tick over every tenant with active campaigns (or just ``tenant_id``)."""
@@ -174,14 +185,28 @@ class Dispatcher:
             if tenant_id is None or tenant == tenant_id:
                 by_tenant[tenant].append(campaign_id)
         report.active_tenants = len(by_tenant)
-        ttl = max(3 * self.config.tick_seconds, 2.0)
+        self.due.retain(((t, c) for t, ids in by_tenant.items() for c in ids), tenant_id)
         for tenant, campaign_ids in by_tenant.items():
-            if not self.dialing.hold_lease(tenant, "DISPATCH", self.owner, self.epoch(), ttl):
-                self._held.discard(tenant)
-                continue
-            self._held.add(tenant)
-            report.merge(self.tick_tenant(tenant, campaign_ids, number))
+            if self._hold_lease(tenant):
+                report.merge(self.tick_tenant(tenant, campaign_ids, number))
         return report
+
+    def _hold_lease(self, tenant_id: str) -> bool:
+        """Take or keep the tenant's dispatch lease (one dispatcher paces a tenant).
+
+        Renewed only once under half its term is left: every sub-tick still starts with at least
+        three sub-ticks (2 s at least) of it ahead, the margin a renewal at every sub-tick gave,
+        at half the writes; a run that dies leaves it to expire within twice that."""
+        ttl = 2 * max(3 * self.config.tick_seconds, 2.0)
+        now = self.epoch()
+        if tenant_id in self._held and self._lease_until[tenant_id] - now > ttl / 2:
+            return True
+        if not self.dialing.hold_lease(tenant_id, "DISPATCH", self.owner, now, ttl):
+            self._held.discard(tenant_id)
+            return False
+        self._held.add(tenant_id)
+        self._lease_until[tenant_id] = now + ttl
+        return True
 
     # --- one tenant -----------------------------------------------------------------------------
     def tick_tenant(self, tenant_id: str, campaign_ids: Sequence[str], number: int = 0) -> DispatchReport:
@@ -212,7 +237,7 @@ class Dispatcher:
             done = self.dispatch_campaign(record, share, limits) if share > 0 else DispatchReport()
             used += done.claimed
             report.merge(done)
-            if done.items_read == 0:
+            if done.due == 0:
                 self._maybe_complete(record, report)
         # Only the fraction of a dial carries over: unused allowance never builds up into a burst.
         self._carry[tenant_id] = max(0.0, min(1.0, allowance - used))
@@ -243,29 +268,8 @@ class Dispatcher:
         report = DispatchReport()
         now = self.clock()
         now_iso = utc_iso(now)
-        items: list[dict[str, Any]] = []
-        for priority in (0, 1):
-            # Spread the share over the shards; a shard that had fewer is dropped and the others
-            # are asked for the rest, continuing after what was already read.
-            last: dict[int, str | None] = dict.fromkeys(range(DUE_SHARDS))
-            pending_shards = list(range(DUE_SHARDS))
-            while pending_shards and len(items) < share:
-                per_shard = math.ceil((share - len(items)) / len(pending_shards))
-                still: list[int] = []
-                for shard in pending_shards:
-                    want = min(per_shard, share - len(items))
-                    if want <= 0:
-                        break
-                    got = self.dialing.due_leads(
-                        record.tenant_id, record.campaign_id, shard, priority, now_iso, want, last[shard]
-                    )
-                    items.extend(got)
-                    if got:
-                        last[shard] = str(got[-1]["due_sk"])
-                    if len(got) == want:
-                        still.append(shard)
-                pending_shards = still
-        report.items_read = len(items)
+        items = self._read_due(record, share, now, report)
+        report.due = len(items)
         if not items:
             return report
         claims = self._evaluate(record, items, now, report)
@@ -297,7 +301,53 @@ class Dispatcher:
                 expires = int((now + timedelta(hours=1)).timestamp())
                 minute = now.strftime("%Y-%m-%dT%H:%M")
                 self.dialing.add_pace(record.tenant_id, record.campaign_id, minute, len(won), expires)
+        if report.claimed + report.deferred + report.ended < len(items):
+            # A lead read as due is due still (a claim lost to a race or to full slots, a deferral
+            # refused): its partition may have been remembered as done for now. Read it afresh.
+            self.due.forget(record.tenant_id, record.campaign_id)
         return report
+
+    def _read_due(
+        self, record: CampaignRecord, share: int, now: datetime, report: DispatchReport
+    ) -> list[dict[str, Any]]:
+        """Up to ``share`` leads due at ``now``: the due callbacks (priority 0) of every shard
+        before any other lead (priority 1), each spread over the shards.
+
+        A partition is read from its head without an upper bound: what it returns past ``now`` is
+        not due, and the first such lead's due time is when the partition next has work; a
+        partition with nothing more due is left unread until then (or the staleness bound)."""
+        campaign = (record.tenant_id, record.campaign_id)
+        now_iso = utc_iso(now)
+        items: list[dict[str, Any]] = []
+        for priority in (0, 1):
+            horizon = f"{priority}#{now_iso}#\uffff"
+            # Spread the share over the shards; a shard that had fewer is dropped and the others
+            # are asked for the rest, continuing after what was already read.
+            last: dict[int, str | None] = dict.fromkeys(range(DUE_SHARDS))
+            pending_shards = [s for s in range(DUE_SHARDS) if not self.due.quiet(campaign, s, priority, now)]
+            while pending_shards and len(items) < share:
+                per_shard = math.ceil((share - len(items)) / len(pending_shards))
+                still: list[int] = []
+                for shard in pending_shards:
+                    want = min(per_shard, share - len(items))
+                    if want <= 0:
+                        break
+                    got = self.dialing.due_head(
+                        record.tenant_id, record.campaign_id, shard, priority, want, last[shard]
+                    )
+                    report.items_read += len(got)
+                    due = [item for item in got if str(item["due_sk"]) <= horizon]
+                    items.extend(due)
+                    if due:
+                        last[shard] = str(due[-1]["due_sk"])
+                    if len(due) < len(got):
+                        self.due.learn(campaign, shard, priority, now, due_time(str(got[len(due)]["due_sk"])))
+                    elif len(got) < want:
+                        self.due.learn(campaign, shard, priority, now, None)
+                    else:
+                        still.append(shard)
+                pending_shards = still
+        return items
 
     def _evaluate(
         self, record: CampaignRecord, items: list[dict[str, Any]], now: datetime, report: DispatchReport
@@ -348,9 +398,14 @@ class Dispatcher:
         self._checked[key] = self.monotonic()
         if record.lead_count == 0:
             return  # nothing imported yet: an empty active campaign waits for its leads
-        if self.dialing.any_pending(record.tenant_id, record.campaign_id):
-            return
+        # Calls in flight first (one read, and while a campaign runs it is the usual answer), then
+        # the due index (a Query per shard). This order is also the safe one: a call that ends
+        # into a retry moves a lead from dialing to pending at any moment, which a check of
+        # pending then dialing could miss both sides of; the reverse move is a claim, made only
+        # by the dispatcher holding the tenant's lease (this one).
         if self.dialing.campaign_stats(record.tenant_id, record.campaign_id).get("st_dialing", 0) > 0:
+            return
+        if self.dialing.any_pending(record.tenant_id, record.campaign_id):
             return
         at = self.clock().isoformat(timespec="milliseconds")
         if self.campaigns.complete_campaign(
@@ -375,6 +430,9 @@ class Dispatcher:
             if not done and continuations is not None:
                 continuations.send(body)
             return DispatchReport()
+        # A kick says this campaign has work now (activated, resumed): what was known of its due
+        # partitions may be out of date.
+        self.due.forget(str(doc["tenant_id"]), str(doc["campaign_id"]) if "campaign_id" in doc else None)
         seconds = max(0.0, min(self.config.loop_seconds, remaining() - 2.0))
         return self.run(seconds=seconds, tenant_id=str(doc["tenant_id"]))
 

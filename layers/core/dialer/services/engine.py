@@ -47,6 +47,7 @@ def build_dispatcher(settings: Settings) -> Dispatcher:
             defaults=tenant_defaults(settings),
             loop_seconds=settings.dispatch_loop_seconds,
             tick_seconds=settings.dispatch_tick_seconds,
+            due_staleness_seconds=settings.dispatch_due_staleness_seconds,
             rate_headroom=settings.dial_rate_headroom,
             slot_seconds=settings.claim_timeout_seconds
             + settings.call_time_limit_seconds
