@@ -49,9 +49,6 @@ from dialer.services.number_reputation import ReputationSweep
 
 _PAGE = 200
 
-#: What :meth:`Reaper._settle` reports when it settled the attempt (and so freed its slot).
-_SETTLED = frozenset({"unconfirmed_settled", "ended_settled", "call_finalised"})
-
 
 @dataclass(frozen=True, slots=True)
 class ReaperConfig:
@@ -119,8 +116,6 @@ class Reaper:
                     kind = self._settle(attempt, now, lease_expired=True)
                     if kind:
                         done[kind] += 1
-                    if kind in _SETTLED:
-                        continue  # its settlement's transaction gave the slot back
                 if self.dialing.release_slot(tenant_id, attempt_id):
                     done["slot_reclaimed"] += 1
         if self.imports is not None and (expired := self.imports.expire(tenant_id)):
