@@ -11,6 +11,8 @@ DynamoDB requests on the table's own client.
 
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
 from typing import Any
 
 from dialer.adapters.dialing_table import AttemptRecord
@@ -124,4 +126,58 @@ def test_a_duplicate_settlement_changes_nothing_and_whoever_ends_an_attempt_free
     assert _slots(h) == (2, sorted([a.attempt_id, b.attempt_id]))
     assert effects.call_ended(a, CallOutcome.BUSY) is False
     assert _lead(h, a) == lead
+    assert _slots(h) == (1, [b.attempt_id])
+
+
+class _ContendedSlots:
+    """DynamoDB answering every settlement that carries a slot with a transaction conflict, as a
+    busy ``SLOTS`` counter does under load (moto serialises requests, so it never conflicts):
+    injected on the table's own client, before the request is sent."""
+
+    event = "before-call.dynamodb.TransactWriteItems"
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.refused = 0
+        client.meta.events.register(self.event, self._answer)
+
+    def close(self) -> None:
+        self.client.meta.events.unregister(self.event, self._answer)
+
+    def _answer(self, params: dict[str, Any], **_: Any) -> Any:
+        items = json.loads(params["body"])["TransactItems"]
+        deletes = [op["Delete"]["Key"]["sk"]["S"] for op in items if "Delete" in op]
+        if len(items) <= 2 or not any(sk.startswith("SLOT#") for sk in deletes):
+            return None  # not a settlement carrying a slot: sent as it is
+        self.refused += 1
+        reasons = [{"Code": "TransactionConflict"} for _ in items]
+        return SimpleNamespace(status_code=400, headers={}), {
+            "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+            "CancellationReasons": reasons,
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+
+
+def test_a_settlement_that_keeps_conflicting_on_the_slot_settles_the_lead_all_the_same(
+    make_harness: Any,
+) -> None:
+    # GIVEN two accepted calls, and every settlement carrying a slot refused as conflicting
+    h, a, b = _held(make_harness)
+    contended = _ContendedSlots(h.dialing.client)
+    try:
+        log = RequestLog(h.dialing.client)
+        # WHEN the first one is settled
+        settled = LeadEffects(h.dialing, h.campaigns, h.clock).call_ended(a, CallOutcome.BUSY)
+    finally:
+        contended.close()
+
+    # THEN after its conflict retries, it settled without the slot and gave the slot back on its
+    # own: the lead is not held up by the counter, and the counter still matches the leases
+    assert settled is True
+    assert contended.refused >= 2
+    *tried, settlement, release = _writes(log)
+    assert len(tried) == contended.refused
+    assert not [i for i in settlement if i.pk.endswith("#DIALING")]
+    assert {(i.kind, i.sk) for i in release} == {("Delete", f"SLOT#{a.attempt_id}"), ("Update", "SLOTS")}
+    assert _lead(h, a)["status"] != "dialing"
     assert _slots(h) == (1, [b.attempt_id])

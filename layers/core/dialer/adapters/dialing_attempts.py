@@ -221,7 +221,8 @@ class AttemptsMixin(DialingBase):
         the reaper) cancels only that delete: the settlement is then made again without the
         slot's two items, never with the decrement alone. When the settlement itself is refused
         (already applied, the lead moved on) and the slot is still held, the slot is given back
-        on its own: whoever ends an attempt frees its slot."""
+        on its own: whoever ends an attempt frees its slot. A transaction that kept conflicting
+        settles without the slot, then gives the slot back on its own (the old two requests)."""
         open_states = [s.value for s in OPEN_ATTEMPT_STATES] + [AttemptState.CLAIMED.value]
         if final_state == AttemptState.DROPPED:
             open_states.remove(AttemptState.ACCEPTED.value)
@@ -267,11 +268,16 @@ class AttemptsMixin(DialingBase):
         failed = self._transact_all([*ops, *slot_release_ops(attempt.tenant_id, attempt.attempt_id)])
         if failed is None:
             return True
-        if failed == {slot}:
-            return self._transact(ops) is None  # the slot was already given back
+        settled = False
+        if failed <= {slot, -1}:
+            # Only the slot held it up: its lease was given back earlier, or the transaction kept
+            # conflicting (most likely on ``SLOTS``, the tenant's busiest item, which must not
+            # hold a lead's settlement up). Settle without the slot's two items.
+            settled = self._transact(ops) is None
         if slot not in failed:
+            # The slot may still be held (a refused or contended settlement): give it back.
             self._transact(slot_release_ops(attempt.tenant_id, attempt.attempt_id))
-        return False
+        return settled
 
     def resettle(
         self,
