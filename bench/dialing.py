@@ -333,9 +333,14 @@ def _inprocess_pacing(
         emit(f"inprocess.{name}.efficiency", rate / dps, "ratio")
         emit(f"inprocess.{name}.rate_limited_429", sim.stats()["rate_limited_429"], "count")
         emit(f"inprocess.{name}.dialled_twice", len(truth["command_ids_dialled_twice"]), "count")
+        # Every call settled: every slot is back, and the counter agrees with the leases.
+        held = harness.dialing.slots_in_use(harness.tenant)
+        leases = len(harness.dialing.slot_leases(harness.tenant))
+        emit(f"inprocess.{name}.slots_held_after", held, "count")
+        emit(f"inprocess.{name}.slot_leases_after", leases, "count")
         if dps == LIMIT_DPS:
             _per_dial(used, sim, dials)
-        return int(bool(truth["command_ids_dialled_twice"]))
+        return int(bool(truth["command_ids_dialled_twice"]) or held != 0 or leases != 0)
     finally:
         sim.stop()
         harness.receiver.stop()

@@ -94,8 +94,9 @@ def test_a_settled_calls_transaction_carries_the_health_count_and_no_breaker_tot
     _run(h, rounds=2)
 
     # THEN one transaction settled it: the attempt, the lead, the STATS shard (with the breaker's
-    # running total on it), the two outbox events, the breaker's 10-second bucket and the
-    # number's health counter; no breaker TOTAL item
+    # running total on it), the two outbox events, the breaker's 10-second bucket, the number's
+    # health counter and the slot given back (its lease and the SLOTS counter); no breaker TOTAL
+    # item
     [settlement] = log.settlements()
     assert Counter(i.shape[:2] for i in settlement) == Counter(
         {
@@ -104,6 +105,8 @@ def test_a_settled_calls_transaction_carries_the_health_count_and_no_breaker_tot
             ("Put", "WHEVT"): 2,
             ("Update", "BRK"): 1,
             ("Update", "CIDHEALTH"): 1,
+            ("Delete", "DIALING"): 1,
+            ("Update", "DIALING"): 1,
         }
     ), [(i.shape, i.sk) for i in settlement]
     [bucket] = [i for i in settlement if "#BRK#" in i.pk]

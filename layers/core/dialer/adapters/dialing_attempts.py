@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from dialer import keys
-from dialer.adapters.dialing_base import AttemptRecord, DialingBase, LeadChange, attempt_from_item, stats_op
+from dialer.adapters.dialing_base import (
+    AttemptRecord,
+    DialingBase,
+    LeadChange,
+    attempt_from_item,
+    slot_release_ops,
+    stats_op,
+)
 from dialer.domain.dialing import OPEN_ATTEMPT_STATES, AttemptState, LeadStatus, attempt_id, shard_of
 from dialer.errors import TemporarilyUnavailable
 
@@ -206,7 +213,16 @@ class AttemptsMixin(DialingBase):
         ``count_attempt``: the lead's retry budget counts this attempt (``attempts``, unless it is
         a callback) and the attempt is marked ``counted``, in this one transaction, so a placed
         call counts exactly once. A drop (nothing counted) cannot finish an attempt Telnyx has
-        accepted: that call counts, and its events or the reaper settle it."""
+        accepted: that call counts, and its events or the reaper settle it.
+
+        The attempt's slot is given back in the same transaction (its lease deleted while it
+        exists, the ``SLOTS`` counter lowered with it), so no crash can leave one done without
+        the other. A slot given back earlier (at the hangup while the lead awaits facts, a 429,
+        the reaper) cancels only that delete: the settlement is then made again without the
+        slot's two items, never with the decrement alone. When the settlement itself is refused
+        (already applied, the lead moved on) and the slot is still held, the slot is given back
+        on its own: whoever ends an attempt frees its slot. A transaction that kept conflicting
+        settles without the slot, then gives the slot back on its own (the old two requests)."""
         open_states = [s.value for s in OPEN_ATTEMPT_STATES] + [AttemptState.CLAIMED.value]
         if final_state == AttemptState.DROPPED:
             open_states.remove(AttemptState.ACCEPTED.value)
@@ -248,7 +264,20 @@ class AttemptsMixin(DialingBase):
         stats.update(counters or {})
         ops.append(stats_op(attempt.tenant_id, attempt.campaign_id, shard_of(attempt.lead_id), stats))
         ops.extend(events)
-        return self._transact(ops) is None
+        slot = len(ops)  # the lease's Delete; the counter's decrement follows it
+        failed = self._transact_all([*ops, *slot_release_ops(attempt.tenant_id, attempt.attempt_id)])
+        if failed is None:
+            return True
+        settled = False
+        if failed <= {slot, -1}:
+            # Only the slot held it up: its lease was given back earlier, or the transaction kept
+            # conflicting (most likely on ``SLOTS``, the tenant's busiest item, which must not
+            # hold a lead's settlement up). Settle without the slot's two items.
+            settled = self._transact(ops) is None
+        if slot not in failed:
+            # The slot may still be held (a refused or contended settlement): give it back.
+            self._transact(slot_release_ops(attempt.tenant_id, attempt.attempt_id))
+        return settled
 
     def resettle(
         self,

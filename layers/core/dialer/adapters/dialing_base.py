@@ -191,6 +191,21 @@ def slot_counter_op(tenant_id: str, amount: int, limit: int | None) -> dict[str,
     return {"Update": body}
 
 
+def slot_release_ops(tenant_id: str, attempt: str) -> list[dict[str, Any]]:
+    """An attempt's slot given back: its lease deleted, only while it exists, and the ``SLOTS``
+    counter lowered with it. The two always go together in one transaction, so the counter is
+    never lowered for a slot that was not deleted (a repeated release changes nothing)."""
+    return [
+        {
+            "Delete": {
+                "Key": keys.dialing_state_key(tenant_id, f"SLOT#{attempt}"),
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        },
+        slot_counter_op(tenant_id, -1, None),
+    ]
+
+
 def stats_op(tenant_id: str, campaign_id: str, shard: int, change: Mapping[str, int]) -> dict[str, Any]:
     """One ``STATS#{shard}`` item of the campaign moved by ``change`` (a transaction operation)."""
     names = {f"#c{i}": name for i, name in enumerate(change)}

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from dialer import keys
-from dialer.adapters.dialing_base import DialingBase, slot_counter_op, to_decimal
+from dialer.adapters.dialing_base import DialingBase, slot_counter_op, slot_release_ops, to_decimal
 
 
 class SlotsMixin(DialingBase):
@@ -43,16 +43,7 @@ class SlotsMixin(DialingBase):
 
     def release_slot(self, tenant_id: str, attempt: str) -> bool:
         """Give an attempt's slot back (idempotent: False when it held none)."""
-        ops = [
-            {
-                "Delete": {
-                    "Key": keys.dialing_state_key(tenant_id, f"SLOT#{attempt}"),
-                    "ConditionExpression": "attribute_exists(pk)",
-                }
-            },
-            slot_counter_op(tenant_id, -1, None),
-        ]
-        return self._transact(ops) is None
+        return self._transact(slot_release_ops(tenant_id, attempt)) is None
 
     def slot_leases(self, tenant_id: str) -> list[tuple[str, float]]:
         """(attempt id, lease until) of every slot the tenant holds."""

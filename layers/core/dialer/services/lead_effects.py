@@ -4,9 +4,10 @@ The dialer (a refused dial, a re-check that fails), the event processor (a call 
 the reaper (a call or claim that never settled) all end attempts through :class:`LeadEffects`.
 Each effect is one transaction conditional on the attempt still being open
 (:meth:`~dialer.adapters.dialing_table.DialingTable.finish`), so a duplicate, a redelivery or a
-race between two of them changes nothing the second time. The slot is released first and
-idempotently: a crash between the two leaves an open attempt that the redelivery (or the
-reaper) finishes.
+race between two of them changes nothing the second time. The attempt's slot is given back in
+that same transaction (its lease's delete and the ``SLOTS`` decrement), so there is no crash
+window between the two; a slot given back earlier (below: at the hangup, while the lead awaits
+facts) costs the settlement one more request, made without the slot's items.
 
 A lead's fate does not depend on the order its call's webhooks arrive in:
 
@@ -161,8 +162,8 @@ class LeadEffects:
         """Apply a call's outcome (``failed``: Telnyx refused the dial for good; ``ended_at``: the
         hangup, which a retry's delay counts from; ``call``: its record, for the
         ``call.completed`` event; ``lead_item`` / ``campaign``: read with the attempt, else read
-        here). False when the effect had already been applied."""
-        self.dialing.release_slot(attempt.tenant_id, attempt.attempt_id)
+        here). False when the effect had already been applied. The slot is given back either way
+        (by ``finish``)."""
         # A lead read with the attempt (one request before a read here would be) decides the
         # same way: ``finish`` is conditional on the attempt still open and the lead still
         # dialing it, and what else may change on the lead meanwhile (a callback asked for in
@@ -174,6 +175,8 @@ class LeadEffects:
         if campaign is None or campaign.campaign_id != attempt.campaign_id:
             campaign = self.campaigns.get_campaign(attempt.tenant_id, attempt.campaign_id)
         if lead is None or campaign is None:
+            # Nothing to settle (the lead or campaign is gone), but the line is free all the same.
+            self.dialing.release_slot(attempt.tenant_id, attempt.attempt_id)
             return False
         now = self.clock()
         # The attempt is counted here, in the settlement's transaction (``finish``): a placed call
@@ -269,8 +272,8 @@ class LeadEffects:
     ) -> bool:
         """Refuse an attempt before Telnyx accepted it: nothing is counted, the lead goes back to
         due at ``retry_at`` (default now), or ends with ``status``. A canceled campaign's lead is
-        canceled; ``failed_dial``: Telnyx refused the dial (it counts for the circuit breaker)."""
-        self.dialing.release_slot(attempt.tenant_id, attempt.attempt_id)
+        canceled; ``failed_dial``: Telnyx refused the dial (it counts for the circuit breaker).
+        The slot is given back either way (by ``finish``)."""
         now = self.clock()
         if status == LeadStatus.PENDING:
             campaign = self.campaigns.get_campaign(attempt.tenant_id, attempt.campaign_id)
