@@ -53,20 +53,10 @@ def _waiting_campaign(h: Harness, count: int, *, later: timedelta = timedelta(da
 
 def _book_callback_now(h: Harness, lead_id: str) -> None:
     """A call back asked for now, through the API's own service (which sends no kick)."""
-    from dialer.services.dialing_api import DialingApi
     from dialer.services.dialing_models import CallbackRequest
+    from tests.integration.dialing.test_controls_api import api
 
-    api = DialingApi(
-        h.tenant,
-        campaigns=h.campaigns,
-        dialing=h.dialing,
-        calls=h.calls,
-        dnc=h.dnc,
-        history=h.history,
-        defaults=h.defaults,
-        clock=h.clock,
-    )
-    assert api.callback(lead_id, CallbackRequest(at=h.clock())).applies == "now"
+    assert api(h).callback(lead_id, CallbackRequest(at=h.clock())).applies == "now"
 
 
 def test_an_idle_campaign_is_not_read_again_within_the_due_staleness(make_harness: Any) -> None:
