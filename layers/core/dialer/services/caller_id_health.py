@@ -90,11 +90,12 @@ class CallerIdHealth:
         return counters, True
 
     def _seen(self, tenant_id: str, caller_id_id: str, counters: NumberCounters) -> None:
-        """Put a number's counters into this process's view (read, rolled, or counted on)."""
+        """Put a number's counters into this process's view (read, rolled, or counted on). The
+        view is replaced, not changed in place: another thread may be summing the pool over it."""
         with _pools_lock:
             hit = _pools.get(tenant_id)
             if hit is not None:
-                hit[1][caller_id_id] = counters
+                _pools[tenant_id] = (hit[0], {**hit[1], caller_id_id: counters})
 
     def count_op(
         self, tenant_id: str, caller_id_id: str | None, outcome: str, call: Mapping[str, Any] | None
