@@ -73,3 +73,27 @@ def test_a_lone_dialer_pays_one_request_per_token_and_a_full_schedule_one_refusa
     assert refused is None
     assert later == now + 60
     assert seen == ["UpdateItem"] * 5
+
+
+def test_a_dial_on_an_idle_schedule_takes_its_token_ahead_and_waits_for_it(make_harness: Any) -> None:
+    """The token is taken a lead ahead of now, so the start transaction runs inside the lead and
+    the POST goes at its instant: a schedule restarting from idle does not send its first dials
+    late and bunched into Telnyx's rolling second."""
+    from collections import Counter
+
+    from dialer.services.dialer import _TOKEN_LEAD
+
+    # GIVEN one claimed lead and a dialer whose waits are recorded (and made)
+    h: Harness = make_harness()
+    h.campaign(1)
+    assert h.dispatcher(tick_seconds=1.0).tick().claimed == 1
+    dialer = h.dialer()
+    waits: list[float] = []
+    dialer.sleep = lambda seconds: waits.append(seconds)
+
+    # WHEN it dials on the tenant's idle schedule
+    assert h.pump_dials([dialer], max_idle_rounds=1, webhooks=False) == Counter({"dialed": 1})
+
+    # THEN it waited before the POST: what was left of the lead after its own work
+    [waited] = waits
+    assert 0 < waited <= _TOKEN_LEAD

@@ -70,9 +70,9 @@ def test_clock_offset_shifts_event_and_dial_timestamps(make_sim, receiver):
 
 
 def test_channel_occupancy_and_request_counts(make_sim):
-    # GIVEN busy calls (2-5 simulated seconds each, played 2x faster: 1,000-2,500 ms, so all four
-    # still ring after the five requests even on a loaded machine; at 5x one had hung up in CI)
-    sim = make_sim(scenario_mix={"busy": 1.0}, time_scale=0.5)
+    # GIVEN busy calls (2-5 s each at real speed, so all four still ring after the five requests
+    # even on a loaded machine: at 5x one had hung up in CI, and at 2x once in a full local run)
+    sim = make_sim(scenario_mix={"busy": 1.0}, time_scale=1.0)
     start = time.monotonic()
     with _client(sim) as client:
         for i in range(4):

@@ -77,6 +77,7 @@ if TYPE_CHECKING:
 #: Telnyx codes of a 4xx that is about the number itself (WIRE §2.2): not E.164, not routable.
 _NUMBER_CODES = frozenset({"10016", "90036", "90037", "90038", "90039"})
 _BACKOFF_429 = 2.0  # seconds the tenant's dial schedule is held after a 429
+_TOKEN_LEAD = 0.1  # seconds ahead of now the earliest dial-rate token is: the work before the POST
 _REQUEUE_NO_SLOT = 5  # seconds before a job without a slot is tried again
 _CACHE_SECONDS = 2.0
 _CAMPAIGN_CACHE_SECONDS = 1.0
@@ -395,7 +396,12 @@ class Dialer:
 
     def _token(self, tenant_id: str, limits: TenantLimits) -> float | None:
         interval = dial_interval(limits.dials_per_second, limits.dials_per_5s, self.config.rate_headroom)
-        return self.dialing.reserve_dial(tenant_id, self.epoch(), interval, self.config.max_wait_seconds)
+        # The token is taken _TOKEN_LEAD ahead: the start transaction runs inside the lead and the
+        # POST waits for its instant, so a schedule restarting from idle does not send its first
+        # dials late and bunched (Telnyx counts a rolling second by arrival).
+        return self.dialing.reserve_dial(
+            tenant_id, self.epoch() + _TOKEN_LEAD, interval, self.config.max_wait_seconds
+        )
 
     def _plan(
         self, attempt: AttemptRecord, campaign: CampaignRecord, lead: LeadRecord, limits: TenantLimits
