@@ -279,8 +279,41 @@ def test_a_429_gives_the_slot_back_and_is_not_a_failed_call(
     attempt = h.dialing.get_attempt(h.tenant, second.lead_id, second.n)
     assert attempt is not None
     assert attempt.state == "claimed"
+    # AND the tenant's whole dial schedule is held: no dialer gets a token within the hold
+    from dialer.services.dialer import _BACKOFF_429
+
+    refused_at = dialer.epoch()
+    assert h.dialing.reserve_dial(h.tenant, refused_at, 0.01, _BACKOFF_429 / 2) is None
+    assert (
+        h.dialing.reserve_dial(h.tenant, refused_at, 0.01, _BACKOFF_429) or 0
+    ) >= refused_at + _BACKOFF_429 / 2
     # AND the job is queued again, for after the hold
     assert [j.lead_id for j in take_jobs_after(h, seconds=3)] == [second.lead_id]
+
+
+def test_a_job_that_finds_the_dial_schedule_full_keeps_its_slot_and_comes_back(make_harness: Any) -> None:
+    # GIVEN a claimed lead and a tenant whose dial schedule is held further ahead than a dialer
+    # waits in-process (after a 429, or other dialers' tokens)
+    h: Harness = make_harness(webhooks=False)
+    campaign_id = h.campaign(1)
+    assert h.dispatcher(tick_seconds=1.0).tick().claimed == 1
+    [job] = take_jobs(h)
+    dialer = h.dialer()
+    h.dialing.hold_dials_until(h.tenant, dialer.epoch() + 10 * dialer.config.max_wait_seconds)
+
+    # WHEN a dialer handles its job
+    assert dialer.handle(job) == "requeued"
+
+    # THEN nothing was dialled, the attempt is still claimed and keeps the slot the dispatcher
+    # counted for it, nothing counted on the lead
+    assert h.sim.dials()["count"] == 0
+    attempt = h.dialing.get_attempt(h.tenant, job.lead_id, job.n)
+    assert attempt is not None
+    assert attempt.state == "claimed"
+    assert h.dialing.slots_in_use(h.tenant) == 1
+    assert int(lead(h, campaign_id, job.lead_id)["attempts"]) == 0
+    # AND the job is queued again (a lost job would hold the lead and the slot until the reaper)
+    assert [j.lead_id for j in take_jobs_after(h, seconds=3)] == [job.lead_id]
 
 
 def take_jobs_after(h: Harness, *, seconds: float) -> list[Any]:
