@@ -111,3 +111,42 @@ def test_an_ambiguous_dial_is_never_redialled_by_the_reaper(make_harness: Any) -
     assert all(int(lead["attempts"]) == 1 for lead in leads)
     assert h.dialing.slots_in_use(h.tenant) == 0
     assert set(h.sim_attempts().values()) == {1}
+
+
+def test_a_dial_whose_process_died_mid_post_is_settled_unknown_and_never_redialled(make_harness: Any) -> None:
+    from tests.integration.dialing.conftest import Crash
+
+    class DiesDuringPost:
+        """A Telnyx account whose dialer process dies while its POST is out (no answer, no retry)."""
+
+        def __init__(self, client: Any) -> None:
+            self.calls, self.texml = self, client.texml
+
+        def client_for(self, tenant_id: str) -> Any:
+            return self
+
+        def dial(self, body: Any, **kwargs: Any) -> Any:
+            raise Crash(str(body["command_id"]))
+
+    # GIVEN a claimed lead whose dialer died with its POST in flight: its attempt stays `posting`
+    h: Harness = make_harness(webhooks=False)
+    cid = h.campaign(1, retry=RETRY_NOW)
+    assert h.dispatcher(tick_seconds=1.0).tick().claimed == 1
+    dialer = h.dialer(telnyx=DiesDuringPost(h.telnyx.client))
+    assert h.pump_dials([dialer], max_idle_rounds=1, webhooks=False)["crashed"] >= 1
+    assert set(open_attempts(h, cid).values()) == {"posting"}
+    reaper = h.reaper()
+    # WHEN the reaper runs inside the command_id window, THEN it leaves the attempt alone (a
+    # redelivered job may still repeat the POST with the same command_id)
+    reaper.run([h.tenant])
+    assert set(open_attempts(h, cid).values()) == {"posting"}
+    # WHEN it runs past the window and then past the call's time limit
+    h.clock.offset += CALL_OVER
+    for _ in range(2):  # posting → unconfirmed, then unconfirmed → settled
+        reaper.run([h.tenant])
+    # THEN the attempt is settled as unknown (counted: the POST may have placed a call), the lead
+    # is due again, its slot is back, and nobody dialled it
+    [lead] = h.leads(cid)
+    assert (lead["status"], lead.get("last_outcome"), int(lead["attempts"])) == ("pending", "unknown", 1)
+    assert h.dialing.slots_in_use(h.tenant) == 0
+    assert h.sim.dials()["count"] == 0
