@@ -316,6 +316,33 @@ def test_a_job_that_finds_the_dial_schedule_full_keeps_its_slot_and_comes_back(m
     assert [j.lead_id for j in take_jobs_after(h, seconds=3)] == [job.lead_id]
 
 
+@pytest.mark.parametrize(
+    "change",
+    [{"status": "canceled"}, {"dials": 2}],
+    ids=["settled-by-another-writer", "claimed-again-for-a-later-attempt"],
+)
+def test_a_lead_that_changed_since_its_claim_is_not_dialled(
+    make_harness: Any, change: dict[str, Any]
+) -> None:
+    from dialer import keys
+
+    # GIVEN a claimed lead whose job waits in the queue
+    h: Harness = make_harness(webhooks=False)
+    campaign_id = h.campaign(1)
+    assert h.dispatcher(tick_seconds=1.0).tick().claimed == 1
+    [job] = take_jobs(h)
+    # AND the lead moved on before a dialer took the job (its attempt is still `claimed`)
+    h.dialing.ops.update(keys.lead_key(h.tenant, job.lead_id), set_fields=change)
+
+    # WHEN a dialer handles the job
+    assert h.dialer().handle(job) == "dropped"
+
+    # THEN nothing was dialled, and the lead is what the other writer left
+    assert h.sim.dials()["count"] == 0
+    stored = lead(h, campaign_id, job.lead_id)
+    assert all(str(stored[name]) == str(value) for name, value in change.items())
+
+
 def take_jobs_after(h: Harness, *, seconds: float) -> list[Any]:
     """The jobs that become visible within ``seconds`` (a re-queued job is delayed)."""
     import time
