@@ -70,22 +70,28 @@ def test_clock_offset_shifts_event_and_dial_timestamps(make_sim, receiver):
 
 
 def test_channel_occupancy_and_request_counts(make_sim):
-    # GIVEN busy calls (2-5 s each at real speed, so all four still ring after the five requests
-    # even on a loaded machine: at 5x one had hung up in CI, and at 2x once in a full local run)
+    # GIVEN four busy calls (each hangs up 2-5 s after it is placed, at real speed: at 5x one had
+    # hung up before the fourth was placed under CI's load)
     sim = make_sim(scenario_mix={"busy": 1.0}, time_scale=1.0)
     start = time.monotonic()
     with _client(sim) as client:
         for i in range(4):
             client.post("/calls", json=dial_body(f"+1555000720{i}", command_id=f"o{i}#attempt-1"))
         client.get("/ai/assistants")
-    # THEN while they ring, four channels are in use; once hung up, none
-    now = time.monotonic()
-    assert sim.channel_occupancy(now - 0.001, now) == pytest.approx(4.0)
     assert sim.wait_idle(10)
-    later = time.monotonic()
-    time.sleep(0.05)
-    assert sim.channel_occupancy(later, time.monotonic()) == 0.0
-    assert 0 < sim.channel_occupancy(start, time.monotonic()) < 4
+    end = time.monotonic()
+    # THEN between the last placement and the first hangup (read from the simulator's own records,
+    # so no wall-clock race with the playout: an earlier form of this test measured "now" and
+    # flaked whenever a loaded machine let a call hang up first) four channels were in use
+    spans = [(c.placed_monotonic, c.ended_monotonic) for c in sim.account().calls.values()]
+    assert len(spans) == 4 and all(ended is not None for _, ended in spans)
+    all_placed = max(placed for placed, _ in spans)
+    first_hangup = min(ended for _, ended in spans)
+    assert all_placed < first_hangup
+    assert sim.channel_occupancy(all_placed, first_hangup) == pytest.approx(4.0)
+    # AND once all have hung up, none; over the whole run, between none and four
+    assert sim.channel_occupancy(max(ended for _, ended in spans), end + 0.05) == 0.0
+    assert 0 < sim.channel_occupancy(start, end) < 4
     assert sim.stats()["requests"] == {"dial": 4, "list_assistants": 1}
 
 
