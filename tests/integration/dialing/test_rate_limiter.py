@@ -97,3 +97,65 @@ def test_a_dial_on_an_idle_schedule_takes_its_token_ahead_and_waits_for_it(make_
     # THEN it waited before the POST: what was left of the lead after its own work
     [waited] = waits
     assert 0 < waited <= _TOKEN_LEAD
+
+
+def test_a_dial_whose_start_overran_its_token_takes_a_fresh_one(make_harness: Any) -> None:
+    """A start transaction slower than the lead leaves the token in the past: the POST does not
+    go late (it would crowd the next dials' rolling second), it takes a fresh token and waits."""
+    import time
+    from collections import Counter
+
+    from dialer.services.dialer import _TOKEN_LEAD
+
+    # GIVEN one claimed lead and a dialer whose start transaction takes 0.2 s (a slow DynamoDB)
+    h: Harness = make_harness()
+    h.campaign(1)
+    assert h.dispatcher(tick_seconds=1.0).tick().claimed == 1
+    dialer = h.dialer()
+    waits: list[float] = []
+    dialer.sleep = lambda seconds: waits.append(seconds)
+    start = dialer.dialing.start_posting
+
+    def slow_start(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.2)
+        return start(*args, **kwargs)
+
+    dialer.dialing.start_posting = slow_start  # type: ignore[method-assign]
+
+    # WHEN it dials
+    assert h.pump_dials([dialer], max_idle_rounds=1, webhooks=False) == Counter({"dialed": 1})
+
+    # THEN it waited for a fresh token (the first was 0.2 s gone), and dialled once
+    [waited] = waits
+    assert 0 < waited <= _TOKEN_LEAD
+    assert h.sim.dials()["count"] == 1
+
+
+def test_a_dial_that_wakes_late_from_its_wait_takes_a_fresh_token(make_harness: Any) -> None:
+    """A process that woke from its wait past the slack (paused, starved of CPU) waits again."""
+    import time
+    from collections import Counter
+
+    from dialer.services.dialer import _TOKEN_LEAD
+
+    # GIVEN one claimed lead and a dialer whose first wait oversleeps by 0.2 s
+    h: Harness = make_harness()
+    h.campaign(1)
+    assert h.dispatcher(tick_seconds=1.0).tick().claimed == 1
+    dialer = h.dialer()
+    waits: list[float] = []
+
+    def oversleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 1:
+            time.sleep(seconds + 0.2)
+
+    dialer.sleep = oversleep
+
+    # WHEN it dials
+    assert h.pump_dials([dialer], max_idle_rounds=1, webhooks=False) == Counter({"dialed": 1})
+
+    # THEN it took a second token and waited for it before the POST
+    assert len(waits) == 2
+    assert all(0 < w <= _TOKEN_LEAD for w in waits)
+    assert h.sim.dials()["count"] == 1

@@ -19,6 +19,7 @@ from dialer.domain.dialing import (
     choose_caller_id,
     choose_variant,
     dial_interval,
+    dial_slack,
     dynamic_variables,
     gcra_reserve,
     next_step,
@@ -174,6 +175,30 @@ def test_limiter_paces_at_the_rate_under_pressure() -> None:
     rate = (len(sends) - 1) / (sends[-1] - sends[0])
     assert 0.95 * 30 <= rate <= 30
     assert gcra_reserve(tat, 0.0, interval, max_ahead=1.0) is None  # full for the next second
+
+
+def _fullest_window(sends: list[float], seconds: float) -> int:
+    sends = sorted(sends)
+    return max(sum(1 for t in sends[i:] if t - start <= seconds) for i, start in enumerate(sends))
+
+
+@pytest.mark.parametrize(("per_s", "per_5s"), [(30, 150), (1, 5), (10, 20)])
+def test_a_dial_up_to_the_slack_late_keeps_every_window_within_the_limit_and_later_does_not(
+    per_s: int, per_5s: int
+) -> None:
+    # GIVEN a schedule kept full for 12 seconds
+    interval = dial_interval(per_s, per_5s, 0.03)
+    slack = dial_slack(per_s, per_5s, interval)
+    on_time = [i * interval for i in range(int(12 / interval))]
+    late_one = len(on_time) // 2
+    # WHEN one dial leaves its instant just inside the slack late, every rolling window still
+    # holds at most the limit; just past it, one holds a dial too many
+    for delay, fits in ((slack - 0.001, True), (slack + 0.001, False)):
+        sends = [t + (delay if i == late_one else 0.0) for i, t in enumerate(on_time)]
+        within = _fullest_window(sends, 1.0) <= per_s and _fullest_window(sends, 5.0) <= per_5s
+        assert within is fits
+    # AND the slack is the headroom's share of the tighter window (1 s, or 5 s for 10/s & 20/5 s)
+    assert slack == pytest.approx((1.0 if 5 * per_s <= per_5s else 5.0) * 0.03 / 0.97)
 
 
 def test_attempt_ids_and_shards() -> None:

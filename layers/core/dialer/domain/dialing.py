@@ -305,6 +305,14 @@ def dial_interval(dials_per_second: int, dials_per_5s: int, headroom: float) -> 
     return 1.0 / max(rate, 0.001)
 
 
+def dial_slack(dials_per_second: int, dials_per_5s: int, interval: float) -> float:
+    """How late one dial may leave its instant on a full schedule (``interval`` apart) before it
+    crowds a rolling window: N + 1 evenly spaced dials span N intervals, which the headroom makes
+    longer than the window by this much (30 a second at 3 % headroom: 1.031 s, so 31 ms). A dial
+    later than that arrives within one rolling second of 30 others, and Telnyx answers it 429."""
+    return max(0.0, min(dials_per_second * interval - 1.0, dials_per_5s * interval - 5.0))
+
+
 def gcra_reserve(tat: float | None, now: float, interval: float, max_ahead: float) -> Reservation | None:
     """Generic cell rate algorithm with reservations: each dial is given the next free instant of
     an evenly spaced schedule (``interval`` apart), never earlier than now, never more than

@@ -55,6 +55,7 @@ from dialer.domain.dialing import (
     LeadStatus,
     choose_caller_id,
     choose_variant,
+    dial_slack,
     dial_interval,
     dynamic_variables,
     parse_utc,
@@ -77,7 +78,7 @@ if TYPE_CHECKING:
 #: Telnyx codes of a 4xx that is about the number itself (WIRE §2.2): not E.164, not routable.
 _NUMBER_CODES = frozenset({"10016", "90036", "90037", "90038", "90039"})
 _BACKOFF_429 = 2.0  # seconds the tenant's dial schedule is held after a 429
-_TOKEN_LEAD = 0.1  # seconds ahead of now the earliest dial-rate token is: the work before the POST
+_TOKEN_LEAD = 0.03  # seconds ahead of now the earliest dial-rate token is: the work before the POST
 _REQUEUE_NO_SLOT = 5  # seconds before a job without a slot is tried again
 _CACHE_SECONDS = 2.0
 _CAMPAIGN_CACHE_SECONDS = 1.0
@@ -258,9 +259,7 @@ class Dialer:
         body = plan.body
         if caller != plan.callers.ranked[0]:
             body = self._body(attempt, campaign, lead, limits, plan.assistant_id, caller.phone_number)
-        wait = send_at - self.epoch()
-        if wait > 0:
-            self.sleep(wait)
+        self._sleep_until(send_at, job.tenant_id, limits)
         posting = replace(
             attempt,
             state=AttemptState.POSTING,
@@ -402,6 +401,26 @@ class Dialer:
         return self.dialing.reserve_dial(
             tenant_id, self.epoch() + _TOKEN_LEAD, interval, self.config.max_wait_seconds
         )
+
+    def _sleep_until(self, send_at: float, tenant_id: str, limits: TenantLimits) -> None:
+        """Wait for the token's instant. A dial that finds itself more than the schedule's slack
+        past its instant (its own work overran the token; the process was paused, or woke late)
+        takes a fresh token: leaving late would land within one rolling second of the next 30
+        dials, and the 429 Telnyx answers holds the whole schedule for ``_BACKOFF_429``. A late
+        token is a hole in the schedule, one dial's worth of rate. With no fresh token soon (or
+        late three times) it goes now, as it would have."""
+        interval = dial_interval(limits.dials_per_second, limits.dials_per_5s, self.config.rate_headroom)
+        slack = dial_slack(limits.dials_per_second, limits.dials_per_5s, interval)
+        for _ in range(3):
+            wait = send_at - self.epoch()
+            if wait > 0:
+                self.sleep(wait)
+            if self.epoch() - send_at <= slack:
+                return
+            fresh = self._token(tenant_id, limits)
+            if fresh is None:
+                return
+            send_at = fresh
 
     def _plan(
         self, attempt: AttemptRecord, campaign: CampaignRecord, lead: LeadRecord, limits: TenantLimits
