@@ -83,14 +83,15 @@ def test_channel_occupancy_and_request_counts(make_sim):
     # THEN between the last placement and the first hangup (read from the simulator's own records,
     # so no wall-clock race with the playout: an earlier form of this test measured "now" and
     # flaked whenever a loaded machine let a call hang up first) four channels were in use
-    spans = [(c.placed_monotonic, c.ended_monotonic) for c in sim.account().calls.values()]
-    assert len(spans) == 4 and all(ended is not None for _, ended in spans)
-    all_placed = max(placed for placed, _ in spans)
-    first_hangup = min(ended for _, ended in spans)
+    calls = list(sim.account().calls.values())
+    placed = [c.placed_monotonic for c in calls]
+    ended = [c.ended_monotonic for c in calls if c.ended_monotonic is not None]
+    assert len(placed) == len(ended) == 4
+    all_placed, first_hangup = max(placed), min(ended)
     assert all_placed < first_hangup
     assert sim.channel_occupancy(all_placed, first_hangup) == pytest.approx(4.0)
     # AND once all have hung up, none; over the whole run, between none and four
-    assert sim.channel_occupancy(max(ended for _, ended in spans), end + 0.05) == 0.0
+    assert sim.channel_occupancy(max(ended), end + 0.05) == 0.0
     assert 0 < sim.channel_occupancy(start, end) < 4
     assert sim.stats()["requests"] == {"dial": 4, "list_assistants": 1}
 
