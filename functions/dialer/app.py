@@ -8,6 +8,7 @@ state (its attempt record) makes any redelivery safe.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,7 @@ def handle_record(record: dict[str, Any]) -> str | None:
     except (KeyError, ValueError, TypeError):
         logger.error("not a dial job; dropped to the DLQ path", message_id=message_id)
         return message_id
+    started = time.monotonic()
     try:
         result = dialer().handle(job)
     except Exception as exc:  # noqa: BLE001 - reported per record; SQS redelivers it
@@ -57,10 +59,25 @@ def handle_record(record: dict[str, Any]) -> str | None:
         metrics.add_metric(name="DialJobFailed", unit="Count", value=1)
         return message_id
     logger.info(
-        "dial job", message_id=message_id, attempt=f"{job.lead_id}#attempt-{job.n}", result=result.value
+        "dial job",
+        message_id=message_id,
+        attempt=f"{job.lead_id}#attempt-{job.n}",
+        result=result.value,
+        queued_ms=_queued_ms(record),
+        took_ms=round((time.monotonic() - started) * 1000),
     )
     metrics.add_metric(name=f"Dial{result.value.capitalize()}", unit="Count", value=1)
     return None
+
+
+def _queued_ms(record: dict[str, Any]) -> int | None:
+    """How long the job waited in the queue before its first receive (both instants are SQS's
+    own): a growing wait means the dialers are not keeping up with the dispatcher."""
+    attributes = record.get("attributes") or {}
+    try:
+        return int(attributes["ApproximateFirstReceiveTimestamp"]) - int(attributes["SentTimestamp"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 @logger.inject_lambda_context
