@@ -206,13 +206,6 @@ WARM = (
 )
 
 
-def dispatch_tick(time_scale: float) -> float:
-    """The dispatcher's sub-tick, sped up with the calls as the batching windows are: a freed
-    channel waits half a tick on average, and at 0.02 real seconds a call second a 1 s tick is
-    50 s of call time, longer than most demo calls. Never under the template's 0.25 s."""
-    return min(1.0, max(0.25, 25 * time_scale))
-
-
 def stack_args(
     api_port: int,
     telnyx_url: str,
@@ -221,10 +214,9 @@ def stack_args(
     time_scale: float = 1.0,
     concurrency: int | None = None,
 ) -> list[str]:
-    """The stack as ``make dev`` runs it, with the dispatcher and reaper on fast schedules, and the
-    dispatcher's sub-tick and the queues' batching windows sped up as the simulator speeds up calls
-    (``time_scale`` real seconds per call second): a 1 s window would otherwise hold each hangup
-    longer than a whole call."""
+    """The stack as ``make dev`` runs it, with the dispatcher and reaper on fast schedules and the
+    queues' batching windows sped up as the simulator speeds up calls (``time_scale`` real seconds
+    per call second): a 1 s window would otherwise hold each hangup longer than a whole call."""
     return [
         *(["--concurrency", str(concurrency)] if concurrency else []),
         "--batching-window",
@@ -233,7 +225,6 @@ def stack_args(
         str(api_port),
         "--parameter-overrides",
         *LOCAL_PARAMETERS,
-        f"DispatchTickSeconds={dispatch_tick(time_scale):g}",
         f"TelnyxBaseUrl={telnyx_url}",
         f"PublicApiUrl=http://127.0.0.1:{api_port}",
         "--tenant",
