@@ -81,7 +81,7 @@ openapi: setup
 	PYTHONPATH=layers/telnyx_client:layers/core:. $(VENV)/python scripts/openapi.py
 
 config-reference: setup
-	$(VENV)/python scripts/config_reference.py
+	PYTHONPATH=layers/telnyx_client:layers/core:. $(VENV)/python scripts/config_reference.py
 
 # The main job on this machine: a whole compliant campaign end to end (DEMO_LEADS=1000 for all of it).
 demo: build
