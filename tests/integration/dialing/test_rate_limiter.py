@@ -4,6 +4,7 @@ conditional update when the dialer's guess of the schedule's state is right (no 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from tests.integration.dialing.conftest import Harness
@@ -158,4 +159,97 @@ def test_a_dial_that_wakes_late_from_its_wait_takes_a_fresh_token(make_harness: 
     # THEN it took a second token and waited for it before the POST
     assert len(waits) == 2
     assert all(0 < w <= _TOKEN_LEAD for w in waits)
+    assert h.sim.dials()["count"] == 1
+
+
+class _FirstPostFails:
+    """The harness's Telnyx account, except that the first dial request fails the way
+    ``fail(clients)`` says: the repeat then goes through to the simulator."""
+
+    def __init__(self, clients: Any, fail: Any) -> None:
+        self.clients, self.fail, self.failed = clients, fail, False
+
+    def client_for(self, tenant_id: str) -> Any:
+        client = self.clients.client_for(tenant_id)
+        if self.failed:
+            return client
+        self.failed = True
+        return SimpleNamespace(texml=client.texml, calls=SimpleNamespace(dial=lambda body, **_: self.fail()))
+
+
+def _one_job(h: Harness) -> Any:
+    from dialer.services.dialer import DialJob
+
+    [message] = h.sqs.receive_message(QueueUrl=h.dials_url, MaxNumberOfMessages=10)["Messages"]
+    return DialJob.from_json(message["Body"])
+
+
+def _schedule_taken_for(h: Harness, seconds: float) -> None:
+    """Other dials hold the tenant's schedule for the next ``seconds``."""
+    import time
+
+    assert h.dialing.reserve_dial(h.tenant, time.time() + seconds, 0.01, 5.0) is not None
+
+
+def test_a_redelivered_job_repeats_its_post_only_at_its_own_tokens_instant(make_harness: Any) -> None:
+    """A job whose dialer died as its POST went out comes back and finds the attempt `posting`:
+    it repeats the POST (same command_id) at a token of its own, not at once (the first POST may
+    never have reached Telnyx, so the repeat counts against the rate)."""
+    from tests.integration.dialing.conftest import Crash
+
+    # GIVEN a claimed lead whose first dialer died at its POST (the attempt stays `posting`)
+    h: Harness = make_harness(webhooks=False)
+    h.campaign(1)
+    assert h.dispatcher(tick_seconds=1.0).tick().claimed == 1
+    job = _one_job(h)
+
+    def die() -> None:
+        raise Crash("died with the POST out")
+
+    dialer = h.dialer(telnyx=_FirstPostFails(h.telnyx, die))
+    waits: list[float] = []
+    dialer.sleep = lambda seconds: waits.append(seconds)
+    try:
+        dialer.handle(job)
+    except Crash:
+        pass
+    else:
+        raise AssertionError("the first POST should have died")
+    # AND other dials hold the schedule for the next second
+    _schedule_taken_for(h, 1.0)
+    waits.clear()
+
+    # WHEN the job comes back
+    assert dialer.handle(job).value == "dialed"
+
+    # THEN its repeat waited for the schedule (about a second), and Telnyx placed one call
+    assert waits
+    assert max(waits) > 0.8
+    assert h.sim.dials()["count"] == 1
+
+
+def test_a_post_repeated_after_a_transport_error_waits_for_its_own_tokens_instant(make_harness: Any) -> None:
+    """A POST that got no answer is repeated (same command_id) at a token of its own."""
+    from telnyx_client.errors import TelnyxTransportError
+
+    # GIVEN a claimed lead whose first POST gets no answer, while other dials take the schedule
+    # for the next one and a half seconds
+    h: Harness = make_harness(webhooks=False)
+    h.campaign(1)
+    assert h.dispatcher(tick_seconds=1.0).tick().claimed == 1
+
+    def no_answer() -> None:
+        _schedule_taken_for(h, 1.5)
+        raise TelnyxTransportError("connection reset")
+
+    dialer = h.dialer(telnyx=_FirstPostFails(h.telnyx, no_answer))
+    waits: list[float] = []
+    dialer.sleep = lambda seconds: waits.append(seconds)
+
+    # WHEN it dials
+    assert dialer.handle(_one_job(h)).value == "dialed"
+
+    # THEN besides its back-off (0.5 s) it waited for the schedule (about 1.5 s) before the
+    # repeat, and Telnyx placed one call
+    assert max(waits) > 1.2
     assert h.sim.dials()["count"] == 1

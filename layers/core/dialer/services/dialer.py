@@ -686,19 +686,15 @@ class Dialer:
             self.sleep(min(2.0, 0.25 * 2**attempt.posts))
             limits = self._limits(attempt.tenant_id)
             while self._inside_window(attempt):
-                if self._wait_token(attempt.tenant_id, limits):
-                    started = self.dialing.start_posting(
-                        attempt.tenant_id,
-                        attempt.lead_id,
-                        attempt.n,
-                        now=utc_iso(self.clock()),
-                        from_state=AttemptState.POSTING,
-                        details={},
-                    )
-                    if started != "ok":
-                        return JobResult.SKIPPED  # settled meanwhile (a webhook linked the call)
-                    again = replace(attempt, posts=attempt.posts + 1)
-                    return self._post(again, lead, body, method=method, connection=connection)
+                send_at = self._token(attempt.tenant_id, limits)
+                if send_at is None:
+                    self.sleep(self.config.max_wait_seconds / 2)  # the schedule is full for now
+                    continue
+                if not self._restart_posting(attempt):
+                    return JobResult.SKIPPED  # settled meanwhile (a webhook linked the call)
+                self._sleep_until(send_at, attempt.tenant_id, limits)
+                again = replace(attempt, posts=attempt.posts + 1)
+                return self._post(again, lead, body, method=method, connection=connection)
         self.dialing.mark_unconfirmed(
             attempt.tenant_id,
             attempt.lead_id,
@@ -730,39 +726,34 @@ class Dialer:
             )
             return JobResult.UNCONFIRMED
         limits = self._limits(attempt.tenant_id)
-        if not self._wait_token(attempt.tenant_id, limits):
+        send_at = self._token(attempt.tenant_id, limits)
+        if send_at is None:
             job = DialJob(attempt.tenant_id, attempt.campaign_id, attempt.lead_id, attempt.n, lead.lead.phone)
             self.jobs.send(job.to_json(), delay_seconds=1)
             return JobResult.REQUEUED
-        if (
-            self.dialing.start_posting(
-                attempt.tenant_id,
-                attempt.lead_id,
-                attempt.n,
-                now=utc_iso(self.clock()),
-                from_state=AttemptState.POSTING,
-                details={},
-            )
-            != "ok"
-        ):
+        if not self._restart_posting(attempt):
             return JobResult.SKIPPED
         body = self._body(
             attempt, campaign, lead, limits, str(attempt.assistant_id), str(attempt.from_number)
         )
+        self._sleep_until(send_at, attempt.tenant_id, limits)
         again = replace(attempt, posts=attempt.posts + 1)
         return self._post(
             again, lead, body, method=DialMethod.CALL_CONTROL, connection=str(limits.connection_id)
         )
 
-    def _wait_token(self, tenant_id: str, limits: TenantLimits) -> bool:
-        """Reserve a dial-rate token and sleep until it is due; False when none is free soon."""
-        send_at = self._token(tenant_id, limits)
-        if send_at is None:
-            return False
-        wait = send_at - self.epoch()
-        if wait > 0:
-            self.sleep(wait)
-        return True
+    def _restart_posting(self, attempt: AttemptRecord) -> bool:
+        """A repeat POST of an attempt still ``posting`` (same command_id): restamp it, unless a
+        webhook or another delivery settled it meanwhile."""
+        started = self.dialing.start_posting(
+            attempt.tenant_id,
+            attempt.lead_id,
+            attempt.n,
+            now=utc_iso(self.clock()),
+            from_state=AttemptState.POSTING,
+            details={},
+        )
+        return started == "ok"
 
 
 @dataclass(frozen=True, slots=True)
