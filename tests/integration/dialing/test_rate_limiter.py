@@ -18,6 +18,21 @@ def _requests(table: Any) -> list[str]:
     return seen
 
 
+def _one_claimed_lead(make_harness: Any, **options: Any) -> Harness:
+    """A harness whose campaign has one lead, claimed by a dispatcher tick (its dial job queued)."""
+    h: Harness = make_harness(**options)
+    h.campaign(1)
+    assert h.dispatcher(tick_seconds=1.0).tick().claimed == 1
+    return h
+
+
+def _recorded_waits(dialer: Any) -> list[float]:
+    """The dialer's waits, recorded and not made."""
+    waits: list[float] = []
+    dialer.sleep = waits.append
+    return waits
+
+
 def test_dialers_sharing_a_schedule_never_get_tokens_closer_than_the_interval(make_harness: Any) -> None:
     from dialer.adapters.dialing_table import DialingTable
 
@@ -84,13 +99,10 @@ def test_a_dial_on_an_idle_schedule_takes_its_token_ahead_and_waits_for_it(make_
 
     from dialer.services.dialer import _TOKEN_LEAD
 
-    # GIVEN one claimed lead and a dialer whose waits are recorded (and made)
-    h: Harness = make_harness()
-    h.campaign(1)
-    assert h.dispatcher(tick_seconds=1.0).tick().claimed == 1
+    # GIVEN one claimed lead and a dialer whose waits are recorded
+    h = _one_claimed_lead(make_harness)
     dialer = h.dialer()
-    waits: list[float] = []
-    dialer.sleep = lambda seconds: waits.append(seconds)
+    waits = _recorded_waits(dialer)
 
     # WHEN it dials on the tenant's idle schedule
     assert h.pump_dials([dialer], max_idle_rounds=1, webhooks=False) == Counter({"dialed": 1})
@@ -109,12 +121,9 @@ def test_a_dial_whose_start_overran_its_token_takes_a_fresh_one(make_harness: An
     from dialer.services.dialer import _TOKEN_LEAD
 
     # GIVEN one claimed lead and a dialer whose start transaction takes 0.2 s (a slow DynamoDB)
-    h: Harness = make_harness()
-    h.campaign(1)
-    assert h.dispatcher(tick_seconds=1.0).tick().claimed == 1
+    h = _one_claimed_lead(make_harness)
     dialer = h.dialer()
-    waits: list[float] = []
-    dialer.sleep = lambda seconds: waits.append(seconds)
+    waits = _recorded_waits(dialer)
     start = dialer.dialing.start_posting
 
     def slow_start(*args: Any, **kwargs: Any) -> Any:
@@ -140,9 +149,7 @@ def test_a_dial_that_wakes_late_from_its_wait_takes_a_fresh_token(make_harness: 
     from dialer.services.dialer import _TOKEN_LEAD
 
     # GIVEN one claimed lead and a dialer whose first wait oversleeps by 0.2 s
-    h: Harness = make_harness()
-    h.campaign(1)
-    assert h.dispatcher(tick_seconds=1.0).tick().claimed == 1
+    h = _one_claimed_lead(make_harness)
     dialer = h.dialer()
     waits: list[float] = []
 
@@ -198,17 +205,14 @@ def test_a_redelivered_job_repeats_its_post_only_at_its_own_tokens_instant(make_
     from tests.integration.dialing.conftest import Crash
 
     # GIVEN a claimed lead whose first dialer died at its POST (the attempt stays `posting`)
-    h: Harness = make_harness(webhooks=False)
-    h.campaign(1)
-    assert h.dispatcher(tick_seconds=1.0).tick().claimed == 1
+    h = _one_claimed_lead(make_harness, webhooks=False)
     job = _one_job(h)
 
     def die() -> None:
         raise Crash("died with the POST out")
 
     dialer = h.dialer(telnyx=_FirstPostFails(h.telnyx, die))
-    waits: list[float] = []
-    dialer.sleep = lambda seconds: waits.append(seconds)
+    waits = _recorded_waits(dialer)
     try:
         dialer.handle(job)
     except Crash:
@@ -234,17 +238,14 @@ def test_a_post_repeated_after_a_transport_error_waits_for_its_own_tokens_instan
 
     # GIVEN a claimed lead whose first POST gets no answer, while other dials take the schedule
     # for the next one and a half seconds
-    h: Harness = make_harness(webhooks=False)
-    h.campaign(1)
-    assert h.dispatcher(tick_seconds=1.0).tick().claimed == 1
+    h = _one_claimed_lead(make_harness, webhooks=False)
 
     def no_answer() -> None:
         _schedule_taken_for(h, 1.5)
         raise TelnyxTransportError("connection reset")
 
     dialer = h.dialer(telnyx=_FirstPostFails(h.telnyx, no_answer))
-    waits: list[float] = []
-    dialer.sleep = lambda seconds: waits.append(seconds)
+    waits = _recorded_waits(dialer)
 
     # WHEN it dials
     assert dialer.handle(_one_job(h)).value == "dialed"

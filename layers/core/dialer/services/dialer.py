@@ -393,8 +393,11 @@ class Dialer:
             ("limits", tenant_id), lambda: self.dialing.tenant_limits(tenant_id, self.config.defaults)
         )
 
+    def _interval(self, limits: TenantLimits) -> float:
+        return dial_interval(limits.dials_per_second, limits.dials_per_5s, self.config.rate_headroom)
+
     def _token(self, tenant_id: str, limits: TenantLimits) -> float | None:
-        interval = dial_interval(limits.dials_per_second, limits.dials_per_5s, self.config.rate_headroom)
+        interval = self._interval(limits)
         # The token is taken _TOKEN_LEAD ahead: the start transaction runs inside the lead and the
         # POST waits for its instant, so a schedule restarting from idle does not send its first
         # dials late and bunched (Telnyx counts a rolling second by arrival).
@@ -409,8 +412,7 @@ class Dialer:
         dials, and the 429 Telnyx answers holds the whole schedule for ``_BACKOFF_429``. A late
         token is a hole in the schedule, one dial's worth of rate. With no fresh token soon (or
         late three times) it goes now, as it would have."""
-        interval = dial_interval(limits.dials_per_second, limits.dials_per_5s, self.config.rate_headroom)
-        slack = dial_slack(limits.dials_per_second, limits.dials_per_5s, interval)
+        slack = dial_slack(limits.dials_per_second, limits.dials_per_5s, self._interval(limits))
         for _ in range(3):
             wait = send_at - self.epoch()
             if wait > 0:
