@@ -17,6 +17,7 @@ from dialer.adapters.dispositions_table import DispositionsTable
 from dialer.adapters.dynamo import DynamoItems
 from dialer.adapters.totals_table import TotalsTable
 from dialer.domain.calls import Fact, facts_from_event
+from local.moto_dynamo import serialised_dynamodb
 from telnyx_client.webhooks import parse_webhook
 from tests.integration.conftest import TENANT
 from tests.integration.test_event_processor import with_call
@@ -242,10 +243,14 @@ def test_as_many_concurrent_writers_of_one_call_as_it_has_events_all_apply(moto_
             results.append(exc)
 
     threads = [threading.Thread(target=deliver, args=(n,)) for n in range(CALL_WRITE_ATTEMPTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    # moto itself is not thread-safe (CI once saw "dictionary changed size during iteration" from
+    # a request crossing another): one request at a time, as DynamoDB serialises an item's
+    # writes; the writers still cross between their requests
+    with serialised_dynamodb():
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
     # WHEN each refused write retries from the call its refusal returned (many were: the writes
     # crossed)
     assert len(refused) > CALL_WRITE_ATTEMPTS
