@@ -370,7 +370,7 @@ def _per_dial(used: Any, sim: Simulator, dials: int) -> None:
     (index, partition), units = used.hottest(used.write_units)
     emit("inprocess.per_dial.hottest_partition_write_units", units / dials, "WCU")
     print(f"# hottest partition: {index} {dialing_class(partition)}", flush=True)
-    for (index, cls), value in used.by_class(used.write_units).most_common(12):
+    for (index, cls), value in used.by_class(used.write_units).most_common():
         emit(f"inprocess.per_dial.write_units.{index}.{cls}", value / dials, "WCU")
 
 

@@ -171,7 +171,8 @@ def test_a_dial_that_wakes_late_from_its_wait_takes_a_fresh_token(make_harness: 
 
 class _FirstPostFails:
     """The harness's Telnyx account, except that the first dial request fails the way
-    ``fail(clients)`` says: the repeat then goes through to the simulator."""
+    ``fail(client, body)`` says (``client``: the real one, should the failure reach Telnyx): the
+    repeat then goes through to the simulator."""
 
     def __init__(self, clients: Any, fail: Any) -> None:
         self.clients, self.fail, self.failed = clients, fail, False
@@ -181,7 +182,9 @@ class _FirstPostFails:
         if self.failed:
             return client
         self.failed = True
-        return SimpleNamespace(texml=client.texml, calls=SimpleNamespace(dial=lambda body, **_: self.fail()))
+        return SimpleNamespace(
+            texml=client.texml, calls=SimpleNamespace(dial=lambda body, **_: self.fail(client, body))
+        )
 
 
 def _one_job(h: Harness) -> Any:
@@ -208,7 +211,7 @@ def test_a_redelivered_job_repeats_its_post_only_at_its_own_tokens_instant(make_
     h = _one_claimed_lead(make_harness, webhooks=False)
     job = _one_job(h)
 
-    def die() -> None:
+    def die(*_: Any) -> None:
         raise Crash("died with the POST out")
 
     dialer = h.dialer(telnyx=_FirstPostFails(h.telnyx, die))
@@ -240,7 +243,7 @@ def test_a_post_repeated_after_a_transport_error_waits_for_its_own_tokens_instan
     # for the next one and a half seconds
     h = _one_claimed_lead(make_harness, webhooks=False)
 
-    def no_answer() -> None:
+    def no_answer(*_: Any) -> None:
         _schedule_taken_for(h, 1.5)
         raise TelnyxTransportError("connection reset")
 
@@ -254,3 +257,37 @@ def test_a_post_repeated_after_a_transport_error_waits_for_its_own_tokens_instan
     # repeat, and Telnyx placed one call
     assert max(waits) > 1.2
     assert h.sim.dials()["count"] == 1
+
+
+def test_a_post_whose_call_a_webhook_linked_meanwhile_is_not_repeated(make_harness: Any) -> None:
+    """The first POST placed the call but its answer was lost; before the repeat, the call's
+    `call.initiated` webhook linked the call to the attempt. The repeat is skipped: no second
+    dial request, however harmless Telnyx's de-duplication would make it."""
+    import time
+
+    from telnyx_client.errors import TelnyxTransportError
+
+    # GIVEN a claimed lead whose first POST reaches Telnyx (the call is placed) but whose answer
+    # is lost, and whose call.initiated webhook is processed before the dialer repeats
+    h = _one_claimed_lead(make_harness)
+
+    def placed_then_lost(client: Any, body: Any) -> None:
+        client.calls.dial(body)
+        deadline = time.monotonic() + 10
+        while not any(b"call.initiated" in item.body for item in h.receiver.items()):
+            assert time.monotonic() < deadline, "the simulator sent no call.initiated"
+            time.sleep(0.01)
+        h.deliver_webhooks()
+        raise TelnyxTransportError("connection reset")
+
+    dialer = h.dialer(telnyx=_FirstPostFails(h.telnyx, placed_then_lost))
+    _recorded_waits(dialer)
+
+    # WHEN it dials
+    result = dialer.handle(_one_job(h))
+
+    # THEN the repeat was skipped: Telnyx got one dial request, no replay of its command_id
+    assert result.value == "skipped"
+    stats = h.sim.stats()
+    assert stats["requests"]["dial"] == 1
+    assert stats["command_id_replays"] == 0
