@@ -202,7 +202,12 @@ class Harness:
 
     # --- engine -----------------------------------------------------------------------------------
     def dispatcher(
-        self, *, tick_seconds: float = 0.2, owner: str | None = None, due_staleness_seconds: float = 5.0
+        self,
+        *,
+        tick_seconds: float = 0.2,
+        owner: str | None = None,
+        due_staleness_seconds: float = 5.0,
+        **config: Any,
     ) -> Any:
         from dialer.services.dispatcher import Dispatcher, DispatcherConfig
 
@@ -218,6 +223,7 @@ class Harness:
                 loop_seconds=1.0,
                 completion_check_seconds=0.0,
                 due_staleness_seconds=due_staleness_seconds,
+                **config,
             ),
             clock=self.clock,
             owner=owner or "harness",  # successive instances of one test share the tenant's lease

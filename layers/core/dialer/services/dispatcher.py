@@ -16,6 +16,10 @@ holding the tenant's dispatch lease (two runs never pace one tenant):
    takes its slot) and a dial job queued; deferrable → moved to the next legal instant with its
    reason; blocked for good → ended with its reasons.
 
+Between sub-ticks, a tenant whose slots were all taken (leads still due) looks for slots freed
+since every ``refill_seconds`` (one read of its counter) and fills them within what is left of
+the sub-tick's rate allowance: a freed channel waits a fraction of a sub-tick, not up to one.
+
 A campaign whose leads have all ended, with no call in flight, completes by itself.
 """
 
@@ -82,6 +86,10 @@ class DispatcherConfig:
     completion_check_seconds: float = 10.0  # how often a campaign without due leads is checked
     # How long a due partition found with nothing due is left unread (0: read at every sub-tick).
     due_staleness_seconds: float = 5.0
+    # Between sub-ticks, how often a tenant whose last sub-tick filled every free slot looks for
+    # slots freed since (one read of its counter) and fills them at once (0: it waits for the
+    # next sub-tick). A freed channel then waits a fraction of this, not up to a whole sub-tick.
+    refill_seconds: float = 0.25
 
 
 @dataclass
@@ -142,6 +150,8 @@ class Dispatcher:
         self.owner = owner or uuid.uuid4().hex
         self._limits: dict[str, TenantLimits] = {}
         self._carry: dict[str, float] = defaultdict(float)
+        self._left: dict[str, float] = {}  # allowance left in the current sub-tick, per tenant
+        self._slot_bound: dict[str, list[str]] = {}  # tenants held back by full slots → campaigns
         self._checked: dict[tuple[str, str], float] = {}
         self._held: set[str] = set()
         self._lease_until: dict[str, float] = {}
@@ -168,14 +178,29 @@ class Dispatcher:
                 next_at = started + self.config.tick_seconds
                 if next_at >= end or not ticked.active_tenants:
                     return report
-                pause = next_at - self.monotonic()
-                if pause > 0:
-                    self.sleep(pause)
+                self._refill_until(next_at, report, report.ticks)
         finally:
             for held in self._held:
                 self.dialing.drop_lease(held, "DISPATCH", self.owner)
             self._held.clear()
             self._lease_until.clear()
+            self._slot_bound.clear()
+
+    def _refill_until(self, until: float, report: DispatchReport, number: int) -> None:
+        """Wait for the next sub-tick; meanwhile, every ``refill_seconds``, a tenant whose last
+        (sub-)tick filled every free slot with leads still due fills the slots freed since, within
+        what is left of the sub-tick's dial-rate allowance."""
+        step = self.config.refill_seconds
+        while (pause := until - self.monotonic()) > 0:
+            if step <= 0 or not self._slot_bound:
+                self.sleep(pause)
+                return
+            self.sleep(min(step, pause))
+            if until - self.monotonic() < step / 2:
+                continue  # the sub-tick is about due: it fills them
+            for tenant, campaign_ids in list(self._slot_bound.items()):
+                if self._hold_lease(tenant):
+                    report.merge(self.tick_tenant(tenant, campaign_ids, number, refill=True))
 
     def tick(self, number: int = 0, *, tenant_id: str | None = None) -> DispatchReport:
         """One sub-tick over every tenant with active campaigns (or just ``tenant_id``)."""
@@ -209,15 +234,23 @@ class Dispatcher:
         return True
 
     # --- one tenant -----------------------------------------------------------------------------
-    def tick_tenant(self, tenant_id: str, campaign_ids: Sequence[str], number: int = 0) -> DispatchReport:
-        """Share the tenant's budget for one sub-tick between its active campaigns and dispatch."""
+    def tick_tenant(
+        self, tenant_id: str, campaign_ids: Sequence[str], number: int = 0, *, refill: bool = False
+    ) -> DispatchReport:
+        """Share the tenant's budget for one sub-tick between its active campaigns and dispatch
+        (``refill``: into slots freed since, within what is left of the sub-tick's allowance)."""
         report = DispatchReport()
         limits = self._tenant_limits(tenant_id)
         free = limits.outbound_limit - self.dialing.slots_in_use(tenant_id)
-        rate = min(float(limits.dials_per_second), limits.dials_per_5s / 5.0) * (
-            1 - self.config.rate_headroom
-        )
-        allowance = rate * self.config.tick_seconds + self._carry[tenant_id]
+        if refill:
+            allowance = self._left.get(tenant_id, 0.0)
+            if free <= 0 or allowance < 1:
+                return report
+        else:
+            rate = min(float(limits.dials_per_second), limits.dials_per_5s / 5.0) * (
+                1 - self.config.rate_headroom
+            )
+            allowance = rate * self.config.tick_seconds + self._carry[tenant_id]
         budget = max(0, min(free, int(allowance)))
         records: dict[str, CampaignRecord] = {}
         caps: dict[str, int | None] = {}
@@ -240,7 +273,14 @@ class Dispatcher:
             if done.due == 0:
                 self._maybe_complete(record, report)
         # Only the fraction of a dial carries over: unused allowance never builds up into a burst.
+        self._left[tenant_id] = allowance - used
         self._carry[tenant_id] = max(0.0, min(1.0, allowance - used))
+        if records and free < int(allowance) and (free <= 0 or report.due >= budget):
+            # Full slots held it back, not the rate, and leads may still be due: look for slots
+            # freed before the next sub-tick.
+            self._slot_bound[tenant_id] = list(records)
+        else:
+            self._slot_bound.pop(tenant_id, None)
         return report
 
     def _tenant_limits(self, tenant_id: str) -> TenantLimits:
