@@ -191,6 +191,7 @@ class Dispatcher:
         (sub-)tick filled every free slot with leads still due fills the slots freed since, within
         what is left of the sub-tick's dial-rate allowance."""
         step = self.config.refill_seconds
+        turn = number
         while (pause := until - self.monotonic()) > 0:
             if step <= 0 or not self._slot_bound:
                 self.sleep(pause)
@@ -198,9 +199,10 @@ class Dispatcher:
             self.sleep(min(step, pause))
             if until - self.monotonic() < step / 2:
                 continue  # the sub-tick is about due: it fills them
+            turn += 1  # each refill starts the campaigns' shares at the next one (fairness)
             for tenant, campaign_ids in list(self._slot_bound.items()):
                 if self._hold_lease(tenant):
-                    report.merge(self.tick_tenant(tenant, campaign_ids, number, refill=True))
+                    report.merge(self.tick_tenant(tenant, campaign_ids, turn, refill=True))
 
     def tick(self, number: int = 0, *, tenant_id: str | None = None) -> DispatchReport:
         """One sub-tick over every tenant with active campaigns (or just ``tenant_id``)."""
