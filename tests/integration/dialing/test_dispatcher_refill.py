@@ -4,6 +4,8 @@ and the refills never dial past the rate."""
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from typing import Any
 
 from tests.integration.dialing.conftest import Harness
@@ -16,6 +18,7 @@ class _VirtualTime:
 
     def __init__(self, dispatcher: Any, on_sleep: Any) -> None:
         self.now, self.on_sleep, self.queued = 0.0, on_sleep, []
+        self.campaigns: list[str] = []  # the campaign of each job queued, in order
         self.jobs = dispatcher.jobs
         dispatcher.monotonic, dispatcher.sleep, dispatcher.jobs = self.monotonic, self.sleep, self
 
@@ -28,6 +31,7 @@ class _VirtualTime:
 
     def send_many(self, bodies: list[str]) -> None:
         self.queued.append((self.now, len(bodies)))
+        self.campaigns.extend(json.loads(body)["campaign_id"] for body in bodies)
         self.jobs.send_many(bodies)
 
 
@@ -79,3 +83,19 @@ def test_refills_never_dial_past_the_sub_ticks_rate_allowance(make_harness: Any)
     assert queued[:2] == [0.0, 0.25]
     assert per_sub_tick[:2] == [2, 3]
     assert per_sub_tick[2] <= 3
+
+
+def test_refills_take_the_campaigns_in_turn(make_harness: Any) -> None:
+    # GIVEN a tenant with 1 channel and two active campaigns of 3 due leads each, and a call that
+    # ends during every pause of the dispatcher
+    h: Harness = make_harness(limits={"channel_limit": 1})
+    first, second = h.campaign(3), h.campaign(3, start=3)
+    dispatcher = h.dispatcher(tick_seconds=1.0, refill_seconds=0.25)
+    time = _VirtualTime(dispatcher, lambda: _release_one_slot(h))
+
+    # WHEN it runs for a sub-tick and a half (the sub-tick, three refills, the next sub-tick)
+    dispatcher.run(seconds=1.5)
+
+    # THEN the single freed channel went to each campaign in turn, not always to the same one
+    assert len(time.campaigns) == 5
+    assert Counter(time.campaigns) in (Counter({first: 3, second: 2}), Counter({first: 2, second: 3}))
