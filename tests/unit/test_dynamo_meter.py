@@ -3,6 +3,7 @@ and the issues' targets come from it)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,13 +17,15 @@ _KEY = {"pk": {"S": "T#t#LEAD#l1"}, "sk": {"S": "LEAD"}}
 
 
 @pytest.fixture
-def metered() -> Iterator[tuple[Any, DynamoMeter]]:
+def metered() -> Iterator[tuple[Any, DynamoMeter, str]]:
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
         meter = DynamoMeter().install(session.events)
         ddb = session.client("dynamodb")
+        # A name of its own: moto's backend may be shared with other tests of this process.
+        name = f"meter-{uuid.uuid4().hex}"
         ddb.create_table(
-            TableName="t",
+            TableName=name,
             BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "gsi1pk")],
             KeySchema=[
@@ -37,7 +40,7 @@ def metered() -> Iterator[tuple[Any, DynamoMeter]]:
                 }
             ],
         )
-        yield ddb, meter
+        yield ddb, meter, name
 
 
 def _units(meter: DynamoMeter) -> dict[str, float]:
@@ -45,22 +48,24 @@ def _units(meter: DynamoMeter) -> dict[str, float]:
 
 
 def test_a_single_write_of_an_indexed_item_costs_one_unit_on_the_table_and_one_on_the_index(
-    metered: tuple[Any, DynamoMeter],
+    metered: tuple[Any, DynamoMeter, str],
 ) -> None:
-    ddb, meter = metered
-    ddb.put_item(TableName="t", Item={**_KEY, "gsi1pk": {"S": "T#t#PHONE#1"}, "status": {"S": "pending"}})
+    ddb, meter, table = metered
+    ddb.put_item(TableName=table, Item={**_KEY, "gsi1pk": {"S": "T#t#PHONE#1"}, "status": {"S": "pending"}})
     assert _units(meter) == {"table": 1.0, "gsi1": 1.0}
 
 
-def test_a_transaction_doubles_the_tables_units_but_not_the_indexs(metered: tuple[Any, DynamoMeter]) -> None:
-    ddb, meter = metered
-    ddb.put_item(TableName="t", Item={**_KEY, "gsi1pk": {"S": "T#t#PHONE#1"}, "status": {"S": "pending"}})
+def test_a_transaction_doubles_the_tables_units_but_not_the_indexs(
+    metered: tuple[Any, DynamoMeter, str],
+) -> None:
+    ddb, meter, table = metered
+    ddb.put_item(TableName=table, Item={**_KEY, "gsi1pk": {"S": "T#t#PHONE#1"}, "status": {"S": "pending"}})
     meter.reset()
     ddb.transact_write_items(
         TransactItems=[
             {
                 "Update": {
-                    "TableName": "t",
+                    "TableName": table,
                     "Key": _KEY,
                     "UpdateExpression": "SET #s = :d",
                     "ExpressionAttributeNames": {"#s": "status"},
@@ -69,7 +74,7 @@ def test_a_transaction_doubles_the_tables_units_but_not_the_indexs(metered: tupl
             },
             {
                 "ConditionCheck": {
-                    "TableName": "t",
+                    "TableName": table,
                     "Key": {"pk": {"S": "T#t#DIALING"}, "sk": {"S": "SLOTS"}},
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }

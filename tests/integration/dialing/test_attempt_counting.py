@@ -102,3 +102,36 @@ def test_an_attempt_counted_at_its_acceptance_before_the_change_is_not_counted_a
     h.settle()
     # THEN it counts once
     assert int(_lead(h, campaign_id)["attempts"]) == 1
+
+
+def test_a_call_accepted_again_counts_one_dial_and_never_reopens_its_settled_attempt(
+    make_harness: Any,
+) -> None:
+    from dataclasses import replace
+
+    from dialer.domain.dialing import AttemptState, utc_iso
+
+    # GIVEN a lead whose call Telnyx accepted (the campaign counted one dial)
+    h: Harness = make_harness(webhooks=True)
+    campaign_id = h.campaign(1, **ONE_ATTEMPT)
+    _, attempt = _accepted(h, campaign_id)
+    assert h.dialing.campaign_stats(h.tenant, campaign_id)["dials"] == 1
+    # WHEN the same call is accepted again, as a racing delivery of its POST read it (posting)
+    racer = replace(attempt, state=AttemptState.POSTING)
+    again = h.dialing.mark_accepted(
+        racer, call_control_id=str(attempt.call_control_id), now=utc_iso(h.clock())
+    )
+    # THEN that acceptance is refused: still one dial
+    assert not again
+    assert h.dialing.campaign_stats(h.tenant, campaign_id)["dials"] == 1
+    # AND once the call is settled, a late acceptance neither counts it nor reopens the attempt
+    h.settle()
+    settled = h.dialing.get_attempt(h.tenant, attempt.lead_id, attempt.n)
+    assert settled is not None
+    assert settled.state == AttemptState.ENDED
+    late = h.dialing.mark_accepted(
+        racer, call_control_id=str(attempt.call_control_id), now=utc_iso(h.clock())
+    )
+    assert not late
+    assert h.dialing.get_attempt(h.tenant, attempt.lead_id, attempt.n) == settled
+    assert h.dialing.campaign_stats(h.tenant, campaign_id)["dials"] == 1

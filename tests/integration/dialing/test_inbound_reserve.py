@@ -137,3 +137,45 @@ def test_the_grant_counts_inbound_calls_which_are_never_refused(make_harness: An
     outbound = {**inbound_call("v3:out", ended=False), "direction": "outgoing"}
     assert inbound.after_event(h.tenant, "call.initiated", outbound) is None
     assert h.dialing.slots_in_use(h.tenant) == in_use
+
+
+def test_a_claim_never_takes_a_reserved_channel_an_inbound_call_took_after_the_slots_were_read(
+    make_harness: Any,
+) -> None:
+    """The dispatcher sizes its claims from a read of the slots in use; an inbound call that
+    takes a slot between that read and the claim must not push outbound into the reserve: the
+    claim's own condition is the outbound limit, not the channel limit."""
+    from dialer.services.inbound_slots import InboundSlots
+
+    # GIVEN 4 channels, 2 kept for inbound, and 4 due leads
+    h: Harness = make_harness()
+    assert h.dialing.set_tenant_limits(h.tenant, channel_limit=4, inbound_reserve=2)
+    h.campaign(4)
+    dispatcher = h.dispatcher(tick_seconds=1.0)
+    # AND an inbound call that arrives after the dispatcher read its free slots (2), before it
+    # claims: the campaign read comes in between
+    campaigns, inbound = dispatcher.campaigns, InboundSlots(h.dialing, h.clock)
+    arrived: list[bool] = []
+
+    class _InboundArrivesMeanwhile:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(campaigns, name)
+
+        def get_campaign(self, tenant_id: str, campaign_id: str) -> Any:
+            if not arrived:
+                arrived.append(True)
+                assert inbound.after_event(
+                    tenant_id, "call.initiated", inbound_call("ccid-in-1", ended=False)
+                )
+            return campaigns.get_campaign(tenant_id, campaign_id)
+
+    dispatcher.campaigns = _InboundArrivesMeanwhile()
+
+    # WHEN it ticks
+    report = dispatcher.tick()
+
+    # THEN it claimed one lead, not two: outbound and the inbound call together hold 2 slots,
+    # the outbound limit, and the 2 reserved channels stay free
+    assert arrived
+    assert report.claimed == 1
+    assert h.dialing.slots_in_use(h.tenant) == 2

@@ -189,6 +189,90 @@ def test_the_dispatcher_defers_a_person_another_campaign_already_called_to_the_c
     assert take_jobs(h) == []
 
 
+def test_the_dispatcher_applies_the_rules_of_the_leads_address_state_as_well_as_its_numbers(
+    make_harness: Any,
+) -> None:
+    from dialer.domain.campaigns import CampaignStatus
+    from dialer.services.campaign_models import LeadInput
+    from dialer.services.campaigns import CampaignsService
+    from dialer.services.leads import LeadsService
+
+    # GIVEN a lead living in Florida (3 calls per person per 24 hours) with a New York number (no
+    # state cap), whose number another campaign called three times in the last hours
+    h: Harness = make_harness(webhooks=False)
+    campaign_id = h.campaign(0, status="draft")
+    now = h.clock()
+    service = CampaignsService(h.tenant, h.campaigns, h.management, clock=h.clock)
+    added = LeadsService(h.tenant, h.campaigns, service, clock=h.clock).add_batch(
+        campaign_id,
+        [
+            LeadInput.model_validate(
+                {
+                    "phone": phone(0),
+                    "state": "FL",
+                    "consent": {
+                        "type": "express_written",
+                        "source": "web",
+                        "granted_at": now - timedelta(days=3),
+                    },
+                    "dnc_scrubbed_at": now - timedelta(days=1),
+                }
+            )
+        ],
+    )
+    assert added.rejected == 0, added.errors
+    h.move(campaign_id, CampaignStatus.ACTIVE)
+    called_before(h, phone(0), 3)
+    # WHEN the dispatcher ticks
+    report = h.dispatcher(tick_seconds=1.0).tick()
+    # THEN Florida's cap holds it: deferred for the cap, no job queued
+    assert (report.claimed, report.deferred) == (0, 1)
+    item = lead(h, campaign_id)
+    assert (item["status"], item["deferred_reason"]) == ("pending", "cap_24h")
+    assert take_jobs(h) == []
+
+
+# --- the campaign's pacing -----------------------------------------------------------------------
+def test_the_dispatcher_claims_no_more_than_a_campaigns_max_concurrent(make_harness: Any) -> None:
+    # GIVEN a campaign of five leads that may have two calls in flight at once (the tenant's
+    # budget for a tick, 10 channels and 30 dials a second, would claim all five)
+    h: Harness = make_harness(webhooks=False)
+    campaign_id = h.campaign(5, pacing={"max_concurrent": 2})
+    dispatcher = h.dispatcher(tick_seconds=1.0)
+    # WHEN the dispatcher ticks
+    first = dispatcher.tick()
+    # THEN it claims two: two jobs queued, two slots held, the other three still pending
+    assert first.claimed == 2
+    assert len(take_jobs(h)) == 2
+    assert h.dialing.slots_in_use(h.tenant) == 2
+    assert Counter(i["status"] for i in h.leads(campaign_id)) == {"dialing": 2, "pending": 3}
+    # AND while those two are in flight, the next tick claims none
+    assert dispatcher.tick(1).claimed == 0
+    assert take_jobs(h) == []
+
+
+def test_the_dispatcher_claims_no_more_than_a_campaigns_max_dials_per_minute(make_harness: Any) -> None:
+    # GIVEN a campaign of six leads that may be dialled three times a minute, at the start of a
+    # minute of the engine's clock (both ticks below fall in one minute)
+    h: Harness = make_harness(webhooks=False)
+    now = h.clock()
+    h.clock.offset += timedelta(seconds=60 - now.second + 1, microseconds=-now.microsecond)
+    campaign_id = h.campaign(6, pacing={"max_dials_per_minute": 3})
+    dispatcher = h.dispatcher(tick_seconds=1.0)
+    # WHEN the dispatcher ticks
+    first = dispatcher.tick()
+    # THEN it claims three, the minute's allowance
+    assert first.claimed == 3
+    assert len(take_jobs(h)) == 3
+    # AND the next tick in the same minute claims none, though calls could be in flight: the
+    # minute's claims are counted, not the calls
+    minute = h.clock().strftime("%Y-%m-%dT%H:%M")
+    assert h.dialing.pace(h.tenant, campaign_id, [minute]) == {minute: 3}
+    assert dispatcher.tick(1).claimed == 0
+    assert take_jobs(h) == []
+    assert Counter(i["status"] for i in h.leads(campaign_id)) == {"dialing": 3, "pending": 3}
+
+
 # --- the dialer's re-checks -----------------------------------------------------------------------
 def test_the_dialer_refuses_a_person_called_to_the_cap_after_the_claim(make_harness: Any) -> None:
     # GIVEN a claimed Florida lead, whose number another campaign then called three times
@@ -263,6 +347,7 @@ def test_a_429_gives_the_slot_back_and_is_not_a_failed_call(
     results = [dialer.handle(first), dialer.handle(second)]
     # THEN the first is dialled and the second waits to come back: re-queued, not failed
     assert results == ["dialed", "requeued"]
+    assert take_jobs(h) == []  # its job comes back only after the hold (below)
     assert h.sim.stats()["rate_limited_429"] == 1
     flush_business_metrics()  # what the dialer handler's metrics decorator does at its end
     metrics = emf(capsys.readouterr().out)

@@ -4,6 +4,7 @@ conditional update when the dialer's guess of the schedule's state is right (no 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -232,6 +233,43 @@ def test_a_redelivered_job_repeats_its_post_only_at_its_own_tokens_instant(make_
     # THEN its repeat waited for the schedule (about a second), and Telnyx placed one call
     assert waits
     assert max(waits) > 0.8
+    assert h.sim.dials()["count"] == 1
+
+
+def test_a_job_redelivered_after_the_command_id_window_is_never_posted_again(make_harness: Any) -> None:
+    """A job whose dialer died right after its POST comes back only once Telnyx's de-duplication
+    window is over: a repeat could place a second call, so the attempt is left unconfirmed (its
+    webhooks or the reaper settle it), never dialled again."""
+    from tests.integration.dialing.conftest import Crash
+
+    # GIVEN a claimed lead whose dialer died right after its POST placed the call
+    h = _one_claimed_lead(make_harness, webhooks=False)
+    job = _one_job(h)
+
+    def placed_then_died(client: Any, body: Any) -> None:
+        client.calls.dial(body)
+        raise Crash("died after the POST")
+
+    dialer = h.dialer(telnyx=_FirstPostFails(h.telnyx, placed_then_died))
+    _recorded_waits(dialer)
+    try:
+        dialer.handle(job)
+    except Crash:
+        pass
+    else:
+        raise AssertionError("the first POST should have died")
+    assert h.sim.dials()["count"] == 1
+
+    # WHEN the job comes back after the command_id window (the engine's clock)
+    h.clock.offset += timedelta(seconds=dialer.config.command_id_window_seconds + 1)
+    result = dialer.handle(job)
+
+    # THEN nothing is posted again: the attempt is unconfirmed, Telnyx got one dial request
+    assert result.value == "unconfirmed"
+    attempt = h.dialing.get_attempt(h.tenant, job.lead_id, job.n)
+    assert attempt is not None
+    assert attempt.state.value == "unconfirmed"
+    assert h.sim.stats()["requests"]["dial"] == 1
     assert h.sim.dials()["count"] == 1
 
 

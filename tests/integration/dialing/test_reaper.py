@@ -150,3 +150,23 @@ def test_a_dial_whose_process_died_mid_post_is_settled_unknown_and_never_rediall
     assert (lead["status"], lead.get("last_outcome"), int(lead["attempts"])) == ("pending", "unknown", 1)
     assert h.dialing.slots_in_use(h.tenant) == 0
     assert h.sim.dials()["count"] == 0
+
+
+def test_a_call_telnyx_says_is_still_alive_is_left_alone_past_its_time_limit(make_harness: Any) -> None:
+    # GIVEN a call Telnyx placed, answered by a person and still playing (a real-time conversation
+    # of 20-60 s), whose webhooks never reached us
+    h: Harness = make_harness(webhooks=False, time_scale=1.0, scenario_mix={"human": 1.0}, tool_calls=False)
+    cid = h.campaign(1, retry=RETRY_NOW)
+    h.dispatcher().tick(1)
+    h.pump_dials([h.dialer()], max_idle_rounds=1, webhooks=False)
+    assert set(open_attempts(h, cid).values()) == {"accepted"}
+    # WHEN the reaper runs past the call's time limit and grace (the engine's clock)
+    h.clock.offset += CALL_OVER
+    done = h.reaper().run([h.tenant])
+    # THEN it asked Telnyx, which says the call is alive: nothing is settled, the call keeps its
+    # slot (a slot given back would let another dial past the channel limit)
+    assert not done, done
+    assert set(open_attempts(h, cid).values()) == {"accepted"}
+    assert h.dialing.slots_in_use(h.tenant) == 1
+    [lead] = h.leads(cid)
+    assert (lead["status"], int(lead["attempts"])) == ("dialing", 0)

@@ -320,7 +320,7 @@ class Dispatcher:
                 record.tenant_id,
                 claims,
                 now=now_iso,
-                slot_limit=limits.channel_limit,
+                slot_limit=limits.outbound_limit,  # the inbound reserve, in the condition itself
                 # On the engine clock: the dialer extends and the reaper expires slot leases by it.
                 slot_until=self.clock().timestamp() + self.config.slot_seconds,
             )
