@@ -323,27 +323,29 @@ class Harness:
 
     def deliver_webhooks(self) -> int:
         """Feed the webhooks that reached the receiver since the last call to the event processor."""
-        from dialer.domain.webhook_message import WebhookMessage
-
         with self.lock:
             items = self.receiver.items()[self.processed :]
             self.processed += len(items)
         for item in items:
-            if not item.verified or not 200 <= item.status < 300:
-                continue
-            tenant = item.path.rstrip("/").rsplit("/", 1)[-1]
-            message = WebhookMessage(
-                tenant_id=tenant,
-                event_id="",
-                event_type="",
-                content_type=item.headers.get("content-type", "application/json"),
-                received_at="",
-                signed_at=0,
-                body=item.body.decode(),
-                body_bytes=len(item.body),
-            )
-            self.processor.process(message.to_json())
+            if item.verified and 200 <= item.status < 300:
+                self.process(item)
         return len(items)
+
+    def process(self, item: Any) -> None:
+        """Apply one webhook the receiver took (for the tenant of its path) with the processor."""
+        from dialer.domain.webhook_message import WebhookMessage
+
+        message = WebhookMessage(
+            tenant_id=item.path.rstrip("/").rsplit("/", 1)[-1],
+            event_id="",
+            event_type="",
+            content_type=item.headers.get("content-type", "application/json"),
+            received_at="",
+            signed_at=0,
+            body=item.body.decode(),
+            body_bytes=len(item.body),
+        )
+        self.processor.process(message.to_json())
 
     def settle(self, timeout: float = 20.0) -> None:
         """Wait until the simulator has played every call out, then apply every webhook."""

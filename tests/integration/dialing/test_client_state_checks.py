@@ -71,8 +71,6 @@ def place(h: Harness, to: str, *, from_: str, state: dict[str, Any]) -> str:
 
 def deliver(h: Harness, call_control_id: str) -> int:
     """Apply, once every call has played out, the webhooks of one call only."""
-    from dialer.domain.webhook_message import WebhookMessage
-
     assert h.sim.wait_idle(20)
     applied = 0
     for item in h.receiver.items():
@@ -81,17 +79,7 @@ def deliver(h: Harness, call_control_id: str) -> int:
         data = item.json().get("data")
         if not isinstance(data, dict) or data.get("payload", {}).get("call_control_id") != call_control_id:
             continue
-        message = WebhookMessage(
-            tenant_id=item.path.rstrip("/").rsplit("/", 1)[-1],
-            event_id="",
-            event_type="",
-            content_type=item.headers.get("content-type", "application/json"),
-            received_at="",
-            signed_at=0,
-            body=item.body.decode(),
-            body_bytes=len(item.body),
-        )
-        h.processor.process(message.to_json())
+        h.process(item)
         applied += 1
     assert applied, f"no webhook of {call_control_id} arrived"
     return applied
@@ -147,6 +135,29 @@ def died_after_post(h: Harness, campaign_id: str) -> tuple[dict[str, Any], Any, 
     return lead, attempt, real
 
 
+def forged_then_real(
+    h: Harness,
+    campaign_id: str,
+    lead: dict[str, Any],
+    real: str,
+    *,
+    from_: str,
+    state: dict[str, Any],
+    linked: str | None = None,
+) -> str:
+    """A call to the lead from ``from_`` with ``state`` as its client_state ends first: it neither
+    links the attempt (which stays linked to ``linked``) nor settles the lead. Then the attempt's
+    own call (``real``) settles it. Returns the forged call's id."""
+    forged = place(h, lead["phone"], from_=from_, state=state)
+    assert forged != real
+    deliver(h, forged)
+    assert_untouched_by(h, campaign_id, lead["lead_id"], forged)
+    assert attempt_of(h, lead["lead_id"]).call_control_id == linked
+    deliver(h, real)
+    assert_settled_by(h, campaign_id, lead["lead_id"], real)
+    return forged
+
+
 def test_a_client_state_naming_another_campaign_neither_links_nor_settles_the_attempt(
     make_harness: Any,
 ) -> None:
@@ -158,23 +169,16 @@ def test_a_client_state_naming_another_campaign_neither_links_nor_settles_the_at
     other_campaign = h.campaign(1, start=1, status="draft", retry=RETRY)
 
     # WHEN a call from the attempt's number, whose client_state names that lead and attempt but
-    # the other campaign, ends first
-    forged = place(
+    # the other campaign, ends first, THEN it neither links the attempt nor settles the lead; the
+    # attempt's own call, applied next, does both
+    forged_then_real(
         h,
-        lead["phone"],
+        campaign_id,
+        lead,
+        real,
         from_=str(attempt.from_number),
         state={"t": h.tenant, "c": other_campaign, "l": lead["lead_id"], "n": 1},
     )
-    deliver(h, forged)
-
-    # THEN it neither linked the attempt nor settled the lead
-    assert_untouched_by(h, campaign_id, lead["lead_id"], forged)
-
-    # WHEN the attempt's own call's webhooks are applied
-    deliver(h, real)
-
-    # THEN that call links the attempt and settles the lead
-    assert_settled_by(h, campaign_id, lead["lead_id"], real)
 
 
 def test_a_call_from_another_number_than_the_attempts_neither_links_nor_settles_it(
@@ -186,24 +190,17 @@ def test_a_call_from_another_number_than_the_attempts_neither_links_nor_settles_
     lead, attempt, real = died_after_post(h, campaign_id)
 
     # WHEN a call whose client_state names exactly that attempt, but placed from another of the
-    # tenant's caller IDs than the one the attempt was dialled from, ends first
+    # tenant's caller IDs than the one the attempt was dialled from, ends first, THEN it neither
+    # links the attempt nor settles the lead; the attempt's own call, applied next, does both
     other_number = next(n for _, n in CALLER_IDS if n != attempt.from_number)
-    forged = place(
+    forged_then_real(
         h,
-        lead["phone"],
+        campaign_id,
+        lead,
+        real,
         from_=other_number,
         state={"t": h.tenant, "c": campaign_id, "l": lead["lead_id"], "n": 1},
     )
-    deliver(h, forged)
-
-    # THEN it neither linked the attempt nor settled the lead
-    assert_untouched_by(h, campaign_id, lead["lead_id"], forged)
-
-    # WHEN the attempt's own call's webhooks are applied
-    deliver(h, real)
-
-    # THEN that call links the attempt and settles the lead
-    assert_settled_by(h, campaign_id, lead["lead_id"], real)
 
 
 def test_a_second_call_claiming_an_attempt_another_call_holds_does_not_settle_it(
@@ -220,25 +217,17 @@ def test_a_second_call_claiming_an_attempt_another_call_holds_does_not_settle_it
     real = str(attempt.call_control_id)
 
     # WHEN a second call with the very same client_state and caller ID (a stale or forged
-    # copy) ends before the attempt's own call is heard of
-    second = place(
+    # copy) ends before the attempt's own call is heard of, THEN the attempt stays with its own
+    # call and the other one does not settle the lead; the attempt's own call then settles it
+    forged_then_real(
         h,
-        lead["phone"],
+        campaign_id,
+        lead,
+        real,
         from_=str(attempt.from_number),
         state={"t": h.tenant, "c": campaign_id, "l": lead["lead_id"], "n": 1},
+        linked=real,
     )
-    assert second != real
-    deliver(h, second)
-
-    # THEN the attempt stays with its own call, and the lead is not settled by the other one
-    assert_untouched_by(h, campaign_id, lead["lead_id"], second)
-    assert attempt_of(h, lead["lead_id"]).call_control_id == real
-
-    # WHEN the attempt's own call's webhooks are applied
-    deliver(h, real)
-
-    # THEN that call settles the lead
-    assert_settled_by(h, campaign_id, lead["lead_id"], real)
 
 
 def test_a_client_state_naming_another_tenant_neither_links_nor_settles_the_attempt(
@@ -250,20 +239,13 @@ def test_a_client_state_naming_another_tenant_neither_links_nor_settles_the_atte
     lead, attempt, real = died_after_post(h, campaign_id)
 
     # WHEN a call on this tenant's webhook route, whose client_state names that campaign, lead
-    # and attempt but another tenant, ends first
-    forged = place(
+    # and attempt but another tenant, ends first, THEN it neither links the attempt nor settles
+    # the lead; the attempt's own call, applied next, does both
+    forged_then_real(
         h,
-        lead["phone"],
+        campaign_id,
+        lead,
+        real,
         from_=str(attempt.from_number),
         state={"t": f"{h.tenant}-other", "c": campaign_id, "l": lead["lead_id"], "n": 1},
     )
-    deliver(h, forged)
-
-    # THEN it neither linked the attempt nor settled the lead
-    assert_untouched_by(h, campaign_id, lead["lead_id"], forged)
-
-    # WHEN the attempt's own call's webhooks are applied
-    deliver(h, real)
-
-    # THEN that call links the attempt and settles the lead
-    assert_settled_by(h, campaign_id, lead["lead_id"], real)

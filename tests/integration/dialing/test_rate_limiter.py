@@ -188,6 +188,17 @@ class _FirstPostFails:
         )
 
 
+def _dies_at_its_post(dialer: Any, job: Any) -> None:
+    """The dialer handles ``job`` and dies at its POST (the test's ``Crash``)."""
+    from tests.integration.dialing.conftest import Crash
+
+    try:
+        dialer.handle(job)
+    except Crash:
+        return
+    raise AssertionError("the first POST should have died")
+
+
 def _one_job(h: Harness) -> Any:
     from dialer.services.dialer import DialJob
 
@@ -217,12 +228,7 @@ def test_a_redelivered_job_repeats_its_post_only_at_its_own_tokens_instant(make_
 
     dialer = h.dialer(telnyx=_FirstPostFails(h.telnyx, die))
     waits = _recorded_waits(dialer)
-    try:
-        dialer.handle(job)
-    except Crash:
-        pass
-    else:
-        raise AssertionError("the first POST should have died")
+    _dies_at_its_post(dialer, job)
     # AND other dials hold the schedule for the next second
     _schedule_taken_for(h, 1.0)
     waits.clear()
@@ -252,12 +258,7 @@ def test_a_job_redelivered_after_the_command_id_window_is_never_posted_again(mak
 
     dialer = h.dialer(telnyx=_FirstPostFails(h.telnyx, placed_then_died))
     _recorded_waits(dialer)
-    try:
-        dialer.handle(job)
-    except Crash:
-        pass
-    else:
-        raise AssertionError("the first POST should have died")
+    _dies_at_its_post(dialer, job)
     assert h.sim.dials()["count"] == 1
 
     # WHEN the job comes back after the command_id window (the engine's clock)
