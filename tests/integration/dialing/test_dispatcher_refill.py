@@ -8,6 +8,7 @@ import json
 from collections import Counter
 from typing import Any
 
+from dialer.domain.campaigns import CampaignStatus
 from tests.integration.dialing.conftest import Harness
 
 
@@ -99,3 +100,53 @@ def test_refills_take_the_campaigns_in_turn(make_harness: Any) -> None:
     # THEN the single freed channel went to each campaign in turn, not always to the same one
     assert len(time.campaigns) == 5
     assert Counter(time.campaigns) in (Counter({first: 3, second: 2}), Counter({first: 2, second: 3}))
+
+
+def test_a_slow_refill_does_not_stretch_the_refill_cadence(make_harness: Any) -> None:
+    # GIVEN a tenant with 1 channel and 5 due leads, a dispatcher whose every claim batch takes
+    # 0.1 s to queue, and a call that ends during every pause
+    h: Harness = make_harness(limits={"channel_limit": 1})
+    h.campaign(5)
+    dispatcher = h.dispatcher(tick_seconds=1.0, refill_seconds=0.25)
+    time = _VirtualTime(dispatcher, lambda: _release_one_slot(h))
+    queue = time.send_many
+
+    def slow_queue(bodies: list[str]) -> None:
+        queue(bodies)
+        time.now = round(time.now + 0.1, 6)
+
+    time.send_many = slow_queue  # type: ignore[method-assign]
+    dispatcher.jobs = time
+
+    # WHEN it runs for a sub-tick and a half
+    dispatcher.run(seconds=1.5)
+
+    # THEN the refills kept their 0.25 s cadence from the first one (0.35, 0.6, 0.85), not 0.25 s
+    # after each slow refill ended (0.35, 0.7)
+    assert [at for at, _ in time.queued] == [0.0, 0.35, 0.6, 0.85, 1.0]
+
+
+def test_a_campaign_paused_between_sub_ticks_is_not_dialled_from_a_refill(make_harness: Any) -> None:
+    # GIVEN a tenant with 2 channels and 4 due leads; during the dispatcher's first pause the
+    # campaign is paused and a channel frees (the refills reuse the sub-tick's campaign read)
+    h: Harness = make_harness(limits={"channel_limit": 2})
+    campaign_id = h.campaign(4)
+    dispatcher = h.dispatcher(tick_seconds=1.0, refill_seconds=0.25)
+    paused: list[bool] = []
+
+    def pause_and_free_a_channel() -> None:
+        if not paused:
+            paused.append(True)
+            h.move(campaign_id, CampaignStatus.PAUSED)
+            _release_one_slot(h)
+
+    _VirtualTime(dispatcher, pause_and_free_a_channel)
+    assert dispatcher.run(seconds=1.5).claimed == 3  # the freed channel refilled after the pause
+
+    # WHEN the dial jobs queued reach the dialer
+    h.pump_dials([h.dialer()])
+
+    # THEN nothing was dialled, no lead is left dialling, and no slot is held
+    assert h.sim_attempts() == Counter()
+    assert {str(lead["status"]) for lead in h.leads(campaign_id)} == {"pending"}
+    assert h.dialing.slot_leases(h.tenant) == []

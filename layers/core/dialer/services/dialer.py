@@ -65,7 +65,6 @@ from dialer.domain.dialing import (
     utc_iso,
 )
 from dialer.domain.outcomes import CallOutcome
-from dialer.domain.phones import area_code_state
 from dialer.domain.variables import LEAD_FIELDS
 from dialer.observability import DIAL_FAILED, DIAL_PLACED, DIAL_REFUSED_429, get_logger, record_metric
 from dialer.services.circuit_breaker import trip_breaker
@@ -525,7 +524,7 @@ class Dialer:
                 r.caller_id_id,
                 r.phone_number,
                 r.daily_cap,
-                area_code_state(r.phone_number),
+                r.area_code_state,
                 usage.get(r.caller_id_id, 0),
                 parse_utc(r.rested_until) if r.rested_until else None,
             )

@@ -89,7 +89,7 @@ class DispatcherConfig:
     # Between sub-ticks, how often a tenant whose last sub-tick filled every free slot looks for
     # slots freed since (one read of its counter) and fills them at once (0: it waits for the
     # next sub-tick). A freed channel then waits a fraction of this, not up to a whole sub-tick.
-    refill_seconds: float = 0.25
+    refill_seconds: float = 0.1
 
 
 @dataclass
@@ -151,7 +151,8 @@ class Dispatcher:
         self._limits: dict[str, TenantLimits] = {}
         self._carry: dict[str, float] = defaultdict(float)
         self._left: dict[str, float] = {}  # allowance left in the current sub-tick, per tenant
-        self._slot_bound: dict[str, list[str]] = {}  # tenants held back by full slots → campaigns
+        # Tenants held back by full slots → their dialable campaigns as the sub-tick read them.
+        self._slot_bound: dict[str, list[CampaignRecord]] = {}
         self._checked: dict[tuple[str, str], float] = {}
         self._held: set[str] = set()
         self._lease_until: dict[str, float] = {}
@@ -187,22 +188,25 @@ class Dispatcher:
             self._slot_bound.clear()
 
     def _refill_until(self, until: float, report: DispatchReport, number: int) -> None:
-        """Wait for the next sub-tick; meanwhile, every ``refill_seconds``, a tenant whose last
+        """Wait for the next sub-tick; meanwhile, every ``refill_seconds`` (counted from the last
+        refill's start, so a slow refill does not stretch the cadence), a tenant whose last
         (sub-)tick filled every free slot with leads still due fills the slots freed since, within
         what is left of the sub-tick's dial-rate allowance."""
         step = self.config.refill_seconds
         turn = number
+        due_at = self.monotonic() + step
         while (pause := until - self.monotonic()) > 0:
             if step <= 0 or not self._slot_bound:
                 self.sleep(pause)
                 return
-            self.sleep(min(step, pause))
+            self.sleep(max(0.0, min(due_at, until) - self.monotonic()))
+            due_at = max(due_at + step, self.monotonic())
             if until - self.monotonic() < step / 2:
                 continue  # the sub-tick is about due: it fills them
             turn += 1  # each refill starts the campaigns' shares at the next one (fairness)
-            for tenant, campaign_ids in list(self._slot_bound.items()):
+            for tenant, records in list(self._slot_bound.items()):
                 if self._hold_lease(tenant):
-                    report.merge(self.tick_tenant(tenant, campaign_ids, turn, refill=True))
+                    report.merge(self._dispatch_tenant(tenant, records, turn, refill=True))
 
     def tick(self, number: int = 0, *, tenant_id: str | None = None) -> DispatchReport:
         """One sub-tick over every tenant with active campaigns (or just ``tenant_id``)."""
@@ -236,11 +240,28 @@ class Dispatcher:
         return True
 
     # --- one tenant -----------------------------------------------------------------------------
-    def tick_tenant(
-        self, tenant_id: str, campaign_ids: Sequence[str], number: int = 0, *, refill: bool = False
+    def tick_tenant(self, tenant_id: str, campaign_ids: Sequence[str], number: int = 0) -> DispatchReport:
+        """Share the tenant's budget for one sub-tick between its active campaigns and dispatch."""
+        return self._dispatch_tenant(tenant_id, self._dialable(tenant_id, campaign_ids), number)
+
+    def _dialable(self, tenant_id: str, campaign_ids: Sequence[str]) -> list[CampaignRecord]:
+        """The campaigns to dial this sub-tick: active, their breaker not tripped."""
+        records = []
+        for campaign_id in campaign_ids:
+            record = self.campaigns.get_campaign(tenant_id, campaign_id)
+            if record is None or record.status != CampaignStatus.ACTIVE:
+                continue
+            if self.breaker.tripped(record):
+                continue  # its dials were failing: paused, nothing more is claimed
+            records.append(record)
+        return records
+
+    def _dispatch_tenant(
+        self, tenant_id: str, dialable: Sequence[CampaignRecord], number: int, *, refill: bool = False
     ) -> DispatchReport:
-        """Share the tenant's budget for one sub-tick between its active campaigns and dispatch
-        (``refill``: into slots freed since, within what is left of the sub-tick's allowance)."""
+        """Dispatch the tenant's ``dialable`` campaigns (``refill``: into slots freed since the
+        sub-tick, within what is left of its allowance; the campaigns as the sub-tick read them,
+        under a second old: a campaign paused meanwhile is dropped by the dialer's own check)."""
         report = DispatchReport()
         limits = self._tenant_limits(tenant_id)
         free = limits.outbound_limit - self.dialing.slots_in_use(tenant_id)
@@ -254,17 +275,9 @@ class Dispatcher:
             )
             allowance = rate * self.config.tick_seconds + self._carry[tenant_id]
         budget = max(0, min(free, int(allowance)))
-        records: dict[str, CampaignRecord] = {}
-        caps: dict[str, int | None] = {}
         now = self.clock()
-        for campaign_id in campaign_ids:
-            record = self.campaigns.get_campaign(tenant_id, campaign_id)
-            if record is None or record.status != CampaignStatus.ACTIVE:
-                continue
-            if self.breaker.tripped(record):
-                continue  # its dials were failing: paused, nothing more is claimed
-            records[campaign_id] = record
-            caps[campaign_id] = self._campaign_cap(record, now)
+        records = {record.campaign_id: record for record in dialable}
+        caps = {campaign_id: self._campaign_cap(record, now) for campaign_id, record in records.items()}
         shares = split_budget(budget, caps, start=number)
         used = 0
         for campaign_id, record in records.items():
@@ -280,7 +293,7 @@ class Dispatcher:
         if records and free < int(allowance) and (free <= 0 or report.due >= budget):
             # Full slots held it back, not the rate, and leads may still be due: look for slots
             # freed before the next sub-tick.
-            self._slot_bound[tenant_id] = list(records)
+            self._slot_bound[tenant_id] = list(records.values())
         else:
             self._slot_bound.pop(tenant_id, None)
         return report

@@ -34,7 +34,6 @@ from dialer.adapters.scheduled_events_table import (
 )
 from dialer.domain.campaigns import OPEN_STATUSES, compliance_policy
 from dialer.domain.dialing import CallerIdOption, choose_caller_id, choose_variant, parse_utc, utc_iso
-from dialer.domain.phones import area_code_state
 from dialer.domain.variables import LEAD_FIELDS, CallbackContext, dynamic_variables
 from dialer.errors import Conflict, InvalidInput, NotCallable, NotFound, UpstreamFailed
 from dialer.observability import get_logger
@@ -296,7 +295,7 @@ class ScheduledEvents:
                 r.caller_id_id,
                 r.phone_number,
                 r.daily_cap,
-                area_code_state(r.phone_number),
+                r.area_code_state,
                 0,
                 parse_utc(r.rested_until) if r.rested_until else None,
             )
