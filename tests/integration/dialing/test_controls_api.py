@@ -135,3 +135,39 @@ def test_a_callback_asked_for_as_its_call_settles_is_booked_on_the_lead_the_sett
     assert (item["status"], item["callback_note"]) == ("pending", "asked on the call")
     assert item["due_sk"].startswith("0#")
     assert abs((answer.scheduled_at - at).total_seconds()) < 2
+
+
+def test_a_callback_booked_between_the_settlements_read_and_its_write_is_not_lost(make_harness: Any) -> None:
+    # The in-call tool's request can land just as the call settles the other way round: the
+    # settlement reads the lead without a callback, the callback is booked on the lead still
+    # dialing ("after the call"), then the settlement writes its decision.
+    from dialer.services.dialing_models import CallbackRequest
+
+    h: Harness = make_harness(scenario_mix={"busy": 1.0})
+    campaign_id = h.campaign(1, retry={"max_attempts": 1})
+    h.dispatcher(tick_seconds=1.0).tick()
+    lead_id = h.leads(campaign_id)[0]["lead_id"]
+    at = h.clock() + timedelta(hours=1)
+    answers: list[Any] = []
+
+    def book_before_the_settlement_writes(params: dict[str, Any], **_: Any) -> None:
+        for item in params.get("TransactItems", []):
+            update = item.get("Update", {})
+            settles = "current_attempt = :n" in update.get("ConditionExpression", "")
+            if settles and update["ExpressionAttributeValues"][":status"] != {"S": "dialing"} and not answers:
+                answers.append(None)  # the booking's own transaction passes through here too
+                answers[0] = api(h).callback(lead_id, CallbackRequest(at=at, note="asked on the call"))
+
+    h.dialing.client.meta.events.register(
+        "provide-client-params.dynamodb.TransactWriteItems", book_before_the_settlement_writes
+    )
+    # WHEN the call ends (busy, the last attempt allowed) and settles
+    h.pump_dials([h.dialer()], max_idle_rounds=1)
+    h.settle(10.0)
+    # THEN the booking was taken for after the call, and the settlement, refused on the lead that
+    # changed under its decision, decided again with the callback: pending at its time, not
+    # exhausted with a callback nobody will dial
+    assert answers[0].applies == "after_call"
+    item = next(i for i in h.leads(campaign_id) if i["lead_id"] == lead_id)
+    assert (item["status"], item["callback_note"]) == ("pending", "asked on the call")
+    assert item["due_sk"].startswith("0#")

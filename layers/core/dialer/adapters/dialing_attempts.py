@@ -355,13 +355,15 @@ class AttemptsMixin(DialingBase):
     def _lead_change_op(
         self, attempt: AttemptRecord, change: LeadChange, now: str, *, count_attempt: bool
     ) -> dict[str, Any]:
+        condition = "#st = :dialing AND current_attempt = :n"
+        extra: dict[str, Any] = {":dialing": LeadStatus.DIALING.value}
+        if change.checks_callback and change.callback_seen is None:
+            condition += " AND attribute_not_exists(callback_at)"
+        elif change.checks_callback:
+            condition += " AND callback_at = :cb_seen"
+            extra[":cb_seen"] = change.callback_seen
         return self._lead_op(
-            attempt,
-            change,
-            now,
-            condition="#st = :dialing AND current_attempt = :n",
-            extra={":dialing": LeadStatus.DIALING.value},
-            count_attempt=count_attempt,
+            attempt, change, now, condition=condition, extra=extra, count_attempt=count_attempt
         )
 
     def _lead_op(

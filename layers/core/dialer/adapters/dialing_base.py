@@ -91,6 +91,12 @@ class LeadChange:
     outcome: str | None = None
     reasons: tuple[str, ...] = ()
     deferred_reason: str | None = None
+    # A settlement decides on the lead's ``callback_at`` as it read it (a callback asked for in
+    # the call wins): with ``checks_callback`` the lead's update is conditional on that value, so
+    # a callback booked between the read and the write is never overwritten by a decision made
+    # without it (the settlement reads again and decides again).
+    checks_callback: bool = False
+    callback_seen: str | None = None
 
 
 class DialingBase:

@@ -26,7 +26,7 @@ A lead's fate does not depend on the order its call's webhooks arrive in:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -68,6 +68,9 @@ SETTLE_GRACE_SECONDS = 120
 
 #: Lead statuses a late fact may not move: a lead being dialled again, blocked (DNC, consent)
 #: or canceled with its campaign.
+#: Decisions a settlement makes before it leaves an accepted attempt to its next event or the
+#: reaper: each retry follows a write refused because the lead changed under the decision.
+_SETTLE_TRIES = 3
 _UNMOVABLE = frozenset({LeadStatus.DIALING.value, LeadStatus.BLOCKED.value, LeadStatus.CANCELED.value})
 
 
@@ -107,21 +110,25 @@ class LeadEffects:
                 # The line is free; the lead waits for the facts (its event, or the reaper).
                 self.dialing.release_slot(attempt.tenant_id, attempt.attempt_id)
                 return "awaiting_" + "_".join(waiting)
-            settled = self.call_ended(
-                attempt,
-                CallOutcome(str(outcome)),
-                ended_at=ended_at,
-                call=call,
-                lead_item=lead_item,
-                campaign=campaign,
-            )
-            if settled:
-                return "settled"
-            # Another event of the call settled it first, while this one was being applied: it may
-            # have decided on fewer facts (a hangup applied just before the speech's end), so the
-            # call as stored now decides, and the lead as that settlement left it (read again).
-            attempt = self.dialing.get_attempt(attempt.tenant_id, attempt.lead_id, attempt.n) or attempt
-            lead_item = campaign = None
+            for _ in range(_SETTLE_TRIES):
+                if self.call_ended(
+                    attempt,
+                    CallOutcome(str(outcome)),
+                    ended_at=ended_at,
+                    call=call,
+                    lead_item=lead_item,
+                    campaign=campaign,
+                ):
+                    return "settled"
+                # Another event of the call settled it first, while this one was being applied: it
+                # may have decided on fewer facts (a hangup applied just before the speech's end),
+                # so the call as stored now decides, and the lead as that settlement left it (read
+                # again). Or nothing was settled because the lead changed under the decision (a
+                # callback booked in the call meanwhile): decide again on the lead as it is now.
+                attempt = self.dialing.get_attempt(attempt.tenant_id, attempt.lead_id, attempt.n) or attempt
+                lead_item = campaign = None
+                if attempt.state != AttemptState.ACCEPTED:
+                    break
         if attempt.state == AttemptState.ENDED and attempt.outcome and attempt.outcome != outcome:
             return self._resettle_to_stored_call(attempt, ended_at, lead_item=lead_item, campaign=campaign)
         return None
@@ -185,7 +192,11 @@ class LeadEffects:
         # there (acceptance counted them): those are not counted twice.
         counted_now = not attempt.counted
         used = lead.attempts + (1 if counted_now and not attempt.callback else 0)
-        change = self._after_call(lead, campaign, outcome, used, _retry_base(attempt, ended_at, now))
+        change = replace(
+            self._after_call(lead, campaign, outcome, used, _retry_base(attempt, ended_at, now)),
+            checks_callback=True,
+            callback_seen=lead.callback_at,
+        )
         breaker = count_dial(
             attempt.tenant_id,
             attempt.campaign_id,
