@@ -42,16 +42,14 @@ def _copy_type(value: Any) -> Any:
     return copied
 
 
-def _copy_item(item: Any) -> Any:
-    """A copy of an ``Item``, as its ``__deepcopy__`` makes it (no size check on the way: the
-    source item passed it)."""
-    from moto.dynamodb.models.dynamo_type import LimitedSizeDict
-
+def _copy_item(item: Any, attrs_class: Any) -> Any:
+    """A copy of an ``Item``, as its ``__deepcopy__`` makes it (``attrs_class``: moto's
+    ``LimitedSizeDict``, filled without its size check: the source item passed it)."""
     cls = item.__class__
     copied = cls.__new__(cls)
     copied.hash_key = _copy_type(item.hash_key)
     copied.range_key = None if item.range_key is None else _copy_type(item.range_key)
-    attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+    attrs = attrs_class.__new__(attrs_class)
     dict.update(attrs, {k: _copy_type(v) for k, v in item.attrs.items()})
     copied.attrs = attrs
     return copied
@@ -61,7 +59,7 @@ def _copy_item(item: Any) -> Any:
 def fast_copies() -> Iterator[None]:
     """Within the block: direct item copies and the cached action lookup."""
     from moto.core import responses, utils
-    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 
     saved = (
         DynamoType.__deepcopy__,
@@ -70,7 +68,7 @@ def fast_copies() -> Iterator[None]:
         responses.camelcase_to_underscores,
     )
     DynamoType.__deepcopy__ = lambda self, memo: _copy_type(self)  # type: ignore[method-assign]
-    Item.__deepcopy__ = lambda self, memo: _copy_item(self)  # type: ignore[method-assign]
+    Item.__deepcopy__ = lambda self, memo: _copy_item(self, LimitedSizeDict)  # type: ignore[method-assign]
     responses.method_names_from_class = cache(utils.method_names_from_class)  # type: ignore[attr-defined]
     responses.camelcase_to_underscores = cache(utils.camelcase_to_underscores)  # type: ignore[attr-defined]
     try:

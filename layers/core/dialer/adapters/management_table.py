@@ -161,10 +161,10 @@ class ManagementTable:
             "enabled": record.enabled,
             "created_at": record.created_at,
             "updated_at": record.updated_at,
-            # "" when the geocoder places the number in no state (toll-free, non-US).
-            "area_code_state": _derived_state(record.phone_number) or "",
         }
         if new:
+            # Placed once, when added ("" where the area code presumes no state: toll-free, non-US).
+            item["area_code_state"] = _derived_state(record.phone_number) or ""
             return self.items.put(item, condition="attribute_not_exists(pk)")
         # An update, not a put: a rest written meanwhile (the health rule) must survive it.
         return self.items.update(

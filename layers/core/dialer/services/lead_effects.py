@@ -66,11 +66,12 @@ from dialer.services.eligibility import lead_facts
 #: grace ran out with no further event, so the worst case is the grace plus one reaper period.
 SETTLE_GRACE_SECONDS = 120
 
-#: Lead statuses a late fact may not move: a lead being dialled again, blocked (DNC, consent)
-#: or canceled with its campaign.
 #: Decisions a settlement makes before it leaves an accepted attempt to its next event or the
 #: reaper: each retry follows a write refused because the lead changed under the decision.
 _SETTLE_TRIES = 3
+
+#: Lead statuses a late fact may not move: a lead being dialled again, blocked (DNC, consent)
+#: or canceled with its campaign.
 _UNMOVABLE = frozenset({LeadStatus.DIALING.value, LeadStatus.BLOCKED.value, LeadStatus.CANCELED.value})
 
 
