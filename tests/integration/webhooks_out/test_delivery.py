@@ -279,3 +279,49 @@ def test_two_deliverers_with_the_same_stale_view_send_once(
     assert [h["webhook-id"] for h, _ in hook.requests] == [event_id]
     (delivery,), _ = table.deliveries(tenant, endpoint.endpoint_id, limit=10, before=None)
     assert delivery.status == "delivered"
+
+
+def test_a_pass_sends_what_it_fanned_out_without_reading_it_back(
+    table: WebhooksTable, tenant: str, hook: Received
+) -> None:
+    # GIVEN an endpoint and three events in the outbox
+    clock = Clock()
+    secret = new_secret()
+    _endpoint(table, tenant, hook.url, secret)
+    ids = []
+    for n in range(3):
+        ids.append(_event(table, tenant, clock, lead_id=f"L{n}"))
+        clock.advance(seconds=1)
+    reads: list[str] = []
+    table.items.client.meta.events.register(
+        "provide-client-params.dynamodb.GetItem", lambda params, **_: reads.append(params["Key"]["pk"]["S"])
+    )
+    # WHEN one pass fans them out and sends them
+    _deliverer(table, clock).run_once()
+    # THEN every event arrived as stored (its sequence included), and the pass read neither the
+    # endpoint nor any event item back: it sends what it listed and what it wrote
+    docs = [Webhook(secret).verify(body, headers) for headers, body in hook.requests]
+    assert sorted(d["id"] for d in docs) == sorted(ids)
+    assert all(d["sequence"] == 1 for d in docs)
+    assert reads == []
+
+
+def test_a_second_fan_out_of_an_event_sends_the_sequence_the_first_fixed(
+    table: WebhooksTable, tenant: str, hook: Received
+) -> None:
+    # GIVEN two runs that both read the same pending event before either fanned it out
+    clock = Clock()
+    endpoint = _endpoint(table, tenant, hook.url, new_secret())
+    event_id = _event(table, tenant, clock)
+    event = table.get_event(tenant, event_id)
+    assert event is not None and event.sequence is None
+    first, second = _deliverer(table, clock), _deliverer(table, clock)
+    first.fan_out(event)
+    # WHEN the second fans it out too (drawing the lead's next number, 2) and sends it
+    second.fan_out(event)
+    (due,), _ = table.deliveries(tenant, endpoint.endpoint_id, limit=10, before=None)
+    assert second.deliver(due) == "delivered"
+    # THEN it sent the event as stored: with the first fan-out's sequence, 1
+    ((_, body),) = hook.requests
+    assert json.loads(body)["sequence"] == 1
+    assert table.get_event(tenant, event_id).sequence == 1  # type: ignore[union-attr]

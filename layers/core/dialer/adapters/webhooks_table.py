@@ -22,7 +22,7 @@ import heapq
 import json
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import chain, islice
 from typing import Any
@@ -293,9 +293,10 @@ class WebhooksTable:
         new = self.ops.update(keys.lead_sequence_key(tenant_id, lead_id), add={"seq": 1}, return_new=True)
         return int(new["seq"]) if isinstance(new, dict) else 1
 
-    def fan_out(self, event: EventRecord, endpoints: Sequence[EndpointRecord], *, now: str) -> None:
+    def fan_out(self, event: EventRecord, endpoints: Sequence[EndpointRecord], *, now: str) -> EventRecord:
         """One pending delivery per endpoint (kept if it exists: a rerun adds nothing), then the
-        event leaves the outbox. The sequence is fixed on the event the first time."""
+        event leaves the outbox. The sequence is fixed on the event the first time; returns the
+        event as stored (with the sequence it kept, which a concurrent fan-out may have fixed)."""
         for endpoint in endpoints:
             self.put_delivery(event, endpoint.endpoint_id, now=now, replace=False)
         names = {"#p": "gsi2pk", "#s": "gsi2sk"}
@@ -314,10 +315,14 @@ class WebhooksTable:
         }
         if values:
             kwargs["ExpressionAttributeValues"] = self.items.to_ddb(values)
+            # The whole item: DynamoDB may leave out of UPDATED_NEW a value if_not_exists kept.
+            kwargs["ReturnValues"] = "ALL_NEW"
         try:
-            self.items.client.update_item(**kwargs)
+            answer = self.items.client.update_item(**kwargs)
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "could not take the event out of the outbox") from exc
+        kept = self.items.from_ddb(answer.get("Attributes") or {}).get("sequence")
+        return event if kept is None else replace(event, sequence=int(kept))
 
     # --- deliveries ------------------------------------------------------------------------------
     def put_delivery(self, event: EventRecord, endpoint_id: str, *, now: str, replace: bool) -> bool:

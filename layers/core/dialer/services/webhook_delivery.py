@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -82,12 +82,18 @@ class WebhookDeliverer:
         self.clock = clock
         # The signature's timestamp is checked by the receiver against its own wall clock.
         self.wall_clock = wall_clock
+        # What this pass read or wrote already, so its sends need no read of their own: the
+        # tenants' endpoints (listed for the fan-out) and the events it fanned out (as stored,
+        # sequence included; an event does not change after its fan-out). Both are dropped at
+        # the start of every pass, so an endpoint disabled meanwhile is seen by the next pass.
         self._endpoints: dict[str, list[EndpointRecord]] = {}
+        self._events: dict[tuple[str, str], EventRecord] = {}
 
     def run_once(self, *, limit: int = 100) -> RunStats:
         """Fan out what is pending, then send what is due (up to ``limit`` of each per shard)."""
         stats = RunStats()
         self._endpoints.clear()
+        self._events.clear()
         # Oldest first across the shards: a lead's sequence numbers follow its state changes.
         pending = [e for shard in range(keys.WEBHOOK_SHARDS) for e in self.table.pending_events(shard, limit)]
         for event in sorted(pending, key=lambda e: (e.created_at, e.event_id)):
@@ -106,7 +112,8 @@ class WebhookDeliverer:
                 **{**event.__dict__, "sequence": self.table.next_sequence(event.tenant_id, event.lead_id)}
             )
         wanted = [e for e in self._tenant_endpoints(event.tenant_id) if e.enabled and e.wants(event.type)]
-        self.table.fan_out(event, wanted, now=utc_iso(self.clock()))
+        stored = self.table.fan_out(event, wanted, now=utc_iso(self.clock()))
+        self._events[(stored.tenant_id, stored.event_id)] = stored
 
     def deliver(self, delivery: DeliveryRecord) -> str:
         """Send one due delivery once; returns what became of it."""
@@ -114,8 +121,10 @@ class WebhookDeliverer:
         if not self.table.claim(delivery, until=utc_iso(now + LEASE)):
             return "taken"
         delivery = DeliveryRecord(**{**delivery.__dict__, "due_sort": _leased(delivery, now + LEASE)})
-        endpoint = self.table.get_endpoint(delivery.tenant_id, delivery.endpoint_id)
-        event = self.table.get_event(delivery.tenant_id, delivery.event_id)
+        endpoint = self._endpoint(delivery.tenant_id, delivery.endpoint_id)
+        event = self._events.get((delivery.tenant_id, delivery.event_id)) or self.table.get_event(
+            delivery.tenant_id, delivery.event_id
+        )
         if endpoint is None or event is None:
             self.table.finish_unsent(delivery, "skipped")
             return "skipped"
@@ -146,6 +155,7 @@ class WebhookDeliverer:
             self.table.record_attempt(delivery, attempt, status="delivered", next_at=None)
             if endpoint.failing_since:
                 self.table.note_success(endpoint.tenant_id, endpoint.endpoint_id)
+                self._remember(replace(endpoint, failing_since=None))
             record_metric(EVENT_DELIVERED, 1, tenant_id=delivery.tenant_id)
             return "delivered"
         record_metric(EVENT_DELIVERY_FAILED, 1, tenant_id=delivery.tenant_id)
@@ -169,6 +179,7 @@ class WebhookDeliverer:
         """Start or continue the endpoint's failing streak; disable it after 3 days of it."""
         if endpoint.failing_since is None:
             self.table.note_failure(endpoint.tenant_id, endpoint.endpoint_id, utc_iso(now))
+            self._remember(replace(endpoint, failing_since=utc_iso(now)))
             return
         failing_for = now - parse_utc(endpoint.failing_since)
         if failing_for < DISABLE_AFTER:
@@ -191,6 +202,21 @@ class WebhookDeliverer:
         if tenant_id not in self._endpoints:
             self._endpoints[tenant_id] = self.table.list_endpoints(tenant_id)
         return self._endpoints[tenant_id]
+
+    def _endpoint(self, tenant_id: str, endpoint_id: str) -> EndpointRecord | None:
+        """The endpoint as this pass listed it; one read when the pass has not listed it (a retry
+        of another tenant's delivery) or the listing lacks it (the index lags a new endpoint)."""
+        listed = self._endpoints.get(tenant_id, ())
+        found = next((e for e in listed if e.endpoint_id == endpoint_id), None)
+        return found or self.table.get_endpoint(tenant_id, endpoint_id)
+
+    def _remember(self, endpoint: EndpointRecord) -> None:
+        """Keep this pass's listing in step with what it wrote to the endpoint."""
+        listed = self._endpoints.get(endpoint.tenant_id)
+        if listed is not None:
+            self._endpoints[endpoint.tenant_id] = [
+                endpoint if e.endpoint_id == endpoint.endpoint_id else e for e in listed
+            ]
 
 
 def _leased(delivery: DeliveryRecord, until: datetime) -> str:
