@@ -314,7 +314,8 @@ def test_a_second_fan_out_of_an_event_sends_the_sequence_the_first_fixed(
     endpoint = _endpoint(table, tenant, hook.url, new_secret())
     event_id = _event(table, tenant, clock)
     event = table.get_event(tenant, event_id)
-    assert event is not None and event.sequence is None
+    assert event is not None
+    assert event.sequence is None
     first, second = _deliverer(table, clock), _deliverer(table, clock)
     first.fan_out(event)
     # WHEN the second fans it out too (drawing the lead's next number, 2) and sends it
