@@ -293,11 +293,18 @@ def test_a_pass_sends_what_it_fanned_out_without_reading_it_back(
         ids.append(_event(table, tenant, clock, lead_id=f"L{n}"))
         clock.advance(seconds=1)
     reads: list[str] = []
-    table.items.client.meta.events.register(
-        "provide-client-params.dynamodb.GetItem", lambda params, **_: reads.append(params["Key"]["pk"]["S"])
-    )
+
+    def seen(params: dict[str, Any], **_: Any) -> None:
+        reads.append(params["Key"]["pk"]["S"])
+
+    # The client is the process's (cached): the hook must not outlive the test.
+    events = table.items.client.meta.events
+    events.register("provide-client-params.dynamodb.GetItem", seen)
     # WHEN one pass fans them out and sends them
-    _deliverer(table, clock).run_once()
+    try:
+        _deliverer(table, clock).run_once()
+    finally:
+        events.unregister("provide-client-params.dynamodb.GetItem", seen)
     # THEN every event arrived as stored (its sequence included), and the pass read neither the
     # endpoint nor any event item back: it sends what it listed and what it wrote
     docs = [Webhook(secret).verify(body, headers) for headers, body in hook.requests]
