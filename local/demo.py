@@ -185,7 +185,12 @@ def simulator_config(
             "dnc": 0.1,
             "wrong_number": 0.05,
         },
-        callback_after_s=45.0,
+        # A person names a whole minute at least this far ahead. The first burst starts ~15 s
+        # into the campaign clock's first minute and lasts ~9 s: at 45 s its callbacks fell on
+        # both sides of a minute (calls before :16 asked for 21:01, later ones for 21:02), and a
+        # 21:02 callback that met a busy line was retried at 21:03, past the 150 s the campaign
+        # phase has (one run in three took 170 s). At 20 s every callback of the burst is 21:01.
+        callback_after_s=20.0,
         number_scenarios={**dict.fromkeys(machines, "voicemail"), **dict.fromkeys(invalid, "invalid_number")},
         # How long a mailbox waits for speech after its greeting: long here (2 real minutes),
         # because on moto the event processor lags 12 s and more behind the calls on a loaded

@@ -12,17 +12,28 @@ handler class's members with ``inspect.getmembers`` on every request.
 - The method names of a response class do not change while the server runs: listed once per
   class. The action's snake-case name is cached per action name.
 
-``tests/unit/local/test_local_moto_copies.py`` compares both with moto's own.
+- An UpdateItem copies the item twice for answers nobody asked for: the request handler before
+  the update (to list what changed, for ``UPDATED_*`` and ``ALL_OLD``), the backend the item as
+  it was (for the table's stream). With ``ReturnValues`` ``NONE`` or ``ALL_NEW`` (every update
+  the product makes outside a transaction) on a table without a stream, neither copy is read
+  after the update, so :func:`_lean_update_item` lets ``Item.__deepcopy__`` hand the item itself
+  for that request (a value's copy stays a copy). The handler still reads the item's attributes
+  into fresh dicts before the update.
+
+``tests/unit/local/test_local_moto_copies.py`` compares all three with moto's own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
 _SETS = frozenset(("SS", "NS", "BS"))
+_UNREAD_COPIES = threading.local()  # .on: this thread's UpdateItem reads no item copy
+_NO_COPY_NEEDED = frozenset(("NONE", "ALL_NEW"))
 
 
 def _copy_type(value: Any) -> Any:
@@ -55,11 +66,37 @@ def _copy_item(item: Any, attrs_class: Any) -> Any:
     return copied
 
 
+def _deepcopy_item(item: Any, attrs_class: Any) -> Any:
+    return item if getattr(_UNREAD_COPIES, "on", False) else _copy_item(item, attrs_class)
+
+
+def _lean_update_item(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """moto's UpdateItem handler, its item copies skipped when nothing reads them (see above)."""
+
+    def update_item(self: Any) -> Any:
+        if self.body.get("ReturnValues", "NONE") not in _NO_COPY_NEEDED:
+            return original(self)
+        try:
+            streamed = self.dynamodb_backend.get_table(self.body["TableName"]).stream_shard is not None
+        except Exception:  # moto's own handler answers a bad request its way
+            return original(self)
+        if streamed:
+            return original(self)
+        _UNREAD_COPIES.on = True
+        try:
+            return original(self)
+        finally:
+            _UNREAD_COPIES.on = False
+
+    return update_item
+
+
 @contextmanager
 def fast_copies() -> Iterator[None]:
     """Within the block: direct item copies and the cached action lookup."""
     from moto.core import responses, utils
     from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+    from moto.dynamodb.responses import DynamoHandler
 
     saved = (
         DynamoType.__deepcopy__,
@@ -67,8 +104,10 @@ def fast_copies() -> Iterator[None]:
         responses.method_names_from_class,
         responses.camelcase_to_underscores,
     )
+    saved_update = DynamoHandler.update_item
     DynamoType.__deepcopy__ = lambda self, memo: _copy_type(self)  # type: ignore[method-assign]
-    Item.__deepcopy__ = lambda self, memo: _copy_item(self, LimitedSizeDict)  # type: ignore[method-assign]
+    Item.__deepcopy__ = lambda self, memo: _deepcopy_item(self, LimitedSizeDict)  # type: ignore[method-assign]
+    DynamoHandler.update_item = _lean_update_item(saved_update)  # type: ignore[method-assign]
     responses.method_names_from_class = cache(utils.method_names_from_class)  # type: ignore[attr-defined]
     responses.camelcase_to_underscores = cache(utils.camelcase_to_underscores)  # type: ignore[attr-defined]
     try:
@@ -80,3 +119,4 @@ def fast_copies() -> Iterator[None]:
             responses.method_names_from_class,  # type: ignore[attr-defined]
             responses.camelcase_to_underscores,  # type: ignore[attr-defined]
         ) = saved
+        DynamoHandler.update_item = saved_update  # type: ignore[method-assign]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dialer.lambda_init import wire_ahead
+from dialer.lambda_init import calling_calendars, telnyx_tls, wire_ahead
 from dialer.observability import get_logger, get_metrics, get_tracer
 
 if TYPE_CHECKING:
@@ -37,7 +37,10 @@ def dialer() -> Dialer:
 
 
 wire_ahead(
-    dialer, services=("dynamodb", "sqs", "ssm"), modules=("telnyx_client._http", "telnyx_client.api.calls")
+    dialer,
+    services=("dynamodb", "sqs", "ssm"),
+    modules=("telnyx_client._http", "telnyx_client.api.calls", "aws_lambda_powertools.utilities.parameters"),
+    also=(calling_calendars, telnyx_tls),
 )
 
 

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from dialer.lambda_init import calling_calendars, wire_ahead
 from dialer.observability import get_logger, get_metrics, get_tracer
 from dialer.sqs_batch import ReportingBatchProcessor
 
@@ -49,6 +50,9 @@ def dispatch_queue() -> JobsQueue:
     from dialer.settings import get_settings
 
     return JobsQueue(get_settings().dispatch_queue_url)
+
+
+wire_ahead(dispatcher, services=("dynamodb", "sqs"), also=(calling_calendars,))
 
 
 def _report(report: DispatchReport, source: str) -> None:

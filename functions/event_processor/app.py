@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dialer.lambda_init import wire_ahead
+from dialer.lambda_init import calling_calendars, telnyx_tls, wire_ahead
 from dialer.observability import get_logger, get_metrics, get_tracer
 from dialer.services.processing import EventProcessor
 from dialer.sqs_batch import ReportingBatchProcessor
@@ -90,7 +90,8 @@ def event_processor() -> EventProcessor:
 wire_ahead(
     event_processor,
     services=("dynamodb", "sqs", "s3", "ssm"),
-    modules=("telnyx_client._http", "telnyx_client.api.calls"),
+    modules=("telnyx_client._http", "telnyx_client.api.calls", "aws_lambda_powertools.utilities.parameters"),
+    also=(calling_calendars, telnyx_tls),
 )
 
 

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dialer.lambda_init import wire_ahead
+from dialer.lambda_init import telnyx_tls, wire_ahead
 from dialer.observability import get_logger, get_metrics, get_tracer
 from dialer.sqs_batch import ReportingBatchProcessor
 
@@ -59,7 +59,7 @@ def fetcher() -> TranscriptFetcher:
     )
 
 
-wire_ahead(fetcher, services=("dynamodb", "s3", "ssm"), modules=("telnyx_client._http",))
+wire_ahead(fetcher, services=("dynamodb", "s3", "ssm"), modules=("telnyx_client._http",), also=(telnyx_tls,))
 
 
 @tracer.capture_method(capture_response=False)

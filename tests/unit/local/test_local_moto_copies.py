@@ -5,6 +5,8 @@ their source; the cached action lookup answers what moto's does."""
 from __future__ import annotations
 
 import copy
+import uuid
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
@@ -107,3 +109,80 @@ def test_the_action_lookup_answers_as_motos_and_is_put_back() -> None:
             assert responses.camelcase_to_underscores(action) == utils.camelcase_to_underscores(action)
     assert responses.method_names_from_class is utils.method_names_from_class
     assert responses.camelcase_to_underscores is utils.camelcase_to_underscores
+
+
+def _table(ddb: Any, name: str, *, stream: bool) -> None:
+    extra: dict[str, Any] = (
+        {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+        if stream
+        else {}
+    )
+    ddb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        **extra,
+    )
+    ddb.put_item(TableName=name, Item={"pk": {"S": "p"}, "n": {"N": "1"}, "tags": {"SS": ["a"]}})
+
+
+def _update(ddb: Any, name: str, returns: str) -> dict[str, Any]:
+    return ddb.update_item(
+        TableName=name,
+        Key={"pk": {"S": "p"}},
+        UpdateExpression="ADD n :one, tags :t",
+        ExpressionAttributeValues={":one": {"N": "1"}, ":t": {"SS": ["b"]}},
+        ReturnValues=returns,
+    )
+
+
+@pytest.mark.parametrize("returns", ["NONE", "ALL_NEW", "ALL_OLD", "UPDATED_OLD", "UPDATED_NEW"])
+def test_an_update_copies_the_item_only_for_an_answer_that_reads_the_copy(
+    returns: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from local import moto_copies
+
+    answers = []
+    original = moto_copies._copy_item
+    for lean in (False, True):
+        with mock_aws(), fast_copies() if lean else ExitStack():
+            ddb = boto3.client("dynamodb", region_name="us-east-1")
+            name = f"copies-{uuid.uuid4().hex}"  # the session's moto may hold other tests' tables
+            _table(ddb, name, stream=False)
+            copies: list[int] = []
+
+            def counted(*args: Any, copies: list[int] = copies) -> Any:
+                copies.append(1)
+                return original(*args)
+
+            monkeypatch.setattr(moto_copies, "_copy_item", counted)
+            answer = _update(ddb, name, returns)
+            item = ddb.get_item(TableName=name, Key={"pk": {"S": "p"}})["Item"]
+            answers.append((answer.get("Attributes"), item))
+            if lean:
+                assert bool(copies) == (returns not in ("NONE", "ALL_NEW"))
+    assert answers[0] == answers[1]
+
+
+def test_an_update_of_a_streamed_table_still_records_the_item_as_it_was() -> None:
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws(), fast_copies():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        name = f"streamed-{uuid.uuid4().hex}"
+        _table(ddb, name, stream=True)
+        _update(ddb, name, "NONE")
+        from moto.dynamodb.models import dynamodb_backends
+
+        account = boto3.client("sts", region_name="us-east-1").get_caller_identity()["Account"]
+        table = dynamodb_backends[account]["us-east-1"].get_table(name)
+        records = [r.to_json() for r in table.stream_shard.items]
+    modify = [r["dynamodb"] for r in records if r["eventName"] == "MODIFY"]
+    assert len(modify) == 1
+    assert modify[0]["OldImage"]["n"] == {"N": "1"}
+    assert modify[0]["NewImage"]["n"] == {"N": "2"}

@@ -378,6 +378,17 @@ def holiday_dates(state: str, year: int) -> frozenset[date]:
     return _holiday_dates(state, year)
 
 
+def preload_holidays(years: Iterable[int]) -> None:
+    """Compute the holiday dates of every holiday-ban state for ``years`` now, ahead of the first
+    window evaluated. The first one costs ~0.1 s of CPU (the ``holidays`` package imports every
+    country's module), which otherwise fell on a request: in a burst of calls, on each new
+    environment of the dispatcher, the dialer and the event processor."""
+    states = [code for code, rule in rule_book().states.items() if rule.no_holidays]
+    for year in years:
+        for state in states:
+            _holiday_dates(state, year)
+
+
 def candidate_zones(
     zone: str | None, zones: tuple[str, ...] = (), fallback_zone: str | None = None
 ) -> tuple[tuple[str, ZoneInfo], ...]:
