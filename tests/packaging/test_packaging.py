@@ -206,6 +206,38 @@ def test_built_functions_run_with_only_their_packaged_dependencies(moto_server):
     assert transcript["statusCode"] == 404, transcript
     assert "has no transcript" in json.loads(transcript["body"])["message"]
 
+    # AND the built console serves its page and a script, each with its security headers
+    page = invoke("ConsoleFunction", json.loads((events / "console/get_page.json").read_text()), {})
+    script = invoke("ConsoleFunction", json.loads((events / "console/get_script.json").read_text()), {})
+    assert (page["statusCode"], script["statusCode"]) == (200, 200), (page, script)
+    assert page["headers"]["Content-Type"].startswith("text/html")
+    assert "<html" in page["body"].lower()
+    assert script["headers"]["Content-Type"].startswith("text/javascript")
+    assert "default-src 'none'" in page["headers"]["Content-Security-Policy"]
+
+    # AND the built webhook-endpoints API creates an endpoint (its secret shown once) and answers
+    # 404 for another tenant's; the built deliverer runs a pass on its schedule sample
+    made = invoke(
+        "WebhookEndpointsApiFunction",
+        json.loads((events / "webhook_endpoints_api/create_endpoint.json").read_text()),
+        env("WebhookEndpointsApiFunction"),
+    )
+    assert made["statusCode"] == 201, made
+    assert json.loads(made["body"])["secret"].startswith("whsec_")
+    deliveries = invoke(
+        "WebhookEndpointsApiFunction",
+        json.loads((events / "webhook_endpoints_api/list_deliveries.json").read_text()),
+        env("WebhookEndpointsApiFunction"),
+    )
+    assert deliveries["statusCode"] == 404, deliveries
+    delivered = invoke(
+        "WebhookDeliveryFunction",
+        json.loads((events / "webhook_delivery/schedule.json").read_text()),
+        {**env("WebhookDeliveryFunction"), "WEBHOOK_DELIVERY_LOOP_SECONDS": "0"},
+    )
+    assert isinstance(delivered, dict), delivered
+    assert "errorMessage" not in delivered, delivered
+
     # AND the dialing engine's functions run on their samples: a dispatcher run (schedule) and a
     # kick, a dial job for an attempt that does not exist (nothing to do), a reaper pass
     assert "ticks" in invoke(
