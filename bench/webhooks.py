@@ -7,7 +7,8 @@ delivered. Prints ``name value unit`` lines:
 - ``webhooks.events`` the input size; ``webhooks.delivered`` how many arrived (must equal it);
 - ``webhooks.throughput_per_endpoint`` delivered events per second (fan-out + send, one endpoint);
 - ``webhooks.requests_per_event`` DynamoDB requests per delivered event (fan-out and delivery),
-  and the same by operation.
+  and the same by operation; ``webhooks.write_units_per_event`` the write units they cost (table
+  and index entries, by partition class).
 
 Run: ``PYTHONPATH=layers/telnyx_client:layers/core:. .venv/bin/python bench/webhooks.py --events 300``.
 """
@@ -29,6 +30,12 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--events", type=int, default=300)
+    parser.add_argument(
+        "--events-per-lead",
+        type=int,
+        default=2,
+        help="events of one lead in the outbox at once (a settlement writes two)",
+    )
     args = parser.parse_args(argv)
 
     import boto3
@@ -77,10 +84,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         for i in range(args.events):
-            data = {"lead_id": f"L{i % 50}", "outcome": "answered_human"}
-            table.record_event(
-                outbox_put("bench", EventType.CALL_COMPLETED, data, at=now, lead_id=f"L{i % 50}")
-            )
+            lead = f"L{i // max(1, args.events_per_lead)}"
+            data = {"lead_id": lead, "outcome": "answered_human"}
+            table.record_event(outbox_put("bench", EventType.CALL_COMPLETED, data, at=now, lead_id=lead))
         deliverer = WebhookDeliverer(
             table,
             HttpSender(allow_loopback=True),
@@ -104,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"webhooks.requests_per_event {used.total_requests() / max(delivered, 1):.2f} requests")
     for operation, count in sorted(used.requests.items()):
         print(f"webhooks.requests_per_event.{operation} {count / max(delivered, 1):.2f} requests")
+    units = sum(used.write_units.values())
+    print(f"webhooks.write_units_per_event {units / max(delivered, 1):.2f} WCU")
+    for (index, partition), value in sorted(used.by_class(used.write_units).items()):
+        print(f"#   {value / max(delivered, 1):.2f} WCU/event: {index} {partition}")
     return 0 if delivered == args.events else 1
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook
 
+from dialer import keys
 from dialer.adapters.webhook_sender import HttpSender, SendResult
 from dialer.adapters.webhooks_table import EndpointRecord, WebhooksTable, outbox_put
 from dialer.domain.dialing import utc_iso
@@ -244,15 +245,23 @@ def test_a_deliverer_killed_during_the_fan_out_loses_nothing_and_sends_once(
     event_id = _event(table, tenant, clock)
     real = WebhooksTable.fan_out
 
-    def dies_after_writing_deliveries(self: WebhooksTable, event: Any, endpoints: Any, *, now: str) -> None:
+    def dies_after_writing_deliveries(
+        self: WebhooksTable, event: Any, endpoints: Any, *, now: str, leased_until: str
+    ) -> None:
         for endpoint in endpoints:
-            self.put_delivery(event, endpoint.endpoint_id, now=now, replace=False)
+            self.items.put(self._delivery_item(event, endpoint.endpoint_id, due_at=leased_until))
         raise Crash
 
     monkeypatch.setattr(WebhooksTable, "fan_out", dies_after_writing_deliveries)
     with pytest.raises(Crash):
         _deliverer(table, clock).run_once()
     monkeypatch.setattr(WebhooksTable, "fan_out", real)
+    # The dead pass's deliveries are leased to it: a pass meanwhile fans the event out again
+    # (the delivery exists: nothing new) and sends nothing ...
+    _deliverer(table, clock).run_once()
+    assert hook.requests == []
+    # ... and once the lease is over, the delivery is due and sent, once.
+    clock.advance(seconds=31)
     _deliverer(table, clock).run_once()
     _deliverer(table, clock).run_once()
     assert [h["webhook-id"] for h, _ in hook.requests] == [event_id]
@@ -333,3 +342,79 @@ def test_a_second_fan_out_of_an_event_sends_the_sequence_the_first_fixed(
     ((_, body),) = hook.requests
     assert json.loads(body)["sequence"] == 1
     assert table.get_event(tenant, event_id).sequence == 1  # type: ignore[union-attr]
+
+
+def _writes(table: WebhooksTable) -> tuple[list[str], Any]:
+    """Collects the partition key of every UpdateItem the process's client sends; returns the
+    list and the hook to unregister (the client is cached: the hook must not outlive the test)."""
+    writes: list[str] = []
+
+    def seen(params: dict[str, Any], **_: Any) -> None:
+        writes.append(params["Key"]["pk"]["S"])
+
+    table.items.client.meta.events.register("provide-client-params.dynamodb.UpdateItem", seen)
+    return writes, seen
+
+
+def test_a_pass_draws_a_leads_sequence_numbers_at_once_and_sends_without_claiming(
+    table: WebhooksTable, tenant: str, hook: Received
+) -> None:
+    # GIVEN three events of one lead (a settlement's two, then a callback) and one of another
+    clock = Clock()
+    endpoint = _endpoint(table, tenant, hook.url, new_secret())
+    for kind in (EventType.CALL_COMPLETED, EventType.LEAD_STATUS_CHANGED, EventType.LEAD_CALLBACK_SCHEDULED):
+        _event(table, tenant, clock, kind)
+        clock.advance(seconds=1)
+    _event(table, tenant, clock, lead_id="L2")
+    writes, seen = _writes(table)
+    # WHEN one pass delivers them
+    try:
+        _deliverer(table, clock).run_once()
+    finally:
+        table.items.client.meta.events.unregister("provide-client-params.dynamodb.UpdateItem", seen)
+    # THEN each lead's numbers follow its events' order
+    docs = [json.loads(body) for _, body in hook.requests]
+    assert sorted((d["data"]["lead_id"], d["sequence"], d["type"]) for d in docs) == [
+        ("L1", 1, "call.completed"),
+        ("L1", 2, "lead.status_changed"),
+        ("L1", 3, "lead.callback_scheduled"),
+        ("L2", 1, "call.completed"),
+    ]
+    # AND one counter write per lead drew them, and each delivery was written once after its
+    # put (its outcome): the fan-out's lease served the send, with no claim of its own
+    assert sum("#WHSEQ#" in pk for pk in writes) == 2
+    delivered, _ = table.deliveries(tenant, endpoint.endpoint_id, limit=10, before=None)
+    assert [d.status for d in delivered] == ["delivered"] * 4
+    endpoint_pk = keys.webhook_delivery_key(tenant, endpoint.endpoint_id, "", "")["pk"]
+    assert sum(pk == endpoint_pk for pk in writes) == 4
+
+
+def test_a_pass_that_reaches_its_leased_delivery_too_late_claims_it_and_never_sends_it_twice(
+    table: WebhooksTable, tenant: str, hook: Received
+) -> None:
+    # GIVEN five events fanned out by one pass whose sends take 9 s each (under the 10 s timeout):
+    # its fan-out's leases (30 s) are over by its fourth send, when another pass runs
+    clock = Clock()
+    _endpoint(table, tenant, hook.url, new_secret())
+    started = clock()
+    ids = []
+    for n in range(5):
+        ids.append(_event(table, tenant, clock, lead_id=f"L{n}"))
+    real = HttpSender(allow_loopback=True, timeout=2)
+    other: list[dict[str, int]] = []
+
+    class SlowSends:
+        def send(self, url: str, headers: dict[str, str], body: bytes) -> SendResult:
+            clock.advance(seconds=9)
+            if clock() - started > timedelta(seconds=30) and not other:
+                other.append(dict(_deliverer(table, clock).run_once().counts))
+            return real.send(url, headers, body)
+
+    # WHEN the slow pass goes on to its last delivery
+    counts = _deliverer(table, clock, SlowSends()).run_once().counts
+    # THEN the other pass sent only the delivery nobody held (the last: its fan-out lease was
+    # over), and the slow pass, which claimed every delivery it reached with little of its lease
+    # left, found that one taken: every event arrived once
+    assert other == [{"delivered": 1}]
+    assert counts == {"fanned_out": 5, "delivered": 4, "taken": 1}
+    assert sorted(h["webhook-id"] for h, _ in hook.requests) == sorted(ids)

@@ -124,7 +124,8 @@ def _table(ddb: Any, name: str, *, stream: bool) -> None:
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         **extra,
     )
-    ddb.put_item(TableName=name, Item={"pk": {"S": "p"}, "n": {"N": "1"}, "tags": {"SS": ["a"]}})
+    # Every attribute type, nested: an ALL_NEW answer carries them all.
+    ddb.put_item(TableName=name, Item={**ATTRS, "pk": {"S": "p"}, "n": {"N": "1"}, "tags": {"SS": ["a"]}})
 
 
 def _update(ddb: Any, name: str, returns: str) -> dict[str, Any]:

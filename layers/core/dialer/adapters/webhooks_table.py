@@ -288,17 +288,30 @@ class WebhooksTable:
             )
             yield from items
 
-    def next_sequence(self, tenant_id: str, lead_id: str) -> int:
-        """The lead's next event sequence number (an atomic counter)."""
-        new = self.ops.update(keys.lead_sequence_key(tenant_id, lead_id), add={"seq": 1}, return_new=True)
-        return int(new["seq"]) if isinstance(new, dict) else 1
+    def next_sequence(self, tenant_id: str, lead_id: str, count: int = 1) -> int:
+        """The first of the lead's next ``count`` event sequence numbers (an atomic counter: one
+        write draws them all). A number drawn and never fixed on an event is a gap, never a
+        repeat."""
+        new = self.ops.update(keys.lead_sequence_key(tenant_id, lead_id), add={"seq": count}, return_new=True)
+        return (int(new["seq"]) if isinstance(new, dict) else count) - count + 1
 
-    def fan_out(self, event: EventRecord, endpoints: Sequence[EndpointRecord], *, now: str) -> EventRecord:
+    def fan_out(
+        self, event: EventRecord, endpoints: Sequence[EndpointRecord], *, now: str, leased_until: str
+    ) -> tuple[EventRecord, list[DeliveryRecord]]:
         """One pending delivery per endpoint (kept if it exists: a rerun adds nothing), then the
         event leaves the outbox. The sequence is fixed on the event the first time; returns the
-        event as stored (with the sequence it kept, which a concurrent fan-out may have fixed)."""
+        event as stored (with the sequence it kept, which a concurrent fan-out may have fixed)
+        and the deliveries this call wrote.
+
+        A new delivery is written already leased to the caller until ``leased_until`` (due
+        then, not now), so the pass that wrote it sends it without a claim of its own: nobody
+        else can take it meanwhile, and if that pass dies it is due again when the lease ends.
+        A delivery that existed (an earlier fan-out's) is not returned: the due index has it."""
+        created: list[DeliveryRecord] = []
         for endpoint in endpoints:
-            self.put_delivery(event, endpoint.endpoint_id, now=now, replace=False)
+            item = self._delivery_item(event, endpoint.endpoint_id, due_at=leased_until)
+            if self.items.put(item, condition="attribute_not_exists(pk)"):
+                created.append(_delivery(item))
         names = {"#p": "gsi2pk", "#s": "gsi2sk"}
         expression = "REMOVE #p, #s"
         values: dict[str, Any] = {}
@@ -322,16 +335,17 @@ class WebhooksTable:
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "could not take the event out of the outbox") from exc
         kept = self.items.from_ddb(answer.get("Attributes") or {}).get("sequence")
-        return event if kept is None else replace(event, sequence=int(kept))
+        return (event if kept is None else replace(event, sequence=int(kept))), created
 
     # --- deliveries ------------------------------------------------------------------------------
     def put_delivery(self, event: EventRecord, endpoint_id: str, *, now: str, replace: bool) -> bool:
         """A pending delivery of ``event`` to the endpoint, due ``now`` (``replace``: a replay
         re-opens a finished one, attempts kept)."""
-        key = keys.webhook_delivery_key(event.tenant_id, endpoint_id, event.created_at, event.event_id)
-        shard = shard_of(event.event_id)
-        due = keys.webhook_due_index(shard, _due_sort(now, event.tenant_id, endpoint_id, event))
         if replace:
+            key = keys.webhook_delivery_key(event.tenant_id, endpoint_id, event.created_at, event.event_id)
+            due = keys.webhook_due_index(
+                shard_of(event.event_id), _due_sort(now, event.tenant_id, endpoint_id, event)
+            )
             return bool(
                 self.ops.update(
                     key,
@@ -339,8 +353,17 @@ class WebhooksTable:
                     condition="attribute_exists(pk)",
                 )
             ) or self.put_delivery(event, endpoint_id, now=now, replace=False)
-        item = {
-            **key,
+        return self.items.put(
+            self._delivery_item(event, endpoint_id, due_at=now), condition="attribute_not_exists(pk)"
+        )
+
+    def _delivery_item(self, event: EventRecord, endpoint_id: str, *, due_at: str) -> dict[str, Any]:
+        """A new pending delivery of ``event`` to the endpoint, due at ``due_at``."""
+        due = keys.webhook_due_index(
+            shard_of(event.event_id), _due_sort(due_at, event.tenant_id, endpoint_id, event)
+        )
+        return {
+            **keys.webhook_delivery_key(event.tenant_id, endpoint_id, event.created_at, event.event_id),
             **due,
             "entity": "webhook_delivery",
             "tenant_id": event.tenant_id,
@@ -351,12 +374,11 @@ class WebhooksTable:
             "status": "pending",
             "attempt_count": 0,
             "attempts": [],
-            "next_at": now,
+            "next_at": due_at,
             "expires_at": int(
                 datetime.fromisoformat(event.created_at).timestamp() + EVENT_RETENTION.total_seconds()
             ),
         }
-        return self.items.put(item, condition="attribute_not_exists(pk)")
 
     def due_deliveries(self, shard: int, now: str, limit: int) -> list[DeliveryRecord]:
         """Deliveries of one shard due at ``now`` or earlier, most overdue first (the list is in

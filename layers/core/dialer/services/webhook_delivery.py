@@ -10,7 +10,9 @@ saw it already can drop it.
 
 At least once, never lost: every step leaves the work visible until it is done (the outbox
 marker until the fan-out wrote its deliveries, the delivery's due marker until an answer was
-recorded), and a delivery is leased before it is sent, so two runs never send it at once.
+recorded), and a delivery is leased before it is sent, so two runs never send it at once. A
+delivery is written already leased to the pass that fans its event out, which sends it without
+claiming it again; its lease ends, and the delivery is due, if that pass dies first.
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ from dialer.observability import (
 
 #: A delivery is leased for this long while it is sent (the timeout, with room).
 LEASE = timedelta(seconds=DELIVERY_TIMEOUT_SECONDS * 3)
+#: A lease taken at the fan-out is used for a send only while this much of it is left (a send
+#: takes up to the timeout); a pass that reaches the delivery later claims it again.
+SEND_ROOM = timedelta(seconds=DELIVERY_TIMEOUT_SECONDS * 2)
 USER_AGENT = "telnyx-ai-dialer-webhooks/1"
 
 
@@ -90,37 +95,72 @@ class WebhookDeliverer:
         self._events: dict[tuple[str, str], EventRecord] = {}
 
     def run_once(self, *, limit: int = 100) -> RunStats:
-        """Fan out what is pending, then send what is due (up to ``limit`` of each per shard)."""
+        """Fan out what is pending and send what that wrote, then send what else is due (up to
+        ``limit`` of each per shard)."""
         stats = RunStats()
         self._endpoints.clear()
         self._events.clear()
         # Oldest first across the shards: a lead's sequence numbers follow its state changes.
         pending = [e for shard in range(keys.WEBHOOK_SHARDS) for e in self.table.pending_events(shard, limit)]
-        for event in sorted(pending, key=lambda e: (e.created_at, e.event_id)):
-            self.fan_out(event)
+        written: list[DeliveryRecord] = []
+        for event in self._numbered(sorted(pending, key=lambda e: (e.created_at, e.event_id))):
+            written += self.fan_out(event)
             stats.counts["fanned_out"] += 1
+        for delivery in written:
+            stats.counts[self._deliver_leased(delivery)] += 1
         for shard in range(keys.WEBHOOK_SHARDS):
             for delivery in self.table.due_deliveries(shard, utc_iso(self.clock()), limit):
                 stats.counts[self.deliver(delivery)] += 1
         return stats
 
-    def fan_out(self, event: EventRecord) -> None:
-        """One delivery per enabled endpoint subscribed to the event's type; the lead's next
-        sequence number on the event the first time (the outbox is read oldest first)."""
+    def fan_out(self, event: EventRecord) -> list[DeliveryRecord]:
+        """One delivery per enabled endpoint subscribed to the event's type, written leased to
+        this pass; the lead's next sequence number on the event the first time (the outbox is
+        read oldest first). Returns the deliveries it wrote."""
         if event.lead_id and event.sequence is None:
-            event = EventRecord(
-                **{**event.__dict__, "sequence": self.table.next_sequence(event.tenant_id, event.lead_id)}
-            )
+            event = replace(event, sequence=self.table.next_sequence(event.tenant_id, event.lead_id))
         wanted = [e for e in self._tenant_endpoints(event.tenant_id) if e.enabled and e.wants(event.type)]
-        stored = self.table.fan_out(event, wanted, now=utc_iso(self.clock()))
+        now = self.clock()
+        stored, written = self.table.fan_out(
+            event, wanted, now=utc_iso(now), leased_until=utc_iso(now + LEASE)
+        )
         self._events[(stored.tenant_id, stored.event_id)] = stored
+        return written
+
+    def _numbered(self, events: list[EventRecord]) -> list[EventRecord]:
+        """``events`` (in order) with the sequence numbers the unnumbered ones of a lead need
+        drawn in one counter write per lead, given in that order (a burst's events of a lead,
+        its call and its status change, come in one pass)."""
+        wanted = Counter((e.tenant_id, e.lead_id) for e in events if e.lead_id and e.sequence is None)
+        first = {lead: self.table.next_sequence(lead[0], str(lead[1]), n) for lead, n in wanted.items()}
+        out: list[EventRecord] = []
+        for event in events:
+            lead = (event.tenant_id, event.lead_id)
+            if lead in first and event.sequence is None:
+                event = replace(event, sequence=first[lead])
+                first[lead] += 1
+            out.append(event)
+        return out
 
     def deliver(self, delivery: DeliveryRecord) -> str:
-        """Send one due delivery once; returns what became of it."""
+        """Send one due delivery once, leased first; returns what became of it."""
         now = self.clock()
         if not self.table.claim(delivery, until=utc_iso(now + LEASE)):
             return "taken"
-        delivery = DeliveryRecord(**{**delivery.__dict__, "due_sort": _leased(delivery, now + LEASE)})
+        return self._send(
+            DeliveryRecord(**{**delivery.__dict__, "due_sort": _leased(delivery, now + LEASE)}), now
+        )
+
+    def _deliver_leased(self, delivery: DeliveryRecord) -> str:
+        """Send a delivery this pass's fan-out wrote leased to it: without a claim while its lease
+        leaves room for a whole send (a slow pass may reach it late), else claimed like any other."""
+        now = self.clock()
+        if delivery.next_at is None or parse_utc(delivery.next_at) - now < SEND_ROOM:
+            return self.deliver(delivery)
+        return self._send(delivery, now)
+
+    def _send(self, delivery: DeliveryRecord, now: datetime) -> str:
+        """Send a delivery this pass holds the lease of; returns what became of it."""
         endpoint = self._endpoint(delivery.tenant_id, delivery.endpoint_id)
         event = self._events.get((delivery.tenant_id, delivery.event_id)) or self.table.get_event(
             delivery.tenant_id, delivery.event_id
