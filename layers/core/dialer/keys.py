@@ -281,11 +281,6 @@ def campaign_totals_key(tenant_id: str, campaign_id: str, shard: int) -> dict[st
     return {"pk": f"T#{tenant_id}#CAMPAIGN#{campaign_id}#TOTALS#{shard}", "sk": "TOTALS"}
 
 
-def tenant_totals_key(tenant_id: str, shard: int) -> dict[str, str]:
-    """One shard of a tenant's call totals (cost and calls across its campaigns)."""
-    return {"pk": f"T#{tenant_id}#TOTALS#{shard}", "sk": "TOTALS"}
-
-
 def scheduled_event_key(tenant_id: str, lead_id: str, event_id: str) -> dict[str, str]:
     """Our record of a Telnyx scheduled event, beside its lead (``event_id``: Telnyx's id)."""
     return {"pk": f"T#{tenant_id}#LEAD#{lead_id}", "sk": f"SCHED#{event_id}"}

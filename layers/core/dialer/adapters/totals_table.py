@@ -1,6 +1,7 @@
-"""Campaign and tenant call totals: sharded counters kept equal to the sum of the calls'
-contributions (see :mod:`dialer.domain.analytics`), so stats read a handful of items, never the
-calls.
+"""Campaign call totals: sharded counters kept equal to the sum of the calls' contributions (see
+:mod:`dialer.domain.analytics`), so stats read a handful of items, never the calls. A tenant's
+totals are the sum of its campaigns' (a campaign that has leads cannot be deleted), so nothing
+keeps them apart: a counter of their own cost every call 2 write units and nobody read it.
 
 A call's shard is derived from its ``call_control_id``: different calls spread over
 :data:`~dialer.keys.TOTALS_SHARDS` partitions; all writes of one call go to one shard item,
@@ -18,7 +19,7 @@ from typing import Any
 from dialer import keys
 from dialer.adapters.dynamo import DynamoItems
 from dialer.adapters.table_ops import TableOps
-from dialer.domain.analytics import BILLED_S, CALLS, COST, contribution, delta
+from dialer.domain.analytics import COST, contribution, delta
 from dialer.errors import ConcurrentUpdate
 
 #: Conditional writes of one call item tried before an event is left to SQS's redelivery, which
@@ -30,9 +31,6 @@ from dialer.errors import ConcurrentUpdate
 #: on four processor environments).
 CALL_WRITE_ATTEMPTS = 12
 
-# What the tenant-wide totals keep (the campaign shards keep everything).
-_TENANT_COUNTERS = (CALLS, COST, BILLED_S)
-
 
 def totals_shard(call_control_id: str) -> int:
     """The totals shard a call writes to (stable)."""
@@ -40,7 +38,7 @@ def totals_shard(call_control_id: str) -> int:
 
 
 class TotalsTable:
-    """Sharded call totals per campaign and per tenant."""
+    """Sharded call totals per campaign."""
 
     def __init__(self, table_name: str, *, client: Any = None) -> None:
         self.items = DynamoItems(table_name, client=client)
@@ -111,12 +109,6 @@ class TotalsTable:
             )
         )
 
-    def tenant_totals(self, tenant_id: str) -> dict[str, Decimal]:
-        """The tenant's counters summed over their shards."""
-        return _summed(
-            self.ops.batch_get([keys.tenant_totals_key(tenant_id, s) for s in range(keys.TOTALS_SHARDS)])
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class TotalsDue:
@@ -140,15 +132,12 @@ class TotalsDue:
         return fields, condition, {":next": self.rev + 1, ":rev": self.rev}
 
     def counter_ops(self, tenant_id: str, call: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """The counters' ADDs, as plain transaction items: the campaign's shard, the lead's own
-        spend (the results export reads it with the lead, no call reads) and the tenant's shard."""
+        """The counters' ADDs, as plain transaction items: the campaign's shard and the lead's own
+        spend (the results export reads it with the lead, no call reads)."""
         shard = totals_shard(str(call["call_control_id"]))
         ops = [_add_op(keys.campaign_totals_key(tenant_id, str(call["campaign_id"]), shard), self.change)]
         if call.get("lead_id") and COST in self.change:
             ops.append(_add_op(keys.lead_key(tenant_id, str(call["lead_id"])), {COST: self.change[COST]}))
-        tenant_change = {n: v for n, v in self.change.items() if n in _TENANT_COUNTERS}
-        if tenant_change:
-            ops.append(_add_op(keys.tenant_totals_key(tenant_id, shard), tenant_change))
         return ops
 
 
