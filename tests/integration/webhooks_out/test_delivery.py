@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -418,3 +419,38 @@ def test_a_pass_that_reaches_its_leased_delivery_too_late_claims_it_and_never_se
     assert other == [{"delivered": 1}]
     assert counts == {"fanned_out": 5, "delivered": 4, "taken": 1}
     assert sorted(h["webhook-id"] for h, _ in hook.requests) == sorted(ids)
+
+
+def test_passes_that_number_a_leads_events_at_once_keep_them_in_order_when_they_race(
+    table: WebhooksTable, tenant: str, hook: Received, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a lead's two events (a settlement's) read by two passes, each drawing its numbers for
+    # both at once: A draws 1 and 2, then B draws 3 and 4 and fixes the first event first
+    clock = Clock()
+    _endpoint(table, tenant, hook.url, new_secret())
+    first = _event(table, tenant, clock, EventType.CALL_COMPLETED)
+    clock.advance(seconds=1)
+    second = _event(table, tenant, clock, EventType.LEAD_STATUS_CHANGED)
+    stale = [table.get_event(tenant, first), table.get_event(tenant, second)]
+    assert all(e is not None and e.sequence is None for e in stale)
+    other = _deliverer(table, clock)
+    real = WebhooksTable.fan_out
+    raced: list[int] = []
+
+    def fan_out(self: WebhooksTable, event: Any, endpoints: Any, **kwargs: Any) -> Any:
+        if not raced:  # pass A's first fix: pass B gets there first
+            raced.append(table.next_sequence(tenant, "L1", 2))
+            other.fan_out(replace(stale[0], sequence=raced[0]))  # type: ignore[arg-type]
+        return real(self, event, endpoints, **kwargs)
+
+    monkeypatch.setattr(WebhooksTable, "fan_out", fan_out)
+    # WHEN pass A goes on to the second event, and B fixes it afterwards with its own number
+    _deliverer(table, clock).run_once()
+    monkeypatch.setattr(WebhooksTable, "fan_out", real)
+    other.fan_out(replace(stale[1], sequence=raced[0] + 1))  # type: ignore[arg-type]
+    # THEN B's number stayed on the first event, and the second one's is larger: A saw its first
+    # number refused and drew the second afresh (its batch's 2 would have come before B's 3)
+    numbers = [table.get_event(tenant, first).sequence, table.get_event(tenant, second).sequence]  # type: ignore[union-attr]
+    assert numbers[0] == raced[0] == 3
+    assert numbers[1] is not None
+    assert numbers[1] > numbers[0]

@@ -102,9 +102,22 @@ class WebhookDeliverer:
         self._events.clear()
         # Oldest first across the shards: a lead's sequence numbers follow its state changes.
         pending = [e for shard in range(keys.WEBHOOK_SHARDS) for e in self.table.pending_events(shard, limit)]
+        ordered = sorted(pending, key=lambda e: (e.created_at, e.event_id))
+        # A lead's numbers for this pass, drawn in one counter write per lead and given in order
+        # while every fix of this pass's keeps its number. When another pass fixed one of the
+        # lead's events first, the rest of them draw one at a time after that fix (fan_out's
+        # own draw), so a later event never gets a smaller number than an earlier one.
+        numbers = self._draw(ordered)
         written: list[DeliveryRecord] = []
-        for event in self._numbered(sorted(pending, key=lambda e: (e.created_at, e.event_id))):
-            written += self.fan_out(event)
+        for event in ordered:
+            lead = (event.tenant_id, event.lead_id)
+            if event.sequence is None and lead in numbers:
+                event = replace(event, sequence=numbers[lead])
+                numbers[lead] += 1
+            stored, deliveries = self._fan_out(event)
+            if stored.sequence != event.sequence:
+                numbers.pop(lead, None)
+            written += deliveries
             stats.counts["fanned_out"] += 1
         for delivery in written:
             stats.counts[self._deliver_leased(delivery)] += 1
@@ -117,6 +130,11 @@ class WebhookDeliverer:
         """One delivery per enabled endpoint subscribed to the event's type, written leased to
         this pass; the lead's next sequence number on the event the first time (the outbox is
         read oldest first). Returns the deliveries it wrote."""
+        return self._fan_out(event)[1]
+
+    def _fan_out(self, event: EventRecord) -> tuple[EventRecord, list[DeliveryRecord]]:
+        """:meth:`fan_out`, with the event as stored (its sequence: this pass's, or the one
+        another pass fixed first)."""
         if event.lead_id and event.sequence is None:
             event = replace(event, sequence=self.table.next_sequence(event.tenant_id, event.lead_id))
         wanted = [e for e in self._tenant_endpoints(event.tenant_id) if e.enabled and e.wants(event.type)]
@@ -125,22 +143,13 @@ class WebhookDeliverer:
             event, wanted, now=utc_iso(now), leased_until=utc_iso(now + LEASE)
         )
         self._events[(stored.tenant_id, stored.event_id)] = stored
-        return written
+        return stored, written
 
-    def _numbered(self, events: list[EventRecord]) -> list[EventRecord]:
-        """``events`` (in order) with the sequence numbers the unnumbered ones of a lead need
-        drawn in one counter write per lead, given in that order (a burst's events of a lead,
-        its call and its status change, come in one pass)."""
+    def _draw(self, events: list[EventRecord]) -> dict[tuple[str, str | None], int]:
+        """The first of the numbers each lead's unnumbered ``events`` need (one counter write a
+        lead: a settlement's two events of a lead come in one pass)."""
         wanted = Counter((e.tenant_id, e.lead_id) for e in events if e.lead_id and e.sequence is None)
-        first = {lead: self.table.next_sequence(lead[0], str(lead[1]), n) for lead, n in wanted.items()}
-        out: list[EventRecord] = []
-        for event in events:
-            lead = (event.tenant_id, event.lead_id)
-            if lead in first and event.sequence is None:
-                event = replace(event, sequence=first[lead])
-                first[lead] += 1
-            out.append(event)
-        return out
+        return {lead: self.table.next_sequence(lead[0], str(lead[1]), n) for lead, n in wanted.items()}
 
     def deliver(self, delivery: DeliveryRecord) -> str:
         """Send one due delivery once, leased first; returns what became of it."""
