@@ -110,11 +110,10 @@ def _lean_update_item(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 @contextmanager
 def fast_copies() -> Iterator[None]:
-    """Within the block: direct item copies and the cached action lookup."""
+    """Within the block: direct item copies, the cached action lookup and the lean UpdateItem."""
     from moto.core import responses, utils
     from moto.dynamodb import responses as dynamodb_responses
     from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
-    from moto.dynamodb.responses import DynamoHandler
 
     saved = (
         DynamoType.__deepcopy__,
@@ -122,12 +121,12 @@ def fast_copies() -> Iterator[None]:
         responses.method_names_from_class,
         responses.camelcase_to_underscores,
     )
-    saved_update = DynamoHandler.update_item
+    saved_update = dynamodb_responses.DynamoHandler.update_item
     saved_result = dynamodb_responses.DynamoResult
     dynamodb_responses.DynamoResult = _plain_result(saved_result)  # type: ignore[misc]
     DynamoType.__deepcopy__ = lambda self, memo: _copy_type(self)  # type: ignore[method-assign]
     Item.__deepcopy__ = lambda self, memo: _deepcopy_item(self, LimitedSizeDict)  # type: ignore[method-assign]
-    DynamoHandler.update_item = _lean_update_item(saved_update)  # type: ignore[method-assign]
+    dynamodb_responses.DynamoHandler.update_item = _lean_update_item(saved_update)  # type: ignore[method-assign]
     responses.method_names_from_class = cache(utils.method_names_from_class)  # type: ignore[attr-defined]
     responses.camelcase_to_underscores = cache(utils.camelcase_to_underscores)  # type: ignore[attr-defined]
     try:
@@ -139,5 +138,5 @@ def fast_copies() -> Iterator[None]:
             responses.method_names_from_class,  # type: ignore[attr-defined]
             responses.camelcase_to_underscores,  # type: ignore[attr-defined]
         ) = saved
-        DynamoHandler.update_item = saved_update  # type: ignore[method-assign]
+        dynamodb_responses.DynamoHandler.update_item = saved_update  # type: ignore[method-assign]
         dynamodb_responses.DynamoResult = saved_result  # type: ignore[misc]

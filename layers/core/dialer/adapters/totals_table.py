@@ -1,7 +1,7 @@
 """Campaign call totals: sharded counters kept equal to the sum of the calls' contributions (see
 :mod:`dialer.domain.analytics`), so stats read a handful of items, never the calls. A tenant's
-totals are the sum of its campaigns' (a campaign that has leads cannot be deleted), so nothing
-keeps them apart: a counter of their own cost every call 2 write units and nobody read it.
+totals are the sum of its campaigns' (a campaign that has leads cannot be deleted), so they have
+no counters of their own (those cost every call 2 write units, and nothing read them).
 
 A call's shard is derived from its ``call_control_id``: different calls spread over
 :data:`~dialer.keys.TOTALS_SHARDS` partitions; all writes of one call go to one shard item,
