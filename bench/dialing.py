@@ -335,7 +335,7 @@ def _inprocess_pacing(
         emit(f"inprocess.{name}.dialled_twice", len(truth["command_ids_dialled_twice"]), "count")
         # Every call settled: every slot is back, and the counter agrees with the leases.
         held = harness.dialing.slots_in_use(harness.tenant)
-        leases = len(harness.dialing.slot_leases(harness.tenant))
+        leases = len(harness.dialing.held_slots(harness.tenant))
         emit(f"inprocess.{name}.slots_held_after", held, "count")
         emit(f"inprocess.{name}.slot_leases_after", leases, "count")
         if dps == LIMIT_DPS:

@@ -326,7 +326,7 @@ def test_a_lead_waits_for_a_due_fact_until_the_grace_is_over(world: World) -> No
     world.reap(hangup + timedelta(seconds=SETTLE_GRACE_SECONDS - 1))
     # THEN the lead still waits (its slot is free: the line is)
     assert world.outcome(campaign_id, lead_id, call_id)["status"] == "dialing"
-    assert not [a for a, _ in world.dialing.slot_leases(TENANT) if a.startswith(lead_id)]
+    assert not [a for a, _ in world.dialing.held_slots(TENANT) if a.startswith(lead_id)]
     # WHEN it passes after the grace
     world.reap(hangup + timedelta(seconds=SETTLE_GRACE_SECONDS + 1))
     # THEN the lead is settled with what the call has (answered, no verdict, 1 s: unknown), and its

@@ -247,7 +247,8 @@ def dialing_registry(tenant_id: str = "", campaign_id: str = "") -> dict[str, st
 
 def dialing_state_key(tenant_id: str, sk: str) -> dict[str, str]:
     """A tenant's shared dialing state: ``SLOTS`` (counter), ``RATE`` (limiter),
-    ``LEASE#DISPATCH`` (the dispatch loop's lease) and ``SLOT#{attempt_id}`` (slot leases)."""
+    ``LEASE#DISPATCH`` (the dispatch loop's lease) and ``SLOT#{holder}`` (inbound calls' slot
+    leases; an outbound attempt holds its lease on its own item)."""
     return {"pk": f"T#{tenant_id}#DIALING", "sk": sk}
 
 

@@ -54,11 +54,12 @@ def _usage_takes(params: dict[str, Any]) -> list[str]:
 
 
 def _is_start(params: dict[str, Any]) -> bool:
-    """Whether a TransactWriteItems request is an attempt's start (its slot checked)."""
+    """Whether a TransactWriteItems request is an attempt's start (the attempt counts a POST)."""
     return any(
-        str(item["ConditionCheck"]["Key"]["sk"]["S"]).startswith("SLOT#")
+        str(item["Update"]["Key"]["sk"]["S"]).startswith("ATTEMPT#")
+        and "ADD posts" in item["Update"]["UpdateExpression"]
         for item in params.get("TransactItems", [])
-        if "ConditionCheck" in item
+        if "Update" in item
     )
 
 

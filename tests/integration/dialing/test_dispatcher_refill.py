@@ -38,7 +38,7 @@ class _VirtualTime:
 
 def _release_one_slot(h: Harness) -> None:
     """One call ends: its slot is given back."""
-    attempt, _ = h.dialing.slot_leases(h.tenant)[0]
+    attempt, _ = h.dialing.held_slots(h.tenant)[0]
     assert h.dialing.release_slot(h.tenant, attempt)
 
 
@@ -149,4 +149,4 @@ def test_a_campaign_paused_between_sub_ticks_is_not_dialled_from_a_refill(make_h
     # THEN nothing was dialled, no lead is left dialling, and no slot is held
     assert h.sim_attempts() == Counter()
     assert {str(lead["status"]) for lead in h.leads(campaign_id)} == {"pending"}
-    assert h.dialing.slot_leases(h.tenant) == []
+    assert h.dialing.held_slots(h.tenant) == []

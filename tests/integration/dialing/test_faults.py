@@ -87,7 +87,7 @@ def test_faults_on_a_fifth_of_the_dials_lose_nothing_and_dial_nothing_twice(make
     assert sum(v for k, v in counters.items() if k.startswith("st_")) == len(leads)
     # AND every slot was given back
     assert h.dialing.slots_in_use(h.tenant) == 0
-    assert h.dialing.slot_leases(h.tenant) == []
+    assert h.dialing.held_slots(h.tenant) == []
 
 
 class CrashOnce:

@@ -56,7 +56,7 @@ def test_outbound_never_takes_the_reserved_channels_while_inbound_calls_come_and
         rng = random.Random(worker)
         i = 0
         while not stop.is_set():
-            name = f"lead-{worker}#attempt-{i}"
+            name = f"outbound:{worker}-{i}"  # the counter is the same whatever holds the lease
             if not h.dialing.acquire_slot(h.tenant, name, limits.outbound_limit, until):
                 stop.wait(0.05)
                 continue
@@ -80,7 +80,7 @@ def test_outbound_never_takes_the_reserved_channels_while_inbound_calls_come_and
 
     def watch() -> None:
         while not stop.is_set():
-            leases = [name for name, _ in h.dialing.slot_leases(h.tenant)]
+            leases = [name for name, _ in h.dialing.held_slots(h.tenant)]
             out = [n for n in leases if not n.startswith("inbound:")]
             if len(out) > CHANNELS - RESERVE:
                 over.append(len(out))
@@ -120,7 +120,7 @@ def test_the_grant_counts_inbound_calls_which_are_never_refused(make_harness: An
     until = time.time() + 600
     assert inbound.after_event(h.tenant, "call.initiated", inbound_call("v3:in-1", ended=False))
     granted = 0
-    while h.dialing.acquire_slot(h.tenant, f"lead-{granted}#attempt-1", limits.outbound_limit, until):
+    while h.dialing.acquire_slot(h.tenant, f"outbound:{granted}", limits.outbound_limit, until):
         granted += 1
     assert granted == CHANNELS - RESERVE - 1  # the inbound call holds one of the 18
     for ccid in ("v3:in-2", "v3:in-3"):  # a full house still takes inbound calls
@@ -128,8 +128,8 @@ def test_the_grant_counts_inbound_calls_which_are_never_refused(make_harness: An
     assert h.dialing.slots_in_use(h.tenant) == CHANNELS
     for ccid in ("v3:in-1", "v3:in-2", "v3:in-3"):
         assert inbound.after_event(h.tenant, "call.hangup", inbound_call(ccid, ended=True))
-    assert h.dialing.acquire_slot(h.tenant, "lead-x#attempt-1", limits.outbound_limit, until)
-    assert not h.dialing.acquire_slot(h.tenant, "lead-y#attempt-1", limits.outbound_limit, until)
+    assert h.dialing.acquire_slot(h.tenant, "outbound:x", limits.outbound_limit, until)
+    assert not h.dialing.acquire_slot(h.tenant, "outbound:y", limits.outbound_limit, until)
     in_use = h.dialing.slots_in_use(h.tenant)
     # A reordered call.initiated arriving after the hangup was applied: the call is over.
     assert inbound.after_event(h.tenant, "call.initiated", inbound_call("v3:late", ended=True)) is None

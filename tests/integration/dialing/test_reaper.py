@@ -76,16 +76,43 @@ def test_calls_whose_webhooks_never_come_are_finalised_after_their_time_limit(ma
 
 
 def test_a_slot_held_by_a_dead_process_is_reclaimed(make_harness: Any) -> None:
-    # GIVEN a slot lease whose holder died (no attempt of ours behind it) and one still valid
+    # GIVEN two claimed attempts whose dialers died (lost jobs), one of them past its slot's lease
+    # (held on the attempt itself), the other still inside it
+    h: Harness = make_harness()
+    cid = h.campaign(2)
+    h.dispatcher().tick(1)
+    while messages := h.sqs.receive_message(QueueUrl=h.dials_url, MaxNumberOfMessages=10).get("Messages"):
+        for message in messages:  # the jobs are lost (a purge allows one a minute per queue)
+            h.sqs.delete_message(QueueUrl=h.dials_url, ReceiptHandle=message["ReceiptHandle"])
+    assert set(open_attempts(h, cid).values()) == {"claimed"}
+    h.clock.offset += timedelta(seconds=400)  # past the claim timeout: the reaper looks at them
+    now = h.clock().timestamp()
+    gone, live = sorted(holder for holder, _ in h.dialing.held_slots(h.tenant))
+    assert h.dialing.acquire_slot(h.tenant, gone, 10, now - 1)  # extends: no new slot taken
+    assert h.dialing.acquire_slot(h.tenant, live, 10, now + 600)
+    assert h.dialing.slots_in_use(h.tenant) == 2
+    # WHEN the reaper runs
+    done = h.reaper().run([h.tenant])
+    # THEN both claims are put back in the queue, and only the expired lease is given back
+    assert done["claim_requeued"] == 2
+    assert done["slot_reclaimed"] == 1
+    assert [holder for holder, _ in h.dialing.held_slots(h.tenant)] == [live]
+    assert h.dialing.slots_in_use(h.tenant) == 1
+    # AND a second pass gives nothing back twice
+    assert h.reaper().run([h.tenant])["slot_reclaimed"] == 0
+
+
+def test_a_lease_on_its_own_item_whose_holder_died_is_reclaimed(make_harness: Any) -> None:
+    # GIVEN ``SLOT#`` leases (inbound calls' ) whose holder is gone, one expired, one not
     h: Harness = make_harness()
     now = h.clock().timestamp()
-    assert h.dialing.acquire_slot(h.tenant, "ld_gone#attempt-1", 10, now - 1)
-    assert h.dialing.acquire_slot(h.tenant, "ld_live#attempt-1", 10, now + 600)
+    assert h.dialing.acquire_slot(h.tenant, "inbound:gone", None, now - 1)
+    assert h.dialing.acquire_slot(h.tenant, "inbound:live", None, now + 600)
     # WHEN the reaper runs
     done = h.reaper().run([h.tenant])
     # THEN only the expired lease is given back
     assert done["slot_reclaimed"] == 1
-    assert [attempt for attempt, _ in h.dialing.slot_leases(h.tenant)] == ["ld_live#attempt-1"]
+    assert [holder for holder, _ in h.dialing.held_slots(h.tenant)] == ["inbound:live"]
     assert h.dialing.slots_in_use(h.tenant) == 1
 
 

@@ -1,8 +1,9 @@
 """An attempt's slot is given back by its settlement's own transaction (issue 21): one request
-settles the lead and frees the slot, atomically. A slot given back earlier (at the hangup while
-the lead awaits facts, a 429, the reaper) is never given back twice: the settlement is made again
-without it, so the ``SLOTS`` counter always equals the slot leases that exist. A duplicate
-settlement changes nothing.
+settles the lead and frees the slot (the lease on the attempt removed, the counter lowered),
+atomically. A slot given back earlier (at the hangup while the lead awaits facts, a 429, the
+reaper) is never given back twice: the settlement is made again without it, so the ``SLOTS``
+counter always equals the slot leases that exist. A duplicate settlement changes nothing, and a
+settled attempt never holds a slot.
 
 Each test dials real calls on moto and the simulator with no webhooks (so the attempts stay
 ``accepted``, each holding its slot) and settles them through :class:`LeadEffects`, counting the
@@ -40,7 +41,7 @@ def _held(make_harness: Any) -> tuple[Harness, AttemptRecord, AttemptRecord]:
 
 def _slots(h: Harness) -> tuple[int, list[str]]:
     """The ``SLOTS`` counter and the attempts holding a lease: they must always agree."""
-    return h.dialing.slots_in_use(h.tenant), sorted(attempt for attempt, _ in h.dialing.slot_leases(h.tenant))
+    return h.dialing.slots_in_use(h.tenant), sorted(attempt for attempt, _ in h.dialing.held_slots(h.tenant))
 
 
 def _writes(log: RequestLog) -> list[list[Item]]:
@@ -61,16 +62,13 @@ def test_a_held_slot_is_given_back_by_the_settlements_own_transaction(make_harne
     # WHEN the first one's call ends and is settled
     assert LeadEffects(h.dialing, h.campaigns, h.clock).call_ended(a, CallOutcome.BUSY) is True
 
-    # THEN one transaction wrote it all: the attempt, the lead and the slot (its lease deleted,
-    # the counter lowered), and no other request touched a slot
+    # THEN one transaction wrote it all: the attempt (its lease removed with its state), the lead
+    # and the counter, and no other request touched a slot
     [settlement] = _writes(log)
     keys = {(i.kind, i.sk) for i in settlement}
-    assert {
-        ("Update", f"ATTEMPT#{a.n:04d}"),
-        ("Update", "LEAD"),
-        ("Delete", f"SLOT#{a.attempt_id}"),
-        ("Update", "SLOTS"),
-    } <= keys, keys
+    assert {("Update", f"ATTEMPT#{a.n:04d}"), ("Update", "LEAD"), ("Update", "SLOTS")} <= keys, keys
+    [attempt] = [i for i in settlement if i.sk.startswith("ATTEMPT#")]
+    assert "REMOVE slot_until" in attempt.expression
     touched = [op for op, items in log.requests if any(i.sk.startswith("SLOT") for i in items)]
     assert touched == ["TransactWriteItems"], touched
     # AND the lead is settled, and only the other call's slot is still held
@@ -89,11 +87,13 @@ def test_a_slot_given_back_earlier_is_not_given_back_twice(make_harness: Any) ->
     # WHEN the first one is settled
     assert LeadEffects(h.dialing, h.campaigns, h.clock).call_ended(a, CallOutcome.BUSY) is True
 
-    # THEN its lead is settled, by a second transaction without the slot's items (the first one,
-    # with them, was cancelled by the missing lease alone)
+    # THEN its lead is settled, by a second transaction without the counter (the first one, with
+    # it, was cancelled by the missing lease alone, and the attempt read again)
     first, second = _writes(log)
-    assert ("Delete", f"SLOT#{a.attempt_id}") in {(i.kind, i.sk) for i in first}
+    assert ("Update", "SLOTS") in {(i.kind, i.sk) for i in first}
     assert not [i for i in second if i.pk.endswith("#DIALING")], [(i.kind, i.sk) for i in second]
+    [attempt] = [i for i in second if i.sk.startswith("ATTEMPT#")]
+    assert "slot_until" not in attempt.expression
     assert _lead(h, a)["status"] != "dialing"
     # AND the counter was not lowered again: it still counts the other call's slot, which is held
     assert _slots(h) == (1, [b.attempt_id])
@@ -120,12 +120,9 @@ def test_a_duplicate_settlement_changes_nothing_and_whoever_ends_an_attempt_free
     assert _slots(h) == (1, [b.attempt_id])
     assert len(_writes(log)) == 2, [[(i.kind, i.sk) for i in w] for w in _writes(log)]
 
-    # AND a slot still held in a settled attempt's name (a lease left behind) is given back by
-    # whoever tries to end that attempt, though the settlement itself is refused
-    assert h.dialing.acquire_slot(h.tenant, a.attempt_id, 10, h.clock().timestamp() + 600)
-    assert _slots(h) == (2, sorted([a.attempt_id, b.attempt_id]))
-    assert effects.call_ended(a, CallOutcome.BUSY) is False
-    assert _lead(h, a) == lead
+    # AND a settled attempt cannot take a slot again (it is out of the in-flight index, where the
+    # reaper looks for leases whose holder died)
+    assert not h.dialing.acquire_slot(h.tenant, a.attempt_id, 10, h.clock().timestamp() + 600)
     assert _slots(h) == (1, [b.attempt_id])
 
 
@@ -146,8 +143,8 @@ class _ContendedSlots:
 
     def _answer(self, params: dict[str, Any], **_: Any) -> Any:
         items = json.loads(params["body"])["TransactItems"]
-        deletes = [op["Delete"]["Key"]["sk"]["S"] for op in items if "Delete" in op]
-        if len(items) <= 2 or not any(sk.startswith("SLOT#") for sk in deletes):
+        counters = [op["Update"]["Key"]["sk"]["S"] for op in items if "Update" in op]
+        if len(items) <= 2 or "SLOTS" not in counters:
             return None  # not a settlement carrying a slot: sent as it is
         self.refused += 1
         reasons = [{"Code": "TransactionConflict"} for _ in items]
@@ -171,13 +168,14 @@ def test_a_settlement_that_keeps_conflicting_on_the_slot_settles_the_lead_all_th
     finally:
         contended.close()
 
-    # THEN after its conflict retries, it settled without the slot and gave the slot back on its
+    # THEN after its conflict retries, it settled without the counter, moving the lease to an item
+    # of its own (which the reaper finds should a crash come next), and gave that back on its
     # own: the lead is not held up by the counter, and the counter still matches the leases
     assert settled is True
     assert contended.refused >= 2
     *tried, settlement, release = _writes(log)
     assert len(tried) == contended.refused
-    assert not [i for i in settlement if i.pk.endswith("#DIALING")]
+    assert [(i.kind, i.sk) for i in settlement if i.pk.endswith("#DIALING")] == [("Put", f"SLOT#{a.attempt_id}")]
     assert {(i.kind, i.sk) for i in release} == {("Delete", f"SLOT#{a.attempt_id}"), ("Update", "SLOTS")}
     assert _lead(h, a)["status"] != "dialing"
     assert _slots(h) == (1, [b.attempt_id])

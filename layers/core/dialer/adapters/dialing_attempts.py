@@ -15,11 +15,17 @@ from dialer.adapters.dialing_base import (
     DialingBase,
     LeadChange,
     attempt_from_item,
+    slot_counter_op,
     slot_release_ops,
     stats_op,
+    to_decimal,
 )
-from dialer.domain.dialing import OPEN_ATTEMPT_STATES, AttemptState, LeadStatus, attempt_id, shard_of
+from dialer.domain.dialing import OPEN_ATTEMPT_STATES, AttemptState, LeadStatus, shard_of
 from dialer.errors import TemporarilyUnavailable
+
+#: Settlement attempts while the attempt's slot changes under it (a release between the read and
+#: the write): each try reads the attempt afresh.
+_SETTLE_TRIES = 3
 
 
 class AttemptsMixin(DialingBase):
@@ -73,7 +79,7 @@ class AttemptsMixin(DialingBase):
         take: CallerTake | None = None,
     ) -> str:
         """``from_state → posting`` (claimed, or posting again for a repeated POST) with what is
-        being dialled, only while the attempt holds its slot lease (no dial without a slot) and,
+        being dialled, only while the attempt holds its slot's lease (no dial without a slot) and,
         with ``take``, the caller ID's count for the day taken under its daily cap: all or
         nothing, so a start that fails counts no call on the number. A repeated POST passes no
         ``take`` (its number was counted when it first started).
@@ -94,15 +100,10 @@ class AttemptsMixin(DialingBase):
                     "UpdateExpression": "SET "
                     + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields)))
                     + " ADD posts :one",
-                    "ConditionExpression": "#state = :from",
+                    # The slot's lease is on the attempt itself (``slot_lease_key``).
+                    "ConditionExpression": "#state = :from AND attribute_exists(slot_until)",
                     "ExpressionAttributeNames": names,
                     "ExpressionAttributeValues": values,
-                }
-            },
-            {
-                "ConditionCheck": {
-                    "Key": keys.dialing_state_key(tenant_id, f"SLOT#{attempt_id(lead_id, n)}"),
-                    "ConditionExpression": "attribute_exists(pk)",
                 }
             },
         ]
@@ -115,7 +116,12 @@ class AttemptsMixin(DialingBase):
             return "ok"
         if failed == -1:
             raise TemporarilyUnavailable("attempt kept conflicting")
-        return ("lost", "no_slot", "capped")[failed]
+        if failed == 0:
+            # The attempt's one condition covers its state and its lease: a read (on this rare
+            # path only) tells which failed.
+            now_seen = self.get_attempt(tenant_id, lead_id, n)
+            return "lost" if now_seen is None or now_seen.state != from_state else "no_slot"
+        return "capped"
 
     def back_to_claimed(self, tenant_id: str, lead_id: str, n: int) -> bool:
         """``posting → claimed`` after a definite refusal that nothing counts (429): the job is
@@ -215,14 +221,18 @@ class AttemptsMixin(DialingBase):
         call counts exactly once. A drop (nothing counted) cannot finish an attempt Telnyx has
         accepted: that call counts, and its events or the reaper settle it.
 
-        The attempt's slot is given back in the same transaction (its lease deleted while it
-        exists, the ``SLOTS`` counter lowered with it), so no crash can leave one done without
-        the other. A slot given back earlier (at the hangup while the lead awaits facts, a 429,
-        the reaper) cancels only that delete: the settlement is then made again without the
-        slot's two items, never with the decrement alone. When the settlement itself is refused
-        (already applied, the lead moved on) and the slot is still held, the slot is given back
-        on its own: whoever ends an attempt frees its slot. A transaction that kept conflicting
-        settles without the slot, then gives the slot back on its own (the old two requests)."""
+        The attempt's slot is given back in the same transaction (its lease, ``slot_until`` on the
+        attempt, removed and the ``SLOTS`` counter lowered with it), so no settled attempt ever
+        holds a slot and no crash can leave one done without the other. The attempt's condition
+        says whether it holds the lease as ``attempt`` was read; a slot given back since (at the
+        hangup while the lead awaits facts, a 429, the reaper) fails it, and the attempt is read
+        again and the settlement made again as it is now: the counter is lowered only with a
+        lease that was removed. When the settlement itself is refused (the lead moved on) while
+        the attempt holds its slot, the slot is given back on its own: whoever ends an attempt
+        frees its slot. A transaction that kept conflicting (most likely on ``SLOTS``, the
+        tenant's busiest item) settles without the counter, moving the lease to a ``SLOT#`` item
+        in the same transaction, then gives that back on its own: a crash between the two leaves
+        a lease the reaper finds."""
         open_states = [s.value for s in OPEN_ATTEMPT_STATES] + [AttemptState.CLAIMED.value]
         if final_state == AttemptState.DROPPED:
             open_states.remove(AttemptState.ACCEPTED.value)
@@ -242,18 +252,25 @@ class AttemptsMixin(DialingBase):
         if count_attempt:
             attempt_set += ", counted = :true"
             values[":true"] = True
-        ops: list[dict[str, Any]] = [
-            {
+        is_open = f"#state IN ({', '.join(f':o{i}' for i in range(len(open_states)))})"
+
+        def attempt_op(holds: bool) -> dict[str, Any]:
+            return {
                 "Update": {
                     "Key": keys.attempt_key(attempt.tenant_id, attempt.lead_id, attempt.n),
-                    "UpdateExpression": attempt_set,
-                    "ConditionExpression": f"#state IN ({', '.join(f':o{i}' for i in range(len(open_states)))})",
+                    "UpdateExpression": attempt_set + (" REMOVE slot_until" if holds else ""),
+                    "ConditionExpression": is_open
+                    + (
+                        " AND attribute_exists(slot_until)"
+                        if holds
+                        else " AND attribute_not_exists(slot_until)"
+                    ),
                     "ExpressionAttributeNames": names,
                     "ExpressionAttributeValues": values,
                 }
-            },
-            self._lead_change_op(attempt, change, now, count_attempt=count_attempt),
-        ]
+            }
+
+        rest: list[dict[str, Any]] = [self._lead_change_op(attempt, change, now, count_attempt=count_attempt)]
         stats: Counter[str] = Counter({"st_dialing": -1})
         if change.status != LeadStatus.PENDING:
             stats[f"st_{change.status.value}"] += 1
@@ -262,22 +279,58 @@ class AttemptsMixin(DialingBase):
         if change.deferred_reason:
             stats[f"def_{change.deferred_reason}"] += 1
         stats.update(counters or {})
-        ops.append(stats_op(attempt.tenant_id, attempt.campaign_id, shard_of(attempt.lead_id), stats))
-        ops.extend(events)
-        slot = len(ops)  # the lease's Delete; the counter's decrement follows it
-        failed = self._transact_all([*ops, *slot_release_ops(attempt.tenant_id, attempt.attempt_id)])
+        rest.append(stats_op(attempt.tenant_id, attempt.campaign_id, shard_of(attempt.lead_id), stats))
+        rest.extend(events)
+        holds = attempt.slot_until is not None
+        for _ in range(_SETTLE_TRIES):
+            counter = [slot_counter_op(attempt.tenant_id, -1, None)] if holds else []
+            failed = self._transact_all([attempt_op(holds), *rest, *counter])
+            if failed is None:
+                return True
+            if -1 in failed:
+                return self._finish_contended(attempt, attempt_op(holds), rest, holds=holds)
+            if 0 not in failed:
+                # The attempt is as read, the lead is not (it moved on): refused.
+                if holds:
+                    self._transact(slot_release_ops(attempt.tenant_id, attempt.attempt_id))
+                return False
+            fresh = self.get_attempt(attempt.tenant_id, attempt.lead_id, attempt.n)
+            if fresh is None or fresh.state.value not in open_states:
+                return False  # settled already (its slot went with it), or a drop of an accepted call
+            holds = fresh.slot_until is not None
+        raise TemporarilyUnavailable("the attempt's slot kept changing while it was being settled")
+
+    def _finish_contended(
+        self, attempt: AttemptRecord, attempt_op: dict[str, Any], rest: list[dict[str, Any]], *, holds: bool
+    ) -> bool:
+        """``finish`` without the ``SLOTS`` counter, which kept conflicting: the attempt's lease
+        moves to a ``SLOT#`` item in the settlement's transaction, then that is given back on its
+        own (the reaper gives it back if a crash comes between)."""
+        lease: list[dict[str, Any]] = []
+        if holds:
+            lease.append(
+                {
+                    "Put": {
+                        "Item": {
+                            **keys.dialing_state_key(attempt.tenant_id, f"SLOT#{attempt.attempt_id}"),
+                            "entity": "slot",
+                            "attempt_id": attempt.attempt_id,
+                            "lease_until": to_decimal(attempt.slot_until or 0.0),
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+        failed = self._transact_all([attempt_op, *rest, *lease])
         if failed is None:
+            if holds:
+                self._transact(slot_release_ops(attempt.tenant_id, attempt.attempt_id, lease_item=True))
             return True
-        settled = False
-        if failed <= {slot, -1}:
-            # Only the slot held it up: its lease was given back earlier, or the transaction kept
-            # conflicting (most likely on ``SLOTS``, the tenant's busiest item, which must not
-            # hold a lead's settlement up). Settle without the slot's two items.
-            settled = self._transact(ops) is None
-        if slot not in failed:
-            # The slot may still be held (a refused or contended settlement): give it back.
+        if -1 in failed or 0 in failed:
+            raise TemporarilyUnavailable("the settlement kept conflicting")  # the redelivery decides again
+        if holds:
             self._transact(slot_release_ops(attempt.tenant_id, attempt.attempt_id))
-        return settled
+        return False
 
     def resettle(
         self,

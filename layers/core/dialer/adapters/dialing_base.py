@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dialer import keys
 from dialer.adapters.dynamo import DynamoItems, storage_error
 from dialer.adapters.table_ops import TableOps
-from dialer.domain.dialing import AttemptState, LeadStatus, attempt_id
+from dialer.domain.dialing import AttemptState, LeadStatus, attempt_id, parse_attempt_id
 
 _CONFLICT_RETRIES = 6
 
@@ -73,6 +73,8 @@ class AttemptRecord:
     reason: str | None = None
     posts: int = 0
     callback_note: str | None = None
+    # Epoch seconds until which the attempt holds a concurrency slot (None: it holds none).
+    slot_until: float | None = None
 
     @property
     def attempt_id(self) -> str:
@@ -181,6 +183,7 @@ def attempt_from_item(item: Mapping[str, Any]) -> AttemptRecord:
         reason=item.get("reason"),
         posts=int(item.get("posts") or 0),
         callback_note=item.get("callback_note"),
+        slot_until=float(item["slot_until"]) if item.get("slot_until") is not None else None,
     )
 
 
@@ -197,19 +200,41 @@ def slot_counter_op(tenant_id: str, amount: int, limit: int | None) -> dict[str,
     return {"Update": body}
 
 
-def slot_release_ops(tenant_id: str, attempt: str) -> list[dict[str, Any]]:
-    """An attempt's slot given back: its lease deleted, only while it exists, and the ``SLOTS``
-    counter lowered with it. The two always go together in one transaction, so the counter is
-    never lowered for a slot that was not deleted (a repeated release changes nothing)."""
-    return [
-        {
+def slot_lease_key(tenant_id: str, holder: str) -> dict[str, str]:
+    """Where a slot's lease lives: an outbound attempt holds it on its own item (``slot_until``,
+    written by the claim with the attempt: no item of its own to put, check and delete on the
+    tenant's busiest partition); anything else (an inbound call, ``inbound:{call_control_id}``)
+    on a ``SLOT#{holder}`` item of the tenant's dialing state (``lease_until``)."""
+    parsed = parse_attempt_id(holder)
+    if parsed is not None:
+        return keys.attempt_key(tenant_id, *parsed)
+    return keys.dialing_state_key(tenant_id, f"SLOT#{holder}")
+
+
+def slot_release_ops(tenant_id: str, holder: str, *, lease_item: bool = False) -> list[dict[str, Any]]:
+    """A slot given back: its lease removed, only while it exists, and the ``SLOTS`` counter
+    lowered with it. The two always go together in one transaction, so the counter is never
+    lowered for a lease that was not removed (a repeated release changes nothing).
+
+    ``lease_item``: the lease is a ``SLOT#{holder}`` item even for an attempt (one the reaper
+    found there: a settlement that moved its lease out, or a lease taken before leases moved
+    onto attempts)."""
+    if lease_item or parse_attempt_id(holder) is None:
+        release: dict[str, Any] = {
             "Delete": {
-                "Key": keys.dialing_state_key(tenant_id, f"SLOT#{attempt}"),
+                "Key": keys.dialing_state_key(tenant_id, f"SLOT#{holder}"),
                 "ConditionExpression": "attribute_exists(pk)",
             }
-        },
-        slot_counter_op(tenant_id, -1, None),
-    ]
+        }
+    else:
+        release = {
+            "Update": {
+                "Key": slot_lease_key(tenant_id, holder),
+                "UpdateExpression": "REMOVE slot_until",
+                "ConditionExpression": "attribute_exists(slot_until)",
+            }
+        }
+    return [release, slot_counter_op(tenant_id, -1, None)]
 
 
 def stats_op(tenant_id: str, campaign_id: str, shard: int, change: Mapping[str, int]) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""Due leads and claims: reading the due index, claiming leads (lead, attempt, slot lease and
-counters in one transaction), deferring and ending pending leads, and the in-flight index.
+"""Due leads and claims: reading the due index, claiming leads (lead, attempt with its slot lease,
+and counters in one transaction), deferring and ending pending leads, and the in-flight index.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from dialer.adapters.dialing_base import (
 from dialer.domain.dialing import DUE_SHARDS, AttemptState, LeadStatus, attempt_id, shard_of
 from dialer.errors import TemporarilyUnavailable
 
-#: Leads per claim transaction: 3 items each, plus the slot counter and up to 4 stats shards.
+#: Leads per claim transaction: 2 items each (the lead, its attempt holding the slot's lease), plus
+#: the slot counter and a stats shard per campaign and shard (at most 100 items in all).
 CLAIM_BATCH = 30
 
 
@@ -144,9 +145,8 @@ class ClaimsMixin(DialingBase):
                 if -1 in failed:
                     raise TemporarilyUnavailable("claims kept conflicting")
                 lost = {lead_positions[i] for i in failed if i in lead_positions}
-                # Each lead is three operations; any of them failing loses that lead.
+                # Each lead is two operations; either failing loses that lead.
                 lost |= {lead_positions[i - 1] for i in failed if i - 1 in lead_positions}
-                lost |= {lead_positions[i - 2] for i in failed if i - 2 in lead_positions}
                 if lost:
                     batch = [c for j, c in enumerate(batch) if j not in lost]
                     continue
@@ -214,19 +214,7 @@ class ClaimsMixin(DialingBase):
                             "callback_note": item.get("callback_note"),
                             "counted": False,
                             "posts": 0,
-                        },
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                }
-            )
-            ops.append(
-                {
-                    "Put": {
-                        "Item": {
-                            **keys.dialing_state_key(tenant_id, f"SLOT#{aid}"),
-                            "entity": "slot",
-                            "attempt_id": aid,
-                            "lease_until": to_decimal(slot_until),
+                            "slot_until": to_decimal(slot_until),
                         },
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }

@@ -13,8 +13,10 @@ Per tenant, from the in-flight index (claims older than the claim timeout, oldes
   it, so no call is running; the attempt counts, so max attempts holds);
 * an attempt already settled whose lead still points at it cannot happen (one transaction).
 
-Then slot leases past their expiry are given back (their calls are long over), imports whose
-file never came are failed (:class:`~dialer.services.imports.ImportExpiry`), and, where the
+Slot leases past their expiry are given back (their calls are long over): an in-flight attempt's
+with it, then the ``SLOT#`` items' (inbound calls, leases a contended settlement moved out).
+Imports whose file never came are failed (:class:`~dialer.services.imports.ImportExpiry`), and,
+where the
 tenant enabled Telnyx Number Reputation, spam-risky caller IDs are rested
 (:class:`~dialer.services.number_reputation.ReputationSweep`, at most every
 ``check_every_minutes``).
@@ -104,22 +106,28 @@ class Reaper:
                 if n is None:
                     continue
                 attempt = self.dialing.get_attempt(tenant_id, str(item["lead_id"]), int(n))
-                if attempt is not None:
-                    kind = self._settle(attempt, now)
-                    if kind:
-                        done[kind] += 1
-        for attempt_id, until in self.dialing.slot_leases(tenant_id):
+                if attempt is None:
+                    continue
+                lapsed = attempt.slot_until is not None and attempt.slot_until < now.timestamp()
+                kind = self._settle(attempt, now, lease_expired=lapsed)
+                if kind:
+                    done[kind] += 1
+                if lapsed and self.dialing.release_slot(tenant_id, attempt.attempt_id):
+                    done["slot_reclaimed"] += 1
+        # Leases on ``SLOT#`` items: inbound calls', and attempts' that a contended settlement
+        # moved out (their attempt is settled) or that predate leases on attempts.
+        for holder, until in self.dialing.slot_leases(tenant_id):
             if until < now.timestamp():
-                parsed = parse_attempt_id(attempt_id)
+                parsed = parse_attempt_id(holder)
                 attempt = self.dialing.get_attempt(tenant_id, *parsed) if parsed else None
                 if attempt is not None and attempt.state in OPEN_ATTEMPT_STATES:
                     kind = self._settle(attempt, now, lease_expired=True)
                     if kind:
                         done[kind] += 1
-                if self.dialing.release_slot(tenant_id, attempt_id):
+                if self.dialing.release_lease_item(tenant_id, holder):
                     done["slot_reclaimed"] += 1
-        if self.imports is not None and (expired := self.imports.expire(tenant_id)):
-            done["import_expired"] += expired
+        if self.imports is not None and (failed := self.imports.expire(tenant_id)):
+            done["import_expired"] += failed
         done.update(self.reputation.sweep(tenant_id))
         if done:
             get_logger().info("reaper settled stuck work", tenant_id=tenant_id, done=dict(done))
