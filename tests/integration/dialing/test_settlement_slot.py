@@ -175,7 +175,9 @@ def test_a_settlement_that_keeps_conflicting_on_the_slot_settles_the_lead_all_th
     assert contended.refused >= 2
     *tried, settlement, release = _writes(log)
     assert len(tried) == contended.refused
-    assert [(i.kind, i.sk) for i in settlement if i.pk.endswith("#DIALING")] == [("Put", f"SLOT#{a.attempt_id}")]
+    assert [(i.kind, i.sk) for i in settlement if i.pk.endswith("#DIALING")] == [
+        ("Put", f"SLOT#{a.attempt_id}")
+    ]
     assert {(i.kind, i.sk) for i in release} == {("Delete", f"SLOT#{a.attempt_id}"), ("Update", "SLOTS")}
     assert _lead(h, a)["status"] != "dialing"
     assert _slots(h) == (1, [b.attempt_id])
