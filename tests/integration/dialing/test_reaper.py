@@ -116,6 +116,30 @@ def test_a_lease_on_its_own_item_whose_holder_died_is_reclaimed(make_harness: An
     assert h.dialing.slots_in_use(h.tenant) == 1
 
 
+def test_an_attempts_lease_left_on_an_item_of_its_own_is_reclaimed(make_harness: Any) -> None:
+    from dialer.adapters.dialing_base import slot_counter_op, to_decimal
+    from dialer.keys import dialing_state_key
+
+    # GIVEN attempts' leases on ``SLOT#`` items, as a contended settlement leaves one when it dies
+    # before giving it back (or as leases were kept before they moved onto attempts): one expired,
+    # one not, each counted
+    h: Harness = make_harness()
+    now = h.clock().timestamp()
+    for holder, until in (("ld_gone#attempt-1", now - 1), ("ld_live#attempt-2", now + 600)):
+        item = {
+            **dialing_state_key(h.tenant, f"SLOT#{holder}"),
+            "attempt_id": holder,
+            "lease_until": to_decimal(until),
+        }
+        assert h.dialing._transact([{"Put": {"Item": item}}, slot_counter_op(h.tenant, +1, None)]) is None
+    # WHEN the reaper runs
+    done = h.reaper().run([h.tenant])
+    # THEN the expired item is given back with the counter, the other kept
+    assert done["slot_reclaimed"] == 1
+    assert [holder for holder, _ in h.dialing.held_slots(h.tenant)] == ["ld_live#attempt-2"]
+    assert h.dialing.slots_in_use(h.tenant) == 1
+
+
 def test_an_ambiguous_dial_is_never_redialled_by_the_reaper(make_harness: Any) -> None:
     # GIVEN dials whose POST reached Telnyx but whose answer was lost (the call exists, we do not
     # know it) and whose webhooks never come
