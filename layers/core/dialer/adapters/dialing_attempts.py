@@ -20,7 +20,7 @@ from dialer.adapters.dialing_base import (
     stats_op,
     to_decimal,
 )
-from dialer.domain.dialing import OPEN_ATTEMPT_STATES, AttemptState, LeadStatus, shard_of
+from dialer.domain.dialing import UNSETTLED_ATTEMPT_STATES, AttemptState, LeadStatus, shard_of
 from dialer.errors import TemporarilyUnavailable
 
 #: Settlement attempts while the attempt's slot changes under it (a release between the read and
@@ -233,7 +233,7 @@ class AttemptsMixin(DialingBase):
         tenant's busiest item) settles without the counter, moving the lease to a ``SLOT#`` item
         in the same transaction, then gives that back on its own: a crash between the two leaves
         a lease the reaper finds."""
-        open_states = [s.value for s in OPEN_ATTEMPT_STATES] + [AttemptState.CLAIMED.value]
+        open_states = sorted(s.value for s in UNSETTLED_ATTEMPT_STATES)
         if final_state == AttemptState.DROPPED:
             open_states.remove(AttemptState.ACCEPTED.value)
         names = {"#state": "state"}

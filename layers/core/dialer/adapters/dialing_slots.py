@@ -16,11 +16,11 @@ from dialer.adapters.dialing_base import (
     slot_release_ops,
     to_decimal,
 )
-from dialer.domain.dialing import DUE_SHARDS, OPEN_ATTEMPT_STATES, AttemptState, parse_attempt_id
+from dialer.domain.dialing import DUE_SHARDS, UNSETTLED_ATTEMPT_STATES, parse_attempt_id
 
-#: An attempt takes a new lease only while it is open: a settled attempt holding a slot would be
-#: out of the in-flight index, where the reaper looks.
-_OPEN = sorted(s.value for s in (*OPEN_ATTEMPT_STATES, AttemptState.CLAIMED))
+#: An attempt takes a new lease only while it is unsettled: a settled attempt holding a slot would
+#: be out of the in-flight index, where the reaper looks.
+_OPEN = sorted(s.value for s in UNSETTLED_ATTEMPT_STATES)
 
 
 class SlotsMixin(DialingBase):
@@ -95,24 +95,18 @@ class SlotsMixin(DialingBase):
         held = self.slot_leases(tenant_id)
         attempt_keys = []
         for shard in range(DUE_SHARDS):
-            index = keys.inflight_index(tenant_id, shard)
-            start: dict[str, Any] | None = None
+            pk = keys.inflight_index(tenant_id, shard)["due_pk"]
+            after: str | None = None
             while True:
-                kwargs: dict[str, Any] = {
-                    "IndexName": "due",
-                    "KeyConditionExpression": "due_pk = :pk",
-                    "ExpressionAttributeValues": self.items.to_ddb({":pk": index["due_pk"]}),
-                }
-                if start:
-                    kwargs["ExclusiveStartKey"] = start
-                response = self._query(**kwargs)
-                for item in map(self.items.from_ddb, response.get("Items", [])):
-                    if item.get("current_attempt") is not None:
-                        attempt_keys.append(
-                            keys.attempt_key(tenant_id, item["lead_id"], int(item["current_attempt"]))
-                        )
-                start = response.get("LastEvaluatedKey")
-                if not start:
+                page, after = self.ops.query(
+                    "due_pk", pk, index="due", sk_name="due_sk", after=after, limit=500
+                )
+                attempt_keys += [
+                    keys.attempt_key(tenant_id, str(i["lead_id"]), int(i["current_attempt"]))
+                    for i in page
+                    if i.get("current_attempt") is not None
+                ]
+                if after is None:
                     break
         for item in self.ops.batch_get(attempt_keys):
             if item.get("slot_until") is not None:

@@ -65,6 +65,10 @@ class AttemptState(StrEnum):
 #: Attempt states whose lead effect has not been applied yet (the call may still end).
 OPEN_ATTEMPT_STATES = frozenset({AttemptState.POSTING, AttemptState.ACCEPTED, AttemptState.UNCONFIRMED})
 
+#: Attempt states not settled yet: the open ones and a claim not dialled yet. Only these may be
+#: settled, and only these may hold a slot (their lead is ``dialing`` them, in the in-flight index).
+UNSETTLED_ATTEMPT_STATES = OPEN_ATTEMPT_STATES | {AttemptState.CLAIMED}
+
 
 def leads_by_state(counters: Mapping[str, int], lead_count: int) -> dict[str, int]:
     """A campaign's leads by state from its sharded ``st_<state>`` counters: pending is whatever

@@ -16,8 +16,7 @@ Per tenant, from the in-flight index (claims older than the claim timeout, oldes
 Slot leases past their expiry are given back (their calls are long over): an in-flight attempt's
 with it, then the ``SLOT#`` items' (inbound calls, leases a contended settlement moved out).
 Imports whose file never came are failed (:class:`~dialer.services.imports.ImportExpiry`), and,
-where the
-tenant enabled Telnyx Number Reputation, spam-risky caller IDs are rested
+where the tenant enabled Telnyx Number Reputation, spam-risky caller IDs are rested
 (:class:`~dialer.services.number_reputation.ReputationSweep`, at most every
 ``check_every_minutes``).
 """
