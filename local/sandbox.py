@@ -158,6 +158,10 @@ def find_python(runtime: str) -> str:
     return found
 
 
+#: botocore client plugins the runner may name in ``BOTOCORE_EXPERIMENTAL__PLUGINS`` (never deployed).
+RUNTIME_PLUGINS = Path(__file__).resolve().parent / "runtime_plugins"
+
+
 class Sandbox:
     """A function's process, started on first use and kept warm; one invocation at a time."""
 
@@ -180,7 +184,7 @@ class Sandbox:
     def environment(self) -> dict[str, str]:
         """The variables Lambda sets, the function's own, and the local endpoint and credentials."""
         spec = self.spec
-        path = [spec.code_dir, *spec.layer_dirs, self.runtime_dir]
+        path = [spec.code_dir, *spec.layer_dirs, self.runtime_dir, RUNTIME_PLUGINS]
         return {
             "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
             **spec.environment,

@@ -25,7 +25,10 @@ def run_until_quiet(h: Harness, campaign_id: str, *, rounds: int = 200) -> None:
         h.pump_dials(workers, max_idle_rounds=1)
         h.settle(5.0)
         stats = h.dialing.campaign_stats(h.tenant, campaign_id)
-        if stats["st_dialing"] == 0 and h.dialing.count_due(h.tenant, campaign_id, utc_iso(h.clock())) == 0:
+        if (
+            stats["st_dialing"] == 0
+            and h.dialing.due_summary(h.tenant, campaign_id, utc_iso(h.clock()))[0] == 0
+        ):
             return
     raise AssertionError(f"still dialling: {h.dialing.campaign_stats(h.tenant, campaign_id)}")
 

@@ -171,3 +171,45 @@ def test_a_callback_booked_between_the_settlements_read_and_its_write_is_not_los
     item = next(i for i in h.leads(campaign_id) if i["lead_id"] == lead_id)
     assert (item["status"], item["callback_note"]) == ("pending", "asked on the call")
     assert item["due_sk"].startswith("0#")
+
+
+@pytest.mark.parametrize("page", [2, 100])
+def test_progress_counts_the_due_leads_and_finds_the_next_due_time_in_one_read_a_partition(
+    make_harness: Any, page: int
+) -> None:
+    """``due_now`` and ``next_due_at`` against the lead items' own due keys, with callbacks
+    (priority 0) and leads due later in the mix: one Query a partition and priority while its due
+    leads fit in a page; past a page (``page=2``) the rest is counted and the head read apart."""
+    from dialer.domain.dialing import utc_iso
+
+    h: Harness = make_harness()
+    campaign_id = h.campaign(40)
+    now = h.clock()
+    for i, lead in enumerate(h.leads(campaign_id)):
+        if i % 3 == 0:  # a third wait: callbacks in i + 1 hours, others in i minutes
+            priority, at = (
+                (0, now + timedelta(hours=i + 1)) if i % 2 == 0 else (1, now + timedelta(minutes=i))
+            )
+            key = {"pk": lead["pk"], "sk": lead["sk"]}
+            due_sk = f"{priority}#{utc_iso(at)}#{lead['lead_id']}"
+            assert h.campaigns.ops.update(key, set_fields={"due_sk": due_sk})
+    entries = [str(lead["due_sk"]).split("#") for lead in h.leads(campaign_id)]
+    times = [at for _, at, _ in entries]
+    expected = (sum(at <= utc_iso(now) for at in times), min(at for at in times if at > utc_iso(now)))
+    assert expected[0] == 26
+
+    queries: list[dict[str, Any]] = []
+    client = h.dialing.client
+    client.meta.events.register(
+        "provide-client-params.dynamodb.Query", lambda params, **_: queries.append(params)
+    )
+    assert h.dialing.due_summary(h.tenant, campaign_id, utc_iso(now), page=page) == expected
+    if page == 100:
+        assert len(queries) == 8  # 4 shards × 2 priorities, no second read of any
+
+    # the whole progress answer: the campaign, one batch of counters, one read a due partition
+    sent: list[str] = []
+    client.meta.events.register("before-call.dynamodb", lambda model, **_: sent.append(model.name))
+    progress = api(h).progress(campaign_id)
+    assert (progress.due_now, progress.next_due_at) == expected
+    assert sorted(sent) == ["BatchGetItem", "GetItem", *["Query"] * 8]

@@ -66,55 +66,72 @@ class ClaimsMixin(DialingBase):
                 return True
         return False
 
-    def count_due(self, tenant_id: str, campaign_id: str, now: str) -> int:
-        """Leads due now (both priorities, every shard)."""
-        total = 0
-        for shard in range(DUE_SHARDS):
-            for priority in (0, 1):
-                index = keys.due_index(tenant_id, campaign_id, shard, priority)
-                start: dict[str, Any] | None = None
-                while True:
-                    kwargs: dict[str, Any] = {
-                        "IndexName": "due",
-                        "KeyConditionExpression": "due_pk = :pk AND due_sk BETWEEN :lo AND :hi",
-                        "ExpressionAttributeValues": self.items.to_ddb(
-                            {":pk": index["due_pk"], ":lo": f"{priority}#", ":hi": f"{priority}#{now}#\uffff"}
-                        ),
-                        "Select": "COUNT",
-                    }
-                    if start:
-                        kwargs["ExclusiveStartKey"] = start
-                    response = self._query(**kwargs)
-                    total += int(response.get("Count", 0))
-                    start = response.get("LastEvaluatedKey")
-                    if not start:
-                        break
-        return total
+    def due_summary(
+        self, tenant_id: str, campaign_id: str, now: str, *, page: int = 100
+    ) -> tuple[int, str | None]:
+        """How many leads are due at ``now`` (both priorities, every shard), and the earliest
+        later instant at which one falls due (None: no lead waits for a later time).
 
-    def next_due_at(self, tenant_id: str, campaign_id: str, after: str) -> str | None:
-        """The earliest instant after ``after`` at which a pending lead falls due (None: no lead
-        waits for a later time): the head of each due partition past ``after``, one item each."""
-        found: list[str] = []
+        One Query a partition while its due leads fit in ``page``: the items come in due order,
+        so counting them up to the first that is not yet due also finds that one. A partition
+        with more due leads is counted on (``Select COUNT``, no items sent) and its head past
+        ``now`` read with a query of its own, as two separate reads always did."""
+        due = 0
+        heads: list[str] = []
         for shard in range(DUE_SHARDS):
             for priority in (0, 1):
-                index = keys.due_index(tenant_id, campaign_id, shard, priority)
+                pk = keys.due_index(tenant_id, campaign_id, shard, priority)["due_pk"]
+                last_due = f"{priority}#{now}#\uffff"  # every due key of a lead due at now sorts before
                 response = self._query(
                     IndexName="due",
                     KeyConditionExpression="due_pk = :pk AND due_sk BETWEEN :lo AND :hi",
                     ExpressionAttributeValues=self.items.to_ddb(
-                        {
-                            ":pk": index["due_pk"],
-                            ":lo": f"{priority}#{after}#\uffff",
-                            ":hi": f"{priority}#\uffff",
-                        }
+                        {":pk": pk, ":lo": f"{priority}#", ":hi": f"{priority}#\uffff"}
                     ),
                     ProjectionExpression="due_sk",
-                    Limit=1,
+                    Limit=page,
                 )
-                found += [
-                    self.items.from_ddb(item)["due_sk"].split("#")[1] for item in response.get("Items", [])
-                ]
-        return min(found, default=None)
+                head = None
+                for item in response.get("Items", []):
+                    due_sk = str(self.items.from_ddb(item)["due_sk"])
+                    if due_sk > last_due:
+                        head = due_sk
+                        break
+                    due += 1
+                start = response.get("LastEvaluatedKey")
+                if head is None and start:
+                    due += self._count_range(pk, start, f"{priority}#", last_due)
+                    head = self._first_after(pk, last_due, f"{priority}#\uffff")
+                if head is not None:
+                    heads.append(head.split("#")[1])
+        return due, min(heads, default=None)
+
+    def _count_range(self, pk: str, start: dict[str, Any] | None, low: str, high: str) -> int:
+        """Due entries of the partition ``pk`` between ``low`` and ``high``, from ``start`` on."""
+        total = 0
+        while start:
+            response = self._query(
+                IndexName="due",
+                KeyConditionExpression="due_pk = :pk AND due_sk BETWEEN :lo AND :hi",
+                ExpressionAttributeValues=self.items.to_ddb({":pk": pk, ":lo": low, ":hi": high}),
+                Select="COUNT",
+                ExclusiveStartKey=start,
+            )
+            total += int(response.get("Count", 0))
+            start = response.get("LastEvaluatedKey")
+        return total
+
+    def _first_after(self, pk: str, low: str, high: str) -> str | None:
+        """The first due key of the partition ``pk`` between ``low`` and ``high``."""
+        response = self._query(
+            IndexName="due",
+            KeyConditionExpression="due_pk = :pk AND due_sk BETWEEN :lo AND :hi",
+            ExpressionAttributeValues=self.items.to_ddb({":pk": pk, ":lo": low, ":hi": high}),
+            ProjectionExpression="due_sk",
+            Limit=1,
+        )
+        items = response.get("Items", [])
+        return str(self.items.from_ddb(items[0])["due_sk"]) if items else None
 
     def pending_leads(self, tenant_id: str, campaign_id: str, shard: int, limit: int) -> list[dict[str, Any]]:
         """Any pending leads of one shard (due or not): the cancel sweep's page."""

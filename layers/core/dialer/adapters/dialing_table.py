@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -55,6 +56,7 @@ __all__ = [
     "Claim",
     "DialingTable",
     "LeadChange",
+    "ProgressCounters",
     "TenantLimits",
     "attempt_from_item",
 ]
@@ -84,14 +86,7 @@ class DialingTable(ClaimsMixin, AttemptsMixin, SlotsMixin, RateMixin, DialingBas
 
     def tenant_limits(self, tenant_id: str, defaults: TenantLimits) -> TenantLimits:
         """The tenant's limits: its record's overrides on top of ``defaults``."""
-        item = self.items.get(keys.tenant_key(tenant_id)) or {}
-        return TenantLimits(
-            channel_limit=int(item.get("channel_limit") or defaults.channel_limit),
-            dials_per_second=int(item.get("dials_per_second") or defaults.dials_per_second),
-            dials_per_5s=int(item.get("dials_per_5s") or defaults.dials_per_5s),
-            connection_id=item.get("call_control_connection_id") or defaults.connection_id,
-            inbound_reserve=int(item.get("inbound_reserve") or defaults.inbound_reserve),
-        )
+        return limits_from_item(self.items.get(keys.tenant_key(tenant_id)) or {}, defaults)
 
     def set_tenant_limits(self, tenant_id: str, **values: int | str | None) -> bool:
         """Override some of a tenant's limits (``channel_limit``, ``dials_per_second``,
@@ -131,15 +126,40 @@ class DialingTable(ClaimsMixin, AttemptsMixin, SlotsMixin, RateMixin, DialingBas
     # --- counters -------------------------------------------------------------------------------
     def campaign_stats(self, tenant_id: str, campaign_id: str) -> Counter[str]:
         """The campaign's counters summed over their shards."""
-        found = self.ops.batch_get(
-            [keys.campaign_stats_key(tenant_id, campaign_id, s) for s in range(DUE_SHARDS)]
+        return summed_stats(
+            self.ops.batch_get(
+                [keys.campaign_stats_key(tenant_id, campaign_id, s) for s in range(DUE_SHARDS)]
+            )
         )
-        total: Counter[str] = Counter()
-        for item in found:
-            for name, value in item.items():
-                if name.startswith(("st_", "def_", "out_")) or name == "dials":
-                    total[name] += int(value)
-        return total
+
+    def progress_counters(
+        self, tenant_id: str, campaign_id: str, minutes: Sequence[str], defaults: TenantLimits
+    ) -> ProgressCounters:
+        """What a campaign's progress reads besides the campaign and its due index, in one
+        BatchGetItem: its counters' shards, its claims in ``minutes``, the tenant's limits and
+        the slots it holds."""
+        stats_keys = [keys.campaign_stats_key(tenant_id, campaign_id, s) for s in range(DUE_SHARDS)]
+        pace_keys = [keys.campaign_pace_key(tenant_id, campaign_id, m) for m in minutes]
+        tenant = keys.tenant_key(tenant_id)
+        slots = keys.dialing_state_key(tenant_id, "SLOTS")
+        found = {
+            (str(i["pk"]), str(i["sk"])): i
+            for i in self.ops.batch_get([*stats_keys, *pace_keys, tenant, slots])
+        }
+
+        def item(key: dict[str, str]) -> dict[str, Any] | None:
+            return found.get((key["pk"], key["sk"]))
+
+        return ProgressCounters(
+            stats=summed_stats(i for k in stats_keys if (i := item(k)) is not None),
+            pace={
+                m: int(i.get("claims") or 0)
+                for m, k in zip(minutes, pace_keys, strict=True)
+                if (i := item(k))
+            },
+            limits=limits_from_item(item(tenant) or {}, defaults),
+            slots_in_use=int((item(slots) or {}).get("in_use") or 0),
+        )
 
     def add_pace(self, tenant_id: str, campaign_id: str, minute: str, amount: int, expires_at: int) -> None:
         """Count ``amount`` claims of the campaign in ``minute``."""
@@ -172,3 +192,34 @@ class DialingTable(ClaimsMixin, AttemptsMixin, SlotsMixin, RateMixin, DialingBas
             [caller_id_record(i) for k in records if (i := item(k)) is not None],
             {c: int(i.get("used") or 0) for c, k in zip(caller_ids, usage, strict=True) if (i := item(k))},
         )
+
+
+@dataclass(frozen=True)
+class ProgressCounters:
+    """The counters a campaign's progress shows (see :meth:`DialingTable.progress_counters`)."""
+
+    stats: Counter[str]
+    pace: dict[str, int]  # claims by minute ("YYYY-MM-DDTHH:MM"), minutes with none left out
+    limits: TenantLimits
+    slots_in_use: int
+
+
+def summed_stats(items: Iterable[dict[str, Any]]) -> Counter[str]:
+    """A campaign's counters summed over the ``STATS`` shards given."""
+    total: Counter[str] = Counter()
+    for item in items:
+        for name, value in item.items():
+            if name.startswith(("st_", "def_", "out_")) or name == "dials":
+                total[name] += int(value)
+    return total
+
+
+def limits_from_item(item: dict[str, Any], defaults: TenantLimits) -> TenantLimits:
+    """A tenant's limits: its record's overrides (``item``, empty for none) on top of ``defaults``."""
+    return TenantLimits(
+        channel_limit=int(item.get("channel_limit") or defaults.channel_limit),
+        dials_per_second=int(item.get("dials_per_second") or defaults.dials_per_second),
+        dials_per_5s=int(item.get("dials_per_5s") or defaults.dials_per_5s),
+        connection_id=item.get("call_control_connection_id") or defaults.connection_id,
+        inbound_reserve=int(item.get("inbound_reserve") or defaults.inbound_reserve),
+    )

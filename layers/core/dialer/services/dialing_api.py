@@ -249,34 +249,34 @@ class DialingApi:
         campaign = self.campaigns.get_campaign(self.tenant_id, campaign_id)
         if campaign is None:
             raise NotFound(f"campaign {campaign_id} not found")
-        stats = self.dialing.campaign_stats(self.tenant_id, campaign_id)
-        by_state = leads_by_state(stats, campaign.lead_count)
         now = self.clock()
         minutes = [(now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M"), now.strftime("%Y-%m-%dT%H:%M")]
-        pace = self.dialing.pace(self.tenant_id, campaign_id, minutes)
+        counters = self.dialing.progress_counters(self.tenant_id, campaign_id, minutes, self.defaults)
+        stats, limits = counters.stats, counters.limits
         past_share = 1 - now.second / 60
-        last_minute = round(pace.get(minutes[1], 0) + pace.get(minutes[0], 0) * past_share)
-        limits = self.dialing.tenant_limits(self.tenant_id, self.defaults)
+        last_minute = round(counters.pace.get(minutes[1], 0) + counters.pace.get(minutes[0], 0) * past_share)
+        # The due index is read only while the campaign can dial again (not once it is done).
+        due_now, next_due_at = (
+            self.dialing.due_summary(self.tenant_id, campaign_id, utc_iso(now))
+            if campaign.status in (CampaignStatus.ACTIVE, CampaignStatus.PAUSED)
+            else (0, None)
+        )
         return ProgressResponse(
             campaign_id=campaign_id,
             status=campaign.status.value,
             lead_count=campaign.lead_count,
-            leads_by_state=by_state,
+            leads_by_state=leads_by_state(stats, campaign.lead_count),
             in_flight=max(0, stats.get("st_dialing", 0)),
-            due_now=self.dialing.count_due(self.tenant_id, campaign_id, utc_iso(now))
-            if campaign.status == CampaignStatus.ACTIVE or campaign.status == CampaignStatus.PAUSED
-            else 0,
+            due_now=due_now,
             deferred_by_reason={k[4:]: v for k, v in sorted(stats.items()) if k.startswith("def_") and v > 0},
             outcomes={k[4:]: v for k, v in sorted(stats.items()) if k.startswith("out_") and v > 0},
             dials_total=stats.get("dials", 0),
             dials_last_minute=last_minute,
             dial_limit_per_minute=min(limits.dials_per_second * 60, limits.dials_per_5s * 12),
-            slots_in_use=self.dialing.slots_in_use(self.tenant_id),
+            slots_in_use=counters.slots_in_use,
             slot_limit=limits.channel_limit,
             evaluated_at=utc_iso(now),
-            next_due_at=self.dialing.next_due_at(self.tenant_id, campaign_id, utc_iso(now))
-            if campaign.status in (CampaignStatus.ACTIVE, CampaignStatus.PAUSED)
-            else None,
+            next_due_at=next_due_at,
         )
 
     # --- a lead and its attempts ----------------------------------------------------------------
