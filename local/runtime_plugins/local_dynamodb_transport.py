@@ -27,11 +27,17 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import threading
 from typing import Any
 from urllib.parse import urlsplit
 
-#: The operations this transport sends; the rest (tables, TTL, backups) go botocore's way.
+from botocore.awsrequest import HeadersDict
+from botocore.parsers import create_parser
+
+#: The operations this transport sends; the rest (tables, TTL, backups) go botocore's way. The
+#: same set as ``local.moto_wire.ITEM_OPERATIONS`` (a test keeps them equal): this module runs in
+#: the function processes, which cannot import ``local``.
 DATA_PLANE = frozenset(
     {
         "GetItem",
@@ -47,6 +53,9 @@ DATA_PLANE = frozenset(
     }
 )
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+#: A ``"B"`` or ``"BS"`` key anywhere in an answer: maybe a binary value, which botocore decodes
+#: from base64 (``local.moto_wire``'s rule; an attribute named ``B`` only costs the slow path).
+_BINARY = re.compile(rb'"BS?"\s*:')
 
 
 class Answer:
@@ -58,10 +67,6 @@ class Answer:
         self.headers = headers
         self.content = content
         self.raw = None
-
-    @property
-    def text(self) -> str:
-        return self.content.decode("utf-8")
 
 
 class Transport:
@@ -99,8 +104,6 @@ class Transport:
             return None  # botocore sends it again its own way, as its retry would
         if status >= 500:
             return None
-        from botocore.awsrequest import HeadersDict
-
         answer = Answer(url, status, HeadersDict(header_items), content)
         return answer, self._parse(model, answer)
 
@@ -132,15 +135,13 @@ class Transport:
         }
         # A binary attribute ("B", "BS") is base64 on the wire and bytes to a botocore caller:
         # such an answer (and any error) is read by botocore's own parser.
-        if answer.status_code < 300 and b'"B":' not in answer.content and b'"BS":' not in answer.content:
+        if answer.status_code < 300 and not _BINARY.search(answer.content):
             raw = json.loads(answer.content) if answer.content else {}
             # botocore keeps only the output shape's members (moto adds a few of its own).
             members = model.output_shape.members if model.output_shape is not None else {}
             parsed: dict[str, Any] = {k: v for k, v in raw.items() if k in members}
             parsed["ResponseMetadata"] = metadata
             return parsed
-        from botocore.parsers import create_parser
-
         parser = create_parser("json")
         response = {
             "headers": answer.headers,

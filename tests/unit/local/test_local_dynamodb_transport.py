@@ -16,10 +16,9 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 
-from tests.support.aws import create_gsi_table
-from tests.unit.local.test_local_moto_wire import TABLE, _operations
+from local import moto_wire
+from tests.unit.local.test_local_moto_wire import run_operations
 
 REPO = Path(__file__).resolve().parents[3]
 PLUGINS = REPO / "local" / "runtime_plugins"
@@ -67,21 +66,7 @@ def _run(ddb: Any) -> tuple[list[tuple[str, Any]], Counter[str]]:
             answered[model.name] += 1
 
     ddb.meta.events.register("after-call.dynamodb", seen)
-    create_gsi_table(ddb, TABLE)
-    out: list[tuple[str, Any]] = []
-    try:
-        for name, call in _operations(ddb):
-            try:
-                answer = call()
-                answer.pop("ResponseMetadata", None)
-                out.append((name, answer))
-            except ClientError as error:
-                response = dict(error.response)
-                response.pop("ResponseMetadata", None)
-                out.append((name, ("error", response)))
-    finally:
-        ddb.delete_table(TableName=TABLE)
-    return out, answered
+    return run_operations(ddb), answered
 
 
 def test_every_answer_and_error_is_the_same_as_botocores_own(
@@ -102,6 +87,7 @@ def test_every_answer_and_error_is_the_same_as_botocores_own(
     # and the transport answered every item operation (errors included), the table calls not
     from local_dynamodb_transport import DATA_PLANE
 
+    assert DATA_PLANE == moto_wire.ITEM_OPERATIONS  # one list of item operations, kept in step
     for operation in sorted(DATA_PLANE):
         assert answered[operation] >= 1, operation
     assert answered["CreateTable"] == 0

@@ -163,6 +163,26 @@ def _operations(ddb: Any) -> list[tuple[str, Callable[[], Any]]]:
     ]
 
 
+def run_operations(ddb: Any) -> list[tuple[str, Any]]:
+    """On a fresh table: every step's answer (metadata dropped) or error code, message and
+    cancellation reasons, by step name; the table is deleted after."""
+    create_gsi_table(ddb, TABLE)
+    seen: list[tuple[str, Any]] = []
+    try:
+        for name, call in _operations(ddb):
+            try:
+                answer = call()
+                answer.pop("ResponseMetadata", None)
+                seen.append((name, answer))
+            except ClientError as error:
+                response = dict(error.response)
+                response.pop("ResponseMetadata", None)
+                seen.append((name, ("error", response)))
+    finally:
+        ddb.delete_table(TableName=TABLE)
+    return seen
+
+
 def _run(shimmed: bool) -> tuple[list[tuple[str, Any]], Counter[str]]:
     """Every step's answer (metadata dropped) or error code, message and cancellation reasons;
     and how often moto's own parser and serializer ran (with the shim: its fallbacks)."""
@@ -184,19 +204,7 @@ def _run(shimmed: bool) -> tuple[list[tuple[str, Any]], Counter[str]]:
     wire = moto_wire.json_wire() if shimmed else contextlib.nullcontext()
     try:
         with wire, mock_aws():
-            ddb = boto3.client("dynamodb", region_name="us-east-1")
-            create_gsi_table(ddb, TABLE)
-            seen = []
-            for name, call in _operations(ddb):
-                try:
-                    answer = call()
-                    answer.pop("ResponseMetadata", None)
-                    seen.append((name, answer))
-                except ClientError as error:
-                    response = dict(error.response)
-                    response.pop("ResponseMetadata", None)
-                    seen.append((name, ("error", response)))
-            ddb.delete_table(TableName=TABLE)
+            seen = run_operations(boto3.client("dynamodb", region_name="us-east-1"))
     finally:
         BaseResponse.parse_parameters, BaseResponse.serialized = originals  # type: ignore[method-assign]
     return seen, slow

@@ -101,7 +101,8 @@ class ClaimsMixin(DialingBase):
                 start = response.get("LastEvaluatedKey")
                 if head is None and start:
                     due += self._count_range(pk, start, f"{priority}#", last_due)
-                    head = self._first_after(pk, last_due, f"{priority}#\uffff")
+                    after = self.due_head(tenant_id, campaign_id, shard, priority, 1, after=last_due)
+                    head = str(after[0]["due_sk"]) if after else None
                 if head is not None:
                     heads.append(head.split("#")[1])
         return due, min(heads, default=None)
@@ -120,18 +121,6 @@ class ClaimsMixin(DialingBase):
             total += int(response.get("Count", 0))
             start = response.get("LastEvaluatedKey")
         return total
-
-    def _first_after(self, pk: str, low: str, high: str) -> str | None:
-        """The first due key of the partition ``pk`` between ``low`` and ``high``."""
-        response = self._query(
-            IndexName="due",
-            KeyConditionExpression="due_pk = :pk AND due_sk BETWEEN :lo AND :hi",
-            ExpressionAttributeValues=self.items.to_ddb({":pk": pk, ":lo": low, ":hi": high}),
-            ProjectionExpression="due_sk",
-            Limit=1,
-        )
-        items = response.get("Items", [])
-        return str(self.items.from_ddb(items[0])["due_sk"]) if items else None
 
     def pending_leads(self, tenant_id: str, campaign_id: str, shard: int, limit: int) -> list[dict[str, Any]]:
         """Any pending leads of one shard (due or not): the cancel sweep's page."""
