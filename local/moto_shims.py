@@ -14,12 +14,13 @@ from contextlib import contextmanager
 @contextmanager
 def embedded_moto() -> Iterator[None]:
     """Within the block: DynamoDB serialised, with the direct attribute-value serialiser and the
-    cached update and condition paths, direct item copies and a cached action lookup; SQS
+    cached update and condition paths, direct item copies and sizes and a cached action lookup; SQS
     receives without per-message attribute rebuilds."""
     from local.moto_conditions import cached_conditions
     from local.moto_copies import fast_copies
     from local.moto_dynamo import serialised_dynamodb
     from local.moto_serialize import fast_attribute_values
+    from local.moto_sizes import fast_sizes
     from local.moto_sqs import lean_sqs
     from local.moto_update import fast_updates
 
@@ -30,5 +31,6 @@ def embedded_moto() -> Iterator[None]:
         fast_attribute_values(),
         lean_sqs(),
         fast_copies(),
+        fast_sizes(),
     ):
         yield

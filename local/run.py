@@ -71,7 +71,7 @@ class Options:
     dev_tenant_file: Path = Path(".local/dev-tenant.json")
     ready_file: Path | None = None
     verbose: bool = False
-    # The functions' DynamoDB requests through botocore's own HTTP stack, not the local transport.
+    # The stack's DynamoDB and SQS requests through botocore's own HTTP stack, not the local transport.
     botocore_http: bool = False
 
 
@@ -110,8 +110,20 @@ class LocalStack:
             # Every queue's poller and its batches share the client: botocore's 10 connections made
             # it open and drop one per call under load (urllib3's "connection pool is full").
             config = Config(max_pool_connections=64)
-            self._clients[service] = session.client(service, endpoint_url=self.endpoint, config=config)
+            client = session.client(service, endpoint_url=self.endpoint, config=config)
+            if self.fast_transport:
+                # The queue pollers' SQS requests, as the functions' (below): a third of the CPU.
+                from local.runtime_plugins.local_aws_transport import initialize_client_plugin
+
+                initialize_client_plugin(client)
+            self._clients[service] = client
         return self._clients[service]
+
+    @property
+    def fast_transport(self) -> bool:
+        """Whether the stack's DynamoDB and SQS requests skip botocore's HTTP stack: only on the
+        embedded moto server, unless ``--botocore-http``."""
+        return self.options.aws_endpoint is None and not self.options.botocore_http
 
     def start(self) -> None:
         """Provision, start the sandboxes, the gateway and the event sources; returns when ready."""
@@ -252,10 +264,10 @@ class LocalStack:
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         }
-        if opts.aws_endpoint is None and not opts.botocore_http:
-            # The embedded moto server's DynamoDB requests skip botocore's HTTP stack and parser
-            # (local/runtime_plugins/local_dynamodb_transport.py: the same values, a third of the CPU).
-            base_env["BOTOCORE_EXPERIMENTAL__PLUGINS"] = "local_dynamodb=local_dynamodb_transport"
+        if self.fast_transport:
+            # The embedded moto server's DynamoDB and SQS requests skip botocore's HTTP stack and
+            # parser (local/runtime_plugins/local_aws_transport.py: the same values, a third of the CPU).
+            base_env["BOTOCORE_EXPERIMENTAL__PLUGINS"] = "local_aws=local_aws_transport"
         if opts.clock_offset:
             base_env["CLOCK_OFFSET_SECONDS"] = repr(opts.clock_offset)
         if self.local_stage:
@@ -563,8 +575,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
     add(
         "--botocore-http",
         action="store_true",
-        help="send the functions' DynamoDB requests through botocore's own HTTP stack (default: the "
-        "embedded moto server's are sent by local/runtime_plugins/local_dynamodb_transport.py)",
+        help="send the stack's DynamoDB and SQS requests through botocore's own HTTP stack (default: "
+        "the embedded moto server's are sent by local/runtime_plugins/local_aws_transport.py)",
     )
     add("--verbose", action="store_true")
     args = parser.parse_args(argv)
