@@ -5,7 +5,8 @@ answering 204): N events are recorded in the outbox, then the deliverer runs unt
 delivered. Prints ``name value unit`` lines:
 
 - ``webhooks.events`` the input size; ``webhooks.delivered`` how many arrived (must equal it);
-- ``webhooks.throughput_per_endpoint`` delivered events per second (fan-out + send, one endpoint);
+- ``webhooks.throughput_per_endpoint`` delivered events per second (fan-out + send, one endpoint,
+  answering after ``--receiver-ms``: a real receiver's latency bounds a pass's sends);
 - ``webhooks.requests_per_event`` DynamoDB requests per delivered event (fan-out and delivery),
   and the same by operation; ``webhooks.write_units_per_event`` the write units they cost (table
   and index entries, by partition class).
@@ -36,6 +37,15 @@ def main(argv: list[str] | None = None) -> int:
         default=2,
         help="events of one lead in the outbox at once (a settlement writes two)",
     )
+    parser.add_argument(
+        "--receiver-ms", type=float, default=0, help="how long the receiver takes to answer each POST"
+    )
+    parser.add_argument(
+        "--sends-at-once",
+        type=int,
+        default=0,
+        help="the deliverer's sends in flight (0: the product's default)",
+    )
     args = parser.parse_args(argv)
 
     import boto3
@@ -55,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     class Receiver(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("content-length") or 0))
+            time.sleep(args.receiver_ms / 1000)
             received.append(self.headers["webhook-id"])
             self.send_response(204)
             self.end_headers()
@@ -73,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         from dialer.adapters.webhooks_table import EndpointRecord, WebhooksTable, outbox_put
         from dialer.domain.dialing import utc_iso
         from dialer.domain.event_webhooks import EventType, new_secret
-        from dialer.services.webhook_delivery import WebhookDeliverer
+        from dialer.services.webhook_delivery import SENDS_AT_ONCE, WebhookDeliverer
 
         table = WebhooksTable(stack.table_name)
         now = datetime.now(UTC)
@@ -92,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             HttpSender(allow_loopback=True),
             clock=lambda: datetime.now(UTC),
             wall_clock=lambda: datetime.now(UTC),
+            sends_at_once=args.sends_at_once or SENDS_AT_ONCE,
         )
         meter.reset()
         started = time.perf_counter()

@@ -5,7 +5,10 @@ receiver on loopback)."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -73,12 +76,13 @@ def _endpoint(table: WebhooksTable, tenant: str, url: str, secret: str, **change
     return record
 
 
-def _deliverer(table: WebhooksTable, clock: Clock, sender: Any = None) -> WebhookDeliverer:
+def _deliverer(table: WebhooksTable, clock: Clock, sender: Any = None, **options: int) -> WebhookDeliverer:
     return WebhookDeliverer(
         table,
         sender or HttpSender(allow_loopback=True, timeout=2),
         clock=clock,
         wall_clock=lambda: datetime.now(UTC),
+        **options,
     )
 
 
@@ -393,8 +397,9 @@ def test_a_pass_draws_a_leads_sequence_numbers_at_once_and_sends_without_claimin
 def test_a_pass_that_reaches_its_leased_delivery_too_late_claims_it_and_never_sends_it_twice(
     table: WebhooksTable, tenant: str, hook: Received
 ) -> None:
-    # GIVEN five events fanned out by one pass whose sends take 9 s each (under the 10 s timeout):
-    # its fan-out's leases (30 s) are over by its fourth send, when another pass runs
+    # GIVEN five events fanned out by one pass whose sends take 9 s each (under the 10 s timeout)
+    # and go one at a time: its fan-out's leases (30 s) are over by its fourth send, when another
+    # pass runs
     clock = Clock()
     _endpoint(table, tenant, hook.url, new_secret())
     started = clock()
@@ -412,7 +417,7 @@ def test_a_pass_that_reaches_its_leased_delivery_too_late_claims_it_and_never_se
             return real.send(url, headers, body)
 
     # WHEN the slow pass goes on to its last delivery
-    counts = _deliverer(table, clock, SlowSends()).run_once().counts
+    counts = _deliverer(table, clock, SlowSends(), sends_at_once=1).run_once().counts
     # THEN the other pass sent only the delivery nobody held (the last: its fan-out lease was
     # over), and the slow pass, which claimed every delivery it reached with little of its lease
     # left, found that one taken: every event arrived once
@@ -454,3 +459,54 @@ def test_passes_that_number_a_leads_events_at_once_keep_them_in_order_when_they_
     assert numbers[0] == raced[0] == 3
     assert numbers[1] is not None
     assert numbers[1] > numbers[0]
+
+
+def test_sends_run_side_by_side_capped_per_endpoint_with_a_leads_events_in_order(
+    table: WebhooksTable, tenant: str, hook: Received
+) -> None:
+    # GIVEN two endpoints and six leads with two events each (a settlement's), and a receiver
+    # that takes 0.2 s to answer
+    clock = Clock()
+    endpoints = {_endpoint(table, tenant, f"{hook.url}/{n}", new_secret()).endpoint_id: n for n in (1, 2)}
+    for n in range(6):
+        _event(table, tenant, clock, EventType.CALL_COMPLETED, lead_id=f"L{n}")
+        _event(table, tenant, clock, EventType.LEAD_STATUS_CHANGED, lead_id=f"L{n}")
+    real = HttpSender(allow_loopback=True, timeout=2)
+    lock = threading.Lock()
+    in_flight: Counter[str] = Counter()
+    most: Counter[str] = Counter()
+    spans: dict[tuple[str, str], list[tuple[int, float, float]]] = {}
+
+    class SlowReceiver:
+        def send(self, url: str, headers: dict[str, str], body: bytes) -> SendResult:
+            doc = json.loads(body)
+            with lock:
+                in_flight[url] += 1
+                in_flight["all"] += 1
+                most[url] = max(most[url], in_flight[url])
+                most["all"] = max(most["all"], in_flight["all"])
+            started = time.monotonic()
+            time.sleep(0.2)
+            with lock:
+                in_flight[url] -= 1
+                in_flight["all"] -= 1
+            spans.setdefault((url, doc["data"]["lead_id"]), []).append(
+                (doc["sequence"], started, time.monotonic())
+            )
+            return real.send(url, headers, body)
+
+    # WHEN one pass delivers them, 6 sends at once, 2 to an endpoint
+    counts = _deliverer(table, clock, SlowReceiver(), sends_at_once=6, sends_per_endpoint=2).run_once().counts
+    # THEN every event reached both endpoints once
+    assert counts == {"fanned_out": 12, "delivered": 24}
+    assert len(hook.requests) == 24
+    # AND the sends overlapped, never more than 2 to one endpoint (both endpoints reached 2)
+    assert most["all"] > 2
+    assert {url: most[url] for url in most if url != "all"} == {
+        f"{hook.url}/{n}": 2 for n in endpoints.values()
+    }
+    # AND each lead's two events went to each endpoint one after the other, in sequence order
+    assert len(spans) == 12
+    for (first, _, first_done), (second, second_started, _) in spans.values():
+        assert first < second
+        assert second_started >= first_done

@@ -13,12 +13,19 @@ marker until the fan-out wrote its deliveries, the delivery's due marker until a
 recorded), and a delivery is leased before it is sent, so two runs never send it at once. A
 delivery is written already leased to the pass that fans its event out, which sends it without
 claiming it again; its lease ends, and the delivery is due, if that pass dies first.
+
+Sends run side by side (:data:`SENDS_AT_ONCE`, at most :data:`SENDS_PER_ENDPOINT` to one
+endpoint): one after another, a receiver answering in 100 ms took 10 events a second, and a
+tenant dialling 30 calls a second makes about 70. A lead's events to one endpoint still go one
+after another, in the pass's order (its sequence numbers').
 """
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -56,6 +63,9 @@ LEASE = timedelta(seconds=DELIVERY_TIMEOUT_SECONDS * 3)
 #: takes up to the timeout); a pass that reaches the delivery later claims it again.
 SEND_ROOM = timedelta(seconds=DELIVERY_TIMEOUT_SECONDS * 2)
 USER_AGENT = "telnyx-ai-dialer-webhooks/1"
+#: Sends in flight at once in a pass, and to one endpoint (a receiver is not flooded).
+SENDS_AT_ONCE = 32
+SENDS_PER_ENDPOINT = 16
 
 
 class Sender(Protocol):
@@ -81,10 +91,15 @@ class WebhookDeliverer:
         *,
         clock: Callable[[], datetime],
         wall_clock: Callable[[], datetime],
+        sends_at_once: int = SENDS_AT_ONCE,
+        sends_per_endpoint: int = SENDS_PER_ENDPOINT,
     ) -> None:
         self.table = table
         self.sender = sender
         self.clock = clock
+        self.sends_at_once = sends_at_once
+        self.sends_per_endpoint = sends_per_endpoint
+        self._pool: ThreadPoolExecutor | None = None
         # The signature's timestamp is checked by the receiver against its own wall clock.
         self.wall_clock = wall_clock
         # What this pass read or wrote already, so its sends need no read of their own: the
@@ -119,12 +134,51 @@ class WebhookDeliverer:
                 numbers.pop(lead, None)
             written += deliveries
             stats.counts["fanned_out"] += 1
-        for delivery in written:
-            stats.counts[self._deliver_leased(delivery)] += 1
-        for shard in range(keys.WEBHOOK_SHARDS):
-            for delivery in self.table.due_deliveries(shard, utc_iso(self.clock()), limit):
-                stats.counts[self.deliver(delivery)] += 1
+        stats.counts.update(self._send_all([(d, True) for d in written]))
+        due = [
+            (delivery, False)
+            for shard in range(keys.WEBHOOK_SHARDS)
+            for delivery in self.table.due_deliveries(shard, utc_iso(self.clock()), limit)
+        ]
+        stats.counts.update(self._send_all(due))
         return stats
+
+    def _send_all(self, deliveries: list[tuple[DeliveryRecord, bool]]) -> Counter[str]:
+        """Send ``(delivery, leased to this pass)`` pairs side by side, a lead's to one endpoint in
+        their order, and count what became of them. A send that raised is raised here once every
+        other one has finished (each of them is recorded, or its lease lets the next pass see it)."""
+        lines: dict[tuple[str, str, str], list[tuple[DeliveryRecord, bool]]] = {}
+        for delivery, leased in deliveries:
+            event = self._events.get((delivery.tenant_id, delivery.event_id))
+            lead = event.lead_id if event is not None and event.lead_id else delivery.event_id
+            lines.setdefault((delivery.tenant_id, delivery.endpoint_id, lead), []).append((delivery, leased))
+        gates = {
+            (tenant, endpoint): threading.BoundedSemaphore(self.sends_per_endpoint)
+            for tenant, endpoint, _ in lines
+        }
+
+        def send_line(line: list[tuple[DeliveryRecord, bool]]) -> Counter[str]:
+            done: Counter[str] = Counter()
+            for delivery, leased in line:
+                with gates[(delivery.tenant_id, delivery.endpoint_id)]:
+                    done[self._deliver_leased(delivery) if leased else self.deliver(delivery)] += 1
+            return done
+
+        if self.sends_at_once <= 1 or len(lines) <= 1:
+            return sum((send_line(line) for line in lines.values()), Counter())
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.sends_at_once, thread_name_prefix="webhook-send")
+        futures: list[Future[Counter[str]]] = [self._pool.submit(send_line, line) for line in lines.values()]
+        counts: Counter[str] = Counter()
+        failure: BaseException | None = None
+        for future in futures:
+            try:
+                counts.update(future.result())
+            except BaseException as exc:  # noqa: BLE001 - raised below, after the rest finished
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+        return counts
 
     def fan_out(self, event: EventRecord) -> list[DeliveryRecord]:
         """One delivery per enabled endpoint subscribed to the event's type, written leased to
