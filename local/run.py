@@ -112,7 +112,7 @@ class LocalStack:
             config = Config(max_pool_connections=64)
             client = session.client(service, endpoint_url=self.endpoint, config=config)
             if self.fast_transport:
-                # The queue pollers' SQS requests, as the functions' (below): a third of the CPU.
+                # The queue pollers' SQS requests, as the functions' (below): a quarter of the CPU.
                 from local.runtime_plugins.local_aws_transport import initialize_client_plugin
 
                 initialize_client_plugin(client)

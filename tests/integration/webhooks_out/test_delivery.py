@@ -510,3 +510,29 @@ def test_sends_run_side_by_side_capped_per_endpoint_with_a_leads_events_in_order
     for (first, _, first_done), (second, second_started, _) in spans.values():
         assert first < second
         assert second_started >= first_done
+
+
+def test_a_send_that_raises_beside_others_is_raised_after_they_are_delivered(
+    table: WebhooksTable, tenant: str, hook: Received
+) -> None:
+    # GIVEN three leads' events, and a sender that dies on the second lead's
+    clock = Clock()
+    _endpoint(table, tenant, hook.url, new_secret())
+    for n in range(3):
+        _event(table, tenant, clock, lead_id=f"L{n}")
+    real = HttpSender(allow_loopback=True, timeout=2)
+
+    class DiesOnOne:
+        def send(self, url: str, headers: dict[str, str], body: bytes) -> SendResult:
+            if json.loads(body)["data"]["lead_id"] == "L1":
+                raise Crash
+            return real.send(url, headers, body)
+
+    # WHEN one pass sends them side by side THEN it raises what the send raised
+    with pytest.raises(Crash):
+        _deliverer(table, clock, DiesOnOne(), sends_at_once=3).run_once()
+    # AND the other two arrived, and the dead send's event arrives once its lease is over
+    assert sorted(json.loads(body)["data"]["lead_id"] for _, body in hook.requests) == ["L0", "L2"]
+    clock.advance(seconds=31)
+    _deliverer(table, clock).run_once()
+    assert sorted(json.loads(body)["data"]["lead_id"] for _, body in hook.requests) == ["L0", "L1", "L2"]
