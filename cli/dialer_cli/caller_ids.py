@@ -3,24 +3,18 @@ restore (issue 23; docs/operations.md, "Caller-ID health")."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from dialer_cli.errors import CliError, ExitCode
+from dialer_cli.state import emit_json, out, state
 
-out = Console(soft_wrap=True, markup=False, highlight=False)
 caller_ids_app = typer.Typer(
     help="Caller IDs: health (answer rate, short calls, rests), rest and restore.",
     invoke_without_command=True,
 )
-
-
-def _root(ctx: typer.Context) -> Any:
-    return ctx.find_root().obj
 
 
 def percent(value: float | None) -> str:
@@ -37,8 +31,8 @@ def _describe(caller: dict[str, Any]) -> str:
 
 
 def _print(ctx: typer.Context, caller: dict[str, Any]) -> None:
-    if _root(ctx).as_json:
-        out.out(json.dumps(caller, indent=2, sort_keys=True), highlight=False)
+    if state(ctx).as_json:
+        emit_json(caller)
     else:
         out.print(_describe(caller), highlight=False)
 
@@ -47,7 +41,7 @@ def _resolve(ctx: typer.Context, number_or_id: str) -> str:
     """A pool id from an id or a phone number of the pool."""
     if not number_or_id.startswith("+"):
         return number_or_id
-    for caller in _root(ctx).api().pages("/caller-ids"):
+    for caller in state(ctx).api().pages("/caller-ids"):
         if caller["phone_number"] == number_or_id:
             return str(caller["id"])
     raise CliError(f"{number_or_id} is not in the caller-ID pool", ExitCode.NOT_FOUND)
@@ -63,9 +57,9 @@ def caller_ids(ctx: typer.Context) -> None:
 @caller_ids_app.command("list")
 def list_caller_ids(ctx: typer.Context) -> None:
     """Every caller ID: calls counted, answer rate, very short share, state, rest."""
-    items = list(_root(ctx).api().pages("/caller-ids"))
-    if _root(ctx).as_json:
-        out.out(json.dumps(items, indent=2, sort_keys=True), highlight=False)
+    items = list(state(ctx).api().pages("/caller-ids"))
+    if state(ctx).as_json:
+        emit_json(items)
         return
     table = Table("number", "id", "state", "calls", "answered", "very short", "rested until", "reason")
     for c in items:
@@ -96,7 +90,7 @@ def rest(
     body: dict[str, Any] = {"reason": reason}
     if hours is not None:
         body["hours"] = hours
-    _print(ctx, _root(ctx).api().post(f"/caller-ids/{_resolve(ctx, number)}/rest", body))
+    _print(ctx, state(ctx).api().post(f"/caller-ids/{_resolve(ctx, number)}/rest", body))
 
 
 @caller_ids_app.command("restore")
@@ -105,7 +99,7 @@ def restore(
     number: Annotated[str, typer.Argument(help="The caller ID's number (+1…) or id.")],
 ) -> None:
     """End a number's rest now."""
-    _print(ctx, _root(ctx).api().post(f"/caller-ids/{_resolve(ctx, number)}/restore"))
+    _print(ctx, state(ctx).api().post(f"/caller-ids/{_resolve(ctx, number)}/restore"))
 
 
 @caller_ids_app.command("rule")
@@ -146,7 +140,7 @@ def rule(
     ] = None,
 ) -> None:
     """Show the tenant's caller-ID health rule; with options, change those fields (the others stay)."""
-    api = _root(ctx).api()
+    api = state(ctx).api()
     current = api.get("/tenants/me/caller-id-health")
     changes = {
         "enabled": enabled,
@@ -172,8 +166,8 @@ def rule(
         }
     if given:
         current = api.request("PUT", "/tenants/me/caller-id-health", json={**current, **given})
-    if _root(ctx).as_json:
-        out.out(json.dumps(current, indent=2, sort_keys=True), highlight=False)
+    if state(ctx).as_json:
+        emit_json(current)
     else:
         for name, value in current.items():
             out.print(f"{name}: {value}", highlight=False)

@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from dialer_cli.errors import CliError, ExitCode
+from dialer_cli.state import done, out, state
 
-out = Console(soft_wrap=True, markup=False, highlight=False)
 webhooks_app = typer.Typer(
     help="Event webhooks out: endpoints, secrets, deliveries, replay (docs/webhooks.md).",
     no_args_is_help=True,
@@ -21,17 +19,6 @@ EventOption = Annotated[
     list[str] | None,
     typer.Option("--event", help="An event type to send (repeat); none: every type, e.g. call.completed."),
 ]
-
-
-def _root(ctx: typer.Context) -> Any:
-    return ctx.find_root().obj
-
-
-def _show(ctx: typer.Context, doc: Any, message: str) -> None:
-    if _root(ctx).as_json:
-        out.out(json.dumps(doc, indent=2, sort_keys=True, default=str), highlight=False)
-    else:
-        out.print(message, highlight=False)
 
 
 def _describe(endpoint: dict[str, Any]) -> str:
@@ -49,19 +36,19 @@ def create(
 ) -> None:
     """Add an endpoint; prints its signing secret, which is never shown again."""
     made = (
-        _root(ctx)
+        state(ctx)
         .api()
         .post("/webhook-endpoints", {"url": url, "event_types": event or [], "description": description})
     )
-    _show(ctx, made, f"{_describe(made)}\nsecret (store it now, it is not shown again): {made['secret']}")
+    done(ctx, made, f"{_describe(made)}\nsecret (store it now, it is not shown again): {made['secret']}")
 
 
 @webhooks_app.command("list")
 def list_endpoints(ctx: typer.Context) -> None:
     """Every endpoint of the tenant."""
-    items = _root(ctx).api().get("/webhook-endpoints")["data"]
-    if _root(ctx).as_json:
-        _show(ctx, items, "")
+    items = state(ctx).api().get("/webhook-endpoints")["data"]
+    if state(ctx).as_json:
+        done(ctx, items, "")
         return
     table = Table("id", "url", "events", "enabled", "failing since")
     for e in items:
@@ -93,15 +80,15 @@ def update(
         raise CliError(
             "nothing to change: give --url, --event, --description, --enable or --disable", ExitCode.USAGE
         )
-    changed = _root(ctx).api().patch(f"/webhook-endpoints/{endpoint_id}", patch)
-    _show(ctx, changed, _describe(changed))
+    changed = state(ctx).api().patch(f"/webhook-endpoints/{endpoint_id}", patch)
+    done(ctx, changed, _describe(changed))
 
 
 @webhooks_app.command("delete")
 def delete(ctx: typer.Context, endpoint_id: str) -> None:
     """Delete an endpoint: nothing more is sent to it."""
-    _root(ctx).api().request("DELETE", f"/webhook-endpoints/{endpoint_id}")
-    _show(ctx, {"id": endpoint_id, "deleted": True}, f"{endpoint_id} deleted")
+    state(ctx).api().request("DELETE", f"/webhook-endpoints/{endpoint_id}")
+    done(ctx, {"id": endpoint_id, "deleted": True}, f"{endpoint_id} deleted")
 
 
 @webhooks_app.command("rotate-secret")
@@ -114,12 +101,12 @@ def rotate_secret(
 ) -> None:
     """A new signing secret; deliveries carry both signatures during the overlap."""
     rotated = (
-        _root(ctx)
+        state(ctx)
         .api()
         .post(f"/webhook-endpoints/{endpoint_id}/rotate-secret", {"overlap_hours": overlap_hours})
     )
     until = rotated["previous_secret_expires_at"] or "now (no overlap)"
-    _show(ctx, rotated, f"new secret (store it now): {rotated['secret']}\nthe old one signs until {until}")
+    done(ctx, rotated, f"new secret (store it now): {rotated['secret']}\nthe old one signs until {until}")
 
 
 @webhooks_app.command("deliveries")
@@ -129,9 +116,9 @@ def deliveries(
     limit: Annotated[int, typer.Option(min=1, max=100, help="How many, newest first.")] = 20,
 ) -> None:
     """The endpoint's latest deliveries: status, attempts, last answer and latency."""
-    page = _root(ctx).api().get(f"/webhook-endpoints/{endpoint_id}/deliveries", limit=limit)
-    if _root(ctx).as_json:
-        _show(ctx, page["data"], "")
+    page = state(ctx).api().get(f"/webhook-endpoints/{endpoint_id}/deliveries", limit=limit)
+    if state(ctx).as_json:
+        done(ctx, page["data"], "")
         return
     table = Table("event", "type", "status", "attempts", "last answer", "latency ms")
     for d in page["data"]:
@@ -161,5 +148,5 @@ def replay(
     if (since is None) == (event_id is None):
         raise CliError("give exactly one of --since and --event", ExitCode.USAGE)
     body = {"since": since} if since is not None else {"event_id": event_id}
-    done = _root(ctx).api().post(f"/webhook-endpoints/{endpoint_id}/replay", body)
-    _show(ctx, done, f"{done['replayed']} deliveries queued again")
+    replayed = state(ctx).api().post(f"/webhook-endpoints/{endpoint_id}/replay", body)
+    done(ctx, replayed, f"{replayed['replayed']} deliveries queued again")

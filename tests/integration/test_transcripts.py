@@ -277,7 +277,7 @@ def cli_api(tenant: str) -> Any:
 def test_cli_calls_show_prints_the_transcript_or_why_there_is_none(
     stack: MotoStack, aws: dict[str, Any], sim: Simulator, processor_handler: ModuleType
 ) -> None:
-    from dialer_cli import main as cli
+    from dialer_cli import calls as cli
 
     # GIVEN a call with a transcript and one whose assistant keeps no data
     kept, kept_events = play_call(sim, KEEPS, data_retention=True)
@@ -287,10 +287,10 @@ def test_cli_calls_show_prints_the_transcript_or_why_there_is_none(
     api = cli_api(TENANT)
 
     # WHEN the CLI reads them
-    transcript, why = cli._transcript_of(api, kept)
+    transcript, why = cli.transcript_of(api, kept)
     with cli.out.capture() as shown:
-        cli._print_transcript(transcript, why)
-    none, reason = cli._transcript_of(api, forgot)
+        cli.print_transcript(transcript, why)
+    none, reason = cli.transcript_of(api, forgot)
 
     # THEN the first prints every message, oldest first, with who said it
     assert why is None

@@ -18,6 +18,7 @@ from tests.support.management import InProcessApi
 @pytest.fixture
 def cli(aws: dict[str, Any], alpha: Tenant, monkeypatch: pytest.MonkeyPatch) -> Any:
     import dialer_cli.main as main
+    import dialer_cli.state as cli_state
     from dialer_cli.api import Api
     from dialer_cli.errors import CliError
 
@@ -35,7 +36,7 @@ def cli(aws: dict[str, Any], alpha: Tenant, monkeypatch: pytest.MonkeyPatch) -> 
         content = b"" if answer.body is None else json.dumps(answer.body).encode()
         return httpx.Response(answer.status, content=content, headers={"content-type": "application/json"})
 
-    monkeypatch.setattr(main, "Api", lambda config: Api(config, transport=httpx.MockTransport(handle)))
+    monkeypatch.setattr(cli_state, "Api", lambda config: Api(config, transport=httpx.MockTransport(handle)))
     runner = CliRunner()
 
     def run(*args: str) -> Any:

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from dialer_cli.api import Api
+from dialer_cli.assistants import settings_changes
 from dialer_cli.config import Config, load_config
 from dialer_cli.errors import CliError, ExitCode
-from dialer_cli.main import settings_changes
 
 KEY = "dk_live_0123456789abcdef"
 
