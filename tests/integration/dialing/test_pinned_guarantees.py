@@ -113,13 +113,16 @@ def test_claimants_contesting_one_attempt_exactly_one_wins(make_harness: Any) ->
     assert h.dialing.campaign_stats(h.tenant, campaign_id)["st_dialing"] == 1
 
 
-@pytest.mark.parametrize("meanwhile", ["deferred", "blocked"])
+@pytest.mark.parametrize("meanwhile", ["deferred", "blocked", "ended-keeping-its-due-key"])
 def test_a_claim_on_a_stale_read_of_the_lead_wins_nothing(make_harness: Any, meanwhile: str) -> None:
+    from dialer import keys
     from dialer.adapters.dialing_table import Claim
     from dialer.domain.dialing import LeadStatus, utc_iso
 
     # GIVEN a pending lead read by a dispatcher, which another dispatcher then deferred (outside
-    # a window) or ended (its number went on the DNC list) before the first one claims it
+    # a window) or ended (its number went on the DNC list) before the first one claims it; or
+    # which a writer ended without taking it out of the due index (the claim's own condition on
+    # the status is then all that keeps it from being dialled)
     h: Harness = make_harness(webhooks=False)
     campaign_id = h.campaign(1)
     [item] = pending_items(h, campaign_id)
@@ -129,8 +132,12 @@ def test_a_claim_on_a_stale_read_of_the_lead_wins_nothing(make_harness: Any, mea
         assert h.dialing.defer(
             h.tenant, item, at=later, reasons=["outside_window"], deferred_reason="outside_window", now=now
         )
-    else:
+    elif meanwhile == "blocked":
         assert h.dialing.end_pending(h.tenant, item, status=LeadStatus.BLOCKED, reasons=["dnc"], now=now)
+    else:
+        assert h.dialing.ops.update(
+            keys.lead_key(h.tenant, str(item["lead_id"])), set_fields={"status": LeadStatus.CANCELED.value}
+        )
     before = lead(h, campaign_id)
 
     # WHEN the first dispatcher claims it on what it read
