@@ -43,6 +43,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from local.cpu_use import CpuSampler
 from local.crm_receiver import CrmReceiver
 from local.legal_time import clock_offset
 from local.parameters import LOCAL_PARAMETERS
@@ -617,6 +618,7 @@ def main(argv: list[str] | None = None) -> int:
         stack_args(api_port, sim.base_url, sim.public_key_b64, offset, args.time_scale, args.concurrency),
     )
     crm = CrmReceiver(OUT)
+    cpu = CpuSampler()  # this process (the simulator) and every child: the stack, moto, the CLI
     phases: dict[str, float] = {}
     mark = time.monotonic()
 
@@ -656,6 +658,7 @@ def main(argv: list[str] | None = None) -> int:
         dialer("campaigns", "import", campaign_id, str(OUT / "leads.csv"))
         start_crm(dialer, crm)
         phase("setup")
+        cpu.start()
         dialer("campaigns", "start", campaign_id)
         callers = call_back_during_campaign(sim, plan, inbound_number)
         budget = args.timeout or 240 + 6 * args.leads
@@ -667,6 +670,7 @@ def main(argv: list[str] | None = None) -> int:
             "campaigns", "watch", campaign_id, "--timeout", str(int(budget)), "--until-settled", str(HORIZON)
         )
         phase("campaign")
+        cpu.stop()
         dialer("campaigns", "stats", campaign_id)
         dialer("caller-ids")
         dialer("campaigns", "report", campaign_id, "-o", str(OUT / "report.html"))
@@ -681,7 +685,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(crm_check(crm, sim))
         rows.append(inbound_check(http_client(stack.api_url, credentials["api_key"]), sim, callers))
         phase("checks")
-        pace = measure(sim, OUT / "logs", progress, phases)
+        pace = measure(sim, OUT / "logs", progress, phases, cpu)
         code = summarize(rows, time.monotonic() - started, plan, pace)
         print(crm_summary(crm), flush=True)
         if args.explore:
@@ -691,6 +695,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo failed: {exc} (logs in {OUT / 'logs'})", file=sys.stderr)
         return 1
     finally:
+        cpu.stop()
         crm.stop()
         stack.stop()
         sim.stop()
@@ -721,10 +726,14 @@ def hangup_lags(log_dir: Path) -> list[float]:
 
 
 def measure(
-    sim: Simulator, log_dir: Path, progress: dict[str, Any], phases: dict[str, float]
+    sim: Simulator,
+    log_dir: Path,
+    progress: dict[str, Any],
+    phases: dict[str, float],
+    cpu: CpuSampler | None = None,
 ) -> dict[str, Any]:
-    """The demo's pace: phase times, the dial rate while leads were due, the hangup lag, and what
-    waits past the horizon."""
+    """The demo's pace: phase times, the dial rate while leads were due, the hangup lag, what waits
+    past the horizon, and how busy the cores were meanwhile."""
     dials = sim.dials(SIM_KEY)["dials"]
     first = [d for d in dials if str(d["command_id"]).endswith("#attempt-1")]
     firsts = sorted(datetime.fromisoformat(str(d["at"]).replace("Z", "+00:00")).timestamp() for d in first)
@@ -734,11 +743,24 @@ def measure(
     placed = sorted(d["monotonic"] for d in first)
     occupied = sim.channel_occupancy(placed[0], placed[-1], SIM_KEY) if span else 0.0
     lags = hangup_lags(log_dir)
+    # The rate follows the machine's speed: the cores the demo's processes kept busy meanwhile, and
+    # the CPU seconds each dial cost them, tell a slow or busy machine from a slower pipeline.
+    used = cpu.between(placed[0], placed[-1]) if cpu is not None and span else None
+    cores = None
+    if used is not None:
+        since, until, seconds = used
+        dialled = sum(1 for d in dials if since <= d["monotonic"] <= until)
+        cores = {
+            "busy": round(seconds / (until - since), 2),
+            "of": os.cpu_count(),
+            "cpu_s_per_dial": round(seconds / dialled, 3) if dialled else None,
+        }
     return {
         "phases_s": {name: round(seconds, 1) for name, seconds in phases.items()},
         "dials": len(dials),
         "first_attempt_dials_per_s": round((len(firsts) - 1) / span, 2) if span else None,
         "first_attempt_calls_on_line": round(occupied, 1),
+        "first_attempt_cores": cores,
         "hangup_lag_s": {"p50": percentile(lags, 0.5), "p99": percentile(lags, 0.99), "count": len(lags)},
         "waiting_leads": (progress.get("leads_by_state") or {}).get("pending", 0),
         "next_due_at": progress.get("next_due_at"),
@@ -783,6 +805,11 @@ def summarize(
             + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in pace["phases_s"].items())
             + f" · {pace['dials']} dials, first attempts at {pace['first_attempt_dials_per_s']} dials/s"
             + f" with {pace['first_attempt_calls_on_line']} calls on the line on average"
+            + (
+                f", {cores['busy']} of {cores['of']} cores busy ({cores['cpu_s_per_dial']} CPU-s a dial)"
+                if (cores := pace.get("first_attempt_cores"))
+                else ""
+            )
             + (f" · hangup lag p50 {lag['p50']:.2f} s, p99 {lag['p99']:.2f} s" if lag["count"] else "")
         )
         if pace["waiting_leads"]:
