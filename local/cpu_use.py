@@ -1,20 +1,24 @@
 """How busy the machine's cores were while the demo dialled: the CPU time of a process tree, sampled.
 
 The demo's dial rate follows the machine's speed: on this 2-core VM the same code placed its
-first attempts at 7.8 to 11.4 dials/s from one run to the next (docs/decisions.md, "Issue 20: the
-demo's dial rate is bound by the cores"). Printed beside the rate, the cores in use and the CPU
-seconds a dial took tell a slow run on a busy or slow machine from a slower pipeline.
+first attempts at 7.8 to 11.35 dials/s from one run to the next (docs/decisions.md, "Issue 20:
+what bounds the demo's first attempts: the cores, and the channels just behind them"). Printed
+beside the rate, the cores in use and the CPU seconds a dial took tell a slow run on a busy or
+slow machine from a slower pipeline.
 
 Linux only (it reads ``/proc``); elsewhere every reading is ``None`` and the demo prints none.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
 from bisect import bisect_left, bisect_right
 from pathlib import Path
+
+from local.sandbox import descendants
 
 PROC = Path("/proc")
 
@@ -25,28 +29,13 @@ def tree_cpu_seconds(root: int, proc: Path = PROC) -> float | None:
     ``None`` without ``/proc``."""
     if not (proc / str(root) / "stat").is_file():
         return None
-    parents: dict[int, int] = {}
-    ticks: dict[int, int] = {}
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
+    ticks = 0
+    for pid in (root, *descendants(root)):
+        with contextlib.suppress(OSError, IndexError):  # exited meanwhile
             # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # exited meanwhile
-        pid = int(entry.name)
-        parents[pid] = int(fields[1])
-        ticks[pid] = sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
-    children: dict[int, list[int]] = {}
-    for pid, parent in parents.items():
-        children.setdefault(parent, []).append(pid)
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        total += ticks.get(pid, 0)
-        stack.extend(children.get(pid, ()))
-    return total / os.sysconf("SC_CLK_TCK")
+            fields = (proc / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+            ticks += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 class CpuSampler(threading.Thread):
